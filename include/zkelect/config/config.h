@@ -1,0 +1,79 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace zkelect {
+
+// The daemon's effective configuration, after defaults < file < environment
+// < flags have been merged and every value validated (see config_loader.h).
+// Plain data; constant once the daemon starts.
+struct ZkConfig {
+  // A ZooKeeper connect string: "host:port[,host:port...][/chroot]".
+  std::string servers = "127.0.0.1:2181";
+  // Requested session timeout; the server may negotiate another one.
+  std::chrono::milliseconds session_timeout{10'000};
+  // Digest credentials "user:password" (from `zk.auth = "digest:user:password"`
+  // or the file named by `zk.auth_file`); empty for none.
+  std::string digest_auth;
+  // The file digest_auth was read from (`zk.auth_file`); empty when none.
+  std::string auth_file;
+
+  friend bool operator==(const ZkConfig&, const ZkConfig&) = default;
+};
+
+struct ElectionConfig {
+  // Persistent parent of the candidate nodes; created if missing.
+  std::string path = "/zkelect/default";
+  // false: observer, reports the leader and never leads.
+  bool campaign = true;
+  // Period of the full re-read of the candidates (heals missed watches).
+  std::chrono::milliseconds recheck_interval{30'000};
+
+  friend bool operator==(const ElectionConfig&, const ElectionConfig&) = default;
+};
+
+struct HttpConfig {
+  // "host:port"; host is an IP literal or "localhost"; port 0 picks a free one.
+  std::string listen = "127.0.0.1:4040";
+  // DNS names accepted in the Host header besides "localhost", lower-cased.
+  std::vector<std::string> allowed_hosts;
+  // File holding the bearer token required by POST endpoints; empty for none.
+  std::string token_file;
+  // The token read from token_file (surrounding whitespace trimmed); empty
+  // when token_file is empty, never empty otherwise. A secret: never logged.
+  std::string token;
+  // Long-poll: most requests parked at once; default and maximum `wait`.
+  int max_waiters = 64;
+  std::chrono::milliseconds default_wait{60'000};
+  std::chrono::milliseconds max_wait{600'000};
+
+  friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
+};
+
+struct LogConfig {
+  enum class Format { kText, kJson };
+  std::string level = "info";  // trace, debug, info, warn, error
+  Format format = Format::kText;
+
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
+};
+
+struct Config {
+  // This candidate's id, published in its node; default: the host name.
+  std::string id;
+  // What followers should use to reach the leader's application.
+  std::string address;
+  // Free-form key/value pairs published with the id (the `[meta]` table).
+  std::map<std::string, std::string> meta;
+  ZkConfig zk;
+  ElectionConfig election;
+  HttpConfig http;
+  LogConfig log;
+
+  friend bool operator==(const Config&, const Config&) = default;
+};
+
+}  // namespace zkelect

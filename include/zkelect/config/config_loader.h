@@ -1,0 +1,76 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zkelect/common/status.h"
+#include "zkelect/config/config.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace zkelect {
+
+// Configuration loading (design §6). Every key has three spellings:
+//   file key      zk.session_timeout           (in the TOML file, under [zk])
+//   flag          --zk.session_timeout 6s      (or --zk.session_timeout=6s)
+//   environment   ZKELECT_ZK_SESSION_TIMEOUT=6s
+// and the value that wins is the one from the highest of
+//   flag > environment > file > default.
+// The shipped config/zkelect.toml lists every key with its default.
+
+// Where LoadConfig looks for the file when neither --config nor
+// ZKELECT_CONFIG names one. A missing file there is not an error.
+inline constexpr char kDefaultConfigPath[] = "/etc/zkelect/zkelect.toml";
+
+// Values captured from command-line flags, validated later by LoadConfig.
+struct RawFlags {
+  // --config: the TOML file to read. Empty means "read no file".
+  std::optional<std::string> config_path;
+  // "zk.servers" -> "..." as typed, for each --<key> given (the last one wins).
+  std::map<std::string, std::string> values;
+  // --meta key=value, in the order given (repeatable).
+  std::vector<std::string> meta;
+};
+
+// Adds --config, --meta and one --<key> option per configuration key to
+// `cmd` (e.g. --zk.servers, --election.campaign), in an option group of its
+// own. Parsing `cmd` stores the raw strings into *flags, which must outlive
+// the parse; nothing is validated here. `--key=` and a `--key` followed by
+// another option or nothing give the empty string.
+void AddConfigFlags(CLI::App& cmd, RawFlags* flags);
+
+// Environment variables, name -> value.
+using Environment = std::map<std::string, std::string>;
+
+// A copy of the process environment (::environ). Not thread-safe against
+// concurrent setenv(), like getenv().
+Environment CurrentEnvironment();
+
+// Builds the effective configuration: defaults < file < environment < flags.
+//
+// The file is --config, else ZKELECT_CONFIG, else kDefaultConfigPath; an
+// empty path means no file. Only the default path may be missing; an
+// explicitly named file that is missing or unreadable is an error, as is a
+// TOML syntax error ("<file>:<line>: <what>") and an unknown key in the file.
+// From the environment only ZKELECT_CONFIG, ZKELECT_META and the variables
+// of known keys are read; other ZKELECT_* variables are ignored (hooks run
+// with ZKELECT_EVENT and others set). `meta` merges key by key across the
+// sources ([meta] table < ZKELECT_META="k=v,k2=v2" < --meta k=v); every other
+// key is replaced whole, lists included (comma-separated in env and flags).
+//
+// Every value given by any source is validated, then the merged result as a
+// whole (http.default_wait <= http.max_wait, not both zk.auth and
+// zk.auth_file), then the files it names are read (zk.auth_file,
+// http.token_file). The first problem is returned as InvalidArgument with one
+// line naming the key, the value, where it came from and what was expected:
+//   zk.session_timeout = "10x" (from --zk.session_timeout): expected a
+//   duration like 250ms, 6s or 1m30s
+// Secrets (zk.auth, file contents) are never echoed. Nothing is returned
+// half-applied: either the whole Config or an error.
+Result<Config> LoadConfig(const RawFlags& flags, const Environment& env);
+
+}  // namespace zkelect

@@ -1,0 +1,13 @@
+#pragma once
+
+#include "zkelect/config/config.h"
+
+namespace zkelect {
+
+// Points spdlog's default logger at stderr in the configured format:
+//  - text: "2026-11-21T10:00:00.123Z info  message" for terminals and journald;
+//  - json: one object a line, {"time","level","message"}, for log shippers.
+// Call once, from main, before any other thread starts.
+void ConfigureLogging(const LogConfig& config);
+
+}  // namespace zkelect

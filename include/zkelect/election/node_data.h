@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "zkelect/election/snapshot.h"
+
+namespace zkelect {
+
+// The data of a candidate node (design §3 rule 11). Pure; any thread.
+
+// `{"id": ..., "address": ..., "meta": {...}}` as compact JSON.
+std::string EncodeNodeData(const NodeIdentity& identity);
+
+// Reads what any client wrote into a candidate node. A JSON object with a
+// string "id" gives id, address (if a string) and meta (string values kept,
+// others as their JSON text). Anything else (another client's data, invalid
+// JSON, invalid UTF-8, newlines, empty) is still a candidate: the raw bytes
+// are its id. Never throws; bounded work for any input.
+NodeIdentity DecodeNodeData(std::string_view data);
+
+}  // namespace zkelect

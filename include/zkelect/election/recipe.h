@@ -1,0 +1,173 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zkelect/common/clock.h"
+#include "zkelect/election/election_control.h"
+#include "zkelect/election/snapshot.h"
+#include "zkelect/zk/zk_client.h"
+
+namespace zkelect {
+
+class RoleListener;
+
+// What a Recipe needs to know about its candidate and election.
+struct RecipeOptions {
+  NodeIdentity identity;  // published in our node
+  std::string election_path;
+  bool campaign = true;  // false: observer
+  std::chrono::milliseconds recheck_interval{30'000};
+  std::string servers;  // for reporting only
+};
+
+// The election recipe of design §3: the decision core that owns all election
+// state. Pure logic over a ZkClient and a Clock, so unit tests drive it with
+// a fake ZooKeeper and simulated time.
+//
+// Threading: one thread (the election loop) calls every method, and the
+// ZkClient delivers completions and events on that same thread. Not
+// thread-safe.
+//
+// Timers: the recipe has no thread of its own. The loop sleeps until
+// NextWakeup() (or an event) and calls OnWake() first thing whenever it runs,
+// before any event, so a process that was paused checks its self-fencing
+// deadline before anything else (rule 7).
+class Recipe final : public ZkEventSink {
+ public:
+  // `zk`, `clock` and `listener` must outlive the recipe.
+  Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleListener& listener);
+  ~Recipe() override;
+  Recipe(const Recipe&) = delete;
+  Recipe& operator=(const Recipe&) = delete;
+
+  // Opens the first session; the candidacy follows once it connects.
+  void Start();
+
+  // Checks deadlines (self-fencing, assumed expiry) and runs due timers
+  // (liveness ping, periodic re-check, retries, resign hold, reconnect).
+  void OnWake();
+
+  // The earliest time OnWake() has work to do.
+  Clock::TimePoint NextWakeup() const;
+
+  // Steps down if leading: demote (stop hook), then delete our node, then
+  // rejoin at the back after `hold` (rule 12). `done` runs once, on this
+  // thread, with the outcome.
+  void Resign(std::chrono::milliseconds hold,
+              std::function<void(ElectionControl::ResignOutcome)> done);
+
+  // Leaves for good: demote if leading, delete our node, close the session,
+  // then run `done`. Idempotent; later calls only add their `done`.
+  void Shutdown(std::function<void()> done);
+
+  // The current state, for the StateBoard.
+  Snapshot MakeSnapshot() const;
+
+  bool leading() const { return leading_; }
+
+  // ZkEventSink:
+  void OnSessionState(SessionState state) override;
+  void OnNodeEvent(NodeEventType type, const std::string& path) override;
+
+ private:
+  enum class Phase { kIdle, kConnecting, kConnected, kClosed };
+  enum class CreateState { kNone, kInFlight, kUncertain };
+
+  // Session.
+  void OpenSession();
+  void ReopenSession(Reason why);
+  void OnConnected();
+  void Heard(Clock::TimePoint sent);
+  bool Fenced() const;
+  std::chrono::milliseconds SessionTimeout() const;
+
+  // Candidacy.
+  bool WantCandidacy() const;
+  void Join();
+  void OnCreated(ZkCode code, const std::string& created_path);
+  void OnUncertainNode(const std::string& node, ZkCode code, const NodeStat& stat);
+  void EnsureParent();
+  void CreateParentStep(size_t end);
+  void DeleteOwnNode(std::function<void()> then);
+
+  // The view: list children, then read the first (leader) and predecessor.
+  void Refresh();
+  void OnChildren(uint64_t seq, ZkCode code, const std::vector<std::string>& children);
+  void OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat);
+  void OnLeaderData(uint64_t seq, const std::string& node, ZkCode code, const std::string& data,
+                    const NodeStat& stat);
+  void RetryLater();
+
+  // Leadership.
+  void BecomeLeader(const NodeStat& own_stat);
+  void StepDown(Reason reason, std::function<void()> after_stop);
+  void SetLeader(const std::string& node, NodeIdentity identity, int64_t epoch);
+
+  // Voluntary withdrawal: resign and shutdown share it.
+  void Withdraw(Reason reason);
+  void FinishWithdraw();
+
+  // Role bookkeeping: recomputes the role and records a transition.
+  Role ComputeRole() const;
+  void UpdateRole(Reason why);
+
+  std::string PathOf(const std::string& node) const;
+  // Wraps a completion so that a server answer refreshes the liveness clock
+  // with the time the request was sent (rule 7).
+  template <typename Callback>
+  auto Tracked(Callback callback);
+
+  // Constant after construction.
+  const RecipeOptions options_;
+  ZkClient& zk_;
+  const Clock& clock_;
+  RoleListener& listener_;
+
+  // Session.
+  Phase phase_ = Phase::kIdle;
+  bool ever_connected_ = false;
+  int64_t session_id_ = 0;  // of the session our state belongs to; 0 if none
+  Clock::TimePoint last_heard_{};  // send time of the latest answered request
+  std::chrono::milliseconds reopen_backoff_{0};
+
+  // Candidacy.
+  std::string uuid_;
+  std::optional<std::string> own_node_;
+  CreateState create_state_ = CreateState::kNone;
+  bool parent_in_flight_ = false;
+  bool delete_in_flight_ = false;
+
+  // View.
+  uint64_t refresh_seq_ = 0;
+  std::vector<std::string> candidates_;
+  bool candidates_known_ = false;
+  std::optional<LeaderView> leader_;
+  bool leading_ = false;
+  bool fenced_logged_ = false;
+
+  // Voluntary withdrawal.
+  bool withdrawing_ = false;  // stop or delete of a resign/shutdown under way
+  bool shutting_down_ = false;
+  std::chrono::milliseconds resign_hold_{0};
+  std::optional<Clock::TimePoint> hold_until_;
+  std::vector<std::function<void(ElectionControl::ResignOutcome)>> resign_waiters_;
+  std::vector<std::function<void()>> shutdown_waiters_;
+
+  // Role.
+  Role role_ = Role::kStarting;
+  std::optional<TransitionView> last_transition_;
+
+  // Timers (time_point::max() when off).
+  Clock::TimePoint next_ping_ = Clock::TimePoint::max();
+  Clock::TimePoint next_recheck_ = Clock::TimePoint::max();
+  Clock::TimePoint next_retry_ = Clock::TimePoint::max();
+  Clock::TimePoint next_reopen_ = Clock::TimePoint::max();
+};
+
+}  // namespace zkelect

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "zkelect/election/role.h"
+#include "zkelect/election/snapshot.h"
+
+namespace zkelect {
+
+// Who acts when this node's role changes: the seam for hooks (design §5).
+// Every method runs on the election loop thread and must return quickly;
+// long work (a hook command) runs elsewhere and reports back by calling the
+// continuation on the loop thread.
+class RoleListener {
+ public:
+  virtual ~RoleListener() = default;
+
+  // This node now leads under `self.epoch`.
+  virtual void OnElected(const LeaderView& self) = 0;
+
+  // This node no longer leads, for `reason`. Call `stopped` once the
+  // application has stopped acting as leader (may be called before
+  // returning). On a voluntary handoff (resign, shutdown) the recipe deletes
+  // its node only after `stopped`, so the successor never starts while this
+  // node still acts; on an involuntary loss nothing waits for it.
+  virtual void OnDemoted(Reason reason, std::function<void()> stopped) = 0;
+};
+
+// No hooks: the application learns its role only over HTTP, so stopping is
+// immediate.
+class NoHooksRoleListener final : public RoleListener {
+ public:
+  void OnElected(const LeaderView& /*self*/) override {}
+  void OnDemoted(Reason /*reason*/, std::function<void()> stopped) override { stopped(); }
+};
+
+}  // namespace zkelect

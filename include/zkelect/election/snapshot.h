@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zkelect/election/role.h"
+
+namespace zkelect {
+
+// What one candidate node says about itself (design §3 rule 11).
+struct NodeIdentity {
+  std::string id;
+  std::string address;
+  // Only string values survive parsing; others are rendered as JSON text.
+  std::map<std::string, std::string> meta;
+  bool operator==(const NodeIdentity&) const = default;
+};
+
+// The current leader as this daemon knows it.
+struct LeaderView {
+  NodeIdentity identity;
+  std::string node;   // znode name under the election path
+  int64_t epoch = 0;  // the leader node's czxid: the fencing token
+  // When this daemon first saw this node lead (wall clock).
+  std::chrono::system_clock::time_point since;
+  bool operator==(const LeaderView&) const = default;
+};
+
+struct SessionView {
+  std::string state = "connecting";  // connecting, connected, expired, auth_failed, closed
+  int64_t session_id = 0;
+  std::chrono::milliseconds negotiated_timeout{0};
+  std::string servers;
+  bool operator==(const SessionView&) const = default;
+};
+
+struct TransitionView {
+  std::chrono::system_clock::time_point time;
+  Role from = Role::kStarting;
+  Role to = Role::kStarting;
+  Reason reason = Reason::kStarted;
+  bool operator==(const TransitionView&) const = default;
+};
+
+// An immutable picture of the election state, made by the election loop and
+// read by HTTP threads through the StateBoard. Everything /status, /leader,
+// /is-leader and /readyz answer comes from one Snapshot.
+struct Snapshot {
+  std::string id;
+  Role role = Role::kStarting;
+  bool campaign = true;
+  SessionView session;
+  std::string election_path;
+  std::optional<std::string> own_node;
+  std::optional<size_t> position;  // 0-based place of own_node in candidates
+  std::vector<std::string> candidates;  // node names, leader first
+  std::optional<LeaderView> leader;
+  // Why there is no leader, when leader is empty: "no_session", "disconnected",
+  // "no_candidates", "starting".
+  std::string no_leader_reason = "starting";
+  std::optional<TransitionView> last_transition;
+  // Session connected and (own node registered, or observer).
+  bool ready = false;
+  bool operator==(const Snapshot&) const = default;
+};
+
+}  // namespace zkelect

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zkelect {
+
+struct HttpConfig;
+
+// Who may use the HTTP API (design §4, "Security"). Two independent checks:
+//
+//  - The Host header, against DNS rebinding: a web page on an attacker's name
+//    that resolves to 127.0.0.1 reaches the daemon with its own name in Host.
+//    Accepted: no Host at all, an IPv4 literal, a bracketed IPv6 literal,
+//    "localhost", or a name of http.allowed_hosts (case-insensitive, with an
+//    optional trailing dot), each with an optional ":port".
+//  - Write access (POST endpoints): with a token configured, the request must
+//    carry `Authorization: Bearer <token>` (compared in constant time);
+//    without one, writes are allowed only while the server listens on
+//    loopback. Read-only endpoints never need a token.
+//
+// Immutable after construction; thread-safe.
+class HostPolicy {
+ public:
+  enum class WriteAccess {
+    kAllowed,
+    kUnauthorized,   // token configured; header missing, malformed or wrong: 401
+    kTokenRequired,  // no token configured, and listening beyond loopback: 403
+  };
+
+  // Reads http.listen, http.allowed_hosts and http.token. A listen address
+  // that cannot be parsed counts as not loopback (the stricter answer).
+  explicit HostPolicy(const HttpConfig& config);
+
+  // `host_header` is the Host header's value, "" when the request has none.
+  bool AllowsHost(std::string_view host_header) const;
+
+  // `authorization` is the Authorization header's value, "" when absent.
+  WriteAccess CheckWrite(std::string_view authorization) const;
+
+  // True when http.listen names a loopback host.
+  bool loopback_only() const { return loopback_only_; }
+
+  // True for "localhost", 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104; `host`
+  // carries no brackets and no port.
+  static bool IsLoopbackHost(std::string_view host);
+
+ private:
+  // Constant after construction.
+  std::vector<std::string> allowed_hosts_;  // lower case, no trailing dot
+  std::string token_;
+  bool loopback_only_ = false;
+};
+
+// "host", "host:port", "[v6]" or "[v6]:port", split. The host loses its
+// brackets; the port is digits or empty.
+struct HostPort {
+  std::string host;
+  std::string port;
+  bool bracketed = false;  // the host was written as [IPv6]
+};
+
+// Splits `text` as above; empty when it is none of those forms (for example
+// an IPv6 literal without brackets, or a port that is not all digits).
+std::optional<HostPort> SplitHostPort(std::string_view text);
+
+}  // namespace zkelect

@@ -1,0 +1,129 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "zkelect/common/mutex.h"
+#include "zkelect/common/status.h"
+#include "zkelect/config/config.h"
+#include "zkelect/election/state_board.h"
+#include "zkelect/http/host_policy.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace zkelect {
+
+class ElectionControl;
+
+// The HTTP API of design §4 over cpp-httplib: GET /leader, /status,
+// /is-leader (also HEAD; all three long-poll with ?index=N&wait=D), /healthz,
+// /readyz, and POST /resign. Answers are JSON, errors
+// `{"error": {"code", "message"}}`, and every answer, errors of the library
+// itself included, carries `X-Zkelect-Index`.
+//
+// Handlers are thin: they parse, read a snapshot from the board (or park on
+// it for a long-poll), or ask `control` for a resign and wait for its answer,
+// then render. They never touch the election state.
+//
+// Threads: requests are served on a pool of http.max_waiters + 8 threads, and
+// at most http.max_waiters long-polls park at once (one more gets 503
+// too_many_waiters at once), so that /healthz, /is-leader and /resign always
+// find a thread.
+//
+// Start() and Stop() are for the owning thread and must not run concurrently;
+// port() and listen_address() are valid after a successful Start().
+class HttpServer {
+ public:
+  // `board` and `control` must outlive the server. Nothing is bound yet.
+  HttpServer(const HttpConfig& config, const StateBoard& board, ElectionControl& control,
+             std::string version);
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+  // Calls Stop().
+  ~HttpServer();
+
+  // Binds http.listen (port 0: a free port) and starts serving on the
+  // server's own threads. Errors: InvalidArgument when http.listen is not
+  // host:port, Unavailable when it cannot be bound; both name the address.
+  // Call once.
+  Status Start();
+
+  // The bound port (the real one when http.listen asked for port 0).
+  int port() const { return port_; }
+
+  // Long-polls parked right now (for metrics and tests). Any thread.
+  int waiters() const { return waiters_.load(); }
+
+  // "host:port" as bound, e.g. "127.0.0.1:4040" or "[::1]:4040".
+  std::string listen_address() const;
+
+  // Stops accepting, answers pending /resign requests with 503 shutting_down,
+  // lets requests in progress finish and joins every thread. The owner calls
+  // board.Close() first so that parked long-polls answer at once; idle
+  // keep-alive connections are dropped within 2s. Idempotent.
+  void Stop();
+
+ private:
+  struct ResignCall;
+  // A status and a JSON body.
+  struct Answer {
+    int status = 200;
+    std::string body;
+  };
+  using Endpoint = void (HttpServer::*)(const httplib::Request&, httplib::Response&);
+  enum class Access { kRead, kWrite };
+
+  void Configure();
+  void RegisterRoutes();
+  // The handler that checks Host (and for kWrite the token), then runs
+  // `endpoint`.
+  std::function<void(const httplib::Request&, httplib::Response&)> Guarded(Endpoint endpoint,
+                                                                           Access access);
+  // Answers a known path with a method it does not serve: 405 and Allow.
+  void RejectMethod(const httplib::Request& req, httplib::Response& res);
+  bool AdmitHost(const httplib::Request& req, httplib::Response& res) const;
+  bool AdmitWrite(const httplib::Request& req, httplib::Response& res) const;
+
+  // Long-poll, then render the view: for /leader, /status and /is-leader.
+  void ServeView(const httplib::Request& req, httplib::Response& res,
+                 const std::function<Answer(const StateBoard::View&)>& render);
+
+  void HandleLeader(const httplib::Request& req, httplib::Response& res);
+  void HandleStatus(const httplib::Request& req, httplib::Response& res);
+  void HandleIsLeader(const httplib::Request& req, httplib::Response& res);
+  void HandleHealthz(const httplib::Request& req, httplib::Response& res);
+  void HandleReadyz(const httplib::Request& req, httplib::Response& res);
+  void HandleResign(const httplib::Request& req, httplib::Response& res);
+
+  // Constant after construction.
+  const HttpConfig config_;
+  const StateBoard& board_;
+  ElectionControl& control_;
+  const std::string version_;
+  const HostPolicy policy_;
+
+  // Owned by the owning thread (Start/Stop); constant while serving.
+  std::unique_ptr<httplib::Server> server_;
+  std::thread listener_;
+  std::string bound_host_;
+  int port_ = 0;
+  int listen_socket_ = -1;
+  std::atomic<bool> listener_done_{false};
+
+  // Long-polls parked right now (HTTP threads).
+  std::atomic<int> waiters_{0};
+
+  Mutex mu_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::set<std::shared_ptr<ResignCall>> resign_calls_ GUARDED_BY(mu_);  // awaiting an outcome
+};
+
+}  // namespace zkelect

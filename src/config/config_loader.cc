@@ -1,0 +1,926 @@
+#include "zkelect/config/config_loader.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+
+#include "zkelect/common/duration.h"
+#include "zkelect/config/toml.h"
+
+namespace zkelect {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
+constexpr std::size_t kMaxSecretFileBytes = 64 << 10;
+constexpr std::size_t kMaxIdBytes = 255;
+constexpr char kEnvPrefix[] = "ZKELECT_";
+constexpr char kConfigEnv[] = "ZKELECT_CONFIG";
+constexpr char kMetaEnv[] = "ZKELECT_META";
+
+// ---------------------------------------------------------------------------
+// Text checks.
+
+std::string_view Trim(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  const std::size_t first = s.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(kSpace) - first + 1);
+}
+
+std::vector<std::string_view> Split(std::string_view s, char separator) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = s.find(separator, start);
+    parts.push_back(s.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) return parts;
+    start = end + 1;
+  }
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit);
+}
+
+// Decodes UTF-8 that IsValidUtf8() accepted into code points.
+std::vector<char32_t> CodePoints(std::string_view s) {
+  std::vector<char32_t> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    std::size_t length = 4;
+    char32_t cp = lead & 0x07u;
+    if (lead < 0x80) {
+      length = 1;
+      cp = lead;
+    } else if (lead < 0xe0) {
+      length = 2;
+      cp = lead & 0x1fu;
+    } else if (lead < 0xf0) {
+      length = 3;
+      cp = lead & 0x0fu;
+    }
+    for (std::size_t k = 1; k < length && i + k < s.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3fu);
+    }
+    out.push_back(cp);
+    i += length;
+  }
+  return out;
+}
+
+bool IsControl(char32_t cp) { return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f); }
+
+// Well-formed UTF-8 without control characters: safe in a log line, in an
+// HTTP header and in a JSON document.
+bool IsCleanText(std::string_view s) {
+  if (!IsValidUtf8(s)) return false;
+  const std::vector<char32_t> cps = CodePoints(s);
+  return std::none_of(cps.begin(), cps.end(), IsControl);
+}
+
+// A host name: dot-separated labels of letters, digits, '-' and '_' (Docker
+// and Kubernetes service names have '_'), not starting or ending with '-'.
+// The last label is not all digits, so that "10.0.0.300" is not a name.
+bool IsDnsName(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  const std::vector<std::string_view> labels = Split(s, '.');
+  for (std::string_view label : labels) {
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) ||
+                      c == '-' || c == '_';
+      if (!ok) return false;
+    }
+  }
+  return !AllDigits(labels.back());
+}
+
+// Dotted decimal, four parts, no leading zeros.
+bool IsIpv4(std::string_view s) {
+  const std::vector<std::string_view> parts = Split(s, '.');
+  if (parts.size() != 4) return false;
+  for (std::string_view part : parts) {
+    if (!AllDigits(part) || part.size() > 3 || (part.size() > 1 && part[0] == '0')) return false;
+    int value = 0;
+    std::from_chars(part.data(), part.data() + part.size(), value);
+    if (value > 255) return false;
+  }
+  return true;
+}
+
+// "[" IPv6 address "]".
+bool IsBracketedIpv6(std::string_view s) {
+  if (s.size() < 3 || s.front() != '[' || s.back() != ']') return false;
+  const std::string inner(s.substr(1, s.size() - 2));
+  in6_addr address{};
+  return inet_pton(AF_INET6, inner.c_str(), &address) == 1;
+}
+
+// Splits "host:port" or "[v6]:port"; false when `s` has neither shape.
+bool SplitHostPort(std::string_view s, std::string_view* host, std::string_view* port) {
+  std::size_t colon = 0;
+  if (!s.empty() && s.front() == '[') {
+    const std::size_t close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return false;
+    }
+    colon = close + 1;
+  } else {
+    colon = s.find(':');
+    if (colon == std::string_view::npos || s.find(':', colon + 1) != std::string_view::npos) {
+      return false;
+    }
+  }
+  *host = s.substr(0, colon);
+  *port = s.substr(colon + 1);
+  return true;
+}
+
+bool IsPort(std::string_view s, int min) {
+  if (!AllDigits(s) || s.size() > 5) return false;
+  int value = 0;
+  std::from_chars(s.data(), s.data() + s.size(), value);
+  return value >= min && value <= 65535;
+}
+
+// Characters ZooKeeper refuses in a path (PathUtils.validatePath).
+bool IsZkForbidden(char32_t cp) {
+  return IsControl(cp) || (cp >= 0xe000 && cp <= 0xf8ff) || cp >= 0xfff0;
+}
+
+// An absolute ZooKeeper path other than the root: no empty, "." or ".."
+// parts, no trailing '/', no character that ZooKeeper refuses.
+bool IsZkPath(std::string_view s) {
+  if (s.size() < 2 || s.front() != '/' || s.back() == '/' || !IsValidUtf8(s)) return false;
+  for (std::string_view part : Split(s.substr(1), '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  const std::vector<char32_t> cps = CodePoints(s);
+  return std::none_of(cps.begin(), cps.end(), IsZkForbidden);
+}
+
+// "host:port[,host:port...][/chroot]"; hosts are names, IPv4 or [IPv6].
+bool IsConnectString(std::string_view s) {
+  const std::size_t slash = s.find('/');
+  if (slash != std::string_view::npos && !IsZkPath(s.substr(slash))) return false;
+  const std::string_view servers = s.substr(0, slash);
+  if (servers.empty()) return false;
+  for (std::string_view server : Split(servers, ',')) {
+    std::string_view host;
+    std::string_view port;
+    if (!SplitHostPort(server, &host, &port) || !IsPort(port, 1)) return false;
+    if (!IsIpv4(host) && !IsBracketedIpv6(host) && !IsDnsName(host)) return false;
+  }
+  return true;
+}
+
+// "digest:user:password" -> "user:password". The user has no ':'; the
+// password may (ZooKeeper splits at the first one).
+std::optional<std::string> ParseDigest(std::string_view s) {
+  constexpr std::string_view kScheme = "digest:";
+  if (!s.starts_with(kScheme) || !IsCleanText(s)) return std::nullopt;
+  const std::string_view credentials = s.substr(kScheme.size());
+  const std::size_t colon = credentials.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == credentials.size()) {
+    return std::nullopt;
+  }
+  return std::string(credentials);
+}
+
+// A bearer token goes into an HTTP header: visible ASCII only.
+bool IsToken(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// ---------------------------------------------------------------------------
+// Files.
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string ErrnoText(int error) { return std::generic_category().message(error); }
+
+// Reads a whole regular file of at most `max_bytes`. Errors carry the reason
+// only ("No such file or directory"); NotFound when the file does not exist.
+// O_NONBLOCK: naming a FIFO must give an error, not a hang.
+Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes) {
+  const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0) {
+    const int error = errno;
+    if (error == ENOENT) return Status::NotFound(ErrnoText(error));
+    return Status::InvalidArgument(ErrnoText(error));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return Status::InvalidArgument(ErrnoText(errno));
+  if (!S_ISREG(info.st_mode)) return Status::InvalidArgument("not a regular file");
+  std::string content;
+  std::array<char, 4096> buffer{};
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::InvalidArgument(ErrnoText(errno));
+    if (n == 0) return content;
+    content.append(buffer.data(), static_cast<std::size_t>(n));
+    if (content.size() > max_bytes) {
+      return Status::InvalidArgument("larger than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+}
+
+Result<std::string> HostName() {
+  std::array<char, 256> buffer{};  // HOST_NAME_MAX is 64 on Linux
+  if (::gethostname(buffer.data(), buffer.size() - 1) != 0) {
+    return Status::InvalidArgument(ErrnoText(errno));
+  }
+  return std::string(buffer.data());
+}
+
+// ---------------------------------------------------------------------------
+// Settings and keys.
+
+// One value of one key, as one source gave it.
+struct Setting {
+  std::string key;  // "zk.servers"; "meta" for --meta and ZKELECT_META
+  TomlValue value;  // a string unless it came from the file
+  bool from_file = false;
+  std::string origin;  // "--zk.servers", "ZKELECT_ZK_SERVERS", "<file> line 3", "default"
+};
+
+// The value as an error message shows it: TOML syntax, one line. zk.auth is
+// a secret: only what precedes its first ':' is shown.
+std::string ShowValue(const Setting& setting) {
+  const auto* text = std::get_if<std::string>(&setting.value);
+  if (setting.key == "zk.auth" && text != nullptr) {
+    const std::size_t colon = text->find(':');
+    return FormatTomlValue(colon == std::string::npos ? "***" : text->substr(0, colon) + ":***");
+  }
+  return FormatTomlValue(setting.value);
+}
+
+// `key = value (from origin): expectation`, the one shape of a bad value.
+Status Invalid(const Setting& setting, std::string_view expectation) {
+  return Status::InvalidArgument(setting.key + " = " + ShowValue(setting) + " (from " +
+                                 setting.origin + "): " + std::string(expectation));
+}
+
+enum class Kind { kString, kBool, kInteger, kDuration, kList };
+
+// A value converted to its key's kind, before the key's own checks.
+using Typed = std::variant<std::string, bool, std::int64_t, milliseconds, std::vector<std::string>>;
+
+// Checks a value of the key's kind and stores it into the config; false when
+// the value is not acceptable.
+using Check = bool (*)(const Typed& value, Config* config);
+
+struct KeySpec {
+  std::string_view key;
+  Kind kind;
+  std::string_view example;    // a good value in TOML syntax, for type errors
+  std::string_view expected;   // what a bad value is told
+  std::string_view type_name;  // --help
+  std::string_view help;       // --help, with the default
+  Check check;
+};
+
+const std::string& Text(const Typed& v) { return std::get<std::string>(v); }
+milliseconds Millis(const Typed& v) { return std::get<milliseconds>(v); }
+
+bool CheckId(const Typed& v, Config* c) {
+  if (Text(v).empty() || Text(v).size() > kMaxIdBytes || !IsCleanText(Text(v))) return false;
+  c->id = Text(v);
+  return true;
+}
+
+bool CheckAddress(const Typed& v, Config* c) {
+  if (!IsCleanText(Text(v))) return false;
+  c->address = Text(v);
+  return true;
+}
+
+bool CheckZkServers(const Typed& v, Config* c) {
+  if (!IsConnectString(Text(v))) return false;
+  c->zk.servers = Text(v);
+  return true;
+}
+
+bool CheckSessionTimeout(const Typed& v, Config* c) {
+  if (Millis(v) < std::chrono::seconds(1) || Millis(v) > std::chrono::minutes(10)) return false;
+  c->zk.session_timeout = Millis(v);
+  return true;
+}
+
+bool CheckAuth(const Typed& v, Config* c) {
+  if (Text(v).empty()) {
+    c->zk.digest_auth.clear();
+    return true;
+  }
+  std::optional<std::string> credentials = ParseDigest(Text(v));
+  if (!credentials) return false;
+  c->zk.digest_auth = std::move(*credentials);
+  return true;
+}
+
+bool CheckAuthFile(const Typed& v, Config* c) {
+  if (!IsCleanText(Text(v))) return false;
+  c->zk.auth_file = Text(v);
+  return true;
+}
+
+bool CheckElectionPath(const Typed& v, Config* c) {
+  const std::string& path = Text(v);
+  if (!IsZkPath(path) || path == "/zookeeper" || path.starts_with("/zookeeper/")) return false;
+  c->election.path = path;
+  return true;
+}
+
+bool CheckCampaign(const Typed& v, Config* c) {
+  c->election.campaign = std::get<bool>(v);
+  return true;
+}
+
+bool CheckRecheckInterval(const Typed& v, Config* c) {
+  if (Millis(v) < std::chrono::seconds(1)) return false;
+  c->election.recheck_interval = Millis(v);
+  return true;
+}
+
+bool CheckListen(const Typed& v, Config* c) {
+  std::string_view host;
+  std::string_view port;
+  if (!SplitHostPort(Text(v), &host, &port) || !IsPort(port, 0)) return false;
+  if (!IsIpv4(host) && !IsBracketedIpv6(host) && host != "localhost") return false;
+  c->http.listen = Text(v);
+  return true;
+}
+
+bool CheckAllowedHosts(const Typed& v, Config* c) {
+  std::vector<std::string> hosts;
+  for (const std::string& host : std::get<std::vector<std::string>>(v)) {
+    if (!IsDnsName(host)) return false;
+    hosts.push_back(AsciiLower(host));
+  }
+  c->http.allowed_hosts = std::move(hosts);
+  return true;
+}
+
+bool CheckTokenFile(const Typed& v, Config* c) {
+  if (!IsCleanText(Text(v))) return false;
+  c->http.token_file = Text(v);
+  return true;
+}
+
+bool CheckMaxWaiters(const Typed& v, Config* c) {
+  const std::int64_t n = std::get<std::int64_t>(v);
+  if (n < 1 || n > 10'000) return false;
+  c->http.max_waiters = static_cast<int>(n);
+  return true;
+}
+
+bool CheckDefaultWait(const Typed& v, Config* c) {
+  c->http.default_wait = Millis(v);
+  return true;
+}
+
+bool CheckMaxWait(const Typed& v, Config* c) {
+  c->http.max_wait = Millis(v);
+  return true;
+}
+
+bool CheckLogLevel(const Typed& v, Config* c) {
+  constexpr std::array<std::string_view, 5> kLevels = {"trace", "debug", "info", "warn", "error"};
+  if (std::find(kLevels.begin(), kLevels.end(), Text(v)) == kLevels.end()) return false;
+  c->log.level = Text(v);
+  return true;
+}
+
+bool CheckLogFormat(const Typed& v, Config* c) {
+  if (Text(v) == "text") {
+    c->log.format = LogConfig::Format::kText;
+  } else if (Text(v) == "json") {
+    c->log.format = LogConfig::Format::kJson;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+constexpr char kDurationSyntax[] = "expected a duration like 250ms, 6s or 1m30s";
+
+// Every key but `meta`, in the order of config/zkelect.toml.
+constexpr std::array<KeySpec, 17> kKeys = {{
+    {"id", Kind::kString, R"("web-1")",
+     "expected a non-empty name of at most 255 bytes without control characters", "ID",
+     "this candidate's id, published in its node [default: the host name]", &CheckId},
+    {"address", Kind::kString, R"("10.0.0.5:8080")",
+     "expected text without control characters, like 10.0.0.5:8080", "ADDRESS",
+     "what followers should use to reach the leader's application [default: empty]",
+     &CheckAddress},
+    {"zk.servers", Kind::kString, R"("127.0.0.1:2181")",
+     "expected a ZooKeeper connect string host:port[,host:port...][/chroot] like "
+     "zk1:2181,zk2:2181/app",
+     "HOST:PORT,...", "ZooKeeper connect string, chroot allowed [default: 127.0.0.1:2181]",
+     &CheckZkServers},
+    {"zk.session_timeout", Kind::kDuration, R"("10s")", "expected a duration from 1s to 10m",
+     "DURATION", "requested ZooKeeper session timeout [default: 10s]", &CheckSessionTimeout},
+    {"zk.auth", Kind::kString, R"("digest:user:password")", "expected digest:user:password",
+     "digest:USER:PASSWORD", "ZooKeeper digest credentials [default: none]", &CheckAuth},
+    {"zk.auth_file", Kind::kString, R"("/etc/zkelect/zk-auth")",
+     "expected the path of a file holding digest:user:password", "FILE",
+     "file holding digest:user:password, instead of --zk.auth [default: none]",
+     &CheckAuthFile},
+    {"election.path", Kind::kString, R"("/zkelect/default")",
+     "expected an absolute ZooKeeper path like /zkelect/default", "PATH",
+     "ZooKeeper path of the election [default: /zkelect/default]", &CheckElectionPath},
+    {"election.campaign", Kind::kBool, "true", "expected true or false", "true|false",
+     "false: observe the election and never lead [default: true]", &CheckCampaign},
+    {"election.recheck_interval", Kind::kDuration, R"("30s")",
+     "expected a duration of at least 1s", "DURATION",
+     "period of the full re-read of the candidates [default: 30s]", &CheckRecheckInterval},
+    {"http.listen", Kind::kString, R"("127.0.0.1:4040")",
+     "expected host:port with host an IPv4 address, [IPv6 address] or localhost and port "
+     "0-65535, like 127.0.0.1:4040",
+     "HOST:PORT", "HTTP API address; port 0 picks a free one [default: 127.0.0.1:4040]",
+     &CheckListen},
+    {"http.allowed_hosts", Kind::kList, R"(["app.example.com"])",
+     "expected DNS names like app.example.com", "NAME,...",
+     "DNS names accepted in the Host header besides localhost [default: none]",
+     &CheckAllowedHosts},
+    {"http.token_file", Kind::kString, R"("/etc/zkelect/token")",
+     "expected the path of a file holding the bearer token", "FILE",
+     "file holding the bearer token required by POST endpoints [default: none]",
+     &CheckTokenFile},
+    {"http.max_waiters", Kind::kInteger, "64", "expected an integer from 1 to 10000", "N",
+     "most long-poll requests parked at once [default: 64]", &CheckMaxWaiters},
+    {"http.default_wait", Kind::kDuration, R"("60s")", kDurationSyntax, "DURATION",
+     "long-poll wait when a request gives none [default: 60s]", &CheckDefaultWait},
+    {"http.max_wait", Kind::kDuration, R"("10m")", kDurationSyntax, "DURATION",
+     "longest long-poll wait a request may ask for [default: 10m]", &CheckMaxWait},
+    {"log.level", Kind::kString, R"("info")", "expected one of trace, debug, info, warn, error",
+     "LEVEL", "trace, debug, info, warn or error [default: info]", &CheckLogLevel},
+    {"log.format", Kind::kString, R"("text")", "expected text or json", "FORMAT",
+     "text, or json for one JSON object a line [default: text]", &CheckLogFormat},
+}};
+
+const KeySpec* FindKey(std::string_view key) {
+  for (const KeySpec& spec : kKeys) {
+    if (spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+// ZKELECT_ + the key upper-cased, '.' -> '_'.
+std::string EnvName(std::string_view key) {
+  std::string name = kEnvPrefix;
+  for (char c : key) {
+    if (c == '.') {
+      name += '_';
+    } else if (c >= 'a' && c <= 'z') {
+      name += static_cast<char>(c - 'a' + 'A');
+    } else {
+      name += c;
+    }
+  }
+  return name;
+}
+
+std::string_view LastPart(std::string_view key) {
+  const std::size_t dot = key.rfind('.');
+  return dot == std::string_view::npos ? key : key.substr(dot + 1);
+}
+
+// A known key the unknown one was probably meant to be: the same name under
+// another table, or one within two typos. Empty when none.
+std::string_view Suggest(std::string_view unknown) {
+  for (const KeySpec& spec : kKeys) {
+    if (LastPart(spec.key) == LastPart(unknown)) return spec.key;
+  }
+  if (unknown.size() > 64) return {};
+  std::string_view best;
+  std::size_t best_distance = 3;
+  for (const KeySpec& spec : kKeys) {
+    const std::size_t distance = EditDistance(unknown, spec.key);
+    if (distance < best_distance) {
+      best = spec.key;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+// The value is not shown: a typo of zk.auth would otherwise leak a password.
+Status UnknownKey(const Setting& setting) {
+  std::string message = setting.key + " (from " + setting.origin + "): unknown key";
+  if (const std::string_view suggestion = Suggest(setting.key); !suggestion.empty()) {
+    message += " (did you mean " + std::string(suggestion) + "?)";
+  }
+  return Status::InvalidArgument(message);
+}
+
+std::string TypeExpectation(const KeySpec& spec) {
+  switch (spec.kind) {
+    case Kind::kBool:
+      return "expected true or false";
+    case Kind::kInteger:
+      return "expected an integer, like " + std::string(spec.example);
+    case Kind::kDuration:
+      return "expected a duration string, like " + std::string(spec.example);
+    case Kind::kList:
+      return "expected an array of strings, like " + std::string(spec.example);
+    case Kind::kString:
+      break;
+  }
+  return "expected a string, like " + std::string(spec.example);
+}
+
+Result<Typed> ParseDurationSetting(const Setting& setting, const std::string& text) {
+  Result<milliseconds> d = ParseDuration(text);
+  if (!d.ok()) return Invalid(setting, d.status().message());
+  return Typed(*d);
+}
+
+// A value from the file: TOML types must match the key's kind.
+Result<Typed> ConvertToml(const KeySpec& spec, const Setting& setting) {
+  const TomlValue& value = setting.value;
+  const auto* text = std::get_if<std::string>(&value);
+  switch (spec.kind) {
+    case Kind::kString:
+      if (text != nullptr) return Typed(*text);
+      break;
+    case Kind::kBool:
+      if (const auto* b = std::get_if<bool>(&value)) return Typed(std::in_place_type<bool>, *b);
+      break;
+    case Kind::kInteger:
+      if (const auto* i = std::get_if<std::int64_t>(&value)) return Typed(*i);
+      break;
+    case Kind::kDuration:
+      if (text != nullptr) return ParseDurationSetting(setting, *text);
+      break;
+    case Kind::kList:
+      if (const auto* array = std::get_if<TomlArray>(&value)) {
+        std::vector<std::string> items;
+        for (const TomlScalar& element : *array) {
+          const auto* item = std::get_if<std::string>(&element);
+          if (item == nullptr) return Invalid(setting, TypeExpectation(spec));
+          items.push_back(*item);
+        }
+        return Typed(std::move(items));
+      }
+      break;
+  }
+  return Invalid(setting, TypeExpectation(spec));
+}
+
+// A value from a flag or the environment: text, read according to the kind.
+Result<Typed> ConvertText(const KeySpec& spec, const Setting& setting) {
+  const std::string& text = std::get<std::string>(setting.value);
+  switch (spec.kind) {
+    case Kind::kString:
+      return Typed(text);
+    case Kind::kBool:
+      if (text == "true" || text == "false") {
+        return Typed(std::in_place_type<bool>, text == "true");
+      }
+      return Invalid(setting, spec.expected);
+    case Kind::kInteger: {
+      std::int64_t n = 0;
+      const char* end = text.data() + text.size();
+      const auto [ptr, error] = std::from_chars(text.data(), end, n);
+      if (text.empty() || error != std::errc() || ptr != end) return Invalid(setting, spec.expected);
+      return Typed(n);
+    }
+    case Kind::kDuration:
+      return ParseDurationSetting(setting, text);
+    case Kind::kList: {
+      std::vector<std::string> items;
+      if (Trim(text).empty()) return Typed(std::move(items));
+      for (std::string_view item : Split(text, ',')) items.emplace_back(Trim(item));
+      return Typed(std::move(items));
+    }
+  }
+  return Invalid(setting, spec.expected);
+}
+
+// ---------------------------------------------------------------------------
+// Merging.
+
+// The configuration being built, and where each of its values came from.
+struct Loading {
+  Config config;
+  std::map<std::string, Setting> winners;  // key -> the setting its value came from
+};
+
+Status Apply(const KeySpec& spec, Setting setting, Loading* loading) {
+  Result<Typed> typed =
+      setting.from_file ? ConvertToml(spec, setting) : ConvertText(spec, setting);
+  if (!typed.ok()) return typed.status();
+  if (!spec.check(*typed, &loading->config)) return Invalid(setting, spec.expected);
+  loading->winners[std::string(spec.key)] = std::move(setting);
+  return Status::Ok();
+}
+
+// The setting a key's current value came from; its default when no source
+// gave one (`default_text` is the default as written in the file).
+Setting WinnerOrDefault(const Loading& loading, const std::string& key,
+                        std::string default_text) {
+  auto it = loading.winners.find(key);
+  if (it != loading.winners.end()) return it->second;
+  return Setting{key, std::move(default_text), false, "default"};
+}
+
+bool ParseMetaPair(std::string_view item, std::string* key, std::string* value) {
+  const std::size_t eq = item.find('=');
+  if (eq == std::string_view::npos) return false;
+  *key = std::string(Trim(item.substr(0, eq)));
+  *value = std::string(Trim(item.substr(eq + 1)));
+  return !key->empty() && IsCleanText(*key) && IsCleanText(*value);
+}
+
+// --meta k=v (one pair; the value may hold commas) or ZKELECT_META (pairs
+// separated by commas; empty for none).
+Status ApplyMetaText(const Setting& setting, bool comma_separated, Loading* loading) {
+  const std::string& text = std::get<std::string>(setting.value);
+  std::vector<std::string_view> items;
+  if (!comma_separated) {
+    items.push_back(text);
+  } else if (!Trim(text).empty()) {
+    items = Split(text, ',');
+  }
+  std::map<std::string, std::string> pairs;
+  for (std::string_view item : items) {
+    std::string key;
+    std::string value;
+    if (!ParseMetaPair(item, &key, &value)) {
+      return Invalid(setting, comma_separated
+                                  ? "expected comma-separated key=value pairs like "
+                                    "zone=eu-1,rack=r7"
+                                  : "expected key=value like zone=eu-1");
+    }
+    pairs[key] = value;
+  }
+  for (auto& [key, value] : pairs) loading->config.meta[key] = std::move(value);
+  return Status::Ok();
+}
+
+// meta.<key> = "value" in the file.
+Status ApplyFileMeta(const TomlEntry& entry, const Setting& setting, Loading* loading) {
+  const auto* value = std::get_if<std::string>(&entry.value);
+  if (entry.path.size() != 2 || value == nullptr || entry.path[1].empty() ||
+      !IsCleanText(entry.path[1]) || !IsCleanText(*value)) {
+    return Invalid(setting, R"(expected a table of strings, like [meta] zone = "eu-1")");
+  }
+  loading->config.meta[entry.path[1]] = *value;
+  return Status::Ok();
+}
+
+Status LoadFile(const RawFlags& flags, const Environment& env, Loading* loading) {
+  std::string path = kDefaultConfigPath;
+  std::string origin = "default";
+  bool named = true;
+  if (flags.config_path) {
+    path = *flags.config_path;
+    origin = "--config";
+  } else if (auto it = env.find(kConfigEnv); it != env.end()) {
+    path = it->second;
+    origin = kConfigEnv;
+  } else {
+    named = false;
+  }
+  if (path.empty()) return Status::Ok();
+
+  Result<std::string> text = ReadSmallFile(path, kMaxConfigFileBytes);
+  if (!text.ok()) {
+    if (!named && text.status().code() == Status::Code::kNotFound) return Status::Ok();
+    return Invalid(Setting{"config", path, false, origin},
+                   "expected a readable TOML file (" + text.status().message() + ")");
+  }
+  Result<TomlDocument> document = ParseToml(*text, path);
+  if (!document.ok()) return document.status();
+
+  // In the order of the file, so that the first problem reported is the
+  // first one a reader meets.
+  std::vector<const std::pair<const std::string, TomlEntry>*> entries;
+  for (const auto& item : *document) entries.push_back(&item);
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto* a, const auto* b) { return a->second.line < b->second.line; });
+  for (const auto* item : entries) {
+    const auto& [key, entry] = *item;
+    Setting setting{key, entry.value, true, path + " line " + std::to_string(entry.line)};
+    if (entry.path.front() == "meta") {
+      if (Status s = ApplyFileMeta(entry, setting, loading); !s.ok()) return s;
+      continue;
+    }
+    const KeySpec* spec = FindKey(key);
+    if (spec == nullptr) return UnknownKey(setting);
+    if (Status s = Apply(*spec, std::move(setting), loading); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status LoadEnvironment(const Environment& env, Loading* loading) {
+  for (const KeySpec& spec : kKeys) {
+    const std::string name = EnvName(spec.key);
+    if (auto it = env.find(name); it != env.end()) {
+      if (Status s = Apply(spec, Setting{std::string(spec.key), it->second, false, name}, loading);
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  if (auto it = env.find(kMetaEnv); it != env.end()) {
+    return ApplyMetaText(Setting{"meta", it->second, false, kMetaEnv}, true, loading);
+  }
+  return Status::Ok();
+}
+
+Status LoadFlags(const RawFlags& flags, Loading* loading) {
+  for (const auto& [key, value] : flags.values) {
+    const Setting setting{key, value, false, "--" + key};
+    const KeySpec* spec = FindKey(key);
+    if (spec == nullptr) return UnknownKey(setting);
+    if (Status s = Apply(*spec, setting, loading); !s.ok()) return s;
+  }
+  for (const std::string& item : flags.meta) {
+    if (Status s = ApplyMetaText(Setting{"meta", item, false, "--meta"}, false, loading); !s.ok()) {
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+// Checks across keys, the default id, and the files the configuration names.
+Status Finish(Loading* loading) {
+  Config& config = loading->config;
+
+  if (!loading->winners.contains("id")) {
+    Result<std::string> host = HostName();
+    if (!host.ok()) {
+      return Status::InvalidArgument("id: cannot read the host name (" + host.status().message() +
+                                     "); set id");
+    }
+    if (Status s = Apply(*FindKey("id"), Setting{"id", *host, false, "the host name"}, loading);
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  if (config.http.default_wait > config.http.max_wait) {
+    if (loading->winners.contains("http.default_wait")) {
+      return Invalid(loading->winners.at("http.default_wait"),
+                     "expected at most http.max_wait (" + FormatDuration(config.http.max_wait) +
+                         ")");
+    }
+    return Invalid(WinnerOrDefault(*loading, "http.max_wait", FormatDuration(config.http.max_wait)),
+                   "expected at least http.default_wait (" +
+                       FormatDuration(config.http.default_wait) + ")");
+  }
+
+  if (!config.zk.auth_file.empty()) {
+    const Setting& auth_file = loading->winners.at("zk.auth_file");
+    if (!config.zk.digest_auth.empty()) {
+      const Setting& auth = loading->winners.at("zk.auth");
+      return Invalid(auth_file, "expected zk.auth or zk.auth_file, not both (zk.auth is set from " +
+                                    auth.origin + ")");
+    }
+    Result<std::string> content = ReadSmallFile(config.zk.auth_file, kMaxSecretFileBytes);
+    if (!content.ok()) {
+      return Invalid(auth_file, "expected a readable file holding digest:user:password (" +
+                                    content.status().message() + ")");
+    }
+    std::optional<std::string> credentials = ParseDigest(Trim(*content));
+    if (!credentials) {
+      return Invalid(auth_file, "expected a file holding digest:user:password");
+    }
+    config.zk.digest_auth = std::move(*credentials);
+  }
+
+  config.http.token.clear();
+  if (!config.http.token_file.empty()) {
+    const Setting& token_file = loading->winners.at("http.token_file");
+    Result<std::string> content = ReadSmallFile(config.http.token_file, kMaxSecretFileBytes);
+    if (!content.ok()) {
+      return Invalid(token_file, "expected a readable file holding the bearer token (" +
+                                     content.status().message() + ")");
+    }
+    const std::string_view token = Trim(*content);
+    if (token.empty()) {
+      return Invalid(token_file, "expected a file holding the bearer token (the file is empty)");
+    }
+    if (!IsToken(token)) {
+      return Invalid(token_file,
+                     "expected a file holding one bearer token of visible ASCII characters");
+    }
+    config.http.token = std::string(token);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddConfigFlags(CLI::App& cmd, RawFlags* flags) {
+  constexpr char kGroup[] = "Configuration (flag > ZKELECT_* environment > file > default)";
+  // expected(0, 1): `--key=` and a bare `--key` give "", instead of CLI11
+  // taking the next argument (possibly another option) as the value.
+  cmd.add_option_function<std::string>(
+         "--config", [flags](const std::string& value) { flags->config_path = value; },
+         std::string("TOML configuration file; empty for none [default: ") + kDefaultConfigPath +
+             "] (env " + kConfigEnv + ")")
+      ->expected(0, 1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->type_name("FILE")
+      ->group(kGroup);
+  for (const KeySpec& spec : kKeys) {
+    const std::string key(spec.key);
+    cmd.add_option_function<std::string>(
+           "--" + key, [flags, key](const std::string& value) { flags->values[key] = value; },
+           std::string(spec.help) + " (env " + EnvName(key) + ")")
+        ->expected(0, 1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+        ->type_name(std::string(spec.type_name))
+        ->group(kGroup);
+  }
+  // trigger_on_parse: the callback sees each occurrence, so --meta repeats.
+  cmd.add_option_function<std::string>(
+         "--meta", [flags](const std::string& value) { flags->meta.push_back(value); },
+         std::string("metadata published with the id; repeatable, adds to the [meta] table (env ") +
+             kMetaEnv + "=k=v,k2=v2)")
+      ->expected(0, 1)
+      ->trigger_on_parse()
+      ->type_name("KEY=VALUE")
+      ->group(kGroup);
+}
+
+Environment CurrentEnvironment() {
+  Environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const std::size_t eq = text.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(text.substr(0, eq)), std::string(text.substr(eq + 1)));
+  }
+  return env;
+}
+
+Result<Config> LoadConfig(const RawFlags& flags, const Environment& env) {
+  Loading loading;
+  if (Status s = LoadFile(flags, env, &loading); !s.ok()) return s;
+  if (Status s = LoadEnvironment(env, &loading); !s.ok()) return s;
+  if (Status s = LoadFlags(flags, &loading); !s.ok()) return s;
+  if (Status s = Finish(&loading); !s.ok()) return s;
+  return std::move(loading.config);
+}
+
+}  // namespace zkelect

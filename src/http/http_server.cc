@@ -1,0 +1,540 @@
+#include "zkelect/http/http_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include "zkelect/common/duration.h"
+#include "zkelect/election/election_control.h"
+#include "zkelect/http/api_json.h"
+#include "zkelect/http/request_params.h"
+
+namespace zkelect {
+namespace {
+
+constexpr char kIndexHeader[] = "X-Zkelect-Index";
+constexpr char kJson[] = "application/json";
+
+// Threads beyond max_waiters, so that short requests always find one.
+constexpr int kReserveThreads = 8;
+// No endpoint takes a body; this only bounds what a client can make us read.
+constexpr size_t kMaxBodyBytes = 64 * 1024;
+// Long-poll clients come back right after each answer, so a short keep-alive
+// is enough; it also bounds how long an idle connection holds a thread, and
+// how long Stop() waits for one.
+constexpr time_t kKeepAliveSeconds = 2;
+constexpr size_t kKeepAliveMaxRequests = 100;
+constexpr time_t kReadTimeoutSeconds = 5;
+constexpr time_t kWriteTimeoutSeconds = 5;
+// The library listens with a backlog of 5; a burst of probes and long-poll
+// clients reconnecting after a change would overflow it and wait for a SYN
+// retransmit (1s).
+constexpr int kListenBacklog = 128;
+// How long POST /resign waits for the election loop: the stop hook runs in
+// between, so this is generous, but a request must not hang forever.
+constexpr std::chrono::minutes kResignTimeout{2};
+
+struct KnownPath {
+  std::string_view path;
+  std::string_view allow;  // the Allow header of a 405
+};
+constexpr std::array<KnownPath, 6> kKnownPaths = {{
+    {"/leader", "GET, HEAD"},
+    {"/status", "GET, HEAD"},
+    {"/is-leader", "GET, HEAD"},
+    {"/healthz", "GET, HEAD"},
+    {"/readyz", "GET, HEAD"},
+    {"/resign", "POST"},
+}};
+
+const KnownPath* FindKnownPath(std::string_view path) {
+  const auto it = std::find_if(kKnownPaths.begin(), kKnownPaths.end(),
+                               [path](const KnownPath& known) { return known.path == path; });
+  return it == kKnownPaths.end() ? nullptr : &*it;
+}
+
+// The methods that the library routes to registered handlers (HEAD goes to
+// the GET handlers); others (TRACE, CONNECT) are answered in pre-routing.
+bool IsRoutedMethod(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "POST" || method == "PUT" ||
+         method == "PATCH" || method == "DELETE" || method == "OPTIONS";
+}
+
+// Client-controlled text, made safe for one log line or one message: control
+// characters escaped, cut short.
+std::string Printable(std::string_view text) {
+  constexpr size_t kMaxShown = 200;
+  std::string out;
+  for (const char c : text.substr(0, kMaxShown)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  if (text.size() > kMaxShown) out += "...";
+  return out;
+}
+
+void Reply(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, kJson);
+}
+
+void ReplyError(httplib::Response& res, int status, std::string_view code,
+                std::string_view message) {
+  Reply(res, status, ErrorBody(code, message));
+}
+
+void SetIndex(httplib::Response& res, uint64_t index) {
+  res.set_header(kIndexHeader, std::to_string(index));
+}
+
+// Code and message for an error the library answered by itself (malformed
+// request, unknown path, body too large, ...), which comes without a body.
+std::pair<std::string, std::string> LibraryError(const httplib::Request& req, int status) {
+  switch (status) {
+    case 400:
+      return {"bad_request", "the request is not valid HTTP/1.1"};
+    case 404:
+      return {"not_found", "no endpoint at \"" + Printable(req.path) +
+                               "\": expected /leader, /status, /is-leader, /healthz, /readyz "
+                               "or /resign"};
+    case 413:
+      return {"payload_too_large", "the request body is larger than " +
+                                       std::to_string(kMaxBodyBytes) + " bytes: expected no body"};
+    case 414:
+      return {"uri_too_long", "the request line is too long"};
+    case 416:
+      return {"range_not_satisfiable", "the Range header is not valid: expected none"};
+    case 500:
+      return {"internal", "the server failed to answer this request"};
+    default:
+      return {"http_" + std::to_string(status),
+              "the request failed with HTTP status " + std::to_string(status)};
+  }
+}
+
+}  // namespace
+
+// One POST /resign waiting for its outcome. Shared between the handler, the
+// callback given to ElectionControl (which may run after the handler gave up,
+// or after the server is gone) and Stop().
+struct HttpServer::ResignCall {
+  enum class End { kOutcome, kTimeout, kAbandoned };
+
+  void Finish(ElectionControl::ResignOutcome result) {
+    {
+      MutexLock lock(&mu);
+      outcome = result;
+    }
+    done.notify_all();
+  }
+
+  // The server is stopping: the handler answers without the outcome.
+  void Abandon() {
+    {
+      MutexLock lock(&mu);
+      abandoned = true;
+    }
+    done.notify_all();
+  }
+
+  // Blocks until Finish(), Abandon() or `deadline`. On kOutcome, `*result`
+  // holds the outcome.
+  End Await(std::chrono::steady_clock::time_point deadline,
+            ElectionControl::ResignOutcome* result) {
+    MutexLock lock(&mu);
+    while (!outcome && !abandoned) {
+      if (lock.WaitUntil(done, deadline) == std::cv_status::timeout) break;
+    }
+    if (outcome) {
+      *result = *outcome;
+      return End::kOutcome;
+    }
+    return abandoned ? End::kAbandoned : End::kTimeout;
+  }
+
+  Mutex mu;
+  std::condition_variable done;
+  std::optional<ElectionControl::ResignOutcome> outcome GUARDED_BY(mu);
+  bool abandoned GUARDED_BY(mu) = false;
+};
+
+namespace {
+
+// Holds one of the `limit` long-poll places for the life of a request.
+class WaiterSlot {
+ public:
+  WaiterSlot(std::atomic<int>& count, int limit) : count_(count) {
+    held_ = count_.fetch_add(1) < limit;
+    if (!held_) count_.fetch_sub(1);
+  }
+  ~WaiterSlot() {
+    if (held_) count_.fetch_sub(1);
+  }
+  WaiterSlot(const WaiterSlot&) = delete;
+  WaiterSlot& operator=(const WaiterSlot&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  std::atomic<int>& count_;
+  bool held_ = false;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, ElectionControl& control,
+                       std::string version)
+    : config_(config),
+      board_(board),
+      control_(control),
+      version_(std::move(version)),
+      policy_(config) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  const std::optional<HostPort> listen = SplitHostPort(config_.listen);
+  int port = -1;
+  if (listen && !listen->host.empty() && !listen->port.empty() && listen->port.size() <= 5) {
+    port = std::stoi(listen->port);
+  }
+  if (port < 0 || port > 65535) {
+    return Status::InvalidArgument("http.listen = \"" + config_.listen +
+                                   "\": expected host:port, like 127.0.0.1:4040 or [::1]:4040");
+  }
+
+  server_ = std::make_unique<httplib::Server>();
+  Configure();
+  RegisterRoutes();
+
+  errno = 0;
+  const int bound = port == 0 ? server_->bind_to_any_port(listen->host)
+                              : (server_->bind_to_port(listen->host, port) ? port : -1);
+  if (bound <= 0) {
+    const int error = errno;
+    server_.reset();
+    return Status::Unavailable("http.listen = \"" + config_.listen + "\": cannot listen there (" +
+                               (error != 0 ? std::strerror(error) : "not a local address") +
+                               "): expected a free port on a local address");
+  }
+  bound_host_ = listen->host;
+  port_ = bound;
+  if (::listen(listen_socket_, kListenBacklog) != 0) {
+    spdlog::warn("HTTP: cannot widen the listen backlog of {}: {}", listen_address(),
+                 std::strerror(errno));
+  }
+
+  listener_ = std::thread([this] {
+    if (!server_->listen_after_bind())
+      spdlog::error("HTTP: {} stopped accepting", listen_address());
+    listener_done_ = true;
+  });
+  // The library's stop() does nothing until its accept loop runs: wait for it
+  // (microseconds) so that a Stop() right after Start() cannot be lost.
+  while (!server_->is_running() && !listener_done_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  spdlog::info("HTTP API listening on {}", listen_address());
+  return Status::Ok();
+}
+
+std::string HttpServer::listen_address() const {
+  const bool ipv6 = bound_host_.find(':') != std::string::npos;
+  return (ipv6 ? "[" + bound_host_ + "]" : bound_host_) + ":" + std::to_string(port_);
+}
+
+void HttpServer::Stop() {
+  std::set<std::shared_ptr<ResignCall>> calls;
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    calls = resign_calls_;
+  }
+  for (const std::shared_ptr<ResignCall>& call : calls) call->Abandon();
+  if (listener_.joinable()) {
+    server_->stop();
+    listener_.join();
+  }
+}
+
+void HttpServer::Configure() {
+  httplib::Server& server = *server_;
+  const auto threads = static_cast<size_t>(std::max(config_.max_waiters, 0) + kReserveThreads);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_payload_max_length(kMaxBodyBytes);
+  server.set_keep_alive_timeout(kKeepAliveSeconds);
+  server.set_keep_alive_max_count(kKeepAliveMaxRequests);
+  server.set_read_timeout(kReadTimeoutSeconds);
+  server.set_write_timeout(kWriteTimeoutSeconds);
+  // Headers and body go out in two writes: without this, Nagle's algorithm
+  // and the client's delayed ACK hold the body back by up to 40ms.
+  server.set_tcp_nodelay(true);
+  // Replaces the library's default, which also sets SO_REUSEPORT and so lets
+  // a second daemon bind the same port without an error. Keeps the socket to
+  // widen its backlog after bind.
+  server.set_socket_options([this](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_socket_ = sock;
+  });
+
+  // Runs before the library reads a body. The request is not const here (the
+  // library passes its own local object), which is the only way to correct
+  // two of the library's habits before they apply:
+  //  - it honours Range headers by cutting the JSON body, even on a 200;
+  //  - a POST without Content-Length makes it read until the client closes,
+  //    and a chunked body is read with no size limit.
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    auto& request = const_cast<httplib::Request&>(req);
+    request.ranges.clear();
+    if (req.has_header("Transfer-Encoding")) {
+      ReplyError(res, 411, "length_required",
+                 "the request body has no Content-Length: expected no body, or one with a "
+                 "Content-Length");
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!req.has_header("Content-Length")) request.set_header("Content-Length", "0");
+    if (!IsRoutedMethod(req.method)) {
+      RejectMethod(req, res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // Errors the library produced itself have no body yet; ours always do.
+  // Returning Unhandled leaves the library's range handling as it was.
+  const httplib::Server::HandlerWithResponse on_error = [](const httplib::Request& req,
+                                                           httplib::Response& res) {
+    if (res.body.empty()) {
+      const auto [code, message] = LibraryError(req, res.status);
+      res.set_content(ErrorBody(code, message), kJson);
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  };
+  server.set_error_handler(on_error);
+
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(std::move(error));
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("HTTP {} {}: {}", req.method, Printable(req.path), what);
+        ReplyError(res, 500, "internal", "the server failed to answer this request");
+      });
+
+  // Every answer carries the board index: the one the handler rendered, or
+  // the current one for errors.
+  server.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+    if (!res.has_header(kIndexHeader)) SetIndex(res, board_.Current().index);
+    if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
+  });
+
+  server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    spdlog::debug("HTTP {} {} from {} -> {}", req.method, Printable(req.target), req.remote_addr,
+                  res.status);
+  });
+}
+
+void HttpServer::RegisterRoutes() {
+  httplib::Server& server = *server_;
+  server.Get("/leader", Guarded(&HttpServer::HandleLeader, Access::kRead));
+  server.Get("/status", Guarded(&HttpServer::HandleStatus, Access::kRead));
+  server.Get("/is-leader", Guarded(&HttpServer::HandleIsLeader, Access::kRead));
+  server.Get("/healthz", Guarded(&HttpServer::HandleHealthz, Access::kRead));
+  server.Get("/readyz", Guarded(&HttpServer::HandleReadyz, Access::kRead));
+  server.Post("/resign", Guarded(&HttpServer::HandleResign, Access::kWrite));
+
+  // Known paths with other methods: 405. Unknown paths fall through to the
+  // library's 404.
+  const auto reject = [this](const httplib::Request& req, httplib::Response& res) {
+    RejectMethod(req, res);
+  };
+  for (const KnownPath& known : kKnownPaths) {
+    const std::string path(known.path);
+    if (known.allow.find("GET") == std::string_view::npos) server.Get(path, reject);
+    if (known.allow.find("POST") == std::string_view::npos) server.Post(path, reject);
+    server.Put(path, reject);
+    server.Patch(path, reject);
+    server.Delete(path, reject);
+    server.Options(path, reject);
+  }
+}
+
+std::function<void(const httplib::Request&, httplib::Response&)> HttpServer::Guarded(
+    Endpoint endpoint, Access access) {
+  return [this, endpoint, access](const httplib::Request& req, httplib::Response& res) {
+    if (!AdmitHost(req, res)) return;
+    if (access == Access::kWrite && !AdmitWrite(req, res)) return;
+    (this->*endpoint)(req, res);
+  };
+}
+
+void HttpServer::RejectMethod(const httplib::Request& req, httplib::Response& res) {
+  const KnownPath* known = FindKnownPath(req.path);
+  if (known == nullptr) {
+    const auto [code, message] = LibraryError(req, 404);
+    ReplyError(res, 404, code, message);
+    return;
+  }
+  if (!AdmitHost(req, res)) return;
+  ReplyError(res, 405, "method_not_allowed",
+             Printable(req.method) + " " + std::string(known->path) + " is not served: expected " +
+                 std::string(known->allow));
+  res.set_header("Allow", std::string(known->allow));
+}
+
+bool HttpServer::AdmitHost(const httplib::Request& req, httplib::Response& res) const {
+  const size_t hosts = req.get_header_value_count("Host");
+  if (hosts > 1) {
+    ReplyError(res, 400, "bad_request",
+               "the request has " + std::to_string(hosts) + " Host headers: expected one");
+    return false;
+  }
+  const std::string host = req.get_header_value("Host");
+  if (policy_.AllowsHost(host)) return true;
+  ReplyError(res, 403, "forbidden_host",
+             "Host \"" + Printable(host) +
+                 "\" is not allowed: expected an IP address, localhost or a name listed in "
+                 "http.allowed_hosts");
+  return false;
+}
+
+bool HttpServer::AdmitWrite(const httplib::Request& req, httplib::Response& res) const {
+  switch (policy_.CheckWrite(req.get_header_value("Authorization"))) {
+    case HostPolicy::WriteAccess::kAllowed:
+      return true;
+    case HostPolicy::WriteAccess::kUnauthorized:
+      ReplyError(res, 401, "unauthorized",
+                 req.method + " " + req.path +
+                     " needs the header \"Authorization: Bearer <token>\" with the token of "
+                     "http.token_file");
+      res.set_header("WWW-Authenticate", "Bearer realm=\"zkelect\"");
+      return false;
+    case HostPolicy::WriteAccess::kTokenRequired:
+      ReplyError(res, 403, "token_required",
+                 req.method + " " + req.path + " is refused: the server listens on " +
+                     listen_address() +
+                     ", beyond loopback, without a token: expected http.token_file to be set");
+      return false;
+  }
+  return false;
+}
+
+void HttpServer::ServeView(const httplib::Request& req, httplib::Response& res,
+                           const std::function<Answer(const StateBoard::View&)>& render) {
+  const Result<LongPollParams> params = ParseLongPollParams(req.params, config_);
+  if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
+
+  StateBoard::View view = board_.Current();
+  // Park only when the client has seen exactly this index. An older one means
+  // news already; a newer one cannot come from this process (the daemon was
+  // restarted and its index began again), so the client must hear now.
+  if (params->index && *params->index == view.index) {
+    const WaiterSlot slot(waiters_, config_.max_waiters);
+    if (!slot.held()) {
+      return ReplyError(res, 503, "too_many_waiters",
+                        std::to_string(config_.max_waiters) +
+                            " long-polls are parked already (http.max_waiters): expected a "
+                            "retry later, or a request without index");
+    }
+    view = board_.WaitForChange(*params->index, std::chrono::steady_clock::now() + params->wait);
+  }
+  const Answer answer = render(view);
+  Reply(res, answer.status, answer.body);
+  SetIndex(res, view.index);
+}
+
+void HttpServer::HandleLeader(const httplib::Request& req, httplib::Response& res) {
+  ServeView(req, res, [](const StateBoard::View& view) {
+    return Answer{view.snapshot->leader ? 200 : 503, LeaderBody(*view.snapshot, view.index)};
+  });
+}
+
+void HttpServer::HandleStatus(const httplib::Request& req, httplib::Response& res) {
+  ServeView(req, res, [this](const StateBoard::View& view) {
+    return Answer{200, StatusBody(*view.snapshot, view.index, version_)};
+  });
+}
+
+void HttpServer::HandleIsLeader(const httplib::Request& req, httplib::Response& res) {
+  ServeView(req, res, [](const StateBoard::View& view) {
+    return Answer{view.snapshot->role == Role::kLeader ? 200 : 503,
+                  IsLeaderBody(*view.snapshot, view.index)};
+  });
+}
+
+void HttpServer::HandleHealthz(const httplib::Request&, httplib::Response& res) {
+  const bool responsive = control_.IsResponsive();
+  Reply(res, responsive ? 200 : 503, HealthBody(responsive));
+}
+
+void HttpServer::HandleReadyz(const httplib::Request&, httplib::Response& res) {
+  const StateBoard::View view = board_.Current();
+  Reply(res, view.snapshot->ready ? 200 : 503, ReadyBody(*view.snapshot, view.index));
+  SetIndex(res, view.index);
+}
+
+void HttpServer::HandleResign(const httplib::Request& req, httplib::Response& res) {
+  const Result<ResignParams> params = ParseResignParams(req.params);
+  if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
+
+  auto call = std::make_shared<ResignCall>();
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+    resign_calls_.insert(call);
+  }
+  control_.Resign(params->hold,
+                  [call](ElectionControl::ResignOutcome outcome) { call->Finish(outcome); });
+  ElectionControl::ResignOutcome outcome{};
+  const ResignCall::End end =
+      call->Await(std::chrono::steady_clock::now() + kResignTimeout, &outcome);
+  {
+    MutexLock lock(&mu_);
+    resign_calls_.erase(call);
+  }
+
+  if (end == ResignCall::End::kTimeout) {
+    spdlog::warn("HTTP POST /resign: no answer from the election loop within {}",
+                 FormatDuration(kResignTimeout));
+    return ReplyError(res, 503, "resign_timeout",
+                      "the election loop did not finish the resign within " +
+                          FormatDuration(kResignTimeout) + "; see /status for the current role");
+  }
+  if (end == ResignCall::End::kAbandoned) {
+    return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+  }
+  switch (outcome) {
+    case ElectionControl::ResignOutcome::kDone:
+      return Reply(res, 200, ResignedBody(params->hold));
+    case ElectionControl::ResignOutcome::kNotLeader:
+      return ReplyError(res, 409, "not_leader",
+                        "this node is not the leader (role: " +
+                            std::string(RoleName(board_.Current().snapshot->role)) +
+                            "): expected POST /resign on the leader");
+    case ElectionControl::ResignOutcome::kShuttingDown:
+      return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+  }
+}
+
+}  // namespace zkelect

@@ -1,0 +1,303 @@
+#include "zkelect/zk/zk_client_impl.h"
+
+#include <zookeeper/zookeeper.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "zkelect/common/task_poster.h"
+#include "zkelect/config/config.h"
+
+namespace zkelect {
+namespace {
+
+ZkCode FromLibrary(int rc) {
+  switch (rc) {
+    case ZOK: return ZkCode::kOk;
+    case ZNONODE: return ZkCode::kNoNode;
+    case ZNODEEXISTS: return ZkCode::kNodeExists;
+    case ZNOTEMPTY: return ZkCode::kNotEmpty;
+    case ZBADVERSION: return ZkCode::kBadVersion;
+    case ZNOAUTH: return ZkCode::kNoAuth;
+    case ZINVALIDACL: return ZkCode::kInvalidAcl;
+    case ZCONNECTIONLOSS: return ZkCode::kConnectionLoss;
+    case ZOPERATIONTIMEOUT: return ZkCode::kOperationTimeout;
+    case ZSESSIONEXPIRED: return ZkCode::kSessionExpired;
+    case ZINVALIDSTATE: return ZkCode::kSessionExpired;  // handle expired or auth failed
+    case ZCLOSING: return ZkCode::kClosing;
+    default: return ZkCode::kOther;
+  }
+}
+
+NodeStat FromLibrary(const Stat* stat) {
+  NodeStat out;
+  if (stat != nullptr) {
+    out.czxid = stat->czxid;
+    out.ephemeral_owner = stat->ephemeralOwner;
+    out.version = stat->version;
+  }
+  return out;
+}
+
+// creator-all + world-read: other clients may read the election, only the
+// credentials that created a node may change or delete it.
+char kAuthScheme[] = "auth";
+char kEmptyId[] = "";
+char kWorldScheme[] = "world";
+char kAnyoneId[] = "anyone";
+ACL kAuthenticatedAcl[] = {{ZOO_PERM_ALL, {kAuthScheme, kEmptyId}},
+                           {ZOO_PERM_READ, {kWorldScheme, kAnyoneId}}};
+ACL_vector kAuthenticatedAclVector = {2, kAuthenticatedAcl};
+
+}  // namespace
+
+// What the library hands back to our static callbacks for one handle.
+struct ZkClientImpl::HandleContext {
+  ZkClientImpl* client;
+  uint64_t generation;
+};
+
+// One in-flight request: owned by the library between the call and its
+// completion, then by the completion.
+template <typename Callback>
+struct ZkClientImpl::Request {
+  ZkClientImpl* client;
+  uint64_t generation;
+  Callback done;
+
+  static Request* New(ZkClientImpl* client, Callback done) {
+    return new Request{client, client->generation_, std::move(done)};
+  }
+  // Posted tasks live in std::function, which must be copyable: shared.
+  static std::shared_ptr<Request> Take(const void* data) {
+    return std::shared_ptr<Request>(static_cast<Request*>(const_cast<void*>(data)));
+  }
+  // The library refused the request synchronously: no completion will come.
+  static void Refused(Request* raw, int rc, std::function<void(Callback&, ZkCode)> deliver) {
+    std::shared_ptr<Request> request(raw);
+    request->client->PostIfCurrent(
+        request->generation,
+        [request, code = FromLibrary(rc), deliver = std::move(deliver)] {
+          deliver(request->done, code);
+        });
+  }
+};
+
+ZkClientImpl::ZkClientImpl(const ZkConfig& config, TaskPoster& poster)
+    : servers_(config.servers),
+      requested_timeout_(config.session_timeout),
+      digest_auth_(config.digest_auth),
+      poster_(poster),
+      negotiated_timeout_(config.session_timeout) {}
+
+ZkClientImpl::~ZkClientImpl() { Close(); }
+
+bool ZkClientImpl::Open() {
+  Close();
+  ++generation_;
+  context_ = std::make_unique<HandleContext>(HandleContext{this, generation_});
+  zoo_set_debug_level(spdlog::should_log(spdlog::level::debug) ? ZOO_LOG_LEVEL_INFO
+                                                               : ZOO_LOG_LEVEL_WARN);
+  handle_ = zookeeper_init2(servers_.c_str(), &ZkClientImpl::OnSessionWatch,
+                            static_cast<int>(requested_timeout_.count()), nullptr, context_.get(),
+                            0, &ZkClientImpl::OnLibraryLog);
+  if (handle_ == nullptr) {
+    spdlog::error("zk: cannot create a client for zk.servers = \"{}\": {}", servers_,
+                  std::strerror(errno));
+    context_.reset();
+    return false;
+  }
+  if (!digest_auth_.empty()) {
+    int rc = zoo_add_auth(handle_, "digest", digest_auth_.data(),
+                          static_cast<int>(digest_auth_.size()), nullptr, nullptr);
+    if (rc != ZOK) spdlog::error("zk: cannot add digest credentials: {}", zerror(rc));
+  }
+  spdlog::debug("zk: opened handle generation {} to {}", generation_, servers_);
+  return true;
+}
+
+void ZkClientImpl::Close() {
+  if (handle_ == nullptr) return;
+  // Replies still queued for this handle (including the kClosing completions
+  // zookeeper_close produces) carry the old generation and are dropped.
+  ++generation_;
+  int rc = zookeeper_close(handle_);
+  if (rc != ZOK) spdlog::debug("zk: close returned {}", zerror(rc));
+  handle_ = nullptr;
+  context_.reset();
+  session_id_ = 0;
+}
+
+void ZkClientImpl::PostIfCurrent(uint64_t generation, std::function<void()> task) {
+  poster_.Post([this, generation, task = std::move(task)] {
+    if (generation == generation_) task();
+  });
+}
+
+void ZkClientImpl::OnSessionWatch(zhandle_t* zh, int type, int state, const char* /*path*/,
+                                  void* ctx) {
+  if (type != ZOO_SESSION_EVENT) return;  // node watches come through OnNodeWatch
+  auto* context = static_cast<HandleContext*>(ctx);
+  SessionState mapped = SessionState::kConnecting;
+  int64_t session_id = 0;
+  std::chrono::milliseconds timeout{0};
+  if (state == ZOO_CONNECTED_STATE) {
+    mapped = SessionState::kConnected;
+    session_id = zoo_client_id(zh)->client_id;
+    timeout = std::chrono::milliseconds(zoo_recv_timeout(zh));
+  } else if (state == ZOO_EXPIRED_SESSION_STATE) {
+    mapped = SessionState::kExpired;
+  } else if (state == ZOO_AUTH_FAILED_STATE) {
+    mapped = SessionState::kAuthFailed;
+  }
+  ZkClientImpl* client = context->client;
+  client->PostIfCurrent(context->generation, [client, mapped, session_id, timeout] {
+    if (mapped == SessionState::kConnected) {
+      client->session_id_ = session_id;
+      client->negotiated_timeout_ = timeout;
+    }
+    if (client->sink_ != nullptr) client->sink_->OnSessionState(mapped);
+  });
+}
+
+void ZkClientImpl::OnNodeWatch(zhandle_t* /*zh*/, int type, int /*state*/, const char* path,
+                               void* ctx) {
+  NodeEventType mapped;
+  if (type == ZOO_DELETED_EVENT) {
+    mapped = NodeEventType::kDeleted;
+  } else if (type == ZOO_CHANGED_EVENT) {
+    mapped = NodeEventType::kDataChanged;
+  } else if (type == ZOO_CREATED_EVENT) {
+    mapped = NodeEventType::kCreated;
+  } else if (type == ZOO_CHILD_EVENT) {
+    mapped = NodeEventType::kChildrenChanged;
+  } else {
+    return;  // session events reach every watcher; OnSessionWatch handles them
+  }
+  auto* context = static_cast<HandleContext*>(ctx);
+  ZkClientImpl* client = context->client;
+  client->PostIfCurrent(context->generation, [client, mapped, node = std::string(path ? path : "")] {
+    if (client->sink_ != nullptr) client->sink_->OnNodeEvent(mapped, node);
+  });
+}
+
+void ZkClientImpl::OnLibraryLog(const char* message) {
+  std::string_view text(message ? message : "");
+  if (text.find("ZOO_ERROR") != std::string_view::npos) {
+    spdlog::warn("zk client: {}", text);
+  } else if (text.find("ZOO_WARN") != std::string_view::npos) {
+    spdlog::info("zk client: {}", text);
+  } else {
+    spdlog::debug("zk client: {}", text);
+  }
+}
+
+void ZkClientImpl::Create(const std::string& path, const std::string& data, CreateMode mode,
+                          CreateCallback done) {
+  using Req = Request<CreateCallback>;
+  auto* request = Req::New(this, std::move(done));
+  auto completion = [](int rc, const char* value, const void* raw) {
+    std::shared_ptr<Req> req = Req::Take(raw);
+    ZkClientImpl* client = req->client;
+    uint64_t generation = req->generation;
+    client->PostIfCurrent(generation, [req = std::move(req), code = FromLibrary(rc),
+                                       created = std::string(value ? value : "")] {
+      req->done(code, created);
+    });
+  };
+  const int flags =
+      mode == CreateMode::kEphemeralSequential ? ZOO_EPHEMERAL_SEQUENTIAL : ZOO_PERSISTENT;
+  const ACL_vector* acl = digest_auth_.empty() ? &ZOO_OPEN_ACL_UNSAFE : &kAuthenticatedAclVector;
+  int rc = handle_ == nullptr ? ZCLOSING
+                              : zoo_acreate(handle_, path.c_str(), data.data(),
+                                            static_cast<int>(data.size()), acl, flags, completion,
+                                            request);
+  if (rc != ZOK) Req::Refused(request, rc, [](CreateCallback& cb, ZkCode code) { cb(code, ""); });
+}
+
+void ZkClientImpl::GetChildren(const std::string& path, ChildrenCallback done) {
+  using Req = Request<ChildrenCallback>;
+  auto* request = Req::New(this, std::move(done));
+  auto completion = [](int rc, const String_vector* strings, const void* raw) {
+    std::shared_ptr<Req> req = Req::Take(raw);
+    std::vector<std::string> children;
+    if (rc == ZOK && strings != nullptr) {
+      children.reserve(static_cast<size_t>(strings->count));
+      for (int32_t i = 0; i < strings->count; ++i) children.emplace_back(strings->data[i]);
+    }
+    ZkClientImpl* client = req->client;
+    uint64_t generation = req->generation;
+    client->PostIfCurrent(generation, [req = std::move(req), code = FromLibrary(rc),
+                                       children = std::move(children)] {
+      req->done(code, children);
+    });
+  };
+  int rc = handle_ == nullptr ? ZCLOSING
+                              : zoo_aget_children(handle_, path.c_str(), 0, completion, request);
+  if (rc != ZOK) Req::Refused(request, rc, [](ChildrenCallback& cb, ZkCode code) { cb(code, {}); });
+}
+
+void ZkClientImpl::GetData(const std::string& path, bool watch, DataCallback done) {
+  using Req = Request<DataCallback>;
+  auto* request = Req::New(this, std::move(done));
+  auto completion = [](int rc, const char* value, int value_len, const Stat* stat,
+                       const void* raw) {
+    std::shared_ptr<Req> req = Req::Take(raw);
+    std::string data;
+    if (rc == ZOK && value != nullptr && value_len > 0) {
+      data.assign(value, static_cast<size_t>(value_len));
+    }
+    ZkClientImpl* client = req->client;
+    uint64_t generation = req->generation;
+    client->PostIfCurrent(generation, [req = std::move(req), code = FromLibrary(rc),
+                                       data = std::move(data), stat = FromLibrary(stat)] {
+      req->done(code, data, stat);
+    });
+  };
+  int rc = ZCLOSING;
+  if (handle_ != nullptr) {
+    rc = watch ? zoo_awget(handle_, path.c_str(), &ZkClientImpl::OnNodeWatch, context_.get(),
+                           completion, request)
+               : zoo_awget(handle_, path.c_str(), nullptr, nullptr, completion, request);
+  }
+  if (rc != ZOK) {
+    Req::Refused(request, rc, [](DataCallback& cb, ZkCode code) { cb(code, "", NodeStat{}); });
+  }
+}
+
+void ZkClientImpl::Exists(const std::string& path, StatCallback done) {
+  using Req = Request<StatCallback>;
+  auto* request = Req::New(this, std::move(done));
+  auto completion = [](int rc, const Stat* stat, const void* raw) {
+    std::shared_ptr<Req> req = Req::Take(raw);
+    ZkClientImpl* client = req->client;
+    uint64_t generation = req->generation;
+    client->PostIfCurrent(generation,
+                          [req = std::move(req), code = FromLibrary(rc), stat = FromLibrary(stat)] {
+                            req->done(code, stat);
+                          });
+  };
+  int rc = handle_ == nullptr ? ZCLOSING
+                              : zoo_aexists(handle_, path.c_str(), 0, completion, request);
+  if (rc != ZOK) Req::Refused(request, rc, [](StatCallback& cb, ZkCode code) { cb(code, {}); });
+}
+
+void ZkClientImpl::Delete(const std::string& path, DoneCallback done) {
+  using Req = Request<DoneCallback>;
+  auto* request = Req::New(this, std::move(done));
+  auto completion = [](int rc, const void* raw) {
+    std::shared_ptr<Req> req = Req::Take(raw);
+    ZkClientImpl* client = req->client;
+    uint64_t generation = req->generation;
+    client->PostIfCurrent(generation,
+                          [req = std::move(req), code = FromLibrary(rc)] { req->done(code); });
+  };
+  int rc = handle_ == nullptr ? ZCLOSING
+                              : zoo_adelete(handle_, path.c_str(), -1, completion, request);
+  if (rc != ZOK) Req::Refused(request, rc, [](DoneCallback& cb, ZkCode code) { cb(code); });
+}
+
+}  // namespace zkelect

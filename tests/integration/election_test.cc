@@ -1,0 +1,431 @@
+// The election, end to end: real ZooKeeper, real zkelect processes, their
+// HTTP API. Every wait is bounded; timings asserted here are the guarantees
+// of design.md §7 with margins for a loaded 2-core machine.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <future>
+
+#include "election_fixture.h"
+
+namespace zkelect::test {
+namespace {
+
+using ElectionTest = ElectionFixture;
+
+TEST_F(ElectionTest, ExactlyOneLeaderAmongThreeAndAllAgree) {
+  ASSERT_TRUE(StartDaemons(3));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  // The first one to join leads; the queue is the join order.
+  EXPECT_EQ(daemon(leader).id(), "node-1");
+  ASSERT_TRUE(WaitForChildCount(3, seconds(2)));
+
+  const std::vector<std::string> queue = ChildrenInOrder();
+  for (size_t i = 0; i < 3; ++i) {
+    const nlohmann::json status = Status(i);
+    ASSERT_TRUE(status.is_object()) << i;
+    EXPECT_EQ(status.value("id", ""), daemon(i).id());
+    EXPECT_EQ(status.value("role", ""), i == leader ? "leader" : "follower");
+    EXPECT_EQ(status["election"].value("path", ""), path_);
+    EXPECT_EQ(status["election"]["own_node"], queue[i]) << status.dump();
+    EXPECT_EQ(status["election"]["position"], i) << status.dump();
+    EXPECT_EQ(status["election"]["candidates"], nlohmann::json(queue)) << status.dump();
+    EXPECT_EQ(status["session"].value("state", ""), "connected") << status.dump();
+    EXPECT_EQ(status["session"]["negotiated_timeout_ms"], kSessionTimeout.count());
+    EXPECT_EQ(status.value("ready", false), true);
+    // Curator LeaderLatch names: _c_<uuid>-latch-<10 digits>.
+    EXPECT_EQ(queue[i].rfind("_c_", 0), 0u) << queue[i];
+    EXPECT_NE(queue[i].find("-latch-"), std::string::npos) << queue[i];
+    EXPECT_GE(SequenceOf(queue[i]), 0) << queue[i];
+
+    // The node data is the daemon's identity as JSON.
+    std::string data;
+    ASSERT_EQ(client_->Get(path_ + "/" + queue[i], &data), ZOK);
+    const nlohmann::json identity = nlohmann::json::parse(data, nullptr, false);
+    EXPECT_EQ(identity.value("id", ""), daemon(i).id()) << data;
+  }
+
+  // Every response carries the index, and HEAD /is-leader works for probes.
+  for (size_t i = 0; i < 3; ++i) {
+    const HttpReply reply = HttpGet(daemon(i).port(), "/leader");
+    EXPECT_TRUE(reply.index().has_value()) << reply.Describe();
+    EXPECT_EQ(HttpHead(daemon(i).port(), "/is-leader").status, i == leader ? 200 : 503);
+  }
+}
+
+TEST_F(ElectionTest, SigtermOfTheLeaderHandsOverWithinOneSecond) {
+  ASSERT_TRUE(StartDaemons(3));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  const std::string old_node = OwnNode(leader);
+  LeaderMonitor monitor(Ports());
+
+  const auto sent = Clock::now();
+  daemon(leader).Terminate();
+  std::optional<size_t> successor;
+  Clock::time_point elected;
+  WaitUntil(
+      [&] {
+        for (size_t i = 0; i < 3; ++i) {
+          if (i != leader && HttpGet(daemon(i).port(), "/is-leader").status == 200) {
+            successor = i;
+            elected = Clock::now();
+            return true;
+          }
+        }
+        return false;
+      },
+      seconds(3), milliseconds(1));
+  ASSERT_TRUE(successor.has_value()) << "no successor within 3 s of SIGTERM";
+  const int64_t handoff_ms = MillisSince(sent, elected);
+  std::cout << "[ measure  ] SIGTERM -> successor /is-leader 200: " << handoff_ms << " ms\n";
+  EXPECT_LT(handoff_ms, 1000);
+  EXPECT_EQ(daemon(*successor).id(), "node-2");  // the next in line
+
+  const auto exit = daemon(leader).WaitExit(seconds(5));
+  ASSERT_TRUE(exit.has_value()) << "old leader still running 5 s after SIGTERM";
+  EXPECT_EQ(*exit, (ExitStatus{0, 0})) << exit->ToString();
+  EXPECT_EQ(client_->Exists(path_ + "/" + old_node), ZNONODE);
+  ASSERT_TRUE(WaitForLeader(seconds(2), &leader));
+  EXPECT_EQ(leader, *successor);
+  EXPECT_EQ(Children().size(), 2u);
+  monitor.StopNow();
+  EXPECT_EQ(monitor.Doubles(), "");
+}
+
+TEST_F(ElectionTest, SigkillOfTheLeaderElectsASuccessorOnlyAfterTheSessionTimeout) {
+  ASSERT_TRUE(StartDaemons(3));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  LeaderMonitor monitor(Ports());
+
+  const auto killed = Clock::now();
+  daemon(leader).Kill();
+  ASSERT_TRUE(daemon(leader).WaitExit(seconds(5)).has_value());
+  std::optional<size_t> successor;
+  Clock::time_point elected;
+  WaitUntil(
+      [&] {
+        for (size_t i = 0; i < 3; ++i) {
+          if (i != leader && HttpGet(daemon(i).port(), "/is-leader").status == 200) {
+            successor = i;
+            elected = Clock::now();
+            return true;
+          }
+        }
+        return false;
+      },
+      kSessionTimeout + seconds(4), milliseconds(5));
+  ASSERT_TRUE(successor.has_value()) << "no successor within session timeout + 4 s";
+  const int64_t failover_ms = MillisSince(killed, elected);
+  std::cout << "[ measure  ] SIGKILL -> successor /is-leader 200: " << failover_ms
+            << " ms (session timeout " << kSessionTimeout.count() << " ms)\n";
+  // The dead leader's node lives until the server expires its session: no
+  // successor before (nearly) the timeout, one soon after it.
+  EXPECT_GE(failover_ms, kSessionTimeout.count() - 500);
+  EXPECT_LE(failover_ms, kSessionTimeout.count() + 2000);
+  ASSERT_TRUE(WaitForLeader(seconds(2), &leader));
+  EXPECT_EQ(Children().size(), 2u);
+  monitor.StopNow();
+  EXPECT_EQ(monitor.Doubles(), "");
+}
+
+TEST_F(ElectionTest, ResignHandsOverAndTheResignedNodeRejoinsAtTheBack) {
+  ASSERT_TRUE(StartDaemons(3));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  const std::string old_node = OwnNode(leader);
+  LeaderMonitor monitor(Ports());
+
+  const size_t follower = (leader + 2) % 3;
+  const HttpReply refused = HttpPost(daemon(follower).port(), "/resign");
+  EXPECT_EQ(refused.status, 409) << refused.Describe();
+  EXPECT_EQ(refused.body["error"].value("code", ""), "not_leader") << refused.Describe();
+
+  const HttpReply resigned = HttpPost(daemon(leader).port(), "/resign", seconds(10));
+  ASSERT_EQ(resigned.status, 200) << resigned.Describe();
+  size_t successor = leader;
+  ASSERT_TRUE(WaitForLeader(seconds(2), &successor));
+  EXPECT_NE(successor, leader);
+  EXPECT_EQ(daemon(successor).id(), "node-2");
+
+  // Back in the queue, last, with a new node; the old one is gone.
+  ASSERT_TRUE(WaitForChildCount(3, seconds(3)));
+  const std::vector<std::string> queue = ChildrenInOrder();
+  EXPECT_EQ(client_->Exists(path_ + "/" + old_node), ZNONODE);
+  nlohmann::json status;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        status = Status(leader);
+        return status.is_object() && status["election"]["own_node"] == queue.back();
+      },
+      seconds(2)))
+      << "resigned node's /status: " << status.dump() << ", queue ends with " << queue.back();
+  EXPECT_EQ(status.value("role", ""), "follower");
+  EXPECT_EQ(status["election"]["position"], 2);
+  EXPECT_EQ(status["election"]["candidates"], nlohmann::json(queue));
+  monitor.StopNow();
+  EXPECT_EQ(monitor.Doubles(), "");
+}
+
+TEST_F(ElectionTest, ResignWithHoldStaysOutOfTheQueueForTheHold) {
+  ASSERT_TRUE(StartDaemons(2));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+
+  const auto sent = Clock::now();
+  auto resign = std::async(std::launch::async, [port = daemon(leader).port()] {
+    return HttpPost(port, "/resign?hold=1500ms", seconds(10));
+  });
+  // Out of the queue first...
+  ASSERT_TRUE(WaitForChildCount(1, seconds(2)));
+  const auto left = Clock::now();
+  // ...and back in after the hold, behind the new leader.
+  ASSERT_TRUE(WaitForChildCount(2, seconds(5)));
+  const int64_t out_ms = MillisSince(left, Clock::now());
+  std::cout << "[ measure  ] resign hold=1500ms: out of the queue for ~" << out_ms << " ms\n";
+  EXPECT_GE(out_ms, 1300);
+  const HttpReply reply = resign.get();
+  EXPECT_EQ(reply.status, 200) << reply.Describe();
+  std::cout << "[ measure  ] POST /resign?hold=1500ms answered after "
+            << MillisSince(sent, reply.received) << " ms\n";
+  size_t successor = leader;
+  ASSERT_TRUE(WaitForLeader(seconds(2), &successor));
+  EXPECT_NE(successor, leader);
+  EXPECT_EQ(OwnNode(leader), ChildrenInOrder().back());
+}
+
+TEST_F(ElectionTest, LongPollOnAFollowerAnswersWithin100msOfALeaderChange) {
+  ASSERT_TRUE(StartDaemons(3));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  ASSERT_EQ(leader, 0u);
+  const size_t successor = 1;  // next in the queue
+  const size_t watcher = 2;    // a follower that stays a follower
+
+  const HttpReply before = HttpGet(daemon(watcher).port(), "/leader");
+  ASSERT_EQ(before.status, 200) << before.Describe();
+  ASSERT_TRUE(before.index().has_value()) << before.Describe();
+  EXPECT_EQ(before.body.value("index", uint64_t{0}), *before.index()) << before.Describe();
+
+  // The long-poll, re-parked (bounded) if the index moves for another reason
+  // than a new leader; returns the answer that names the successor.
+  std::atomic<int> polls{0};
+  auto long_poll = std::async(std::launch::async, [&, index = *before.index()]() mutable {
+    HttpReply reply;
+    for (int i = 0; i < 20; ++i) {
+      ++polls;
+      reply = HttpGet(daemon(watcher).port(),
+                      "/leader?index=" + std::to_string(index) + "&wait=30s", seconds(35));
+      if (reply.status == 200 && reply.body["leader"].value("id", "") == daemon(successor).id()) {
+        break;
+      }
+      if (!reply.index().has_value() || *reply.index() <= index) break;  // wrong: report it
+      index = *reply.index();
+    }
+    return reply;
+  });
+  // Parked: no answer without a change.
+  EXPECT_EQ(long_poll.wait_for(milliseconds(300)), std::future_status::timeout)
+      << "the long-poll answered although nothing changed";
+  EXPECT_EQ(polls.load(), 1);
+
+  const auto sent = Clock::now();
+  daemon(leader).Terminate();
+  // Tight polling of the successor: when it knows it leads.
+  Clock::time_point elected;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        if (HttpGet(daemon(successor).port(), "/is-leader").status != 200) return false;
+        elected = Clock::now();
+        return true;
+      },
+      seconds(3), milliseconds(1)));
+  ASSERT_EQ(long_poll.wait_for(seconds(3)), std::future_status::ready)
+      << "long-poll still parked 3 s after the successor leads";
+  const HttpReply answer = long_poll.get();
+  ASSERT_EQ(answer.status, 200) << answer.Describe();
+  EXPECT_EQ(answer.body["leader"].value("id", ""), daemon(successor).id()) << answer.Describe();
+  EXPECT_EQ(answer.body.value("is_self", true), false);
+  ASSERT_TRUE(answer.index().has_value());
+  EXPECT_GT(*answer.index(), *before.index());
+
+  const int64_t after_sigterm_ms = MillisSince(sent, answer.received);
+  const int64_t after_elected_ms =
+      std::chrono::duration_cast<milliseconds>(answer.received - elected).count();
+  std::cout << "[ measure  ] long-poll answered " << after_sigterm_ms << " ms after SIGTERM, "
+            << after_elected_ms << " ms after the successor first answered /is-leader 200 ("
+            << polls.load() << " poll(s))\n";
+  EXPECT_LT(after_sigterm_ms, 1000);
+  EXPECT_LE(after_elected_ms, 100);
+}
+
+TEST_F(ElectionTest, SigtermOfAFollowerExitsZeroAndRemovesItsNodeAtOnce) {
+  ASSERT_TRUE(StartDaemons(3));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  const HttpReply leader_before = HttpGet(daemon(leader).port(), "/leader");
+  const size_t follower = (leader + 1) % 3;
+  const std::string node = OwnNode(follower);
+  ASSERT_FALSE(node.empty());
+  ASSERT_EQ(client_->Exists(path_ + "/" + node), ZOK);
+
+  const auto sent = Clock::now();
+  daemon(follower).Terminate();
+  const auto exit = daemon(follower).WaitExit(seconds(5));
+  ASSERT_TRUE(exit.has_value()) << "follower still running 5 s after SIGTERM";
+  std::cout << "[ measure  ] follower exit after SIGTERM: " << MillisSince(sent) << " ms\n";
+  EXPECT_EQ(*exit, (ExitStatus{0, 0})) << exit->ToString();
+  // Gone right away: deleted before exit, not left to session expiry.
+  EXPECT_EQ(client_->Exists(path_ + "/" + node), ZNONODE);
+  EXPECT_EQ(Children().size(), 2u);
+
+  // The leader did not change.
+  size_t still = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(2), &still));
+  EXPECT_EQ(still, leader);
+  EXPECT_EQ(HttpGet(daemon(leader).port(), "/leader").body["leader"]["epoch"],
+            leader_before.body["leader"]["epoch"]);
+}
+
+TEST_F(ElectionTest, ObserverNeverLeadsAndReportsTheLeader) {
+  ZkelectProcess& observer = AddDaemon("observer", {"--election.campaign=false"});
+  ASSERT_TRUE(observer.Start());
+  ASSERT_TRUE(WaitReady(observer, seconds(10)));
+  // Alone, it does not lead and there is no leader to report.
+  HttpReply reply = HttpGet(observer.port(), "/leader");
+  EXPECT_EQ(reply.status, 503) << reply.Describe();
+  EXPECT_TRUE(reply.body.contains("leader") && reply.body["leader"].is_null()) << reply.Describe();
+  EXPECT_TRUE(reply.body.contains("reason")) << reply.Describe();
+  EXPECT_EQ(HttpGet(observer.port(), "/is-leader").status, 503);
+  EXPECT_EQ(Children().size(), 0u);
+
+  ASSERT_TRUE(StartDaemons(1));  // node-2, index 1
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  EXPECT_EQ(leader, 1u);
+  const nlohmann::json status = Status(0);
+  EXPECT_EQ(status.value("role", ""), "observer") << status.dump();
+  EXPECT_EQ(status.value("campaign", true), false) << status.dump();
+  EXPECT_TRUE(status["election"]["own_node"].is_null()) << status.dump();
+  EXPECT_EQ(Children().size(), 1u);
+  EXPECT_EQ(HttpGet(observer.port(), "/readyz").status, 200);
+  const HttpReply resign = HttpPost(observer.port(), "/resign");
+  EXPECT_EQ(resign.status, 409) << resign.Describe();
+
+  // The candidate goes: the observer reports no leader, and still does not lead.
+  daemon(1).Terminate();
+  ASSERT_TRUE(daemon(1).WaitExit(seconds(5)).has_value());
+  EXPECT_TRUE(WaitUntil([&] { return HttpGet(observer.port(), "/leader").status == 503; },
+                        seconds(2)));
+  EXPECT_EQ(HttpGet(observer.port(), "/is-leader").status, 503);
+  EXPECT_EQ(Status(0).value("role", ""), "observer");
+}
+
+TEST_F(ElectionTest, AForeignNodeWithALowerSequenceLeadsWhateverItsName) {
+  // Another client (say, a Curator LeaderLatch in Java) is first in line, with
+  // a name that sorts after "_c_" and data that is not zkelect's JSON.
+  ASSERT_EQ(client_->CreateParents(path_), ZOK);
+  std::string foreign;
+  ASSERT_EQ(client_->Create(path_ + "/zz-foreign-latch-", "java-app-7",
+                            ZOO_EPHEMERAL | ZOO_SEQUENCE, &foreign),
+            ZOK);
+  const std::string foreign_node = foreign.substr(path_.size() + 1);
+  ASSERT_TRUE(StartDaemons(2));
+  ASSERT_TRUE(WaitForChildCount(3, seconds(2)));
+
+  for (size_t i = 0; i < 2; ++i) {
+    HttpReply reply;
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          reply = HttpGet(daemon(i).port(), "/leader");
+          return reply.status == 200;
+        },
+        seconds(3)))
+        << reply.Describe();
+    EXPECT_EQ(reply.body["leader"].value("node", ""), foreign_node) << reply.Describe();
+    EXPECT_EQ(reply.body["leader"].value("id", ""), "java-app-7") << reply.Describe();
+    EXPECT_EQ(reply.body.value("is_self", true), false);
+    EXPECT_EQ(HttpGet(daemon(i).port(), "/is-leader").status, 503);
+  }
+
+  const auto deleted = Clock::now();
+  ASSERT_EQ(client_->Delete(foreign), ZOK);
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(2), &leader));
+  std::cout << "[ measure  ] foreign leader deleted -> zkelect leads: " << MillisSince(deleted)
+            << " ms\n";
+  EXPECT_EQ(leader, 0u);
+}
+
+TEST_F(ElectionTest, ALeaderWhoseNodeIsDeletedStepsDownAndRejoinsAtTheBack) {
+  ASSERT_TRUE(StartDaemons(3));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  const std::string node = OwnNode(leader);
+  LeaderMonitor monitor(Ports());
+
+  const auto deleted = Clock::now();
+  ASSERT_EQ(client_->Delete(path_ + "/" + node), ZOK);
+  EXPECT_TRUE(WaitUntil(
+      [&] { return HttpGet(daemon(leader).port(), "/is-leader").status == 503; }, seconds(2),
+      milliseconds(2)));
+  std::cout << "[ measure  ] node deleted -> old leader /is-leader 503: " << MillisSince(deleted)
+            << " ms\n";
+  size_t successor = leader;
+  ASSERT_TRUE(WaitForLeader(seconds(3), &successor));
+  EXPECT_NE(successor, leader);
+  ASSERT_TRUE(WaitForChildCount(3, seconds(3)));
+  EXPECT_TRUE(WaitUntil([&] { return OwnNode(leader) == ChildrenInOrder().back(); }, seconds(2)));
+  monitor.StopNow();
+  EXPECT_EQ(monitor.Doubles(), "");
+}
+
+TEST_F(ElectionTest, APausedLeaderFencesItselfAndNeverClaimsAfterResuming) {
+  ASSERT_TRUE(StartDaemons(3));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+
+  const auto stopped = Clock::now();
+  daemon(leader).Stop();  // SIGSTOP: a VM freeze, a long GC pause
+  std::optional<size_t> successor;
+  WaitUntil(
+      [&] {
+        for (size_t i = 0; i < 3; ++i) {
+          if (i != leader && HttpGet(daemon(i).port(), "/is-leader").status == 200) {
+            successor = i;
+            return true;
+          }
+        }
+        return false;
+      },
+      kSessionTimeout + seconds(4), milliseconds(5));
+  ASSERT_TRUE(successor.has_value()) << "no successor while the leader is paused";
+  const int64_t failover_ms = MillisSince(stopped);
+  std::cout << "[ measure  ] SIGSTOP -> successor leads: " << failover_ms << " ms\n";
+  EXPECT_GE(failover_ms, kSessionTimeout.count() - 500);
+
+  // Resumed, the old leader must not say it leads, not even once, not even
+  // before its loop has noticed how long it was away.
+  daemon(leader).Cont();
+  std::vector<int> answers;
+  const auto resumed = Clock::now();
+  for (int i = 0; i < 200 && MillisSince(resumed) < 1000; ++i) {
+    answers.push_back(HttpGet(daemon(leader).port(), "/is-leader", seconds(3)).status);
+  }
+  ASSERT_FALSE(answers.empty());
+  EXPECT_EQ(std::count(answers.begin(), answers.end(), 200), 0)
+      << "the resumed old leader answered /is-leader 200 (first answer " << answers.front()
+      << ")";
+  size_t now_leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(3), &now_leader));
+  EXPECT_EQ(now_leader, *successor);
+  // It rejoins with a new session; its old node expired with the old one.
+  ASSERT_TRUE(WaitForChildCount(3, kSessionTimeout + seconds(3)));
+  EXPECT_TRUE(WaitUntil([&] { return OwnNode(leader) == ChildrenInOrder().back(); }, seconds(3)));
+}
+
+}  // namespace
+}  // namespace zkelect::test

@@ -1,0 +1,265 @@
+#include "support/fake_zk_client.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <utility>
+
+namespace zkelect::testing {
+namespace {
+
+std::string ParentOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+FakeZkClient::FakeZkClient() { nodes_["/"] = Node{}; }
+
+bool FakeZkClient::Open() {
+  ++opens_;
+  if (open_fails_) return false;
+  Close();
+  open_ = true;
+  connected_ = true;
+  expired_ = false;
+  server_session_ = next_session_++;
+  const int64_t session = server_session_;
+  Queue([this, session] {
+    connected_session_ = session;
+    if (sink_ != nullptr) sink_->OnSessionState(SessionState::kConnected);
+  });
+  return true;
+}
+
+void FakeZkClient::Close() {
+  if (!open_) return;
+  if (server_session_ != 0 && !expired_) {
+    std::vector<std::string> owned;
+    for (const auto& [path, node] : nodes_) {
+      if (node.ephemeral_owner == server_session_) owned.push_back(path);
+    }
+    watches_.clear();  // a closed session's watches die with it
+    for (const std::string& path : owned) nodes_.erase(path);
+  }
+  open_ = false;
+  connected_ = false;
+  server_session_ = 0;
+  connected_session_ = 0;
+  queue_.clear();
+  held_.clear();
+}
+
+void FakeZkClient::Queue(std::function<void()> step) {
+  (silent_ ? held_ : queue_).push_back(std::move(step));
+}
+
+void FakeZkClient::QueueSessionState(SessionState state) {
+  Queue([this, state] {
+    if (sink_ != nullptr) sink_->OnSessionState(state);
+  });
+}
+
+std::optional<ZkCode> FakeZkClient::Unavailable() const {
+  if (!open_) return ZkCode::kClosing;
+  if (expired_) return ZkCode::kSessionExpired;
+  if (!connected_) return ZkCode::kConnectionLoss;
+  return std::nullopt;
+}
+
+NodeStat FakeZkClient::StatOf(const Node& node) const {
+  return NodeStat{node.czxid, node.ephemeral_owner, node.version};
+}
+
+const FakeZkClient::Node* FakeZkClient::FindNode(const std::string& path) const {
+  auto it = nodes_.find(path);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+int FakeZkClient::requests(const std::string& kind) const {
+  auto it = requests_.find(kind);
+  return it == requests_.end() ? 0 : it->second;
+}
+
+std::vector<std::string> FakeZkClient::ChildrenOf(const std::string& path) const {
+  std::vector<std::string> children;
+  const std::string prefix = path == "/" ? "/" : path + "/";
+  for (const auto& [candidate, node] : nodes_) {
+    if (candidate.size() > prefix.size() && candidate.starts_with(prefix) &&
+        candidate.find('/', prefix.size()) == std::string::npos) {
+      children.push_back(candidate.substr(prefix.size()));
+    }
+  }
+  return children;
+}
+
+int FakeZkClient::Deliver() {
+  int ran = 0;
+  while (!queue_.empty()) {
+    auto step = std::move(queue_.front());
+    queue_.pop_front();
+    step();
+    if (++ran > 10'000) {
+      ADD_FAILURE() << "FakeZkClient: more than 10,000 steps without settling (a livelock?)";
+      break;
+    }
+  }
+  return ran;
+}
+
+// --- Requests --------------------------------------------------------------
+
+void FakeZkClient::Create(const std::string& path, const std::string& data, CreateMode mode,
+                          CreateCallback done) {
+  ++requests_["create"];
+  const CreateFault fault = std::exchange(create_fault_, CreateFault::kNone);
+  Queue([this, path, data, mode, done = std::move(done), fault] {
+    if (auto code = Unavailable()) return done(*code, "");
+    if (fault == CreateFault::kLostBeforeApply) {
+      Disconnect();
+      return done(ZkCode::kConnectionLoss, "");
+    }
+    auto parent = nodes_.find(ParentOf(path));
+    if (parent == nodes_.end()) return done(ZkCode::kNoNode, "");
+    std::string full = path;
+    const bool ephemeral = mode == CreateMode::kEphemeralSequential;
+    if (ephemeral) {
+      char suffix[16];
+      std::snprintf(suffix, sizeof suffix, "%010lld",
+                    static_cast<long long>(parent->second.next_sequence++));
+      full += suffix;
+    }
+    if (nodes_.count(full) != 0) return done(ZkCode::kNodeExists, "");
+    nodes_[full] = Node{data, ++zxid_, ephemeral ? server_session_ : 0, 0, 0};
+    if (fault == CreateFault::kLostAfterApply) {
+      Disconnect();
+      return done(ZkCode::kConnectionLoss, "");
+    }
+    done(ZkCode::kOk, full);
+  });
+}
+
+void FakeZkClient::GetChildren(const std::string& path, ChildrenCallback done) {
+  ++requests_["children"];
+  Queue([this, path, done = std::move(done)] {
+    if (auto code = Unavailable()) return done(*code, {});
+    if (nodes_.count(path) == 0) return done(ZkCode::kNoNode, {});
+    done(ZkCode::kOk, ChildrenOf(path));
+  });
+}
+
+void FakeZkClient::GetData(const std::string& path, bool watch, DataCallback done) {
+  ++requests_["get"];
+  Queue([this, path, watch, done = std::move(done)] {
+    if (auto code = Unavailable()) return done(*code, "", NodeStat{});
+    auto it = nodes_.find(path);
+    if (it == nodes_.end()) return done(ZkCode::kNoNode, "", NodeStat{});
+    if (watch) watches_.insert(path);
+    done(ZkCode::kOk, it->second.data, StatOf(it->second));
+  });
+}
+
+void FakeZkClient::Exists(const std::string& path, StatCallback done) {
+  ++requests_["exists"];
+  Queue([this, path, done = std::move(done)] {
+    if (auto code = Unavailable()) return done(*code, NodeStat{});
+    auto it = nodes_.find(path);
+    if (it == nodes_.end()) return done(ZkCode::kNoNode, NodeStat{});
+    done(ZkCode::kOk, StatOf(it->second));
+  });
+}
+
+void FakeZkClient::Delete(const std::string& path, DoneCallback done) {
+  ++requests_["delete"];
+  Queue([this, path, done = std::move(done)] {
+    if (auto code = Unavailable()) return done(*code);
+    if (nodes_.count(path) == 0) return done(ZkCode::kNoNode);
+    if (!ChildrenOf(path).empty()) return done(ZkCode::kNotEmpty);
+    RemoveNode(path);
+    done(ZkCode::kOk);
+  });
+}
+
+// --- Server-side changes ---------------------------------------------------
+
+void FakeZkClient::RemoveNode(const std::string& path) {
+  nodes_.erase(path);
+  FireWatch(path, NodeEventType::kDeleted);
+}
+
+void FakeZkClient::FireWatch(const std::string& path, NodeEventType type) {
+  if (watches_.erase(path) == 0) return;
+  Queue([this, path, type] {
+    if (open_ && sink_ != nullptr) sink_->OnNodeEvent(type, path);
+  });
+}
+
+std::string FakeZkClient::ExternalCreate(const std::string& path, const std::string& data,
+                                         int64_t owner, bool sequential) {
+  std::string full = path;
+  if (sequential) {
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, "%010lld",
+                  static_cast<long long>(nodes_[ParentOf(path)].next_sequence++));
+    full += suffix;
+  }
+  nodes_[full] = Node{data, ++zxid_, owner, 0, 0};
+  return full;
+}
+
+void FakeZkClient::ExternalDelete(const std::string& path) { RemoveNode(path); }
+
+void FakeZkClient::ExternalSetData(const std::string& path, const std::string& data) {
+  auto it = nodes_.find(path);
+  if (it == nodes_.end()) return;
+  it->second.data = data;
+  ++it->second.version;
+  FireWatch(path, NodeEventType::kDataChanged);
+}
+
+// --- The network -----------------------------------------------------------
+
+void FakeZkClient::Disconnect() {
+  if (!connected_) return;
+  connected_ = false;
+  QueueSessionState(SessionState::kConnecting);
+}
+
+void FakeZkClient::Reconnect() {
+  if (connected_ || expired_ || !open_) return;
+  connected_ = true;
+  QueueSessionState(SessionState::kConnected);
+}
+
+void FakeZkClient::Expire() {
+  if (server_session_ == 0) return;
+  std::vector<std::string> owned;
+  for (const auto& [path, node] : nodes_) {
+    if (node.ephemeral_owner == server_session_) owned.push_back(path);
+  }
+  watches_.clear();
+  for (const std::string& path : owned) nodes_.erase(path);
+  server_session_ = 0;
+  expired_ = true;
+  connected_ = false;
+  QueueSessionState(SessionState::kExpired);
+}
+
+void FakeZkClient::FailAuth() {
+  expired_ = true;
+  connected_ = false;
+  QueueSessionState(SessionState::kAuthFailed);
+}
+
+void FakeZkClient::GoSilent() { silent_ = true; }
+
+void FakeZkClient::Speak() {
+  silent_ = false;
+  while (!held_.empty()) {
+    queue_.push_back(std::move(held_.front()));
+    held_.pop_front();
+  }
+}
+
+}  // namespace zkelect::testing

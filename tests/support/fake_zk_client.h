@@ -1,0 +1,127 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "zkelect/zk/zk_client.h"
+
+namespace zkelect::testing {
+
+// An in-memory ZooKeeper server and client in one, for driving the Recipe in
+// unit tests. Nothing happens on its own: replies and events queue up and are
+// delivered, in order, when the test calls Deliver(), as the real client would
+// deliver them on the election loop. The test plays the network and the other
+// clients: disconnects, expiries, lost replies, silence, foreign nodes.
+// Single-threaded.
+class FakeZkClient final : public ZkClient {
+ public:
+  struct Node {
+    std::string data;
+    int64_t czxid = 0;
+    int64_t ephemeral_owner = 0;
+    int32_t version = 0;
+    int64_t next_sequence = 0;  // for sequential children
+  };
+  // How the next Create is answered.
+  enum class CreateFault { kNone, kLostAfterApply, kLostBeforeApply };
+
+  FakeZkClient();
+
+  // ZkClient:
+  void SetEventSink(ZkEventSink* sink) override { sink_ = sink; }
+  bool Open() override;
+  void Close() override;
+  int64_t session_id() const override { return connected_session_; }
+  std::chrono::milliseconds negotiated_timeout() const override { return timeout_; }
+  void Create(const std::string& path, const std::string& data, CreateMode mode,
+              CreateCallback done) override;
+  void GetChildren(const std::string& path, ChildrenCallback done) override;
+  void GetData(const std::string& path, bool watch, DataCallback done) override;
+  void Exists(const std::string& path, StatCallback done) override;
+  void Delete(const std::string& path, DoneCallback done) override;
+
+  // Runs queued replies and events (and whatever they queue) until none is
+  // left; returns how many ran. Aborts the test past 10,000 (a livelock).
+  int Deliver();
+
+  // --- The network, as the test plays it ---
+  // The connection drops: kConnecting is reported; requests fail with
+  // kConnectionLoss until Reconnect(). The session lives on at the server.
+  void Disconnect();
+  // Connected again with the same session.
+  void Reconnect();
+  // The server expires the session: its ephemeral nodes go, kExpired is
+  // reported, the handle is dead until Open().
+  void Expire();
+  // The server stops answering without the library noticing: requests stay
+  // unanswered and no event comes (a silent partition or a paused peer).
+  void GoSilent();
+  // Answers again: requests queued while silent get their replies.
+  void Speak();
+  // The server refuses the credentials: kAuthFailed, the handle is dead.
+  void FailAuth();
+  // Watches are lost without firing (a missed notification).
+  void DropWatches() { watches_.clear(); }
+  void FailNextCreate(CreateFault fault) { create_fault_ = fault; }
+  void set_negotiated_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+  // Open() fails (the connect string does not resolve) while set.
+  void set_open_fails(bool fails) { open_fails_ = fails; }
+
+  // --- Other clients ---
+  // Creates a node as another client; `sequential` appends the parent's
+  // sequence. Returns the full path. `owner` 0 makes it persistent.
+  std::string ExternalCreate(const std::string& path, const std::string& data, int64_t owner,
+                             bool sequential);
+  void ExternalDelete(const std::string& path);
+  void ExternalSetData(const std::string& path, const std::string& data);
+
+  // --- Inspection ---
+  bool NodeExists(const std::string& path) const { return nodes_.count(path) != 0; }
+  const Node* FindNode(const std::string& path) const;
+  // Children names of `path`, sorted by name.
+  std::vector<std::string> ChildrenOf(const std::string& path) const;
+  // Paths this session has data watches on.
+  const std::set<std::string>& watches() const { return watches_; }
+  // Requests made so far, by kind ("create", "children", "get", "exists", "delete").
+  int requests(const std::string& kind) const;
+  int64_t current_session() const { return server_session_; }
+  int opens() const { return opens_; }
+
+ private:
+  void Queue(std::function<void()> step);
+  void QueueSessionState(SessionState state);
+  // Deletes `path` at the server and fires the watch on it, if any.
+  void RemoveNode(const std::string& path);
+  void FireWatch(const std::string& path, NodeEventType type);
+  NodeStat StatOf(const Node& node) const;
+  // Why a request cannot be served now, or nullopt when it can.
+  std::optional<ZkCode> Unavailable() const;
+
+  ZkEventSink* sink_ = nullptr;
+  std::map<std::string, Node> nodes_;
+  std::set<std::string> watches_;
+  std::deque<std::function<void()>> queue_;
+  std::deque<std::function<void()>> held_;  // replies withheld while silent
+  std::map<std::string, int> requests_;
+  int64_t zxid_ = 100;
+  int64_t next_session_ = 0x1000;
+  int64_t server_session_ = 0;     // the live session at the server, 0 if none
+  int64_t connected_session_ = 0;  // what the client reports
+  bool open_ = false;
+  bool connected_ = false;
+  bool expired_ = false;
+  bool silent_ = false;
+  bool open_fails_ = false;
+  int opens_ = 0;
+  CreateFault create_fault_ = CreateFault::kNone;
+  std::chrono::milliseconds timeout_{6000};
+};
+
+}  // namespace zkelect::testing

@@ -1,0 +1,449 @@
+// The election recipe of design §3, rule by rule, driven through a fake
+// ZooKeeper and a simulated clock. Each test is named after the rule it holds.
+
+#include "zkelect/election/recipe.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "support/fake_zk_client.h"
+#include "support/recording_role_listener.h"
+#include "support/simulated_clock.h"
+#include "zkelect/election/candidate_names.h"
+#include "zkelect/election/node_data.h"
+
+namespace zkelect {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeZkClient;
+using testing::RecordingRoleListener;
+using testing::SimulatedClock;
+
+constexpr char kPath[] = "/zkelect/test";
+
+class RecipeTest : public ::testing::Test {
+ protected:
+  void Make(bool campaign = true) {
+    RecipeOptions options;
+    options.identity = NodeIdentity{"me", "10.0.0.1:8080", {{"zone", "a"}}};
+    options.election_path = kPath;
+    options.campaign = campaign;
+    options.recheck_interval = std::chrono::seconds(30);
+    options.servers = "fake:2181";
+    recipe_ = std::make_unique<Recipe>(options, zk_, clock_, listener_);
+  }
+
+  // Starts and lets every reply arrive.
+  void StartAndSettle(bool campaign = true) {
+    Make(campaign);
+    recipe_->Start();
+    Settle();
+  }
+
+  // The loop's step: deadlines first, then queued replies and events.
+  void Settle() {
+    recipe_->OnWake();
+    zk_.Deliver();
+    recipe_->OnWake();
+    zk_.Deliver();
+  }
+
+  // Time passes as it does for a running daemon: in small steps, each one a
+  // turn of the loop. (A single big jump is a process pause; see Rule7.)
+  void Advance(milliseconds d) {
+    for (milliseconds step{100}; d > milliseconds(0); d -= step) {
+      clock_.Advance(std::min(step, d));
+      Settle();
+    }
+  }
+
+  void MakeParents() {
+    zk_.ExternalCreate("/zkelect", "", 0, false);
+    zk_.ExternalCreate(kPath, "", 0, false);
+  }
+
+  // Another candidate joins, as a Curator or zkelect peer would.
+  std::string AddPeer(const std::string& id, int64_t owner = 0x77) {
+    return zk_.ExternalCreate(std::string(kPath) + "/" + CandidatePrefix(NewUuid()),
+                              EncodeNodeData(NodeIdentity{id, "", {}}), owner, true);
+  }
+
+  Snapshot Snap() const { return recipe_->MakeSnapshot(); }
+  std::string OwnPath() const { return std::string(kPath) + "/" + *Snap().own_node; }
+
+  SimulatedClock clock_;
+  FakeZkClient zk_;
+  RecordingRoleListener listener_;
+  std::unique_ptr<Recipe> recipe_;
+};
+
+TEST_F(RecipeTest, LoneCandidateCreatesParentsAndLeads) {
+  StartAndSettle();
+  EXPECT_TRUE(zk_.NodeExists("/zkelect"));
+  EXPECT_TRUE(zk_.NodeExists(kPath));
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_EQ(Snap().role, Role::kLeader);
+  ASSERT_EQ(listener_.elected.size(), 1u);
+  EXPECT_EQ(listener_.elected[0].identity.id, "me");
+  EXPECT_TRUE(Snap().ready);
+}
+
+TEST_F(RecipeTest, Rule1_NodeNameIsCuratorLatchFormWithFreshUuid) {
+  StartAndSettle();
+  const std::string own = *Snap().own_node;
+  EXPECT_TRUE(own.starts_with("_c_"));
+  EXPECT_NE(own.find("-latch-"), std::string::npos);
+  EXPECT_TRUE(CandidateSequence(own).has_value());
+  zk_.Expire();
+  Settle();
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_NE(Snap().own_node->substr(0, 39), own.substr(0, 39)) << "a new session needs a new uuid";
+}
+
+TEST_F(RecipeTest, Rule2_OrdersBySequenceNotByNameAcrossPrefixes) {
+  MakeParents();
+  // A Curator-like node whose name sorts after ours but whose sequence is lower.
+  const std::string first =
+      zk_.ExternalCreate(std::string(kPath) + "/zzzz-latch-", "first", 0x55, true);
+  StartAndSettle();
+  // A kazoo-form node after us, whose name sorts before ours.
+  zk_.ExternalCreate(std::string(kPath) + "/0000aaaa__lock__", "later", 0x66, true);
+  Advance(std::chrono::seconds(31));  // periodic re-check lists it
+  EXPECT_FALSE(recipe_->leading());
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.id, "first");
+  ASSERT_EQ(Snap().candidates.size(), 3u);
+  EXPECT_EQ(std::string(kPath) + "/" + Snap().candidates[0], first);
+  EXPECT_EQ(Snap().position, 1u);
+}
+
+TEST_F(RecipeTest, Rule3_LostCreateThatHappenedIsAdoptedWhenOwnerIsOurSession) {
+  MakeParents();
+  zk_.FailNextCreate(FakeZkClient::CreateFault::kLostAfterApply);
+  StartAndSettle();
+  EXPECT_FALSE(recipe_->leading());
+  zk_.Reconnect();
+  Settle();
+  const auto children = zk_.ChildrenOf(kPath);
+  ASSERT_EQ(children.size(), 1u) << "must not create a second node";
+  EXPECT_EQ(Snap().own_node, children[0]);
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_EQ(zk_.requests("create"), 1);
+}
+
+TEST_F(RecipeTest, Rule3_LostCreateThatDidNotHappenCreatesExactlyOnce) {
+  MakeParents();
+  zk_.FailNextCreate(FakeZkClient::CreateFault::kLostBeforeApply);
+  StartAndSettle();
+  zk_.Reconnect();
+  Settle();
+  EXPECT_EQ(zk_.ChildrenOf(kPath).size(), 1u);
+  EXPECT_TRUE(recipe_->leading());
+}
+
+TEST_F(RecipeTest, Rule3_NodeWithOurUuidOwnedByAnotherSessionIsDeletedAndReplaced) {
+  MakeParents();
+  zk_.FailNextCreate(FakeZkClient::CreateFault::kLostAfterApply);
+  StartAndSettle();
+  const auto lost = zk_.ChildrenOf(kPath);
+  ASSERT_EQ(lost.size(), 1u);
+  // The node carrying our uuid now belongs to some other session.
+  const std::string path = std::string(kPath) + "/" + lost[0];
+  const std::string data = zk_.FindNode(path)->data;
+  zk_.ExternalDelete(path);
+  zk_.ExternalCreate(path, data, 0x999, false);
+  zk_.Reconnect();
+  Settle();
+  EXPECT_FALSE(zk_.NodeExists(path)) << "the impostor must be deleted";
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_NE(*Snap().own_node, lost[0]);
+  EXPECT_EQ(zk_.FindNode(OwnPath())->ephemeral_owner, zk_.current_session());
+  EXPECT_TRUE(recipe_->leading());
+}
+
+TEST_F(RecipeTest, Rule4_FirstNodeNotOwnedByOurSessionDoesNotLead) {
+  MakeParents();
+  const std::string peer = AddPeer("peer");
+  StartAndSettle();
+  ASSERT_FALSE(recipe_->leading());
+  // Our node is replaced by one of the same name owned by another session,
+  // then the leader goes away: we are first by name, but the node is not ours.
+  const std::string own = OwnPath();
+  const std::string data = zk_.FindNode(own)->data;
+  zk_.ExternalDelete(own);
+  zk_.ExternalCreate(own, data, 0x999, false);
+  zk_.ExternalDelete(peer);
+  Settle();
+  EXPECT_TRUE(listener_.elected.empty());
+  EXPECT_FALSE(recipe_->leading());
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_NE(OwnPath(), own) << "a node of our own is created instead";
+}
+
+TEST_F(RecipeTest, Rule4_MissingOwnNodeIsCreatedAgain) {
+  MakeParents();
+  AddPeer("peer");
+  StartAndSettle();
+  const std::string own = OwnPath();
+  zk_.ExternalDelete(own);  // a follower does not watch its own node
+  Advance(std::chrono::seconds(31));
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_NE(OwnPath(), own);
+  EXPECT_TRUE(zk_.NodeExists(OwnPath()));
+}
+
+TEST_F(RecipeTest, Rule5_WatchesOnlyPredecessorAndLeaderSoNoHerd) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  const std::string b = AddPeer("b");
+  const std::string c = AddPeer("c");
+  StartAndSettle();
+  EXPECT_EQ(zk_.watches(), (std::set<std::string>{a, c}));
+  // A change far from us costs nothing: no event, no request.
+  const int gets = zk_.requests("get");
+  const int lists = zk_.requests("children");
+  zk_.ExternalDelete(b);
+  Settle();
+  EXPECT_EQ(zk_.requests("get"), gets);
+  EXPECT_EQ(zk_.requests("children"), lists);
+}
+
+TEST_F(RecipeTest, Rule5_PredecessorDeletionRelistsAndDoesNotAssumeLeadership) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  const std::string b = AddPeer("b");
+  StartAndSettle();
+  zk_.ExternalDelete(b);
+  Settle();
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_TRUE(zk_.watches().count(a));
+  EXPECT_EQ(Snap().leader->identity.id, "a");
+  zk_.ExternalDelete(a);
+  Settle();
+  EXPECT_TRUE(recipe_->leading());
+}
+
+TEST_F(RecipeTest, Rule5_LeaderWatchesOwnNodeAndManualDeleteDemotes) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  const int64_t epoch = Snap().leader->epoch;
+  EXPECT_TRUE(zk_.watches().count(own));
+  zk_.ExternalDelete(own);
+  Settle();
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kDeleted);
+  // Alone again, it rejoins with a new node and leads under a newer epoch.
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_NE(OwnPath(), own);
+  EXPECT_GT(Snap().leader->epoch, epoch);
+}
+
+TEST_F(RecipeTest, Rule6_DisconnectStepsDownAtOnceAndReconnectRechecksWithoutRecreating) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  const int creates = zk_.requests("create");
+  zk_.Disconnect();
+  Settle();
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_EQ(Snap().role, Role::kDisconnected);
+  EXPECT_FALSE(Snap().leader.has_value()) << "a disconnected node does not vouch for a leader";
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kDisconnected);
+  zk_.Reconnect();
+  Settle();
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_EQ(OwnPath(), own);
+  EXPECT_EQ(zk_.requests("create"), creates);
+  EXPECT_EQ(zk_.requests("delete"), 0);
+}
+
+TEST_F(RecipeTest, Rule7_SelfFencingDeadlineAtHalfTheNegotiatedTimeoutWithoutLibraryEvent) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  zk_.GoSilent();  // no replies, no events: the library has not noticed
+  Advance(milliseconds(1900));
+  EXPECT_TRUE(recipe_->leading()) << "well inside the deadline";
+  for (int i = 0; i < 12 && recipe_->leading(); ++i) Advance(milliseconds(100));
+  EXPECT_FALSE(recipe_->leading()) << "stepped down by timeout/2 = 3s after the last answer";
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kDisconnected);
+  EXPECT_EQ(Snap().role, Role::kDisconnected);
+}
+
+TEST_F(RecipeTest, Rule7_PausedProcessChecksDeadlineFirstThingOnWake) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  clock_.Advance(milliseconds(4000));  // SIGSTOP: nothing ran for 4s
+  recipe_->OnWake();                   // the loop's first act on resuming
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_EQ(listener_.demoted.at(0), Reason::kDisconnected);
+}
+
+TEST_F(RecipeTest, Rule7_NegotiatedTimeoutNotRequestedOneSetsDeadline) {
+  zk_.set_negotiated_timeout(milliseconds(2000));  // server granted less than asked
+  StartAndSettle();
+  zk_.GoSilent();
+  for (int i = 0; i < 14 && recipe_->leading(); ++i) Advance(milliseconds(100));
+  EXPECT_FALSE(recipe_->leading()) << "1s (= 2s/2) after the last answer, not 3s";
+}
+
+TEST_F(RecipeTest, Rule8_ExpiryOpensNewSessionAndRejoinsWithNewUuid) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  zk_.Expire();
+  Settle();
+  EXPECT_EQ(listener_.demoted.at(0), Reason::kExpired);
+  EXPECT_EQ(zk_.opens(), 2);
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_NE(OwnPath(), own);
+  EXPECT_EQ(zk_.FindNode(OwnPath())->ephemeral_owner, zk_.current_session());
+}
+
+TEST_F(RecipeTest, Rule8_SilentForWholeTimeoutAssumesExpiry) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  zk_.GoSilent();
+  for (int i = 0; i < 80 && zk_.opens() < 2; ++i) Advance(milliseconds(100));
+  EXPECT_EQ(zk_.opens(), 2) << "a new handle after a whole timeout of silence";
+}
+
+TEST_F(RecipeTest, Rule8_AuthFailureClosesAndRetriesWithNewHandle) {
+  StartAndSettle();
+  zk_.FailAuth();
+  Settle();
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_EQ(zk_.opens(), 1) << "backs off before retrying";
+  Advance(milliseconds(1100));
+  EXPECT_EQ(zk_.opens(), 2);
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_EQ(zk_.FindNode(OwnPath())->ephemeral_owner, zk_.current_session());
+}
+
+TEST_F(RecipeTest, Rule9_PeriodicRecheckHealsMissedWatch) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  StartAndSettle();
+  zk_.DropWatches();
+  zk_.ExternalDelete(a);
+  Settle();
+  EXPECT_FALSE(recipe_->leading()) << "the notification was missed";
+  Advance(std::chrono::seconds(31));
+  EXPECT_TRUE(recipe_->leading());
+}
+
+TEST_F(RecipeTest, Rule9_MissingParentIsRecreatedAndRejoined) {
+  StartAndSettle();
+  zk_.ExternalDelete(OwnPath());
+  zk_.ExternalDelete(kPath);
+  Settle();
+  EXPECT_TRUE(zk_.NodeExists(kPath));
+  EXPECT_TRUE(recipe_->leading());
+}
+
+TEST_F(RecipeTest, Rule10_EpochIsLeaderNodeCzxid) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  StartAndSettle();
+  EXPECT_EQ(Snap().leader->epoch, zk_.FindNode(a)->czxid);
+  zk_.ExternalDelete(a);
+  Settle();
+  EXPECT_EQ(Snap().leader->epoch, zk_.FindNode(OwnPath())->czxid);
+  EXPECT_EQ(listener_.elected.at(0).epoch, zk_.FindNode(OwnPath())->czxid);
+}
+
+TEST_F(RecipeTest, Rule11_ForeignNodeDataIsTreatedAsId) {
+  MakeParents();
+  const std::string raw = "not json\n\xff\xfe $(touch /tmp/x)";
+  zk_.ExternalCreate(std::string(kPath) + "/_c_x-latch-", raw, 0x55, true);
+  StartAndSettle();
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.id, raw);
+  EXPECT_TRUE(Snap().leader->identity.address.empty());
+}
+
+TEST_F(RecipeTest, Rule12_ResignRunsStopToCompletionBeforeDeletingThenRejoinsAtBack) {
+  MakeParents();
+  StartAndSettle();
+  const std::string peer = AddPeer("peer");
+  Advance(std::chrono::seconds(31));
+  ASSERT_TRUE(recipe_->leading());
+  const std::string own = OwnPath();
+  listener_.set_hold_stops(true);
+  std::optional<ElectionControl::ResignOutcome> outcome;
+  recipe_->Resign(milliseconds(0), [&](ElectionControl::ResignOutcome o) { outcome = o; });
+  Settle();
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_TRUE(listener_.stop_pending());
+  EXPECT_TRUE(zk_.NodeExists(own)) << "the node stays while the stop is running";
+  EXPECT_FALSE(outcome.has_value());
+  listener_.FinishStop();
+  Settle();
+  EXPECT_FALSE(zk_.NodeExists(own));
+  ASSERT_EQ(outcome, ElectionControl::ResignOutcome::kDone);
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_EQ(Snap().position, 1u) << "rejoined behind the peer";
+  EXPECT_EQ(Snap().leader->node, peer.substr(std::string(kPath).size() + 1));
+}
+
+TEST_F(RecipeTest, Rule12_ResignWithHoldStaysOutUntilHoldEnds) {
+  StartAndSettle();
+  std::optional<ElectionControl::ResignOutcome> outcome;
+  recipe_->Resign(milliseconds(5000), [&](ElectionControl::ResignOutcome o) { outcome = o; });
+  Settle();
+  EXPECT_EQ(outcome, ElectionControl::ResignOutcome::kDone);
+  EXPECT_EQ(Snap().role, Role::kWithdrawn);
+  EXPECT_TRUE(zk_.ChildrenOf(kPath).empty());
+  Advance(milliseconds(4000));
+  EXPECT_TRUE(zk_.ChildrenOf(kPath).empty());
+  Advance(milliseconds(1100));
+  EXPECT_TRUE(recipe_->leading());
+}
+
+TEST_F(RecipeTest, Rule12_ResignWhenNotLeaderIsRefused) {
+  MakeParents();
+  AddPeer("peer");
+  StartAndSettle();
+  std::optional<ElectionControl::ResignOutcome> outcome;
+  recipe_->Resign(milliseconds(0), [&](ElectionControl::ResignOutcome o) { outcome = o; });
+  EXPECT_EQ(outcome, ElectionControl::ResignOutcome::kNotLeader);
+}
+
+TEST_F(RecipeTest, Rule12_ShutdownStopsThenDeletesThenCloses) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  listener_.set_hold_stops(true);
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Settle();
+  EXPECT_TRUE(zk_.NodeExists(own));
+  EXPECT_FALSE(done);
+  listener_.FinishStop();
+  Settle();
+  EXPECT_TRUE(done);
+  EXPECT_FALSE(zk_.NodeExists(own));
+  EXPECT_EQ(zk_.requests("delete"), 1) << "deleted explicitly, not left to the session close";
+  EXPECT_EQ(Snap().session.state, "closed");
+  EXPECT_EQ(Snap().role, Role::kWithdrawn);
+}
+
+TEST_F(RecipeTest, ObserverReportsLeaderAndNeverCreates) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  StartAndSettle(/*campaign=*/false);
+  EXPECT_EQ(Snap().role, Role::kObserver);
+  EXPECT_EQ(Snap().leader->identity.id, "a");
+  EXPECT_TRUE(Snap().ready);
+  zk_.ExternalDelete(a);
+  Settle();
+  EXPECT_EQ(zk_.requests("create"), 0);
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_FALSE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().no_leader_reason, "no_candidates");
+}
+
+}  // namespace
+}  // namespace zkelect

@@ -1,0 +1,117 @@
+#include "zkelect/election/state_board.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+namespace zkelect {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
+
+Snapshot WithId(const std::string& id) {
+  Snapshot snapshot;
+  snapshot.id = id;
+  return snapshot;
+}
+
+TEST(StateBoardTest, StartsAtIndexOneWithTheInitialSnapshot) {
+  StateBoard board(WithId("a"));
+  const StateBoard::View view = board.Current();
+  EXPECT_EQ(view.index, 1u);
+  ASSERT_NE(view.snapshot, nullptr);
+  EXPECT_EQ(view.snapshot->id, "a");
+}
+
+TEST(StateBoardTest, PublishBumpsTheIndexOnlyOnChange) {
+  StateBoard board(WithId("a"));
+  EXPECT_FALSE(board.Publish(WithId("a")));
+  EXPECT_EQ(board.Current().index, 1u);
+
+  EXPECT_TRUE(board.Publish(WithId("b")));
+  EXPECT_EQ(board.Current().index, 2u);
+  EXPECT_EQ(board.Current().snapshot->id, "b");
+
+  EXPECT_FALSE(board.Publish(WithId("b")));
+  EXPECT_EQ(board.Current().index, 2u);
+}
+
+TEST(StateBoardTest, OldSnapshotsStayValidAfterPublish) {
+  StateBoard board(WithId("a"));
+  const StateBoard::View before = board.Current();
+  ASSERT_TRUE(board.Publish(WithId("b")));
+  EXPECT_EQ(before.snapshot->id, "a");
+  EXPECT_EQ(before.index, 1u);
+}
+
+TEST(StateBoardTest, WaitForChangeReturnsAtOnceWhenTheIndexIsAlreadyPast) {
+  StateBoard board(WithId("a"));
+  ASSERT_TRUE(board.Publish(WithId("b")));
+  const auto start = steady_clock::now();
+  const StateBoard::View view = board.WaitForChange(1, start + seconds(30));
+  EXPECT_EQ(view.index, 2u);
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST(StateBoardTest, WaitForChangeWakesOnPublish) {
+  StateBoard board(WithId("a"));
+  const auto start = steady_clock::now();
+  StateBoard::View seen;
+  std::thread waiter([&] { seen = board.WaitForChange(1, start + seconds(30)); });
+  ASSERT_TRUE(board.Publish(WithId("b")));
+  waiter.join();
+  EXPECT_EQ(seen.index, 2u);
+  EXPECT_EQ(seen.snapshot->id, "b");
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST(StateBoardTest, WaitForChangeIgnoresPublishesThatChangeNothing) {
+  StateBoard board(WithId("a"));
+  const auto start = steady_clock::now();
+  StateBoard::View seen;
+  std::thread waiter([&] { seen = board.WaitForChange(1, start + milliseconds(200)); });
+  EXPECT_FALSE(board.Publish(WithId("a")));
+  waiter.join();
+  EXPECT_EQ(seen.index, 1u);
+  EXPECT_GE(steady_clock::now() - start, milliseconds(200));
+}
+
+TEST(StateBoardTest, WaitForChangeTimesOutWithTheCurrentView) {
+  StateBoard board(WithId("a"));
+  const auto start = steady_clock::now();
+  const StateBoard::View view = board.WaitForChange(1, start + milliseconds(50));
+  EXPECT_GE(steady_clock::now() - start, milliseconds(50));
+  EXPECT_EQ(view.index, 1u);
+  EXPECT_EQ(view.snapshot->id, "a");
+}
+
+TEST(StateBoardTest, CloseWakesEveryWaiterAndLaterWaitsReturnAtOnce) {
+  StateBoard board(WithId("a"));
+  const auto start = steady_clock::now();
+  std::vector<std::thread> waiters;
+  std::vector<uint64_t> seen(4, 0);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    waiters.emplace_back([&, i] { seen[i] = board.WaitForChange(1, start + seconds(30)).index; });
+  }
+  board.Close();
+  for (std::thread& waiter : waiters) waiter.join();
+  for (const uint64_t index : seen) EXPECT_EQ(index, 1u);
+
+  const StateBoard::View later = board.WaitForChange(1, steady_clock::now() + seconds(30));
+  EXPECT_EQ(later.index, 1u);
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST(StateBoardTest, PublishStillWorksAfterClose) {
+  StateBoard board(WithId("a"));
+  board.Close();
+  EXPECT_TRUE(board.Publish(WithId("b")));
+  EXPECT_EQ(board.Current().index, 2u);
+}
+
+}  // namespace
+}  // namespace zkelect

@@ -1,0 +1,827 @@
+#include "zkelect/http/http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "zkelect/election/election_control.h"
+
+namespace zkelect {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
+using ResignOutcome = ElectionControl::ResignOutcome;
+
+constexpr char kIndexHeader[] = "X-Zkelect-Index";
+
+// ElectionControl for tests: records resign requests and answers them with a
+// preset outcome, or leaves them pending until the test answers.
+class FakeElectionControl : public ElectionControl {
+ public:
+  void Resign(milliseconds hold, std::function<void(ResignOutcome)> done) override {
+    std::optional<ResignOutcome> answer;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      holds_.push_back(hold);
+      answer = outcome_;
+      if (!answer) pending_.push_back(std::move(done));
+    }
+    changed_.notify_all();
+    if (answer) done(*answer);
+  }
+
+  bool IsResponsive() const override { return responsive_; }
+
+  void set_responsive(bool responsive) { responsive_ = responsive; }
+  // Every later Resign is answered with `outcome` at once; nullopt: left
+  // pending.
+  void AnswerWith(std::optional<ResignOutcome> outcome) {
+    std::lock_guard<std::mutex> lock(mu_);
+    outcome_ = outcome;
+  }
+  std::vector<milliseconds> holds() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return holds_;
+  }
+  // Waits (bounded) until `count` resigns are pending.
+  bool AwaitPending(size_t count) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return changed_.wait_for(lock, seconds(10), [&] { return pending_.size() >= count; });
+  }
+  void FinishPending(ResignOutcome outcome) {
+    std::vector<std::function<void(ResignOutcome)>> pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending.swap(pending_);
+    }
+    for (auto& done : pending) done(outcome);
+  }
+
+ private:
+  std::atomic<bool> responsive_{true};
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::optional<ResignOutcome> outcome_ = ResignOutcome::kDone;
+  std::vector<milliseconds> holds_;
+  std::vector<std::function<void(ResignOutcome)>> pending_;
+};
+
+Snapshot FollowerSnapshot() {
+  Snapshot snapshot;
+  snapshot.id = "node-a";
+  snapshot.role = Role::kFollower;
+  snapshot.session.state = "connected";
+  snapshot.session.session_id = 0x1234;
+  snapshot.election_path = "/zkelect/test";
+  snapshot.own_node = "_c_aaaa-latch-0000000002";
+  snapshot.position = 1;
+  snapshot.candidates = {"_c_bbbb-latch-0000000001", "_c_aaaa-latch-0000000002"};
+  LeaderView leader;
+  leader.identity.id = "node-b";
+  leader.identity.address = "10.0.0.2:8080";
+  leader.node = "_c_bbbb-latch-0000000001";
+  leader.epoch = 77;
+  snapshot.leader = leader;
+  snapshot.ready = true;
+  return snapshot;
+}
+
+Snapshot LeaderSnapshot() {
+  Snapshot snapshot = FollowerSnapshot();
+  snapshot.role = Role::kLeader;
+  snapshot.position = 0;
+  snapshot.own_node = "_c_bbbb-latch-0000000001";
+  snapshot.candidates = {"_c_bbbb-latch-0000000001"};
+  snapshot.leader->identity.id = "node-a";
+  return snapshot;
+}
+
+Snapshot NoLeaderSnapshot() {
+  Snapshot snapshot;
+  snapshot.id = "node-a";
+  snapshot.no_leader_reason = "no_session";
+  return snapshot;
+}
+
+HttpConfig TestConfig() {
+  HttpConfig config;
+  config.listen = "127.0.0.1:0";
+  config.max_waiters = 3;
+  config.default_wait = seconds(60);
+  config.max_wait = seconds(600);
+  return config;
+}
+
+// One answer read off a raw socket.
+struct RawReply {
+  int status = 0;
+  std::multimap<std::string, std::string> headers;  // lower-case names
+  std::string body;
+
+  std::string Header(const std::string& lower_name) const {
+    const auto it = headers.find(lower_name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+// Sends `request` as is on a fresh connection and reads one answer (headers,
+// then Content-Length bytes of body). status 0 when none came in `timeout`.
+RawReply SendRaw(int port, const std::string& request, milliseconds timeout = seconds(5)) {
+  RawReply reply;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return reply;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+    ::close(fd);
+    return reply;
+  }
+  std::string data;
+  size_t header_end = std::string::npos;
+  size_t wanted = std::string::npos;
+  char buffer[4096];
+  while (wanted == std::string::npos || data.size() < wanted) {
+    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) break;
+    data.append(buffer, static_cast<size_t>(n));
+    if (header_end == std::string::npos &&
+        (header_end = data.find("\r\n\r\n")) != std::string::npos) {
+      std::istringstream lines(data.substr(0, header_end));
+      std::string line;
+      std::getline(lines, line);
+      reply.status = std::stoi(line.substr(9, 3));
+      while (std::getline(lines, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const size_t colon = line.find(':');
+        std::string name = line.substr(0, colon);
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        reply.headers.emplace(name, line.substr(line.find_first_not_of(' ', colon + 1)));
+      }
+      const std::string length = reply.Header("content-length");
+      const bool head = request.rfind("HEAD ", 0) == 0;  // no body follows
+      wanted = header_end + 4 + (length.empty() || head ? 0 : std::stoul(length));
+    }
+  }
+  ::close(fd);
+  if (header_end != std::string::npos) reply.body = data.substr(header_end + 4);
+  return reply;
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  ~HttpServerTest() override { StopServer(); }
+
+  void StartServer(const HttpConfig& config = TestConfig()) {
+    server_ = std::make_unique<HttpServer>(config, board_, control_, "9.9.9");
+    const Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started.message();
+    ASSERT_GT(server_->port(), 0);
+  }
+
+  // The owner's shutdown order: close the board, then stop the server.
+  void StopServer() {
+    board_.Close();
+    if (server_) server_->Stop();
+  }
+
+  std::unique_ptr<httplib::Client> Client(milliseconds read_timeout = seconds(10)) {
+    auto client = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client->set_read_timeout(read_timeout);
+    return client;
+  }
+
+  // GET, expecting an answer.
+  httplib::Result Get(const std::string& target, const httplib::Headers& headers = {}) {
+    return Client()->Get(target, headers);
+  }
+
+  httplib::Result Post(const std::string& target, const httplib::Headers& headers = {}) {
+    return Client()->Post(target, headers, "", "text/plain");
+  }
+
+  uint64_t CurrentIndex() const { return board_.Current().index; }
+
+  // Waits (bounded) until `count` long-polls are parked in the server.
+  bool AwaitParkedWaiters(int count) {
+    const auto deadline = steady_clock::now() + seconds(10);
+    while (server_->waiters() < count) {
+      if (steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    return true;
+  }
+
+  StateBoard board_{FollowerSnapshot()};
+  FakeElectionControl control_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+void ExpectJsonError(const httplib::Result& result, int status, const std::string& code) {
+  ASSERT_TRUE(result) << httplib::to_string(result.error());
+  EXPECT_EQ(result->status, status) << result->body;
+  EXPECT_EQ(result->get_header_value("Content-Type"), "application/json");
+  EXPECT_TRUE(result->has_header(kIndexHeader));
+  const json body = json::parse(result->body);
+  EXPECT_EQ(body["error"]["code"], code) << result->body;
+  EXPECT_TRUE(body["error"]["message"].is_string());
+}
+
+TEST_F(HttpServerTest, LeaderAnswersWithTheKnownLeader) {
+  StartServer();
+  const httplib::Result result = Get("/leader");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(result->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "1");
+  const json body = json::parse(result->body);
+  EXPECT_EQ(body["leader"]["id"], "node-b");
+  EXPECT_EQ(body["leader"]["epoch"], 77);
+  EXPECT_EQ(body["is_self"], false);
+  EXPECT_EQ(body["index"], 1);
+}
+
+TEST_F(HttpServerTest, LeaderAnswers503WithoutALeader) {
+  ASSERT_TRUE(board_.Publish(NoLeaderSnapshot()));
+  StartServer();
+  const httplib::Result result = Get("/leader");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 503);
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
+  EXPECT_EQ(json::parse(result->body),
+            json::parse(R"({"leader": null, "reason": "no_session", "index": 2})"));
+}
+
+TEST_F(HttpServerTest, StatusShowsTheWholeViewAndVersion) {
+  StartServer();
+  const httplib::Result result = Get("/status");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  const json body = json::parse(result->body);
+  EXPECT_EQ(body["id"], "node-a");
+  EXPECT_EQ(body["role"], "follower");
+  EXPECT_EQ(body["session"]["id"], "0x1234");
+  EXPECT_EQ(body["election"]["position"], 1);
+  EXPECT_EQ(body["leader"]["id"], "node-b");
+  EXPECT_EQ(body["version"], "9.9.9");
+  EXPECT_EQ(body["index"], 1);
+}
+
+TEST_F(HttpServerTest, StatusStaysValidJsonWithArbitraryBytesFromZooKeeper) {
+  Snapshot snapshot = FollowerSnapshot();
+  snapshot.leader->identity.id = "line1\nline2\xff\xfe";
+  snapshot.candidates.push_back("\x01\x80weird");
+  ASSERT_TRUE(board_.Publish(snapshot));
+  StartServer();
+  for (const std::string path : {"/status", "/leader"}) {
+    const httplib::Result result = Get(path);
+    ASSERT_TRUE(result);
+    json body;
+    EXPECT_NO_THROW(body = json::parse(result->body)) << path << ": " << result->body;
+  }
+}
+
+TEST_F(HttpServerTest, IsLeaderFollowsTheRole) {
+  StartServer();
+  httplib::Result result = Get("/is-leader");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 503);
+  EXPECT_EQ(json::parse(result->body),
+            json::parse(R"({"leader": false, "role": "follower", "index": 1})"));
+
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
+  result = Get("/is-leader");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(json::parse(result->body), json::parse(R"({"leader": true, "index": 2})"));
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
+}
+
+TEST_F(HttpServerTest, HeadIsLeaderHasStatusAndIndexButNoBody) {
+  StartServer();
+  httplib::Result result = Client()->Head("/is-leader");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 503);
+  EXPECT_TRUE(result->body.empty());
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "1");
+
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
+  result = Client()->Head("/is-leader");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
+}
+
+TEST_F(HttpServerTest, HealthzFollowsTheLoopsLiveness) {
+  StartServer();
+  httplib::Result result = Get("/healthz");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(json::parse(result->body), json::parse(R"({"status": "ok"})"));
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "1");
+
+  control_.set_responsive(false);
+  result = Get("/healthz");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 503);
+  EXPECT_EQ(json::parse(result->body)["status"], "unresponsive");
+}
+
+TEST_F(HttpServerTest, ReadyzFollowsTheSnapshot) {
+  StartServer();
+  httplib::Result result = Get("/readyz");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(json::parse(result->body)["ready"], true);
+
+  ASSERT_TRUE(board_.Publish(NoLeaderSnapshot()));
+  result = Get("/readyz");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 503);
+  const json body = json::parse(result->body);
+  EXPECT_EQ(body["ready"], false);
+  EXPECT_EQ(body["role"], "starting");
+  EXPECT_EQ(body["reason"], "session_connecting");
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
+}
+
+TEST_F(HttpServerTest, MetricsIsNotServedYet) {
+  StartServer();
+  ExpectJsonError(Get("/metrics"), 404, "not_found");
+}
+
+TEST_F(HttpServerTest, UnknownPathIs404) {
+  StartServer();
+  for (const std::string path : {"/", "/nope", "/leader/", "/LEADER", "/leader/x"}) {
+    SCOPED_TRACE(path);
+    ExpectJsonError(Get(path), 404, "not_found");
+  }
+  ExpectJsonError(Post("/nope"), 404, "not_found");
+}
+
+TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
+  StartServer();
+  httplib::Result result = Post("/leader");
+  ExpectJsonError(result, 405, "method_not_allowed");
+  EXPECT_EQ(result->get_header_value("Allow"), "GET, HEAD");
+
+  result = Get("/resign");
+  ExpectJsonError(result, 405, "method_not_allowed");
+  EXPECT_EQ(result->get_header_value("Allow"), "POST");
+  EXPECT_TRUE(control_.holds().empty());
+
+  result = Client()->Delete("/status");
+  ExpectJsonError(result, 405, "method_not_allowed");
+  EXPECT_EQ(result->get_header_value("Allow"), "GET, HEAD");
+
+  result = Client()->Put("/is-leader", "", "text/plain");
+  ExpectJsonError(result, 405, "method_not_allowed");
+
+  result = Client()->Options("/healthz");
+  ExpectJsonError(result, 405, "method_not_allowed");
+
+  const RawReply trace =
+      SendRaw(server_->port(), "TRACE /leader HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(trace.status, 405);
+  EXPECT_EQ(trace.Header("allow"), "GET, HEAD");
+  EXPECT_EQ(json::parse(trace.body)["error"]["code"], "method_not_allowed");
+}
+
+TEST_F(HttpServerTest, OversizedBodyIs413) {
+  StartServer();
+  const httplib::Result result =
+      Client()->Post("/resign", std::string(100 * 1024, 'x'), "text/plain");
+  ExpectJsonError(result, 413, "payload_too_large");
+  EXPECT_TRUE(control_.holds().empty());
+}
+
+TEST_F(HttpServerTest, ChunkedBodyIsRefusedBeforeItIsRead) {
+  StartServer();
+  std::string request =
+      "POST /resign HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 100; ++i) request += "400\r\n" + std::string(1024, 'x') + "\r\n";
+  request += "0\r\n\r\n";
+  const RawReply reply = SendRaw(server_->port(), request);
+  EXPECT_EQ(reply.status, 411);
+  EXPECT_EQ(reply.Header("connection"), "close");
+  EXPECT_EQ(json::parse(reply.body)["error"]["code"], "length_required");
+  EXPECT_TRUE(control_.holds().empty());
+}
+
+// Regression: the HTTP library reads a POST without Content-Length until the
+// client closes, so `curl -X POST .../resign` hung for the read timeout.
+TEST_F(HttpServerTest, PostWithoutContentLengthAnswersAtOnce) {
+  StartServer();
+  const auto start = steady_clock::now();
+  const RawReply reply =
+      SendRaw(server_->port(), "POST /resign?hold=1s HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_LT(steady_clock::now() - start, seconds(2));
+  EXPECT_EQ(json::parse(reply.body), json::parse(R"({"resigned": true, "hold_ms": 1000})"));
+}
+
+// Regression: the HTTP library honours Range by cutting the JSON body.
+TEST_F(HttpServerTest, RangeHeaderIsIgnored) {
+  StartServer();
+  const httplib::Result result = Get("/leader", {{"Range", "bytes=0-3"}});
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_FALSE(result->has_header("Content-Range"));
+  EXPECT_NO_THROW((void)json::parse(result->body)) << result->body;
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400Json) {
+  StartServer();
+  const RawReply reply = SendRaw(server_->port(), "GARBAGE\r\n\r\n");
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_EQ(reply.Header("content-type"), "application/json");
+  EXPECT_EQ(reply.Header("x-zkelect-index"), "1");
+  EXPECT_EQ(json::parse(reply.body)["error"]["code"], "bad_request");
+}
+
+TEST_F(HttpServerTest, EveryAnswerCarriesTheIndex) {
+  ASSERT_TRUE(board_.Publish(NoLeaderSnapshot()));
+  StartServer();
+  const std::string host = "Host: 127.0.0.1\r\n";
+  const std::vector<std::pair<std::string, int>> cases = {
+      {"GET /leader HTTP/1.1\r\n" + host + "\r\n", 503},
+      {"GET /status HTTP/1.1\r\n" + host + "\r\n", 200},
+      {"GET /is-leader HTTP/1.1\r\n" + host + "\r\n", 503},
+      {"HEAD /is-leader HTTP/1.1\r\n" + host + "\r\n", 503},
+      {"GET /healthz HTTP/1.1\r\n" + host + "\r\n", 200},
+      {"GET /readyz HTTP/1.1\r\n" + host + "\r\n", 503},
+      {"GET /metrics HTTP/1.1\r\n" + host + "\r\n", 404},
+      {"DELETE /leader HTTP/1.1\r\n" + host + "\r\n", 405},
+      {"GET /leader?wait=xyz HTTP/1.1\r\n" + host + "\r\n", 400},
+      {"GET /leader HTTP/1.1\r\nHost: evil.example\r\n\r\n", 403},
+      {"POST /resign HTTP/1.1\r\n" + host + "Content-Length: 70000\r\n\r\n" +
+           std::string(70000, 'x'),
+       413},
+      {"POST /resign HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411},
+      {"NONSENSE\r\n\r\n", 400},
+      {"GET /" + std::string(10000, 'a') + " HTTP/1.1\r\n" + host + "\r\n", 414},
+  };
+  for (const auto& [request, status] : cases) {
+    SCOPED_TRACE(request.substr(0, 60));
+    const RawReply reply = SendRaw(server_->port(), request);
+    EXPECT_EQ(reply.status, status);
+    EXPECT_EQ(reply.Header("x-zkelect-index"), "2");
+    EXPECT_EQ(reply.headers.count("x-zkelect-index"), 1u);
+    EXPECT_EQ(reply.Header("content-type"), "application/json");
+  }
+}
+
+TEST_F(HttpServerTest, BadParametersAre400WithAClearMessage) {
+  StartServer();
+  httplib::Result result = Get("/leader?index=1&wait=abc");
+  ExpectJsonError(result, 400, "bad_request");
+  EXPECT_EQ(json::parse(result->body)["error"]["message"],
+            "wait = \"abc\": expected a duration like 250ms, 6s or 1m30s");
+
+  ExpectJsonError(Get("/status?index=-3"), 400, "bad_request");
+  ExpectJsonError(Get("/is-leader?index=1&index=2"), 400, "bad_request");
+  ExpectJsonError(Post("/resign?hold=forever"), 400, "bad_request");
+  EXPECT_TRUE(control_.holds().empty());
+
+  // Unknown parameters are ignored.
+  result = Get("/leader?foo=bar&pretty");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+}
+
+TEST_F(HttpServerTest, LongPollAnswersWhenTheBoardChanges) {
+  StartServer();
+  const auto start = steady_clock::now();
+  auto poll = std::async(std::launch::async, [&] { return Get("/leader?index=1&wait=30s"); });
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
+  const httplib::Result result = poll.get();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
+  EXPECT_EQ(json::parse(result->body)["is_self"], true);
+  EXPECT_LT(steady_clock::now() - start, seconds(10));
+}
+
+TEST_F(HttpServerTest, LongPollOnEachEndpoint) {
+  StartServer();
+  auto leader = std::async(std::launch::async, [&] { return Get("/leader?index=1&wait=30s"); });
+  auto status = std::async(std::launch::async, [&] { return Get("/status?index=1&wait=30s"); });
+  auto is_leader =
+      std::async(std::launch::async, [&] { return Get("/is-leader?index=1&wait=30s"); });
+  ASSERT_TRUE(AwaitParkedWaiters(3));
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
+  for (auto* poll : {&leader, &status, &is_leader}) {
+    const httplib::Result result = poll->get();
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 200);
+    EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
+    EXPECT_EQ(json::parse(result->body)["index"], 2);
+  }
+}
+
+TEST_F(HttpServerTest, LongPollTimesOutWithTheCurrentState) {
+  StartServer();
+  const auto start = steady_clock::now();
+  const httplib::Result result = Get("/is-leader?index=1&wait=300ms");
+  ASSERT_TRUE(result);
+  EXPECT_GE(steady_clock::now() - start, milliseconds(300));
+  EXPECT_EQ(result->status, 503);
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "1");
+}
+
+TEST_F(HttpServerTest, WaitIsCappedAtMaxWait) {
+  HttpConfig config = TestConfig();
+  config.max_wait = milliseconds(200);
+  StartServer(config);
+  const auto start = steady_clock::now();
+  const httplib::Result result = Get("/leader?index=1&wait=10m");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST_F(HttpServerTest, DefaultWaitAppliesWithoutWait) {
+  HttpConfig config = TestConfig();
+  config.default_wait = milliseconds(200);
+  StartServer(config);
+  const auto start = steady_clock::now();
+  const httplib::Result result = Get("/leader?index=1");
+  ASSERT_TRUE(result);
+  EXPECT_GE(steady_clock::now() - start, milliseconds(200));
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST_F(HttpServerTest, LongPollWithAnOlderOrFutureIndexAnswersAtOnce) {
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));  // index 2
+  StartServer();
+  const auto start = steady_clock::now();
+  // Older: the client missed a change. Newer: the daemon restarted since.
+  for (const std::string index : {"0", "1", "3", "999999"}) {
+    const httplib::Result result = Get("/leader?wait=30s&index=" + index);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
+  }
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST_F(HttpServerTest, WaiterCapKeepsShortRequestsServed) {
+  HttpConfig config = TestConfig();
+  config.max_waiters = 4;
+  StartServer(config);
+  std::vector<std::future<httplib::Result>> polls;
+  for (int i = 0; i < config.max_waiters; ++i) {
+    polls.push_back(
+        std::async(std::launch::async, [&] { return Get("/status?index=1&wait=60s"); }));
+  }
+  ASSERT_TRUE(AwaitParkedWaiters(config.max_waiters));
+
+  // All waiter places are taken: short requests still answer at once...
+  for (const std::string path : {"/healthz", "/is-leader", "/readyz", "/leader"}) {
+    const auto start = steady_clock::now();
+    const httplib::Result result = Get(path);
+    ASSERT_TRUE(result) << path;
+    EXPECT_LT(steady_clock::now() - start, seconds(1)) << path;
+  }
+  const auto start = steady_clock::now();
+  EXPECT_EQ(Post("/resign")->status, 200);
+  EXPECT_LT(steady_clock::now() - start, seconds(1));
+
+  // ...and one more long-poll is refused, not parked.
+  const auto refused_start = steady_clock::now();
+  const httplib::Result refused = Get("/leader?index=1&wait=60s");
+  ExpectJsonError(refused, 503, "too_many_waiters");
+  EXPECT_LT(steady_clock::now() - refused_start, seconds(1));
+
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
+  for (auto& poll : polls) {
+    const httplib::Result result = poll.get();
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 200);
+  }
+  // The places are free again.
+  const httplib::Result again = Get("/leader?index=2&wait=10ms");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+}
+
+TEST_F(HttpServerTest, StopWakesParkedLongPollsPromptly) {
+  StartServer();
+  std::vector<std::future<httplib::Result>> polls;
+  for (int i = 0; i < 3; ++i) {
+    polls.push_back(
+        std::async(std::launch::async, [&] { return Get("/leader?index=1&wait=10m"); }));
+  }
+  ASSERT_TRUE(AwaitParkedWaiters(3));
+  const auto start = steady_clock::now();
+  StopServer();
+  EXPECT_LT(steady_clock::now() - start, seconds(3));
+  EXPECT_EQ(server_->waiters(), 0);
+  for (auto& poll : polls) {
+    const httplib::Result result = poll.get();
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 200);
+  }
+}
+
+TEST_F(HttpServerTest, StopIsIdempotentAndRefusesNewConnections) {
+  StartServer();
+  const int port = server_->port();
+  server_->Stop();
+  server_->Stop();
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(seconds(1));
+  EXPECT_FALSE(client.Get("/healthz"));
+}
+
+TEST_F(HttpServerTest, StopWithoutStartIsFine) {
+  HttpServer server(TestConfig(), board_, control_, "v");
+  server.Stop();
+}
+
+TEST_F(HttpServerTest, KeepAliveConnectionsServeSeveralRequests) {
+  StartServer();
+  httplib::Client client("127.0.0.1", server_->port());
+  client.set_keep_alive(true);
+  for (int i = 0; i < 3; ++i) {
+    const httplib::Result result = client.Get("/healthz");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 200);
+  }
+}
+
+TEST_F(HttpServerTest, ListenAddressAndPort) {
+  StartServer();
+  EXPECT_EQ(server_->listen_address(), "127.0.0.1:" + std::to_string(server_->port()));
+}
+
+TEST_F(HttpServerTest, StartFailsOnABusyPortAndNamesTheAddress) {
+  StartServer();
+  HttpConfig config = TestConfig();
+  config.listen = "127.0.0.1:" + std::to_string(server_->port());
+  HttpServer second(config, board_, control_, "v");
+  const Status status = second.Start();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), Status::Code::kUnavailable);
+  EXPECT_NE(status.message().find(config.listen), std::string::npos) << status.message();
+}
+
+TEST_F(HttpServerTest, StartRejectsAMalformedListenAddress) {
+  for (const std::string listen : {"", "127.0.0.1", "127.0.0.1:99999", "::1:80", "host:port"}) {
+    HttpConfig config = TestConfig();
+    config.listen = listen;
+    HttpServer server(config, board_, control_, "v");
+    const Status status = server.Start();
+    ASSERT_FALSE(status.ok()) << listen;
+    EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(status.message().find("http.listen = \"" + listen + "\""), std::string::npos)
+        << status.message();
+  }
+}
+
+TEST_F(HttpServerTest, ForeignHostNamesAreRefused) {
+  HttpConfig config = TestConfig();
+  config.allowed_hosts = {"app.internal"};
+  StartServer(config);
+  for (const std::string host : {"evil.example", "evil.example:4040", "localhost.evil.example"}) {
+    SCOPED_TRACE(host);
+    ExpectJsonError(Get("/leader", {{"Host", host}}), 403, "forbidden_host");
+    ExpectJsonError(Post("/resign", {{"Host", host}}), 403, "forbidden_host");
+  }
+  EXPECT_TRUE(control_.holds().empty());
+  for (const std::string host : {"localhost:1234", "127.0.0.1", "[::1]:80", "APP.internal:9"}) {
+    const httplib::Result result = Get("/leader", {{"Host", host}});
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 200) << host;
+  }
+  const RawReply no_host = SendRaw(server_->port(), "GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(no_host.status, 200);
+  const RawReply two_hosts = SendRaw(
+      server_->port(), "GET /healthz HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n\r\n");
+  EXPECT_EQ(two_hosts.status, 400);
+}
+
+TEST_F(HttpServerTest, ResignDone) {
+  StartServer();
+  const httplib::Result result = Post("/resign?hold=5s");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(json::parse(result->body), json::parse(R"({"resigned": true, "hold_ms": 5000})"));
+  EXPECT_EQ(control_.holds(), std::vector<milliseconds>{milliseconds(5000)});
+  EXPECT_EQ(result->get_header_value(kIndexHeader), "1");
+}
+
+TEST_F(HttpServerTest, ResignHoldDefaultsToZero) {
+  StartServer();
+  EXPECT_EQ(Post("/resign")->status, 200);
+  EXPECT_EQ(control_.holds(), std::vector<milliseconds>{milliseconds(0)});
+}
+
+TEST_F(HttpServerTest, ResignOnAFollowerIs409) {
+  control_.AnswerWith(ResignOutcome::kNotLeader);
+  StartServer();
+  const httplib::Result result = Post("/resign");
+  ExpectJsonError(result, 409, "not_leader");
+  EXPECT_NE(json::parse(result->body)["error"]["message"].get<std::string>().find("follower"),
+            std::string::npos);
+}
+
+TEST_F(HttpServerTest, ResignWhileShuttingDownIs503) {
+  control_.AnswerWith(ResignOutcome::kShuttingDown);
+  StartServer();
+  ExpectJsonError(Post("/resign"), 503, "shutting_down");
+}
+
+TEST_F(HttpServerTest, ResignWaitsForTheLoopsAnswer) {
+  control_.AnswerWith(std::nullopt);
+  StartServer();
+  auto resign = std::async(std::launch::async, [&] { return Post("/resign?hold=250ms"); });
+  ASSERT_TRUE(control_.AwaitPending(1));
+  EXPECT_EQ(resign.wait_for(milliseconds(50)), std::future_status::timeout);
+  control_.FinishPending(ResignOutcome::kDone);
+  const httplib::Result result = resign.get();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(json::parse(result->body)["hold_ms"], 250);
+}
+
+TEST_F(HttpServerTest, StopAnswersAPendingResign) {
+  control_.AnswerWith(std::nullopt);
+  StartServer();
+  auto resign = std::async(std::launch::async, [&] { return Post("/resign"); });
+  ASSERT_TRUE(control_.AwaitPending(1));
+  const auto start = steady_clock::now();
+  StopServer();
+  EXPECT_LT(steady_clock::now() - start, seconds(3));
+  ExpectJsonError(resign.get(), 503, "shutting_down");
+  // The loop may still answer later; nothing must break.
+  control_.FinishPending(ResignOutcome::kDone);
+}
+
+TEST_F(HttpServerTest, TokenGuardsPostButNotGet) {
+  HttpConfig config = TestConfig();
+  config.token = "s3cret";
+  StartServer(config);
+
+  httplib::Result result = Post("/resign");
+  ExpectJsonError(result, 401, "unauthorized");
+  EXPECT_EQ(result->get_header_value("WWW-Authenticate"), "Bearer realm=\"zkelect\"");
+  ExpectJsonError(Post("/resign", {{"Authorization", "Bearer wrong"}}), 401, "unauthorized");
+  ExpectJsonError(Post("/resign", {{"Authorization", "Basic czNjcmV0"}}), 401, "unauthorized");
+  EXPECT_TRUE(control_.holds().empty());
+
+  result = Post("/resign", {{"Authorization", "Bearer s3cret"}});
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(control_.holds().size(), 1u);
+
+  for (const std::string path : {"/leader", "/status", "/healthz", "/readyz"}) {
+    result = Get(path);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 200) << path;
+  }
+}
+
+TEST_F(HttpServerTest, BeyondLoopbackPostNeedsAToken) {
+  HttpConfig config = TestConfig();
+  config.listen = "0.0.0.0:0";
+  StartServer(config);
+  const httplib::Result result = Post("/resign");
+  ExpectJsonError(result, 403, "token_required");
+  EXPECT_TRUE(control_.holds().empty());
+  EXPECT_EQ(Get("/leader")->status, 200);
+}
+
+TEST_F(HttpServerTest, BeyondLoopbackWithATokenAllowsPost) {
+  HttpConfig config = TestConfig();
+  config.listen = "0.0.0.0:0";
+  config.token = "s3cret";
+  StartServer(config);
+  EXPECT_EQ(Post("/resign", {{"Authorization", "Bearer s3cret"}})->status, 200);
+  ExpectJsonError(Post("/resign"), 401, "unauthorized");
+}
+
+}  // namespace
+}  // namespace zkelect
