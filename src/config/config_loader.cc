@@ -107,8 +107,8 @@ bool IsDnsName(std::string_view s) {
       return false;
     }
     for (char c : label) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) ||
-                      c == '-' || c == '_';
+      const bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '-' || c == '_';
       if (!ok) return false;
     }
   }
@@ -380,10 +380,10 @@ bool CheckAuthFile(const Typed& v, Config* c) {
   return true;
 }
 
+// Whether the path is under /zookeeper is checked by Finish(), which says so.
 bool CheckElectionPath(const Typed& v, Config* c) {
-  const std::string& path = Text(v);
-  if (!IsZkPath(path) || path == "/zookeeper" || path.starts_with("/zookeeper/")) return false;
-  c->election.path = path;
+  if (!IsZkPath(Text(v))) return false;
+  c->election.path = Text(v);
   return true;
 }
 
@@ -467,8 +467,7 @@ constexpr std::array<KeySpec, 17> kKeys = {{
      "this candidate's id, published in its node [default: the host name]", &CheckId},
     {"address", Kind::kString, R"("10.0.0.5:8080")",
      "expected text without control characters, like 10.0.0.5:8080", "ADDRESS",
-     "what followers should use to reach the leader's application [default: empty]",
-     &CheckAddress},
+     "what followers should use to reach the leader's application [default: empty]", &CheckAddress},
     {"zk.servers", Kind::kString, R"("127.0.0.1:2181")",
      "expected a ZooKeeper connect string host:port[,host:port...][/chroot] like "
      "zk1:2181,zk2:2181/app",
@@ -480,16 +479,15 @@ constexpr std::array<KeySpec, 17> kKeys = {{
      "digest:USER:PASSWORD", "ZooKeeper digest credentials [default: none]", &CheckAuth},
     {"zk.auth_file", Kind::kString, R"("/etc/zkelect/zk-auth")",
      "expected the path of a file holding digest:user:password", "FILE",
-     "file holding digest:user:password, instead of --zk.auth [default: none]",
-     &CheckAuthFile},
+     "file holding digest:user:password, instead of --zk.auth [default: none]", &CheckAuthFile},
     {"election.path", Kind::kString, R"("/zkelect/default")",
      "expected an absolute ZooKeeper path like /zkelect/default", "PATH",
      "ZooKeeper path of the election [default: /zkelect/default]", &CheckElectionPath},
     {"election.campaign", Kind::kBool, "true", "expected true or false", "true|false",
      "false: observe the election and never lead [default: true]", &CheckCampaign},
-    {"election.recheck_interval", Kind::kDuration, R"("30s")",
-     "expected a duration of at least 1s", "DURATION",
-     "period of the full re-read of the candidates [default: 30s]", &CheckRecheckInterval},
+    {"election.recheck_interval", Kind::kDuration, R"("30s")", "expected a duration of at least 1s",
+     "DURATION", "period of the full re-read of the candidates [default: 30s]",
+     &CheckRecheckInterval},
     {"http.listen", Kind::kString, R"("127.0.0.1:4040")",
      "expected host:port with host an IPv4 address, [IPv6 address] or localhost and port "
      "0-65535, like 127.0.0.1:4040",
@@ -497,12 +495,10 @@ constexpr std::array<KeySpec, 17> kKeys = {{
      &CheckListen},
     {"http.allowed_hosts", Kind::kList, R"(["app.example.com"])",
      "expected DNS names like app.example.com", "NAME,...",
-     "DNS names accepted in the Host header besides localhost [default: none]",
-     &CheckAllowedHosts},
+     "DNS names accepted in the Host header besides localhost [default: none]", &CheckAllowedHosts},
     {"http.token_file", Kind::kString, R"("/etc/zkelect/token")",
      "expected the path of a file holding the bearer token", "FILE",
-     "file holding the bearer token required by POST endpoints [default: none]",
-     &CheckTokenFile},
+     "file holding the bearer token required by POST endpoints [default: none]", &CheckTokenFile},
     {"http.max_waiters", Kind::kInteger, "64", "expected an integer from 1 to 10000", "N",
      "most long-poll requests parked at once [default: 64]", &CheckMaxWaiters},
     {"http.default_wait", Kind::kDuration, R"("60s")", kDurationSyntax, "DURATION",
@@ -543,7 +539,8 @@ std::string_view LastPart(std::string_view key) {
 }
 
 // A known key the unknown one was probably meant to be: the same name under
-// another table, or one within two typos. Empty when none.
+// another table, or one within two typos (fewer for short keys, so that "zk"
+// does not suggest "id"). Empty when none.
 std::string_view Suggest(std::string_view unknown) {
   for (const KeySpec& spec : kKeys) {
     if (LastPart(spec.key) == LastPart(unknown)) return spec.key;
@@ -553,7 +550,7 @@ std::string_view Suggest(std::string_view unknown) {
   std::size_t best_distance = 3;
   for (const KeySpec& spec : kKeys) {
     const std::size_t distance = EditDistance(unknown, spec.key);
-    if (distance < best_distance) {
+    if (distance < best_distance && distance * 3 <= unknown.size()) {
       best = spec.key;
       best_distance = distance;
     }
@@ -639,7 +636,8 @@ Result<Typed> ConvertText(const KeySpec& spec, const Setting& setting) {
       std::int64_t n = 0;
       const char* end = text.data() + text.size();
       const auto [ptr, error] = std::from_chars(text.data(), end, n);
-      if (text.empty() || error != std::errc() || ptr != end) return Invalid(setting, spec.expected);
+      if (text.empty() || error != std::errc() || ptr != end)
+        return Invalid(setting, spec.expected);
       return Typed(n);
     }
     case Kind::kDuration:
@@ -664,8 +662,7 @@ struct Loading {
 };
 
 Status Apply(const KeySpec& spec, Setting setting, Loading* loading) {
-  Result<Typed> typed =
-      setting.from_file ? ConvertToml(spec, setting) : ConvertText(spec, setting);
+  Result<Typed> typed = setting.from_file ? ConvertToml(spec, setting) : ConvertText(spec, setting);
   if (!typed.ok()) return typed.status();
   if (!spec.check(*typed, &loading->config)) return Invalid(setting, spec.expected);
   loading->winners[std::string(spec.key)] = std::move(setting);
@@ -674,8 +671,7 @@ Status Apply(const KeySpec& spec, Setting setting, Loading* loading) {
 
 // The setting a key's current value came from; its default when no source
 // gave one (`default_text` is the default as written in the file).
-Setting WinnerOrDefault(const Loading& loading, const std::string& key,
-                        std::string default_text) {
+Setting WinnerOrDefault(const Loading& loading, const std::string& key, std::string default_text) {
   auto it = loading.winners.find(key);
   if (it != loading.winners.end()) return it->second;
   return Setting{key, std::move(default_text), false, "default"};
@@ -704,10 +700,9 @@ Status ApplyMetaText(const Setting& setting, bool comma_separated, Loading* load
     std::string key;
     std::string value;
     if (!ParseMetaPair(item, &key, &value)) {
-      return Invalid(setting, comma_separated
-                                  ? "expected comma-separated key=value pairs like "
-                                    "zone=eu-1,rack=r7"
-                                  : "expected key=value like zone=eu-1");
+      return Invalid(setting, comma_separated ? "expected comma-separated key=value pairs like "
+                                                "zone=eu-1,rack=r7"
+                                              : "expected key=value like zone=eu-1");
     }
     pairs[key] = value;
   }
@@ -817,15 +812,21 @@ Status Finish(Loading* loading) {
     }
   }
 
+  const std::string& path = config.election.path;
+  if (path == "/zookeeper" || path.starts_with("/zookeeper/")) {
+    return Invalid(loading->winners.at("election.path"),
+                   "expected a path outside /zookeeper, which ZooKeeper reserves for itself");
+  }
+
   if (config.http.default_wait > config.http.max_wait) {
     if (loading->winners.contains("http.default_wait")) {
-      return Invalid(loading->winners.at("http.default_wait"),
-                     "expected at most http.max_wait (" + FormatDuration(config.http.max_wait) +
-                         ")");
+      return Invalid(
+          loading->winners.at("http.default_wait"),
+          "expected at most http.max_wait (" + FormatDuration(config.http.max_wait) + ")");
     }
-    return Invalid(WinnerOrDefault(*loading, "http.max_wait", FormatDuration(config.http.max_wait)),
-                   "expected at least http.default_wait (" +
-                       FormatDuration(config.http.default_wait) + ")");
+    return Invalid(
+        WinnerOrDefault(*loading, "http.max_wait", FormatDuration(config.http.max_wait)),
+        "expected at least http.default_wait (" + FormatDuration(config.http.default_wait) + ")");
   }
 
   if (!config.zk.auth_file.empty()) {

@@ -27,9 +27,7 @@ bool IsBareKeyChar(char c) {
 
 // Characters of an unquoted value: booleans, integers, and the floats, dates
 // and other words that are read whole so that they can be refused by name.
-bool IsTokenChar(char c) {
-  return IsBareKeyChar(c) || c == '+' || c == '.' || c == ':';
-}
+bool IsTokenChar(char c) { return IsBareKeyChar(c) || c == '+' || c == '.' || c == ':'; }
 
 bool IsNewline(char c) { return c == '\n' || c == '\r'; }
 
@@ -543,17 +541,17 @@ class Parser {
     }
     const bool date_like = token.size() >= 5 && IsDigit(token[0]) && IsDigit(token[1]) &&
                            IsDigit(token[2]) && IsDigit(token[3]) && token[4] == '-';
-    const bool time_like = token.size() >= 3 && IsDigit(token[0]) && IsDigit(token[1]) &&
-                           token[2] == ':';
+    const bool time_like =
+        token.size() >= 3 && IsDigit(token[0]) && IsDigit(token[1]) && token[2] == ':';
     if (date_like || time_like) return Error("dates and times are not supported");
     if (unsigned_part.size() > 1 && unsigned_part[0] == '0' &&
         (unsigned_part[1] == 'x' || unsigned_part[1] == 'o' || unsigned_part[1] == 'b')) {
       return Error("only decimal integers are supported");
     }
     if (unsigned_part.find_first_not_of("0123456789_") != std::string_view::npos) {
-      const bool float_like = unsigned_part.find_first_of(".eE") != std::string_view::npos &&
-                              unsigned_part.find_first_not_of("0123456789_.eE+-") ==
-                                  std::string_view::npos;
+      const bool float_like =
+          unsigned_part.find_first_of(".eE") != std::string_view::npos &&
+          unsigned_part.find_first_not_of("0123456789_.eE+-") == std::string_view::npos;
       if (float_like) return Error("floats are not supported");
       return Error("invalid value " + Shorten(token) + " (strings must be quoted)");
     }
@@ -652,8 +650,7 @@ class Parser {
     for (std::size_t i = 0; i < digits; ++i) {
       const int v = AtEnd() ? -1 : HexDigitValue(Peek());
       if (v < 0) {
-        return Error("invalid unicode escape: expected " + std::to_string(digits) +
-                     " hex digits");
+        return Error("invalid unicode escape: expected " + std::to_string(digits) + " hex digits");
       }
       cp = (cp << 4) | static_cast<std::uint32_t>(v);
       ++pos_;
@@ -705,9 +702,7 @@ std::string FormatTomlValue(const TomlValue& value) {
   return out + "]";
 }
 
-bool IsValidUtf8(std::string_view text) {
-  return FindInvalidUtf8(text) == std::string_view::npos;
-}
+bool IsValidUtf8(std::string_view text) { return FindInvalidUtf8(text) == std::string_view::npos; }
 
 std::string FormatTomlKey(const std::vector<std::string>& path) {
   std::string out;

@@ -207,6 +207,11 @@ HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, Electi
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start() {
+  {
+    MutexLock lock(&mu_);
+    if (stopping_ || server_)
+      return Status::Internal("HttpServer::Start() called twice or after Stop()");
+  }
   const std::optional<HostPort> listen = SplitHostPort(config_.listen);
   int port = -1;
   if (listen && !listen->host.empty() && !listen->port.empty() && listen->port.size() <= 5) {
@@ -318,12 +323,15 @@ void HttpServer::Configure() {
   });
 
   // Errors the library produced itself have no body yet; ours always do.
-  // Returning Unhandled leaves the library's range handling as it was.
+  // These answers skip the library's body processing (ranges, compression,
+  // Content-Length), so Content-Length is set here; returning Handled would
+  // apply a Range header that the pre-routing handler has not seen yet.
   const httplib::Server::HandlerWithResponse on_error = [](const httplib::Request& req,
                                                            httplib::Response& res) {
     if (res.body.empty()) {
       const auto [code, message] = LibraryError(req, res.status);
       res.set_content(ErrorBody(code, message), kJson);
+      res.set_header("Content-Length", std::to_string(res.body.size()));
     }
     return httplib::Server::HandlerResponse::Unhandled;
   };

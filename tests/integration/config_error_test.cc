@@ -40,8 +40,8 @@ TEST_P(ConfigErrorTest, ExitsWithCode2AndOneLineNamingKeyValueAndExpectation) {
   options.id = "bad-config";
   options.standard_flags = false;
   options.separate_stderr = true;
-  options.extra_flags = {"--id=bad-config", "--zk.servers=127.0.0.1:1",
-                         "--http.listen=127.0.0.1:0", bad.flag};
+  options.extra_flags = {"--id=bad-config", "--zk.servers=127.0.0.1:1", "--http.listen=127.0.0.1:0",
+                         bad.flag};
   ZkelectProcess daemon(options);
   ASSERT_TRUE(daemon.Spawn());
   const auto exit = daemon.WaitExit(seconds(10));

@@ -239,13 +239,12 @@ class ElectionFixture : public ::testing::Test {
       return false;
     }
     Stat stat{};
-    const std::string node = (*agreed)["node"].is_string() ? (*agreed)["node"].get<std::string>()
-                                                           : std::string("?");
+    const std::string node =
+        (*agreed)["node"].is_string() ? (*agreed)["node"].get<std::string>() : std::string("?");
     const int rc = client_->Exists(path_ + "/" + node, &stat);
     if (rc != ZOK || JsonInt64((*agreed)["epoch"]) != stat.czxid) {
-      *why = "leader node " + node + ": exists rc " + ZkTestClient::ErrorName(rc) +
-             ", czxid " + std::to_string(stat.czxid) + ", reported epoch " +
-             (*agreed)["epoch"].dump();
+      *why = "leader node " + node + ": exists rc " + ZkTestClient::ErrorName(rc) + ", czxid " +
+             std::to_string(stat.czxid) + ", reported epoch " + (*agreed)["epoch"].dump();
       return false;
     }
     *leader = l;

@@ -210,6 +210,15 @@ TEST_F(ElectionTest, LongPollOnAFollowerAnswersWithin100msOfALeaderChange) {
   ASSERT_TRUE(before.index().has_value()) << before.Describe();
   EXPECT_EQ(before.body.value("index", uint64_t{0}), *before.index()) << before.Describe();
 
+  // Without a change, a long-poll answers after `wait` with the current state.
+  const auto short_poll_sent = Clock::now();
+  const HttpReply unchanged = HttpGet(
+      daemon(watcher).port(), "/leader?index=" + std::to_string(*before.index()) + "&wait=300ms");
+  EXPECT_EQ(unchanged.status, 200) << unchanged.Describe();
+  EXPECT_EQ(unchanged.index(), before.index()) << unchanged.Describe();
+  EXPECT_GE(MillisSince(short_poll_sent, unchanged.received), 290);
+  EXPECT_LT(MillisSince(short_poll_sent, unchanged.received), 1500);
+
   // The long-poll, re-parked (bounded) if the index moves for another reason
   // than a new leader; returns the answer that names the successor.
   std::atomic<int> polls{0};
@@ -318,8 +327,8 @@ TEST_F(ElectionTest, ObserverNeverLeadsAndReportsTheLeader) {
   // The candidate goes: the observer reports no leader, and still does not lead.
   daemon(1).Terminate();
   ASSERT_TRUE(daemon(1).WaitExit(seconds(5)).has_value());
-  EXPECT_TRUE(WaitUntil([&] { return HttpGet(observer.port(), "/leader").status == 503; },
-                        seconds(2)));
+  EXPECT_TRUE(
+      WaitUntil([&] { return HttpGet(observer.port(), "/leader").status == 503; }, seconds(2)));
   EXPECT_EQ(HttpGet(observer.port(), "/is-leader").status, 503);
   EXPECT_EQ(Status(0).value("role", ""), "observer");
 }
@@ -369,9 +378,8 @@ TEST_F(ElectionTest, ALeaderWhoseNodeIsDeletedStepsDownAndRejoinsAtTheBack) {
 
   const auto deleted = Clock::now();
   ASSERT_EQ(client_->Delete(path_ + "/" + node), ZOK);
-  EXPECT_TRUE(WaitUntil(
-      [&] { return HttpGet(daemon(leader).port(), "/is-leader").status == 503; }, seconds(2),
-      milliseconds(2)));
+  EXPECT_TRUE(WaitUntil([&] { return HttpGet(daemon(leader).port(), "/is-leader").status == 503; },
+                        seconds(2), milliseconds(2)));
   std::cout << "[ measure  ] node deleted -> old leader /is-leader 503: " << MillisSince(deleted)
             << " ms\n";
   size_t successor = leader;
@@ -417,8 +425,7 @@ TEST_F(ElectionTest, APausedLeaderFencesItselfAndNeverClaimsAfterResuming) {
   }
   ASSERT_FALSE(answers.empty());
   EXPECT_EQ(std::count(answers.begin(), answers.end(), 200), 0)
-      << "the resumed old leader answered /is-leader 200 (first answer " << answers.front()
-      << ")";
+      << "the resumed old leader answered /is-leader 200 (first answer " << answers.front() << ")";
   size_t now_leader = 0;
   ASSERT_TRUE(WaitForLeader(seconds(3), &now_leader));
   EXPECT_EQ(now_leader, *successor);

@@ -55,9 +55,9 @@ TEST(ZkEnsembleTest, EphemeralNodesAndSequenceNumbersThroughTheTestClient) {
   ASSERT_EQ(writer->CreateParents("/a/b/election"), ZOK);  // idempotent
 
   std::string created;
-  ASSERT_EQ(writer->Create("/a/b/election/x-latch-", "foreign", ZOO_EPHEMERAL | ZOO_SEQUENCE,
-                           &created),
-            ZOK);
+  ASSERT_EQ(
+      writer->Create("/a/b/election/x-latch-", "foreign", ZOO_EPHEMERAL | ZOO_SEQUENCE, &created),
+      ZOK);
   EXPECT_EQ(created, "/a/b/election/x-latch-0000000000");
   std::string data;
   Stat stat{};

@@ -12,11 +12,11 @@ namespace zkelect::test {
 
 // One HTTP answer of a zkelect daemon, as seen by a test.
 struct HttpReply {
-  int status = 0;               // HTTP status; 0 when no answer came (see `error`)
-  std::string error;            // transport failure ("connection refused", "timeout", ...)
-  std::string raw_body;         // the body as received
-  nlohmann::json body;          // parsed body; null when empty or not JSON
-  std::string parse_error;      // why `body` is null although raw_body is not empty
+  int status = 0;           // HTTP status; 0 when no answer came (see `error`)
+  std::string error;        // transport failure ("connection refused", "timeout", ...)
+  std::string raw_body;     // the body as received
+  nlohmann::json body;      // parsed body; null when empty or not JSON
+  std::string parse_error;  // why `body` is null although raw_body is not empty
   std::multimap<std::string, std::string> headers;  // names as sent
   std::chrono::steady_clock::time_point received;   // when the answer was complete
 

@@ -40,8 +40,8 @@ std::string ParseMode(const std::string& srvr) {
   const size_t at = srvr.find(key);
   if (at == std::string::npos) return "";
   const size_t end = srvr.find('\n', at);
-  std::string mode = srvr.substr(at + key.size(), end == std::string::npos ? std::string::npos
-                                                                           : end - at - key.size());
+  std::string mode = srvr.substr(
+      at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
   while (!mode.empty() && (mode.back() == '\r' || mode.back() == ' ')) mode.pop_back();
   return mode;
 }
@@ -141,7 +141,8 @@ void ZkEnsemble::WriteConfig(const Server& server) const {
   }
   const std::string error = server.process->Spawn(spec);
   server.wanted = error.empty();
-  if (!error.empty()) return ::testing::AssertionFailure() << "server " << server.myid << ": " << error;
+  if (!error.empty())
+    return ::testing::AssertionFailure() << "server " << server.myid << ": " << error;
   return ::testing::AssertionSuccess();
 }
 
@@ -190,8 +191,9 @@ void ZkEnsemble::StopAll() {
         if (server.wanted) {
           const auto status = server.process->exit_status();
           return ::testing::AssertionFailure()
-                 << "ZooKeeper server " << server.myid << " died: "
-                 << (status.has_value() ? status->ToString() : std::string("?")) << "\n"
+                 << "ZooKeeper server " << server.myid
+                 << " died: " << (status.has_value() ? status->ToString() : std::string("?"))
+                 << "\n"
                  << LogTails();
         }
         view << " server" << server.myid << "=down";
@@ -212,10 +214,9 @@ void ZkEnsemble::StopAll() {
     if (Clock::now() >= deadline) break;
     std::this_thread::sleep_for(kServingPoll);
   }
-  return ::testing::AssertionFailure()
-         << "ZooKeeper ensemble did not serve within " << timeout.count()
-         << " ms; last view:" << last_view << "\n"
-         << LogTails();
+  return ::testing::AssertionFailure() << "ZooKeeper ensemble did not serve within "
+                                       << timeout.count() << " ms; last view:" << last_view << "\n"
+                                       << LogTails();
 }
 
 std::string ZkEnsemble::connect_string() const {

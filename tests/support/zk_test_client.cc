@@ -12,9 +12,9 @@ std::unique_ptr<ZkTestClient> ZkTestClient::Connect(const std::string& servers,
   // servers the test stopped on purpose would only drown the output.
   zoo_set_debug_level(static_cast<ZooLogLevel>(0));
   std::unique_ptr<ZkTestClient> client(new ZkTestClient());
-  client->handle_ = zookeeper_init(servers.c_str(), &ZkTestClient::OnWatch,
-                                   static_cast<int>(session_timeout.count()), nullptr,
-                                   client.get(), 0);
+  client->handle_ =
+      zookeeper_init(servers.c_str(), &ZkTestClient::OnWatch,
+                     static_cast<int>(session_timeout.count()), nullptr, client.get(), 0);
   if (client->handle_ == nullptr) {
     if (error != nullptr) *error = "zookeeper_init(" + servers + ") failed";
     return nullptr;
@@ -27,8 +27,8 @@ std::unique_ptr<ZkTestClient> ZkTestClient::Connect(const std::string& servers,
   if (!connected || client->state_ != ZOO_CONNECTED_STATE) {
     if (error != nullptr) {
       *error = "no ZooKeeper session with " + servers + " within " +
-               std::to_string(deadline.count()) + " ms (state " +
-               std::to_string(client->state_) + ")";
+               std::to_string(deadline.count()) + " ms (state " + std::to_string(client->state_) +
+               ")";
     }
     lock.unlock();
     return nullptr;  // the destructor closes the handle
@@ -82,16 +82,16 @@ int ZkTestClient::Get(const std::string& path, std::string* data, Stat* stat) {
 int ZkTestClient::Create(const std::string& path, const std::string& data, int flags,
                          std::string* created) {
   std::string buffer(path.size() + 64, '\0');
-  const int rc = zoo_create(handle_, path.c_str(), data.data(), static_cast<int>(data.size()),
-                            &ZOO_OPEN_ACL_UNSAFE, flags, buffer.data(),
-                            static_cast<int>(buffer.size()));
+  const int rc =
+      zoo_create(handle_, path.c_str(), data.data(), static_cast<int>(data.size()),
+                 &ZOO_OPEN_ACL_UNSAFE, flags, buffer.data(), static_cast<int>(buffer.size()));
   if (rc == ZOK && created != nullptr) *created = buffer.c_str();
   return rc;
 }
 
 int ZkTestClient::CreateParents(const std::string& path) {
   int rc = ZOK;
-  for (size_t slash = path.find('/', 1); ; slash = path.find('/', slash + 1)) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     const std::string prefix = slash == std::string::npos ? path : path.substr(0, slash);
     rc = Create(prefix, "", 0);
     if (rc != ZOK && rc != ZNODEEXISTS) return rc;
@@ -116,8 +116,6 @@ int64_t ZkTestClient::session_id() const {
   return id == nullptr ? 0 : id->client_id;
 }
 
-std::string ZkTestClient::ErrorName(int rc) {
-  return std::to_string(rc) + " (" + zerror(rc) + ")";
-}
+std::string ZkTestClient::ErrorName(int rc) { return std::to_string(rc) + " (" + zerror(rc) + ")"; }
 
 }  // namespace zkelect::test

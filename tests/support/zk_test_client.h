@@ -25,11 +25,10 @@ class ZkTestClient {
   // Connects to `servers` (a connect string) and waits until the session is
   // established, at most `deadline`. Returns nullptr on failure, with the
   // reason in *error when given.
-  static std::unique_ptr<ZkTestClient> Connect(const std::string& servers,
-                                               std::chrono::milliseconds deadline,
-                                               std::chrono::milliseconds session_timeout =
-                                                   std::chrono::milliseconds(4000),
-                                               std::string* error = nullptr);
+  static std::unique_ptr<ZkTestClient> Connect(
+      const std::string& servers, std::chrono::milliseconds deadline,
+      std::chrono::milliseconds session_timeout = std::chrono::milliseconds(4000),
+      std::string* error = nullptr);
   // Closes the session: ephemeral nodes it created disappear.
   ~ZkTestClient();
   ZkTestClient(const ZkTestClient&) = delete;

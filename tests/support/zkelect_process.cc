@@ -65,7 +65,8 @@ ZkelectProcess::~ZkelectProcess() { static_cast<void>(process_.KillAndWait()); }
   }
   port_ = 0;
   const std::string error = process_.Spawn(spec);
-  if (!error.empty()) return ::testing::AssertionFailure() << "zkelect " << options_.id << ": " << error;
+  if (!error.empty())
+    return ::testing::AssertionFailure() << "zkelect " << options_.id << ": " << error;
   return ::testing::AssertionSuccess();
 }
 
@@ -88,10 +89,10 @@ ZkelectProcess::~ZkelectProcess() { static_cast<void>(process_.KillAndWait()); }
     if (Clock::now() >= deadline) break;
     std::this_thread::sleep_for(kLogPoll);
   }
-  return ::testing::AssertionFailure() << "zkelect " << options_.id << " printed no \""
-                                       << kListeningMarker << "PORT\" line within "
-                                       << timeout.count() << " ms\n"
-                                       << LogTail();
+  return ::testing::AssertionFailure()
+         << "zkelect " << options_.id << " printed no \"" << kListeningMarker
+         << "PORT\" line within " << timeout.count() << " ms\n"
+         << LogTail();
 }
 
 ::testing::AssertionResult ZkelectProcess::Start(std::chrono::milliseconds timeout) {

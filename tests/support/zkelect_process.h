@@ -15,11 +15,11 @@
 namespace zkelect::test {
 
 struct ZkelectOptions {
-  std::string id;                          // --id
-  std::string servers;                     // --zk.servers (connect string)
+  std::string id;                               // --id
+  std::string servers;                          // --zk.servers (connect string)
   std::string election_path = "/zkelect/test";  // --election.path
-  std::string session_timeout = "3s";      // --zk.session_timeout
-  std::vector<std::string> extra_flags;    // appended as given, e.g. "--election.campaign=false"
+  std::string session_timeout = "3s";           // --zk.session_timeout
+  std::vector<std::string> extra_flags;  // appended as given, e.g. "--election.campaign=false"
   // Environment of the daemon on top of the test's, after every ZKELECT_*
   // variable of the test's own environment has been removed.
   std::map<std::string, std::string> env;

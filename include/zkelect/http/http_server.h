@@ -53,7 +53,7 @@ class HttpServer {
   // Binds http.listen (port 0: a free port) and starts serving on the
   // server's own threads. Errors: InvalidArgument when http.listen is not
   // host:port, Unavailable when it cannot be bound; both name the address.
-  // Call once.
+  // Call once, before Stop() (Internal otherwise).
   Status Start();
 
   // The bound port (the real one when http.listen asked for port 0).

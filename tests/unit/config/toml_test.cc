@@ -130,7 +130,8 @@ TEST(TomlTest, ParsesIntegersAndBooleans) {
 
 TEST(TomlTest, ParsesArrays) {
   EXPECT_EQ(ValueOf(MustParse("v = []"), "v"), TomlValue(TomlArray{}));
-  EXPECT_EQ(ValueOf(MustParse("v = [ 1, 2 ]"), "v"), TomlValue(TomlArray{std::int64_t{1}, std::int64_t{2}}));
+  EXPECT_EQ(ValueOf(MustParse("v = [ 1, 2 ]"), "v"),
+            TomlValue(TomlArray{std::int64_t{1}, std::int64_t{2}}));
   EXPECT_EQ(ValueOf(MustParse("v = [\"a\", 'b', 3, true]"), "v"),
             TomlValue(TomlArray{std::string("a"), std::string("b"), std::int64_t{3}, true}));
   const TomlDocument multi = MustParse(
@@ -164,9 +165,10 @@ TEST(TomlTest, TablesMayBeOpenedInTheWaysTomlAllows) {
   // A parent named by a sub-table header may get its own header later.
   EXPECT_EQ(ValueOf(MustParse("[a.b]\nc = 1\n[a]\nd = 2\n"), "a.d"), Int(2));
   // A table made with dotted keys may get sub-tables.
-  EXPECT_EQ(ValueOf(MustParse("[fruit]\napple.color = \"red\"\n[fruit.apple.texture]\nsmooth = true\n"),
-                    "fruit.apple.texture.smooth"),
-            Bool(true));
+  EXPECT_EQ(
+      ValueOf(MustParse("[fruit]\napple.color = \"red\"\n[fruit.apple.texture]\nsmooth = true\n"),
+              "fruit.apple.texture.smooth"),
+      Bool(true));
   // Dotted keys may add to a table they made in the same section.
   EXPECT_EQ(MustParse("a.b = 1\na.c = 2\n").size(), 2u);
 }
@@ -247,7 +249,8 @@ TEST(TomlTest, RejectsWhatItDoesNotSupportOrWhatIsNotToml) {
       // Comments and line structure.
       {"# bell \x07", 1, "control character U+0007 in a comment"},
       {"v = 1\rw = 2", 1, "carriage return without a line feed"},
-      {"v = 1 w = 2", 1, "unexpected 'w' after the value; expected a comment or the end of the line"},
+      {"v = 1 w = 2", 1,
+       "unexpected 'w' after the value; expected a comment or the end of the line"},
       {"v = \"a\" \"b\"", 1, "unexpected '\"' after the value"},
       {"[a] x", 1, "unexpected 'x' after the table header"},
       {"[a", 1, "expected ']' to close the table header"},

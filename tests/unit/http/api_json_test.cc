@@ -125,8 +125,7 @@ TEST(ApiJsonTest, BytesFromZooKeeperAlwaysGiveValidJson) {
 
   for (const std::string& text :
        {LeaderBody(snapshot, 1), StatusBody(snapshot, 1, "v"), IsLeaderBody(snapshot, 1)}) {
-    json body;
-    ASSERT_NO_THROW(body = json::parse(text)) << text;
+    EXPECT_TRUE(json::accept(text)) << text;
   }
   const json leader = json::parse(LeaderBody(snapshot, 1));
   EXPECT_EQ(leader["leader"]["id"], "evil\"\n\x01\xef\xbf\xbd\xef\xbf\xbd id");  // U+FFFD twice
@@ -167,7 +166,7 @@ TEST(ApiJsonTest, HealthResignedAndErrorBodies) {
   EXPECT_EQ(json::parse(ErrorBody("not_leader", "this node is not the leader")),
             json::parse(R"({"error": {"code": "not_leader",
                                       "message": "this node is not the leader"}})"));
-  EXPECT_NO_THROW((void)json::parse(ErrorBody("bad_request", "wait = \"\xff\"")));
+  EXPECT_TRUE(json::accept(ErrorBody("bad_request", "wait = \"\xff\"")));
 }
 
 TEST(ApiJsonTest, FormatTimestamp) {

@@ -186,7 +186,9 @@ RawReply SendRaw(int port, const std::string& request, milliseconds timeout = se
     }
   }
   ::close(fd);
-  if (header_end != std::string::npos) reply.body = data.substr(header_end + 4);
+  if (header_end != std::string::npos) {
+    reply.body = data.substr(header_end + 4, wanted - header_end - 4);  // this answer only
+  }
   return reply;
 }
 
@@ -298,8 +300,7 @@ TEST_F(HttpServerTest, StatusStaysValidJsonWithArbitraryBytesFromZooKeeper) {
   for (const std::string path : {"/status", "/leader"}) {
     const httplib::Result result = Get(path);
     ASSERT_TRUE(result);
-    json body;
-    EXPECT_NO_THROW(body = json::parse(result->body)) << path << ": " << result->body;
+    EXPECT_TRUE(json::accept(result->body)) << path << ": " << result->body;
   }
 }
 
@@ -449,7 +450,7 @@ TEST_F(HttpServerTest, RangeHeaderIsIgnored) {
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 200);
   EXPECT_FALSE(result->has_header("Content-Range"));
-  EXPECT_NO_THROW((void)json::parse(result->body)) << result->body;
+  EXPECT_TRUE(json::accept(result->body)) << result->body;
 }
 
 TEST_F(HttpServerTest, MalformedRequestIs400Json) {
@@ -490,6 +491,10 @@ TEST_F(HttpServerTest, EveryAnswerCarriesTheIndex) {
     EXPECT_EQ(reply.Header("x-zkelect-index"), "2");
     EXPECT_EQ(reply.headers.count("x-zkelect-index"), 1u);
     EXPECT_EQ(reply.Header("content-type"), "application/json");
+    if (request.rfind("HEAD ", 0) != 0) {
+      EXPECT_EQ(reply.Header("content-length"), std::to_string(reply.body.size()));
+      EXPECT_TRUE(json::accept(reply.body)) << reply.body;
+    }
   }
 }
 
@@ -654,6 +659,24 @@ TEST_F(HttpServerTest, StopIsIdempotentAndRefusesNewConnections) {
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(seconds(1));
   EXPECT_FALSE(client.Get("/healthz"));
+}
+
+TEST_F(HttpServerTest, StopDoesNotWaitLongForAnIdleKeepAliveConnection) {
+  StartServer();
+  httplib::Client client("127.0.0.1", server_->port());
+  client.set_keep_alive(true);
+  ASSERT_TRUE(client.Get("/healthz"));
+  const auto start = steady_clock::now();
+  StopServer();
+  EXPECT_LT(steady_clock::now() - start, seconds(4));
+}
+
+TEST_F(HttpServerTest, StartAfterStopOrTwiceIsRefused) {
+  StartServer();
+  EXPECT_EQ(server_->Start().code(), Status::Code::kInternal);
+  HttpServer stopped(TestConfig(), board_, control_, "v");
+  stopped.Stop();
+  EXPECT_EQ(stopped.Start().code(), Status::Code::kInternal);
 }
 
 TEST_F(HttpServerTest, StopWithoutStartIsFine) {
