@@ -636,8 +636,9 @@ Result<Typed> ConvertText(const KeySpec& spec, const Setting& setting) {
       std::int64_t n = 0;
       const char* end = text.data() + text.size();
       const auto [ptr, error] = std::from_chars(text.data(), end, n);
-      if (text.empty() || error != std::errc() || ptr != end)
+      if (text.empty() || error != std::errc() || ptr != end) {
         return Invalid(setting, spec.expected);
+      }
       return Typed(n);
     }
     case Kind::kDuration:

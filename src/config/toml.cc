@@ -62,38 +62,44 @@ std::string DescribeChar(char c) {
   return "a non-ASCII character";
 }
 
-// Returns the offset of the first byte that is not part of well-formed UTF-8
-// (no overlongs, no surrogates, nothing above U+10FFFF), or npos.
+// The length of the well-formed UTF-8 sequence at s[i] (1 for ASCII), or 0
+// when there is none: no overlongs, no surrogates, nothing above U+10FFFF.
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  std::size_t length = 0;
+  unsigned char lo = 0x80;  // bounds of the second byte
+  unsigned char hi = 0xbf;
+  if (b < 0x80) {
+    return 1;
+  } else if (b >= 0xc2 && b <= 0xdf) {
+    length = 2;
+  } else if (b >= 0xe0 && b <= 0xef) {
+    length = 3;
+    if (b == 0xe0) lo = 0xa0;
+    if (b == 0xed) hi = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    length = 4;
+    if (b == 0xf0) lo = 0x90;
+    if (b == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (s.size() - i < length) return 0;
+  const auto second = static_cast<unsigned char>(s[i + 1]);
+  if (second < lo || second > hi) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(s[i + k]);
+    if (next < 0x80 || next > 0xbf) return 0;
+  }
+  return length;
+}
+
+// The offset of the first byte that is not well-formed UTF-8, or npos.
 std::size_t FindInvalidUtf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t length = 0;
-    unsigned char lo = 0x80;  // bounds of the second byte
-    unsigned char hi = 0xbf;
-    if (b < 0x80) {
-      ++i;
-      continue;
-    } else if (b >= 0xc2 && b <= 0xdf) {
-      length = 2;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      length = 3;
-      if (b == 0xe0) lo = 0xa0;
-      if (b == 0xed) hi = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      length = 4;
-      if (b == 0xf0) lo = 0x90;
-      if (b == 0xf4) hi = 0x8f;
-    } else {
-      return i;
-    }
-    if (s.size() - i < length) return i;
-    const auto second = static_cast<unsigned char>(s[i + 1]);
-    if (second < lo || second > hi) return i;
-    for (std::size_t k = 2; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(s[i + k]);
-      if (next < 0x80 || next > 0xbf) return i;
-    }
+    const std::size_t length = Utf8SequenceLength(s, i);
+    if (length == 0) return i;
     i += length;
   }
   return std::string_view::npos;
@@ -117,38 +123,41 @@ void AppendUtf8(std::uint32_t cp, std::string* out) {
   }
 }
 
+// A TOML basic string, always on one line. Control characters (C1 included)
+// are escaped; bytes that are not UTF-8, which TOML cannot hold but flags and
+// the environment can, are shown as \xNN.
 std::string QuoteString(std::string_view s) {
   std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (IsForbiddenControl(c)) {
-          out += "\\u00" + HexByte(static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    const std::size_t length = Utf8SequenceLength(s, i);
+    if (length == 0) {
+      out += "\\x" + HexByte(static_cast<unsigned char>(c));
+    } else if (length == 2 && static_cast<unsigned char>(c) == 0xc2 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+      out += "\\u00" + HexByte(static_cast<unsigned char>(s[i + 1]));  // U+0080..U+009F
+    } else if (length > 1) {
+      out.append(s.substr(i, length));
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\b') {
+      out += "\\b";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\f') {
+      out += "\\f";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (IsForbiddenControl(c)) {
+      out += "\\u00" + HexByte(static_cast<unsigned char>(c));
+    } else {
+      out += c;
     }
+    i += length == 0 ? 1 : length;
   }
   out += '"';
   return out;
@@ -198,7 +207,8 @@ class Parser {
       }
       return Error("invalid UTF-8");
     }
-    std::vector<std::string> table;  // the table of the current [header]
+    if (text_.starts_with("\xef\xbb\xbf")) pos_ = 3;  // a byte order mark some editors write
+    std::vector<std::string> table;                   // the table of the current [header]
     int section = 0;
     while (!AtEnd()) {
       SkipBlanks();

@@ -41,6 +41,9 @@ constexpr int kListenBacklog = 128;
 // How long POST /resign waits for the election loop: the stop hook runs in
 // between, so this is generous, but a request must not hang forever.
 constexpr std::chrono::minutes kResignTimeout{2};
+// Resigns waiting at once: each holds a thread while the stop hook runs, and
+// half of the reserve threads stay free for /healthz and /is-leader.
+constexpr size_t kMaxPendingResigns = kReserveThreads / 2;
 
 struct KnownPath {
   std::string_view path;
@@ -209,8 +212,9 @@ HttpServer::~HttpServer() { Stop(); }
 Status HttpServer::Start() {
   {
     MutexLock lock(&mu_);
-    if (stopping_ || server_)
+    if (stopping_ || server_) {
       return Status::Internal("HttpServer::Start() called twice or after Stop()");
+    }
   }
   const std::optional<HostPort> listen = SplitHostPort(config_.listen);
   int port = -1;
@@ -244,8 +248,9 @@ Status HttpServer::Start() {
   }
 
   listener_ = std::thread([this] {
-    if (!server_->listen_after_bind())
+    if (!server_->listen_after_bind()) {
       spdlog::error("HTTP: {} stopped accepting", listen_address());
+    }
     listener_done_ = true;
   });
   // The library's stop() does nothing until its accept loop runs: wait for it
@@ -510,6 +515,12 @@ void HttpServer::HandleResign(const httplib::Request& req, httplib::Response& re
   {
     MutexLock lock(&mu_);
     if (stopping_) return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+    if (resign_calls_.size() >= kMaxPendingResigns) {
+      return ReplyError(res, 503, "too_many_resigns",
+                        std::to_string(resign_calls_.size()) +
+                            " resign requests are pending already: expected a retry once they "
+                            "are answered");
+    }
     resign_calls_.insert(call);
   }
   control_.Resign(params->hold,

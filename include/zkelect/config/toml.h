@@ -14,7 +14,7 @@ namespace zkelect {
 // A strict subset of TOML 1.0, enough for zkelect.toml and written here so
 // that zkelect needs no TOML library.
 //
-// Accepted: comments, blank lines, `[table]` and `[a.b]` headers, bare
+// Accepted: a leading byte order mark, comments, blank lines, `[table]` and `[a.b]` headers, bare
 // (A-Za-z0-9_-), quoted and dotted keys, basic strings with the escapes
 // \" \\ \b \f \n \r \t \uXXXX \UXXXXXXXX, literal strings '...', decimal
 // integers (sign, `_` separators), booleans, arrays of those (over several
@@ -50,7 +50,9 @@ using TomlDocument = std::map<std::string, TomlEntry>;
 Result<TomlDocument> ParseToml(std::string_view text, std::string_view source_name);
 
 // Renders a value the way TOML writes it, always on one line:
-// "a\"b" (escaped), 42, true, ["x", 1]. Used in error messages.
+// "a\"b\n" (escaped), 42, true, ["x", 1]. Used in error messages. Bytes that
+// are not UTF-8 (possible in values from flags and the environment) are
+// shown as \xNN.
 std::string FormatTomlValue(const TomlValue& value);
 
 // Renders a key path the way TOML writes it: zk.servers, meta."app.version".

@@ -35,7 +35,8 @@ class ElectionControl;
 //
 // Threads: requests are served on a pool of http.max_waiters + 8 threads, and
 // at most http.max_waiters long-polls park at once (one more gets 503
-// too_many_waiters at once), so that /healthz, /is-leader and /resign always
+// too_many_waiters at once) and at most 4 resigns wait for the election loop
+// (503 too_many_resigns), so that /healthz, /is-leader and /resign always
 // find a thread.
 //
 // Start() and Stop() are for the owning thread and must not run concurrently;

@@ -867,14 +867,6 @@ TEST(ConfigLoaderTest, TokenFileIsReadAndChecked) {
                 "(No such file or directory)");
 }
 
-TEST(ConfigLoaderTest, UnreadableTokenFileIsAnError) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads any file";
-  TempFile token("secret\n");
-  ASSERT_EQ(::chmod(token.path().c_str(), 0), 0);
-  EXPECT_TRUE(Contains(ErrorOf(Load(Flags({{"http.token_file", token.path()}}))),
-                       "expected a readable file holding the bearer token (Permission denied)"));
-}
-
 TEST(ConfigLoaderTest, DefaultWaitAboveMaxWaitBlamesTheKeyThatWasSet) {
   EXPECT_EQ(ErrorOf(Load(Flags({{"http.default_wait", "2m"}, {"http.max_wait", "1m"}}))),
             "http.default_wait = \"2m\" (from --http.default_wait): expected at most "

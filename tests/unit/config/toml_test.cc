@@ -37,6 +37,7 @@ TEST(TomlTest, EmptyAndCommentOnlyDocumentsHaveNoEntries) {
   EXPECT_TRUE(MustParse("# a comment\n  # another one\n#[table]\n#key = 1").empty());
   EXPECT_TRUE(MustParse("[empty]\n[also.empty]\n").empty());
   EXPECT_TRUE(MustParse("\r\n# windows\r\n").empty());
+  EXPECT_EQ(ValueOf(MustParse("\xef\xbb\xbfv = 1"), "v"), Int(1));  // byte order mark
 }
 
 TEST(TomlTest, KeysBecomeFullDottedNames) {
@@ -359,6 +360,8 @@ TEST(TomlTest, SurvivesTruncatedAndMutatedInput) {
 TEST(TomlTest, FormatsValuesOnOneLine) {
   EXPECT_EQ(FormatTomlValue(Str("plain")), "\"plain\"");
   EXPECT_EQ(FormatTomlValue(Str("q\"b\\\n\t\x01")), R"("q\"b\\\n\t\u0001")");
+  EXPECT_EQ(FormatTomlValue(Str("caf\xc3\xa9 \xff\xc3 \xc2\x85")),
+            "\"caf\xc3\xa9 \\xFF\\xC3 \\u0085\"");
   EXPECT_EQ(FormatTomlValue(Int(-5)), "-5");
   EXPECT_EQ(FormatTomlValue(Bool(false)), "false");
   EXPECT_EQ(FormatTomlValue(TomlValue(TomlArray{std::string("a"), std::int64_t{1}, true})),

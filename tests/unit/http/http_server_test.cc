@@ -790,6 +790,24 @@ TEST_F(HttpServerTest, ResignWaitsForTheLoopsAnswer) {
   EXPECT_EQ(json::parse(result->body)["hold_ms"], 250);
 }
 
+TEST_F(HttpServerTest, PendingResignsAreCappedAndKeepProbesServed) {
+  control_.AnswerWith(std::nullopt);
+  StartServer();
+  std::vector<std::future<httplib::Result>> resigns;
+  for (int i = 0; i < 4; ++i) {
+    resigns.push_back(std::async(std::launch::async, [&] { return Post("/resign"); }));
+  }
+  ASSERT_TRUE(control_.AwaitPending(4));
+  ExpectJsonError(Post("/resign"), 503, "too_many_resigns");
+  for (const std::string path : {"/healthz", "/is-leader"}) {
+    const auto start = steady_clock::now();
+    ASSERT_TRUE(Get(path)) << path;
+    EXPECT_LT(steady_clock::now() - start, seconds(1)) << path;
+  }
+  control_.FinishPending(ResignOutcome::kNotLeader);
+  for (auto& resign : resigns) ExpectJsonError(resign.get(), 409, "not_leader");
+}
+
 TEST_F(HttpServerTest, StopAnswersAPendingResign) {
   control_.AnswerWith(std::nullopt);
   StartServer();
