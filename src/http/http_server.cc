@@ -258,7 +258,7 @@ Status HttpServer::Start() {
   while (!server_->is_running() && !listener_done_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  spdlog::info("HTTP API listening on {}", listen_address());
+  spdlog::debug("http: bound {}", listen_address());
   return Status::Ok();
 }
 

@@ -41,8 +41,9 @@ Result<std::optional<std::chrono::milliseconds>> DurationParam(const QueryParams
   if (!text.ok()) return text.status();
   if (!text->has_value()) return std::optional<std::chrono::milliseconds>();
   Result<std::chrono::milliseconds> duration = ParseDuration(**text);
-  if (!duration.ok())
+  if (!duration.ok()) {
     return Status::InvalidArgument(Prefix(name, **text) + duration.status().message());
+  }
   return std::optional<std::chrono::milliseconds>(*duration);
 }
 
