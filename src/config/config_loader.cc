@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -317,7 +319,10 @@ Status Invalid(const Setting& setting, std::string_view expectation) {
                                  setting.origin + "): " + std::string(expectation));
 }
 
-enum class Kind { kString, kBool, kInteger, kDuration, kList };
+// kArgv: a command run without a shell. In the file an array of strings; in
+// flags and the environment a JSON array of strings, or words split on
+// whitespace.
+enum class Kind { kString, kBool, kInteger, kDuration, kList, kArgv };
 
 // A value converted to its key's kind, before the key's own checks.
 using Typed = std::variant<std::string, bool, std::int64_t, milliseconds, std::vector<std::string>>;
@@ -458,10 +463,104 @@ bool CheckLogFormat(const Typed& v, Config* c) {
   return true;
 }
 
+bool CheckArgv(const Typed& v, std::vector<std::string>* out) {
+  const auto& argv = std::get<std::vector<std::string>>(v);
+  if (!argv.empty() && argv[0].empty()) return false;
+  for (const std::string& arg : argv) {
+    if (arg.find('\0') != std::string::npos) return false;
+  }
+  *out = argv;
+  return true;
+}
+bool CheckOnStart(const Typed& v, Config* c) { return CheckArgv(v, &c->hooks.on_start); }
+bool CheckOnStop(const Typed& v, Config* c) { return CheckArgv(v, &c->hooks.on_stop); }
+bool CheckOnChange(const Typed& v, Config* c) { return CheckArgv(v, &c->hooks.on_change); }
+bool CheckHealthCommand(const Typed& v, Config* c) { return CheckArgv(v, &c->health.command); }
+
+bool CheckHookTimeout(const Typed& v, Config* c) {
+  if (Millis(v) < milliseconds(100) || Millis(v) > std::chrono::hours(1)) return false;
+  c->hooks.timeout = Millis(v);
+  return true;
+}
+
+bool CheckKillGrace(const Typed& v, Config* c) {
+  if (Millis(v) < milliseconds(100) || Millis(v) > std::chrono::minutes(10)) return false;
+  c->hooks.kill_grace = Millis(v);
+  return true;
+}
+
+bool CheckStartFailure(const Typed& v, Config* c) {
+  if (Text(v) == "resign") {
+    c->hooks.start_failure = HooksConfig::StartFailure::kResign;
+  } else if (Text(v) == "ignore") {
+    c->hooks.start_failure = HooksConfig::StartFailure::kIgnore;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// http://HOST:PORT/PATH with HOST on loopback: the probe never leaves the host.
+bool CheckHealthHttp(const Typed& v, Config* c) {
+  const std::string& url = Text(v);
+  if (!url.empty()) {
+    constexpr std::string_view kScheme = "http://";
+    if (!url.starts_with(kScheme) || !IsCleanText(url)) return false;
+    const std::string_view rest = std::string_view(url).substr(kScheme.size());
+    const std::string_view authority = rest.substr(0, rest.find('/'));
+    std::string_view host;
+    std::string_view port;
+    if (!SplitHostPort(authority, &host, &port) || !IsPort(port, 1)) return false;
+    if (host != "localhost" && host != "[::1]" && !(IsIpv4(host) && host.starts_with("127."))) {
+      return false;
+    }
+  }
+  c->health.http = url;
+  return true;
+}
+
+bool CheckHealthInterval(const Typed& v, Config* c) {
+  if (Millis(v) < milliseconds(100)) return false;
+  c->health.interval = Millis(v);
+  return true;
+}
+
+bool CheckHealthTimeout(const Typed& v, Config* c) {
+  if (Millis(v) < milliseconds(100)) return false;
+  c->health.timeout = Millis(v);
+  return true;
+}
+
+bool CheckCount(const Typed& v, int* out) {
+  const std::int64_t n = std::get<std::int64_t>(v);
+  if (n < 1 || n > 100) return false;
+  *out = static_cast<int>(n);
+  return true;
+}
+bool CheckRise(const Typed& v, Config* c) { return CheckCount(v, &c->health.rise); }
+bool CheckFall(const Typed& v, Config* c) { return CheckCount(v, &c->health.fall); }
+
+bool CheckChildOnExit(const Typed& v, Config* c) {
+  if (Text(v) == "resign") {
+    c->child.on_exit = ChildConfig::OnExit::kResign;
+  } else if (Text(v) == "restart") {
+    c->child.on_exit = ChildConfig::OnExit::kRestart;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool CheckChildStopGrace(const Typed& v, Config* c) {
+  if (Millis(v) < milliseconds(100) || Millis(v) > std::chrono::minutes(10)) return false;
+  c->child.stop_grace = Millis(v);
+  return true;
+}
+
 constexpr char kDurationSyntax[] = "expected a duration like 250ms, 6s or 1m30s";
 
 // Every key but `meta`, in the order of config/zkelect.toml.
-constexpr std::array<KeySpec, 17> kKeys = {{
+constexpr std::array<KeySpec, 31> kKeys = {{
     {"id", Kind::kString, R"("web-1")",
      "expected a non-empty name of at most 255 bytes without control characters", "ID",
      "this candidate's id, published in its node [default: the host name]", &CheckId},
@@ -505,10 +604,46 @@ constexpr std::array<KeySpec, 17> kKeys = {{
      "long-poll wait when a request gives none [default: 60s]", &CheckDefaultWait},
     {"http.max_wait", Kind::kDuration, R"("10m")", kDurationSyntax, "DURATION",
      "longest long-poll wait a request may ask for [default: 10m]", &CheckMaxWait},
+    {"hooks.on_start", Kind::kArgv, R"(["/usr/local/bin/promote", "--fast"])",
+     "expected a command as an array of strings, like [\"/usr/local/bin/promote\", \"--fast\"]",
+     "ARGV", "command run when this node becomes leader [default: none]", &CheckOnStart},
+    {"hooks.on_stop", Kind::kArgv, R"(["/usr/local/bin/demote"])",
+     "expected a command as an array of strings, like [\"/usr/local/bin/demote\"]", "ARGV",
+     "command run when this node stops leading [default: none]", &CheckOnStop},
+    {"hooks.on_change", Kind::kArgv, R"(["/usr/local/bin/reroute"])",
+     "expected a command as an array of strings, like [\"/usr/local/bin/reroute\"]", "ARGV",
+     "command run on every node when the leader changes [default: none]", &CheckOnChange},
+    {"hooks.timeout", Kind::kDuration, R"("30s")", "expected a duration from 100ms to 1h",
+     "DURATION", "longest a hook may run before SIGTERM [default: 30s]", &CheckHookTimeout},
+    {"hooks.kill_grace", Kind::kDuration, R"("5s")", "expected a duration from 100ms to 10m",
+     "DURATION", "time from SIGTERM to SIGKILL for a hook past its timeout [default: 5s]",
+     &CheckKillGrace},
+    {"hooks.start_failure", Kind::kString, R"("resign")", "expected resign or ignore", "POLICY",
+     "what a failed start hook means: resign or ignore [default: resign]", &CheckStartFailure},
+    {"health.command", Kind::kArgv, R"(["/usr/local/bin/app-healthy"])",
+     "expected a command as an array of strings, like [\"/usr/local/bin/app-healthy\"]", "ARGV",
+     "local health check command, healthy when it exits 0 [default: none]", &CheckHealthCommand},
+    {"health.http", Kind::kString, R"("http://127.0.0.1:8080/health")",
+     "expected an http:// URL on loopback, like http://127.0.0.1:8080/health", "URL",
+     "local health check URL, healthy on 2xx [default: none]", &CheckHealthHttp},
+    {"health.interval", Kind::kDuration, R"("5s")", "expected a duration of at least 100ms",
+     "DURATION", "time between health checks [default: 5s]", &CheckHealthInterval},
+    {"health.timeout", Kind::kDuration, R"("2s")", "expected a duration of at least 100ms",
+     "DURATION", "longest one health check may take [default: 2s]", &CheckHealthTimeout},
+    {"health.rise", Kind::kInteger, "2", "expected an integer from 1 to 100", "N",
+     "consecutive successes to become healthy [default: 2]", &CheckRise},
+    {"health.fall", Kind::kInteger, "3", "expected an integer from 1 to 100", "N",
+     "consecutive failures to become unhealthy [default: 3]", &CheckFall},
+    {"child.on_exit", Kind::kString, R"("resign")", "expected resign or restart", "POLICY",
+     "when the leader-only child exits by itself: resign or restart [default: resign]",
+     &CheckChildOnExit},
     {"log.level", Kind::kString, R"("info")", "expected one of trace, debug, info, warn, error",
      "LEVEL", "trace, debug, info, warn or error [default: info]", &CheckLogLevel},
     {"log.format", Kind::kString, R"("text")", "expected text or json", "FORMAT",
      "text, or json for one JSON object a line [default: text]", &CheckLogFormat},
+    {"child.stop_grace", Kind::kDuration, R"("10s")", "expected a duration from 100ms to 10m",
+     "DURATION", "time from SIGTERM to SIGKILL when stopping the leader-only child [default: 10s]",
+     &CheckChildStopGrace},
 }};
 
 const KeySpec* FindKey(std::string_view key) {
@@ -576,6 +711,7 @@ std::string TypeExpectation(const KeySpec& spec) {
     case Kind::kDuration:
       return "expected a duration string, like " + std::string(spec.example);
     case Kind::kList:
+    case Kind::kArgv:
       return "expected an array of strings, like " + std::string(spec.example);
     case Kind::kString:
       break;
@@ -607,6 +743,7 @@ Result<Typed> ConvertToml(const KeySpec& spec, const Setting& setting) {
       if (text != nullptr) return ParseDurationSetting(setting, *text);
       break;
     case Kind::kList:
+    case Kind::kArgv:
       if (const auto* array = std::get_if<TomlArray>(&value)) {
         std::vector<std::string> items;
         for (const TomlScalar& element : *array) {
@@ -648,6 +785,21 @@ Result<Typed> ConvertText(const KeySpec& spec, const Setting& setting) {
       if (Trim(text).empty()) return Typed(std::move(items));
       for (std::string_view item : Split(text, ',')) items.emplace_back(Trim(item));
       return Typed(std::move(items));
+    }
+    case Kind::kArgv: {
+      std::vector<std::string> argv;
+      if (Trim(text).starts_with("[")) {
+        const nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+        if (!doc.is_array()) return Invalid(setting, spec.expected);
+        for (const nlohmann::json& arg : doc) {
+          if (!arg.is_string()) return Invalid(setting, spec.expected);
+          argv.push_back(arg.get<std::string>());
+        }
+        return Typed(std::move(argv));
+      }
+      std::istringstream words(text);
+      for (std::string word; words >> word;) argv.push_back(word);
+      return Typed(std::move(argv));
     }
   }
   return Invalid(setting, spec.expected);
@@ -847,6 +999,11 @@ Status Finish(Loading* loading) {
       return Invalid(auth_file, "expected a file holding digest:user:password");
     }
     config.zk.digest_auth = std::move(*credentials);
+  }
+
+  if (!config.health.command.empty() && !config.health.http.empty()) {
+    return Invalid(loading->winners.at("health.http"),
+                   "expected health.command or health.http, not both");
   }
 
   config.http.token.clear();

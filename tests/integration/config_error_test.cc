@@ -32,6 +32,9 @@ struct BadValue {
   std::string value;
 };
 
+// Short names in test listings (ctest shows GetParam()).
+void PrintTo(const BadValue& bad, std::ostream* out) { *out << bad.flag; }
+
 class ConfigErrorTest : public ::testing::TestWithParam<BadValue> {};
 
 TEST_P(ConfigErrorTest, ExitsWithCode2AndOneLineNamingKeyValueAndExpectation) {

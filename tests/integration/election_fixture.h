@@ -28,6 +28,11 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// Session timeout of the daemons: short, so that expiry tests stay short,
+// and long enough for a loaded 2-core machine.
+inline constexpr milliseconds kSessionTimeout{3000};
+inline constexpr const char* kSessionTimeoutFlag = "3s";
+
 inline int64_t MillisSince(Clock::time_point start, Clock::time_point end = Clock::now()) {
   return std::chrono::duration_cast<milliseconds>(end - start).count();
 }
@@ -118,11 +123,6 @@ class LeaderMonitor {
 
 class ElectionFixture : public ::testing::Test {
  protected:
-  // Session timeout of the daemons: short, so that expiry tests stay short,
-  // and long enough for a loaded 2-core machine.
-  static constexpr milliseconds kSessionTimeout{3000};
-  static constexpr const char* kSessionTimeoutFlag = "3s";
-
   void SetUp() override {
     ASSERT_TRUE(zk_.StartAll());
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

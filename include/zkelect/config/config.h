@@ -53,6 +53,41 @@ struct HttpConfig {
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
+// Commands run when the role changes (design §5). Each is an argv, run
+// directly (no shell); empty means none.
+struct HooksConfig {
+  enum class StartFailure { kResign, kIgnore };
+  std::vector<std::string> on_start;
+  std::vector<std::string> on_stop;
+  std::vector<std::string> on_change;
+  // Then SIGTERM to the hook's process group, SIGKILL after kill_grace.
+  std::chrono::milliseconds timeout{30'000};
+  std::chrono::milliseconds kill_grace{5'000};
+  StartFailure start_failure = StartFailure::kResign;
+  bool operator==(const HooksConfig&) const = default;
+};
+
+// Local health gating: an unhealthy application withdraws from the election.
+struct HealthConfig {
+  std::vector<std::string> command;  // healthy when it exits 0 within timeout
+  std::string http;                  // healthy when GET answers 2xx within timeout
+  std::chrono::milliseconds interval{5'000};
+  std::chrono::milliseconds timeout{2'000};
+  int rise = 2;  // consecutive successes to become healthy
+  int fall = 3;  // consecutive failures to become unhealthy
+  bool enabled() const { return !command.empty() || !http.empty(); }
+  bool operator==(const HealthConfig&) const = default;
+};
+
+// The leader-only child of `zkelect run -- CMD ARGS...`.
+struct ChildConfig {
+  enum class OnExit { kResign, kRestart };
+  std::vector<std::string> command;  // from the command line after `--`
+  OnExit on_exit = OnExit::kResign;  // when it exits by itself while leading
+  std::chrono::milliseconds stop_grace{10'000};  // SIGTERM, then SIGKILL
+  bool operator==(const ChildConfig&) const = default;
+};
+
 struct LogConfig {
   enum class Format { kText, kJson };
   std::string level = "info";  // trace, debug, info, warn, error
@@ -71,6 +106,9 @@ struct Config {
   ZkConfig zk;
   ElectionConfig election;
   HttpConfig http;
+  HooksConfig hooks;
+  HealthConfig health;
+  ChildConfig child;
   LogConfig log;
 
   friend bool operator==(const Config&, const Config&) = default;

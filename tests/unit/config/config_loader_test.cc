@@ -132,6 +132,20 @@ const std::vector<std::string> kAllKeys = {
     "http.max_wait",
     "log.level",
     "log.format",
+    "hooks.on_start",
+    "hooks.on_stop",
+    "hooks.on_change",
+    "hooks.timeout",
+    "hooks.kill_grace",
+    "hooks.start_failure",
+    "health.command",
+    "health.http",
+    "health.interval",
+    "health.timeout",
+    "health.rise",
+    "health.fall",
+    "child.on_exit",
+    "child.stop_grace",
 };
 
 TEST(ConfigLoaderTest, NothingGivenMeansTheDefaults) {
@@ -267,6 +281,20 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
       {"http.max_wait", "0s"},
       {"log.level", "error"},
       {"log.format", "json"},
+      {"hooks.on_start", R"(["/bin/start", "a b"])"},
+      {"hooks.on_stop", "/bin/stop now"},
+      {"hooks.on_change", "[]"},
+      {"hooks.timeout", "2s"},
+      {"hooks.kill_grace", "1s"},
+      {"hooks.start_failure", "ignore"},
+      {"health.command", ""},
+      {"health.http", "http://127.0.0.1:8080/health"},
+      {"health.interval", "1s"},
+      {"health.timeout", "500ms"},
+      {"health.rise", "1"},
+      {"health.fall", "5"},
+      {"child.on_exit", "restart"},
+      {"child.stop_grace", "3s"},
   };
   ASSERT_EQ(values.size(), kAllKeys.size());
   Environment env;
@@ -284,6 +312,19 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
     EXPECT_EQ(config->election.path, "/e");
     EXPECT_FALSE(config->election.campaign);
     EXPECT_EQ(config->election.recheck_interval, milliseconds(1'000));
+    EXPECT_EQ(config->hooks.on_start, (std::vector<std::string>{"/bin/start", "a b"}));
+    EXPECT_EQ(config->hooks.on_stop, (std::vector<std::string>{"/bin/stop", "now"}));
+    EXPECT_TRUE(config->hooks.on_change.empty());
+    EXPECT_EQ(config->hooks.timeout, milliseconds(2'000));
+    EXPECT_EQ(config->hooks.kill_grace, milliseconds(1'000));
+    EXPECT_EQ(config->hooks.start_failure, HooksConfig::StartFailure::kIgnore);
+    EXPECT_EQ(config->health.http, "http://127.0.0.1:8080/health");
+    EXPECT_EQ(config->health.interval, milliseconds(1'000));
+    EXPECT_EQ(config->health.timeout, milliseconds(500));
+    EXPECT_EQ(config->health.rise, 1);
+    EXPECT_EQ(config->health.fall, 5);
+    EXPECT_EQ(config->child.on_exit, ChildConfig::OnExit::kRestart);
+    EXPECT_EQ(config->child.stop_grace, milliseconds(3'000));
     EXPECT_EQ(config->http.listen, "localhost:8080");
     EXPECT_EQ(config->http.allowed_hosts,
               (std::vector<std::string>{"a.example.com", "b.example.com"}));
@@ -648,6 +689,29 @@ TEST(ConfigLoaderTest, RejectsBadValuesOfEveryKey) {
       {"log.format", "xml", "expected text or json"},
       {"log.format", "JSON", "expected text or json"},
       {"log.format", "", "expected text or json"},
+      {"hooks.on_start", "[\"/bin/x\", 5]", "expected a command as an array of strings"},
+      {"hooks.on_start", "[\"\", \"x\"]", "expected a command as an array of strings"},
+      {"hooks.on_start", "[not json", "expected a command as an array of strings"},
+      {"hooks.on_stop", "[\"/bin/x\", null]", "expected a command as an array of strings"},
+      {"hooks.on_change", "[1]", "expected a command as an array of strings"},
+      {"hooks.timeout", "50ms", "expected a duration from 100ms to 1h"},
+      {"hooks.timeout", "2h", "expected a duration from 100ms to 1h"},
+      {"hooks.timeout", "soon", "expected a duration like 250ms"},
+      {"hooks.kill_grace", "11m", "expected a duration from 100ms to 10m"},
+      {"hooks.start_failure", "retry", "expected resign or ignore"},
+      {"hooks.start_failure", "", "expected resign or ignore"},
+      {"health.command", "[true]", "expected a command as an array of strings"},
+      {"health.http", "https://127.0.0.1:8080/h", "expected an http:// URL on loopback"},
+      {"health.http", "http://10.1.2.3:8080/h", "expected an http:// URL on loopback"},
+      {"health.http", "http://example.com/h", "expected an http:// URL on loopback"},
+      {"health.http", "http://127.0.0.1/h", "expected an http:// URL on loopback"},
+      {"health.interval", "10ms", "expected a duration of at least 100ms"},
+      {"health.timeout", "0s", "expected a duration of at least 100ms"},
+      {"health.rise", "0", "expected an integer from 1 to 100"},
+      {"health.rise", "two", "expected an integer from 1 to 100"},
+      {"health.fall", "101", "expected an integer from 1 to 100"},
+      {"child.on_exit", "ignore", "expected resign or restart"},
+      {"child.stop_grace", "0s", "expected a duration from 100ms to 10m"},
   };
   std::set<std::string> covered;
   for (const auto& c : kCases) {
@@ -865,6 +929,22 @@ TEST(ConfigLoaderTest, TokenFileIsReadAndChecked) {
             "http.token_file = \"" + missing +
                 "\" (from --http.token_file): expected a readable file holding the bearer token "
                 "(No such file or directory)");
+}
+
+TEST(ConfigLoaderTest, HookCommandsFromFlagsAreJsonArraysOrWords) {
+  Result<Config> config = Load(Flags({{"hooks.on_start", R"(["/usr/bin/promote", "a b", "--x"])"},
+                                      {"hooks.on_stop", "/usr/bin/demote  --now"}}));
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->hooks.on_start,
+            (std::vector<std::string>{"/usr/bin/promote", "a b", "--x"}));
+  EXPECT_EQ(config->hooks.on_stop, (std::vector<std::string>{"/usr/bin/demote", "--now"}));
+}
+
+TEST(ConfigLoaderTest, HealthCommandAndHttpTogetherIsAnError) {
+  const std::string error = ErrorOf(Load(Flags(
+      {{"health.command", "/bin/true"}, {"health.http", "http://127.0.0.1:8080/health"}})));
+  EXPECT_TRUE(Contains(error, "health.http")) << error;
+  EXPECT_TRUE(Contains(error, "expected health.command or health.http, not both")) << error;
 }
 
 TEST(ConfigLoaderTest, DefaultWaitAboveMaxWaitBlamesTheKeyThatWasSet) {
