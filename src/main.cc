@@ -1,11 +1,14 @@
 // zkelect: a leader-election sidecar. main() only parses the command line and
-// hands over to the library (design §1): `zkelect run` is the daemon.
+// hands over to the library (design §1): `zkelect run` is the daemon, the other
+// subcommands are small clients of it.
 
 #include <cstdio>
+#include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "zkelect/client/commands.h"
 #include "zkelect/config/config_loader.h"
 #include "zkelect/daemon/daemon.h"
 #include "zkelect/daemon/logging.h"
@@ -25,6 +28,11 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand(
       "run", "Run the daemon: join the election and serve the HTTP API on localhost");
   zkelect::AddConfigFlags(*run, &flags);
+
+  // Client subcommands (status, leader, resign, wait, check): small clients
+  // of a local daemon's HTTP API.
+  zkelect::ClientOptions client_options;
+  zkelect::AddClientCommands(app, &client_options);
 
   try {
     app.parse(argc, argv);
@@ -49,5 +57,6 @@ int main(int argc, char** argv) {
     zkelect::ConfigureLogging(config->log);
     return zkelect::Daemon(std::move(config).value()).Run();
   }
-  return kUsageError;
+  return zkelect::RunClientCommand(app, client_options, zkelect::CurrentEnvironment(), std::cout,
+                                   std::cerr);
 }

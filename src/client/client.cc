@@ -42,8 +42,8 @@ Status Failure(const DaemonAddress& address, std::string_view request,
                                  " (connection refused or timed out)");
     case httplib::Error::Read:
       return Status::Unavailable("no answer from the daemon at " + where + " to " +
-                                 std::string(request) + " within " +
-                                 FormatDuration(read_timeout) + " (timed out or connection closed)");
+                                 std::string(request) + " within " + FormatDuration(read_timeout) +
+                                 " (timed out or connection closed)");
     case httplib::Error::Write:
       return Status::Unavailable("cannot send " + std::string(request) + " to the daemon at " +
                                  where + " (connection closed)");
@@ -114,8 +114,7 @@ Result<DaemonReply> DaemonClient::Get(std::string_view path, std::optional<LongP
   // Set here because the library writes an IPv6 host without brackets, which
   // the daemon refuses (it checks Host against DNS rebinding).
   const httplib::Headers headers = {{"Host", address_.ToString()}};
-  return ToReply(http_->Get(target, headers), address_, "GET " + std::string(path),
-                 read_timeout);
+  return ToReply(http_->Get(target, headers), address_, "GET " + std::string(path), read_timeout);
 }
 
 Result<DaemonReply> DaemonClient::Post(std::string_view target,

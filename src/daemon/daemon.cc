@@ -3,16 +3,21 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <memory>
 #include <utility>
 
 #include <spdlog/spdlog.h>
 
 #include "zkelect/common/clock.h"
+#include "zkelect/common/duration.h"
 #include "zkelect/daemon/signal_pipe.h"
 #include "zkelect/election/election_loop.h"
 #include "zkelect/election/recipe.h"
-#include "zkelect/election/role_listener.h"
 #include "zkelect/election/state_board.h"
+#include "zkelect/hooks/health_monitor.h"
+#include "zkelect/hooks/hook_role_listener.h"
+#include "zkelect/hooks/hook_runner.h"
+#include "zkelect/hooks/process_spawner.h"
 #include "zkelect/http/http_server.h"
 #include "zkelect/version.h"
 #include "zkelect/zk/zk_client_impl.h"
@@ -22,6 +27,9 @@ namespace {
 
 // Notify() code for "the recipe finished leaving the election".
 constexpr int kLeftElection = 0;
+// After a failed start, stay out this long before rejoining, so that a node
+// whose start always fails does not take the lead back at once.
+constexpr std::chrono::milliseconds kStepAsideHold{1000};
 
 RecipeOptions MakeRecipeOptions(const Config& config) {
   RecipeOptions options;
@@ -30,9 +38,17 @@ RecipeOptions MakeRecipeOptions(const Config& config) {
   options.identity.meta = config.meta;
   options.election_path = config.election.path;
   options.campaign = config.election.campaign;
+  options.health_gated = config.health.enabled();
   options.recheck_interval = config.election.recheck_interval;
   options.servers = config.zk.servers;
   return options;
+}
+
+// The longest leaving the election may take: the stop hook and the child's
+// stop at their limits, then a session timeout for ZooKeeper to answer.
+std::chrono::milliseconds ShutdownBudget(const Config& config) {
+  return config.hooks.timeout + config.hooks.kill_grace + config.child.stop_grace +
+         config.zk.session_timeout + std::chrono::seconds(5);
 }
 
 }  // namespace
@@ -50,12 +66,31 @@ int Daemon::Run() {
   initial.election_path = config_.election.path;
   initial.session.servers = config_.zk.servers;
   StateBoard board(std::move(initial));
-  // Declaration order is destruction order in reverse: the loop outlives the
-  // ZooKeeper client that posts to it, the recipe, and the HTTP server.
+  // Declaration order is construction order: everything that posts to the
+  // loop is destroyed before it.
   ElectionLoop loop(clock, board);
   ZkClientImpl zk(config_.zk, loop);
-  NoHooksRoleListener listener;
+  PosixProcessSpawner spawner;
+  HookRunner runner(config_.hooks, config_.child, spawner);
+  HookRoleListener listener(
+      {config_.id, config_.election.path,
+       config_.hooks.start_failure == HooksConfig::StartFailure::kResign,
+       config_.zk.session_timeout / 2},
+      runner, loop);
   Recipe recipe(MakeRecipeOptions(config_), zk, clock, listener);
+  listener.SetStepAside([&recipe](Reason reason) {
+    recipe.Resign(kStepAsideHold, [](ElectionControl::ResignOutcome) {}, reason);
+  });
+  runner.SetChildExitHandler(
+      [&listener](const ExitStatus& status) { listener.OnChildExited(status.ToString()); });
+  loop.SetSnapshotDecorator([&listener](Snapshot* snapshot) { snapshot->hooks = listener.View(); });
+  std::unique_ptr<HealthMonitor> health;
+  if (config_.health.enabled()) {
+    health = std::make_unique<HealthMonitor>(
+        config_.health, [&loop, &recipe](const HealthVerdict& verdict) {
+          loop.Post([&recipe, verdict] { recipe.SetHealth(verdict.healthy, verdict.detail); });
+        });
+  }
   HttpServer http(config_.http, board, loop, kVersion);
 
   if (Status started = http.Start(); !started.ok()) {
@@ -63,26 +98,32 @@ int Daemon::Run() {
     return 1;
   }
   spdlog::info("zkelect {} HTTP API listening on http://{}", kVersion, http.listen_address());
+  runner.Start();
   loop.Start(recipe);
+  if (health) health->Start();
 
   int signo = signals.Wait(-1).value_or(SIGTERM);
   while (signo == kLeftElection) signo = signals.Wait(-1).value_or(SIGTERM);
   spdlog::info("received signal {}; leaving the election (send it again to exit at once)", signo);
 
-  // Leaving needs a live ZooKeeper; never wait longer than a session timeout
-  // and a margin: after that the server drops our node by itself.
+  // Leaving runs the stop hook, deletes our node and closes the session; it is
+  // bounded, since past that the server drops our node by itself.
+  if (health) health->Stop();
   loop.Shutdown([&signals] { signals.Notify(kLeftElection); });
-  const auto budget = config_.zk.session_timeout + std::chrono::seconds(5);
+  const auto budget = ShutdownBudget(config_);
   std::optional<int> next = signals.Wait(static_cast<int>(budget.count()));
   if (next && *next != kLeftElection) {
     spdlog::warn("second signal {}; exiting now", *next);
     _exit(128 + *next);
   }
-  if (!next) spdlog::warn("leaving the election took longer than {}s; exiting anyway",
-                          std::chrono::duration_cast<std::chrono::seconds>(budget).count());
+  if (!next) {
+    spdlog::warn("leaving the election took longer than {}; exiting anyway",
+                 FormatDuration(budget));
+  }
 
   board.Close();
   http.Stop();
+  runner.Stop();
   loop.Stop();
   spdlog::info("stopped");
   return 0;

@@ -19,6 +19,10 @@ ElectionLoop::ElectionLoop(const Clock& clock, StateBoard& board) : clock_(clock
 
 ElectionLoop::~ElectionLoop() { Stop(); }
 
+void ElectionLoop::SetSnapshotDecorator(std::function<void(Snapshot*)> decorate) {
+  decorate_ = std::move(decorate);
+}
+
 void ElectionLoop::Start(Recipe& recipe) {
   recipe_ = &recipe;
   heartbeat_ns_ = clock_.Now().time_since_epoch().count();
@@ -81,7 +85,9 @@ void ElectionLoop::Run() {
     // check runs before any event that queued up meanwhile (rule 7).
     recipe_->OnWake();
     if (task) task();
-    board_.Publish(recipe_->MakeSnapshot());
+    Snapshot snapshot = recipe_->MakeSnapshot();
+    if (decorate_) decorate_(&snapshot);
+    board_.Publish(std::move(snapshot));
   }
 }
 

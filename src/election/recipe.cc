@@ -41,6 +41,7 @@ auto Recipe::Tracked(Callback callback) {
 
 Recipe::Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleListener& listener)
     : options_(std::move(options)), zk_(zk), clock_(clock), listener_(listener) {
+  health_.enabled = options_.health_gated;
   zk_.SetEventSink(this);
 }
 
@@ -238,7 +239,7 @@ void Recipe::RetryLater() { next_retry_ = std::min(next_retry_, clock_.Now() + k
 
 bool Recipe::WantCandidacy() const {
   return options_.campaign && !shutting_down_ && !withdrawing_ && !hold_until_ &&
-         phase_ != Phase::kClosed;
+         phase_ != Phase::kClosed && (!health_.enabled || health_.healthy == true);
 }
 
 std::string Recipe::PathOf(const std::string& node) const {
@@ -538,6 +539,15 @@ void Recipe::SetLeader(const std::string& node, NodeIdentity identity, int64_t e
   view.epoch = epoch;  // rule 10: czxid, the fencing token
   view.since = same ? leader_->since : clock_.WallNow();
   leader_ = std::move(view);
+  if (!leading_) AnnounceLeader();  // a new leader runs its start first
+}
+
+void Recipe::AnnounceLeader() {
+  const bool changed = leader_ && (!announced_leader_ || announced_leader_->node != leader_->node ||
+                                   announced_leader_->epoch != leader_->epoch);
+  if (!changed) return;
+  std::optional<LeaderView> previous = std::exchange(announced_leader_, leader_);
+  listener_.OnLeaderChanged(previous, *leader_);
 }
 
 void Recipe::BecomeLeader(const NodeStat& own_stat) {
@@ -545,6 +555,7 @@ void Recipe::BecomeLeader(const NodeStat& own_stat) {
   SetLeader(*own_node_, options_.identity, own_stat.czxid);
   UpdateRole(Reason::kElected);
   listener_.OnElected(*leader_);
+  AnnounceLeader();
 }
 
 void Recipe::StepDown(Reason reason, std::function<void()> after_stop) {
@@ -561,7 +572,8 @@ void Recipe::StepDown(Reason reason, std::function<void()> after_stop) {
 // ---------------------------------------------------------------------------
 // Voluntary withdrawal (rule 12): stop, then delete, then rejoin or close.
 
-void Recipe::Resign(milliseconds hold, std::function<void(ElectionControl::ResignOutcome)> done) {
+void Recipe::Resign(milliseconds hold, std::function<void(ElectionControl::ResignOutcome)> done,
+                    Reason reason) {
   if (shutting_down_) {
     done(ElectionControl::ResignOutcome::kShuttingDown);
     return;
@@ -570,10 +582,27 @@ void Recipe::Resign(milliseconds hold, std::function<void(ElectionControl::Resig
     done(ElectionControl::ResignOutcome::kNotLeader);
     return;
   }
-  spdlog::info("resigning on request; rejoining after {}", FormatDuration(hold));
+  spdlog::info("resigning ({}); rejoining after {}", ReasonName(reason), FormatDuration(hold));
   resign_waiters_.push_back(std::move(done));
   resign_hold_ = hold;
-  Withdraw(Reason::kResigned);
+  Withdraw(reason);
+}
+
+void Recipe::SetHealth(bool healthy, std::string detail) {
+  const bool was_wanted = WantCandidacy();
+  health_.enabled = true;
+  health_.healthy = healthy;
+  health_.detail = std::move(detail);
+  if (healthy) {
+    if (!was_wanted && WantCandidacy()) spdlog::info("healthy again; joining the election");
+    Join();
+  } else if (options_.campaign && !withdrawing_ && !shutting_down_ &&
+             (own_node_ || leading_)) {
+    spdlog::warn("unhealthy ({}); withdrawing from the election", health_.detail);
+    resign_hold_ = milliseconds(0);
+    Withdraw(Reason::kUnhealthy);
+  }
+  UpdateRole(healthy ? Reason::kJoined : Reason::kUnhealthy);
 }
 
 void Recipe::Shutdown(std::function<void()> done) {
@@ -625,7 +654,8 @@ void Recipe::FinishWithdraw() {
 // Role and snapshot
 
 Role Recipe::ComputeRole() const {
-  if (phase_ == Phase::kClosed || shutting_down_ || withdrawing_ || hold_until_) {
+  if (phase_ == Phase::kClosed || shutting_down_ || withdrawing_ || hold_until_ ||
+      (options_.campaign && health_.enabled && health_.healthy != true)) {
     return Role::kWithdrawn;
   }
   if (!ever_connected_ && phase_ != Phase::kConnected) return Role::kStarting;
@@ -694,7 +724,9 @@ Snapshot Recipe::MakeSnapshot() const {
     s.no_leader_reason = "electing";
   }
   s.last_transition = last_transition_;
-  s.ready = trusted && (!options_.campaign || registered);
+  s.health = health_;
+  s.ready = trusted && (!options_.campaign || registered) &&
+            (!health_.enabled || health_.healthy == true);
   return s;
 }
 

@@ -46,8 +46,31 @@ Json TransitionObject(const TransitionView& transition) {
 
 std::string NotReadyReason(const Snapshot& snapshot) {
   if (snapshot.session.state != "connected") return "session_" + snapshot.session.state;
+  if (snapshot.health.enabled && snapshot.health.healthy != true) return "unhealthy";
   if (snapshot.role == Role::kWithdrawn) return "withdrawn";
   return "not_registered";
+}
+
+Json HooksObject(const HooksView& hooks) {
+  Json last = nullptr;
+  if (hooks.last) {
+    last = Json{{"hook", hooks.last->hook},
+                {"reason", hooks.last->reason},
+                {"ok", hooks.last->ok},
+                {"result", hooks.last->result},
+                {"duration_ms", hooks.last->duration.count()},
+                {"finished", FormatTimestamp(hooks.last->finished)}};
+  }
+  return Json{{"configured", hooks.configured},
+              {"running", hooks.running ? Json(*hooks.running) : Json(nullptr)},
+              {"last", std::move(last)}};
+}
+
+Json HealthObject(const HealthView& health) {
+  if (!health.enabled) return Json{{"enabled", false}};
+  return Json{{"enabled", true},
+              {"healthy", health.healthy ? Json(*health.healthy) : Json(nullptr)},
+              {"detail", health.detail}};
 }
 
 }  // namespace
@@ -81,6 +104,8 @@ std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_vie
       {"leader", OptionalLeader(snapshot)},
       {"last_transition",
        snapshot.last_transition ? TransitionObject(*snapshot.last_transition) : Json(nullptr)},
+      {"hooks", HooksObject(snapshot.hooks)},
+      {"health", HealthObject(snapshot.health)},
       {"ready", snapshot.ready},
       {"index", index},
       {"version", version},

@@ -286,6 +286,51 @@ TEST_F(ElectionTest, LongPollOnAFollowerAnswersWithin100msOfALeaderChange) {
   EXPECT_LE(after_elected_ms, 100);
 }
 
+TEST_F(ElectionTest, ParkedLongPollsAreCappedAndNeverStarveProbes) {
+  ZkelectProcess& only = AddDaemon("node-1", {"--http.max_waiters=2"});
+  ASSERT_TRUE(only.Start());
+  ASSERT_TRUE(WaitReady(only, seconds(10)));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  const HttpReply now = HttpGet(only.port(), "/leader");
+  ASSERT_TRUE(now.index().has_value()) << now.Describe();
+  const std::string parked_path = "/leader?index=" + std::to_string(*now.index()) + "&wait=2s";
+
+  std::vector<std::future<HttpReply>> parked;
+  const auto sent = Clock::now();
+  for (int i = 0; i < 2; ++i) {
+    parked.push_back(std::async(std::launch::async, [port = only.port(), parked_path] {
+      return HttpGet(port, parked_path, seconds(10));
+    }));
+  }
+  // The third waiter is refused at once, once both are parked.
+  HttpReply refused;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        refused = HttpGet(only.port(), parked_path, seconds(5));
+        return refused.status == 503;
+      },
+      seconds(2), milliseconds(50)))
+      << "a third long-poll beyond http.max_waiters=2: " << refused.Describe();
+  EXPECT_EQ(refused.body["error"].value("code", ""), "too_many_waiters") << refused.Describe();
+  EXPECT_LT(MillisSince(sent, refused.received), 1500);
+
+  // Probes and the resign endpoint still answer quickly.
+  for (const char* path : {"/healthz", "/is-leader", "/readyz", "/status"}) {
+    const auto asked = Clock::now();
+    const HttpReply reply = HttpGet(only.port(), path, seconds(2));
+    EXPECT_EQ(reply.status, 200) << reply.Describe();
+    EXPECT_LT(MillisSince(asked, reply.received), 200) << path;
+  }
+  // The parked ones answer after `wait` with the unchanged state.
+  for (auto& future : parked) {
+    const HttpReply reply = future.get();
+    EXPECT_EQ(reply.status, 200) << reply.Describe();
+    EXPECT_EQ(reply.index(), now.index()) << reply.Describe();
+    EXPECT_GE(MillisSince(sent, reply.received), 1900);
+  }
+}
+
 TEST_F(ElectionTest, SigtermOfAFollowerExitsZeroAndRemovesItsNodeAtOnce) {
   ASSERT_TRUE(StartDaemons(3));
   size_t leader = 0;

@@ -15,6 +15,7 @@ namespace zkelect {
 
 class Recipe;
 class StateBoard;
+struct Snapshot;
 
 // The one thread that owns the election state (design §2). Everything else
 // (ZooKeeper completions, HTTP handlers, signals) posts tasks here; the loop
@@ -30,6 +31,10 @@ class ElectionLoop final : public TaskPoster, public ElectionControl {
   ~ElectionLoop() override;  // Stop()s
   ElectionLoop(const ElectionLoop&) = delete;
   ElectionLoop& operator=(const ElectionLoop&) = delete;
+
+  // Adds state the recipe does not own (hooks) to every published snapshot.
+  // Runs on the loop thread. Set before Start().
+  void SetSnapshotDecorator(std::function<void(Snapshot*)> decorate);
 
   // Starts the thread, which starts `recipe`. `recipe` must outlive Stop().
   void Start(Recipe& recipe);
@@ -61,8 +66,9 @@ class ElectionLoop final : public TaskPoster, public ElectionControl {
   std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
 
-  // Set by Start(), read by the loop thread.
+  // Set before Start(), read by the loop thread.
   Recipe* recipe_ = nullptr;
+  std::function<void(Snapshot*)> decorate_;
   std::thread thread_;
   // BootClock nanoseconds of the loop's latest iteration (liveness).
   std::atomic<int64_t> heartbeat_ns_{0};

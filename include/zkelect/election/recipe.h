@@ -22,6 +22,7 @@ struct RecipeOptions {
   NodeIdentity identity;  // published in our node
   std::string election_path;
   bool campaign = true;  // false: observer
+  bool health_gated = false;  // true: stay out until SetHealth(true)
   std::chrono::milliseconds recheck_interval{30'000};
   std::string servers;  // for reporting only
 };
@@ -60,7 +61,14 @@ class Recipe final : public ZkEventSink {
   // rejoin at the back after `hold` (rule 12). `done` runs once, on this
   // thread, with the outcome.
   void Resign(std::chrono::milliseconds hold,
-              std::function<void(ElectionControl::ResignOutcome)> done);
+              std::function<void(ElectionControl::ResignOutcome)> done,
+              Reason reason = Reason::kResigned);
+
+  // Local health gating (issue 3): unhealthy withdraws from the election
+  // (demote first if leading, then delete the node) with reason unhealthy;
+  // healthy again rejoins. Until the first verdict of an enabled monitor the
+  // node stays out. `detail` is shown in /status.
+  void SetHealth(bool healthy, std::string detail);
 
   // Leaves for good: demote if leading, delete our node, close the session,
   // then run `done`. Idempotent; later calls only add their `done`.
@@ -108,6 +116,8 @@ class Recipe final : public ZkEventSink {
   void BecomeLeader(const NodeStat& own_stat);
   void StepDown(Reason reason, std::function<void()> after_stop);
   void SetLeader(const std::string& node, NodeIdentity identity, int64_t epoch);
+  // Tells the listener about a leader it has not been told about yet.
+  void AnnounceLeader();
 
   // Voluntary withdrawal: resign and shutdown share it.
   void Withdraw(Reason reason);
@@ -150,6 +160,12 @@ class Recipe final : public ZkEventSink {
   std::optional<LeaderView> leader_;
   bool leading_ = false;
   bool fenced_logged_ = false;
+
+  // Health gating: enabled by the first SetHealth().
+  HealthView health_;
+
+  // The last leader announced to the listener (OnLeaderChanged).
+  std::optional<LeaderView> announced_leader_;
 
   // Voluntary withdrawal.
   bool withdrawing_ = false;  // stop or delete of a resign/shutdown under way

@@ -25,14 +25,11 @@ class RoleListener {
   // its node only after `stopped`, so the successor never starts while this
   // node still acts; on an involuntary loss nothing waits for it.
   virtual void OnDemoted(Reason reason, std::function<void()> stopped) = 0;
-};
 
-// No hooks: the application learns its role only over HTTP, so stopping is
-// immediate.
-class NoHooksRoleListener final : public RoleListener {
- public:
-  void OnElected(const LeaderView& /*self*/) override {}
-  void OnDemoted(Reason /*reason*/, std::function<void()> stopped) override { stopped(); }
+  // Another node (or this one) now leads, as seen from here; `previous` is
+  // the leader seen before, if any. Runs on every node, leader or not.
+  virtual void OnLeaderChanged(const std::optional<LeaderView>& /*previous*/,
+                               const LeaderView& /*current*/) {}
 };
 
 }  // namespace zkelect

@@ -46,6 +46,32 @@ struct TransitionView {
   bool operator==(const TransitionView&) const = default;
 };
 
+// The last hook that ran, for /status.
+struct HookResultView {
+  std::string hook;    // on_start, on_stop, on_change
+  std::string reason;  // ZKELECT_REASON it ran with
+  bool ok = false;
+  std::string result;  // "exit status 0", "timed out after 30s", ...
+  std::chrono::milliseconds duration{0};
+  std::chrono::system_clock::time_point finished;
+  bool operator==(const HookResultView&) const = default;
+};
+
+struct HooksView {
+  bool configured = false;  // any hook or a leader-only child
+  std::optional<std::string> running;
+  std::optional<HookResultView> last;
+  bool operator==(const HooksView&) const = default;
+};
+
+// Local health gating (health.*).
+struct HealthView {
+  bool enabled = false;
+  std::optional<bool> healthy;  // nullopt until the first check
+  std::string detail;
+  bool operator==(const HealthView&) const = default;
+};
+
 // An immutable picture of the election state, made by the election loop and
 // read by HTTP threads through the StateBoard. Everything /status, /leader,
 // /is-leader and /readyz answer comes from one Snapshot.
@@ -63,7 +89,10 @@ struct Snapshot {
   // "no_candidates", "starting".
   std::string no_leader_reason = "starting";
   std::optional<TransitionView> last_transition;
-  // Session connected and (own node registered, or observer).
+  HooksView hooks;
+  HealthView health;
+  // Session connected, healthy (when gated) and (own node registered, or
+  // observer).
   bool ready = false;
   bool operator==(const Snapshot&) const = default;
 };

@@ -1,0 +1,119 @@
+#include "zkelect/hooks/hook_role_listener.h"
+
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "zkelect/common/duration.h"
+#include "zkelect/common/task_poster.h"
+#include "zkelect/hooks/hook_runner.h"
+
+namespace zkelect {
+
+HookRoleListener::HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop)
+    : options_(std::move(options)), runner_(runner), loop_(loop) {}
+
+void HookRoleListener::SetStepAside(std::function<void(Reason)> step_aside) {
+  step_aside_ = std::move(step_aside);
+}
+
+std::map<std::string, std::string> HookRoleListener::Environment(const char* event, Reason reason,
+                                                                 const LeaderView* leader) const {
+  std::map<std::string, std::string> env = {
+      {"ZKELECT_EVENT", event},
+      {"ZKELECT_REASON", std::string(ReasonName(reason))},
+      {"ZKELECT_ID", options_.id},
+      {"ZKELECT_ELECTION", options_.election_path},
+      {"ZKELECT_LEADER_ID", leader ? leader->identity.id : ""},
+      {"ZKELECT_LEADER_ADDRESS", leader ? leader->identity.address : ""},
+      {"ZKELECT_EPOCH", leader ? std::to_string(leader->epoch) : ""},
+      {"ZKELECT_PREVIOUS_LEADER_ID", ""},
+  };
+  return env;
+}
+
+void HookRoleListener::OnElected(const LeaderView& self) {
+  self_ = self;
+  auto env = Environment("start", Reason::kElected, &self);
+  if (last_leader_ && last_leader_->node != self.node) {
+    env["ZKELECT_PREVIOUS_LEADER_ID"] = last_leader_->identity.id;
+  }
+  runner_.Run(HookAction::kStart, std::move(env), [this](const HookOutcome& outcome) {
+    loop_.Post([this, outcome] {
+      Record(outcome, Reason::kElected);
+      if (!outcome.ok() && options_.resign_on_start_failure && self_ && step_aside_) {
+        spdlog::warn("start failed; stepping aside so that another node can lead");
+        step_aside_(Reason::kHookFailed);
+      }
+    });
+  });
+}
+
+void HookRoleListener::OnDemoted(Reason reason, std::function<void()> stopped) {
+  const std::optional<LeaderView> ended = std::exchange(self_, std::nullopt);
+  const bool involuntary = reason == Reason::kDisconnected || reason == Reason::kExpired ||
+                           reason == Reason::kDeleted || reason == Reason::kUnhealthy;
+  runner_.Run(HookAction::kStop, Environment("stop", reason, ended ? &*ended : nullptr),
+              [this, reason, involuntary, stopped = std::move(stopped)](const HookOutcome& outcome) {
+                if (involuntary && outcome.hook && outcome.hook->duration > options_.stop_budget) {
+                  spdlog::warn("stop hook took {}, longer than the {} budget after an "
+                               "involuntary loss: another node may have started meanwhile",
+                               FormatDuration(outcome.hook->duration),
+                               FormatDuration(options_.stop_budget));
+                }
+                loop_.Post([this, outcome, reason, stopped] {
+                  Record(outcome, reason);
+                  stopped();
+                });
+              });
+}
+
+void HookRoleListener::OnLeaderChanged(const std::optional<LeaderView>& previous,
+                                       const LeaderView& current) {
+  last_leader_ = current;
+  if (!runner_.has_hook(HookAction::kChange)) return;
+  const Reason reason = self_ && self_->node == current.node ? Reason::kElected : Reason::kJoined;
+  auto env = Environment("change", reason, &current);
+  if (previous) env["ZKELECT_PREVIOUS_LEADER_ID"] = previous->identity.id;
+  runner_.Run(HookAction::kChange, std::move(env), [this, reason](const HookOutcome& outcome) {
+    loop_.Post([this, outcome, reason] { Record(outcome, reason); });
+  });
+}
+
+void HookRoleListener::OnChildExited(const std::string& status) {
+  loop_.Post([this, status] {
+    if (!self_ || !step_aside_) return;
+    spdlog::warn("the leader-only child exited by itself ({}); stepping aside", status);
+    step_aside_(Reason::kHookFailed);
+  });
+}
+
+void HookRoleListener::Record(const HookOutcome& outcome, Reason reason) {
+  if (!outcome.hook && outcome.child_error.empty()) return;
+  HookResultView view;
+  view.reason = std::string(ReasonName(reason));
+  view.finished = std::chrono::system_clock::now();
+  if (outcome.hook) {
+    view.hook = outcome.hook->hook;
+    view.ok = outcome.hook->ok();
+    view.result = outcome.hook->Describe();
+    view.duration = outcome.hook->duration;
+  }
+  if (!outcome.child_error.empty()) {
+    if (view.hook.empty()) view.hook = "child";
+    view.ok = false;
+    view.result = "child could not start: " + outcome.child_error;
+  }
+  last_ = std::move(view);
+}
+
+HooksView HookRoleListener::View() const {
+  HooksView view;
+  view.configured = runner_.has_hook(HookAction::kStart) || runner_.has_hook(HookAction::kStop) ||
+                    runner_.has_hook(HookAction::kChange) || runner_.has_child();
+  view.running = runner_.running();
+  view.last = last_;
+  return view;
+}
+
+}  // namespace zkelect

@@ -1,0 +1,218 @@
+#include "zkelect/hooks/hook_runner.h"
+
+#include <signal.h>
+
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "zkelect/common/duration.h"
+
+namespace zkelect {
+namespace {
+
+using std::chrono::milliseconds;
+
+// While a child runs, the runner looks at it this often between actions.
+constexpr milliseconds kChildPoll{100};
+// A child that keeps dying is restarted at most this often.
+constexpr milliseconds kRestartDelay{1000};
+
+const char* HookName(HookAction action) {
+  switch (action) {
+    case HookAction::kStart: return "on_start";
+    case HookAction::kStop: return "on_stop";
+    case HookAction::kChange: return "on_change";
+  }
+  return "hook";
+}
+
+milliseconds Since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
+// Ends `process`: SIGTERM to its group, SIGKILL after `grace`. Returns how it
+// ended.
+ExitStatus Terminate(Process& process, milliseconds grace, const Process::LineCallback& on_line) {
+  process.SignalGroup(SIGTERM);
+  if (auto status = process.Wait(grace, on_line)) return *status;
+  process.SignalGroup(SIGKILL);
+  return process.Wait(milliseconds(5000), on_line).value_or(ExitStatus{-1, SIGKILL});
+}
+
+}  // namespace
+
+std::string HookResult::Describe() const {
+  if (!error.empty()) return "could not start: " + error;
+  if (timed_out) return "timed out after " + FormatDuration(duration);
+  return status ? status->ToString() : "unknown";
+}
+
+HookRunner::HookRunner(HooksConfig hooks, ChildConfig child, ProcessSpawner& spawner)
+    : hooks_(std::move(hooks)), child_config_(std::move(child)), spawner_(spawner) {}
+
+HookRunner::~HookRunner() { Stop(); }
+
+void HookRunner::SetChildExitHandler(std::function<void(const ExitStatus&)> handler) {
+  on_child_exit_ = std::move(handler);
+}
+
+void HookRunner::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void HookRunner::Stop() {
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (child_) StopChild();  // the thread is gone; this is the only owner now
+}
+
+void HookRunner::Run(HookAction action, std::map<std::string, std::string> env,
+                     std::function<void(const HookOutcome&)> done) {
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return;
+    queue_.push_back(Job{action, std::move(env), std::move(done)});
+  }
+  wake_.notify_one();
+}
+
+std::optional<std::string> HookRunner::running() const {
+  MutexLock lock(&mu_);
+  return running_;
+}
+
+bool HookRunner::has_hook(HookAction action) const {
+  switch (action) {
+    case HookAction::kStart: return !hooks_.on_start.empty();
+    case HookAction::kStop: return !hooks_.on_stop.empty();
+    case HookAction::kChange: return !hooks_.on_change.empty();
+  }
+  return false;
+}
+
+void HookRunner::Loop() {
+  for (;;) {
+    Job job;
+    {
+      MutexLock lock(&mu_);
+      while (queue_.empty() && !stopping_) {
+        if (child_) {
+          lock.WaitUntil(wake_, std::chrono::steady_clock::now() + kChildPoll);
+          break;
+        }
+        lock.Wait(wake_);
+      }
+      if (stopping_) return;
+      if (queue_.empty()) {
+        job.done = nullptr;
+      } else {
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    if (job.done) {
+      HookOutcome outcome = Execute(job);
+      job.done(outcome);
+    }
+    WatchChild();
+  }
+}
+
+HookOutcome HookRunner::Execute(const Job& job) {
+  HookOutcome outcome;
+  const std::vector<std::string>* argv = nullptr;
+  switch (job.action) {
+    case HookAction::kStart: argv = &hooks_.on_start; break;
+    case HookAction::kStop:
+      if (child_) StopChild();
+      argv = &hooks_.on_stop;
+      break;
+    case HookAction::kChange: argv = &hooks_.on_change; break;
+  }
+  if (!argv->empty()) outcome.hook = RunHook(HookName(job.action), *argv, job.env);
+  if (job.action == HookAction::kStart && has_child()) {
+    const bool go = !outcome.hook || outcome.hook->ok() ||
+                    hooks_.start_failure == HooksConfig::StartFailure::kIgnore;
+    if (go) outcome.child_error = StartChild(job.env);
+  }
+  return outcome;
+}
+
+HookResult HookRunner::RunHook(const std::string& name, const std::vector<std::string>& argv,
+                               const std::map<std::string, std::string>& env) {
+  HookResult result;
+  result.hook = name;
+  const auto start = std::chrono::steady_clock::now();
+  {
+    MutexLock lock(&mu_);
+    running_ = name;
+  }
+  auto log_line = [&name](std::string_view line) { spdlog::info("hook {}: {}", name, line); };
+  Result<std::unique_ptr<Process>> spawned = spawner_.Spawn(argv, {env, true});
+  if (!spawned.ok()) {
+    result.error = spawned.status().message();
+  } else {
+    Process& process = **spawned;
+    result.status = process.Wait(hooks_.timeout, log_line);
+    if (!result.status) {
+      result.timed_out = true;
+      spdlog::warn("hook {} still running after {}; sending SIGTERM to its process group", name,
+                   FormatDuration(hooks_.timeout));
+      result.status = Terminate(process, hooks_.kill_grace, log_line);
+    }
+  }
+  result.duration = Since(start);
+  {
+    MutexLock lock(&mu_);
+    running_.reset();
+  }
+  if (result.ok()) {
+    spdlog::info("hook {} finished: {} in {}", name, result.Describe(),
+                 FormatDuration(result.duration));
+  } else {
+    spdlog::warn("hook {} failed: {} (after {})", name, result.Describe(),
+                 FormatDuration(result.duration));
+  }
+  return result;
+}
+
+std::string HookRunner::StartChild(const std::map<std::string, std::string>& env) {
+  if (child_) return "";
+  Result<std::unique_ptr<Process>> spawned = spawner_.Spawn(child_config_.command, {env, false});
+  if (!spawned.ok()) {
+    spdlog::error("leader-only child: {}", spawned.status().message());
+    return spawned.status().message();
+  }
+  child_ = std::move(spawned).value();
+  child_env_ = env;
+  spdlog::info("leader-only child started: {} (pid {})", child_config_.command[0], child_->pid());
+  return "";
+}
+
+void HookRunner::StopChild() {
+  const int pid = child_->pid();
+  const ExitStatus status = Terminate(*child_, child_config_.stop_grace, nullptr);
+  spdlog::info("leader-only child {} stopped: {}", pid, status.ToString());
+  child_.reset();
+}
+
+// The child exited by itself: restart it or report it (once per exit).
+void HookRunner::WatchChild() {
+  if (!child_) return;
+  std::optional<ExitStatus> status = child_->TryReap();
+  if (!status) return;
+  spdlog::warn("leader-only child {} exited by itself: {}", child_->pid(), status->ToString());
+  child_.reset();
+  if (child_config_.on_exit == ChildConfig::OnExit::kRestart) {
+    std::this_thread::sleep_for(kRestartDelay);
+    StartChild(child_env_);
+  } else if (on_child_exit_) {
+    on_child_exit_(*status);
+  }
+}
+
+}  // namespace zkelect

@@ -1,0 +1,642 @@
+#include "zkelect/client/commands.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/free_port.h"
+#include "support/http_probe.h"
+#include "support/temp_dir.h"
+#include "zkelect/election/election_control.h"
+#include "zkelect/election/state_board.h"
+#include "zkelect/http/api_json.h"
+#include "zkelect/http/http_server.h"
+
+namespace zkelect {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
+using ResignOutcome = ElectionControl::ResignOutcome;
+
+constexpr char kVersion[] = "9.9.9";
+constexpr char kToken[] = "s3cret-token";
+
+// ElectionControl for tests: records the holds of resign requests and answers
+// each at once with a preset outcome.
+class FakeElectionControl : public ElectionControl {
+ public:
+  void Resign(milliseconds hold, std::function<void(ResignOutcome)> done) override {
+    ResignOutcome outcome;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      holds_.push_back(hold);
+      outcome = outcome_;
+    }
+    done(outcome);
+  }
+  bool IsResponsive() const override { return responsive_; }
+
+  void set_responsive(bool responsive) { responsive_ = responsive; }
+  void AnswerWith(ResignOutcome outcome) {
+    std::lock_guard<std::mutex> lock(mu_);
+    outcome_ = outcome;
+  }
+  std::vector<milliseconds> holds() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return holds_;
+  }
+
+ private:
+  std::atomic<bool> responsive_{true};
+  mutable std::mutex mu_;
+  ResignOutcome outcome_ = ResignOutcome::kDone;
+  std::vector<milliseconds> holds_;
+};
+
+Snapshot FollowerSnapshot() {
+  Snapshot snapshot;
+  snapshot.id = "node-a";
+  snapshot.role = Role::kFollower;
+  snapshot.session.state = "connected";
+  snapshot.session.session_id = 0x10000156f9f0001;
+  snapshot.session.negotiated_timeout = seconds(4);
+  snapshot.session.servers = "127.0.0.1:2181";
+  snapshot.election_path = "/demo/e";
+  snapshot.own_node = "_c_aaaa-latch-0000000002";
+  snapshot.position = 1;
+  snapshot.candidates = {"_c_bbbb-latch-0000000001", "_c_aaaa-latch-0000000002"};
+  LeaderView leader;
+  leader.identity.id = "node-b";
+  leader.identity.address = "10.0.0.2:8080";
+  leader.node = "_c_bbbb-latch-0000000001";
+  leader.epoch = 77;
+  leader.since = std::chrono::system_clock::time_point(milliseconds(1'700'000'000'123));
+  snapshot.leader = leader;
+  snapshot.no_leader_reason.clear();
+  snapshot.ready = true;
+  return snapshot;
+}
+
+Snapshot LeaderSnapshot() {
+  Snapshot snapshot = FollowerSnapshot();
+  snapshot.role = Role::kLeader;
+  snapshot.own_node = "_c_aaaa-latch-0000000003";
+  snapshot.position = 0;
+  snapshot.candidates = {"_c_aaaa-latch-0000000003"};
+  snapshot.leader->identity.id = "node-a";
+  snapshot.leader->identity.address = "";
+  snapshot.leader->node = "_c_aaaa-latch-0000000003";
+  snapshot.leader->epoch = 78;
+  TransitionView transition;
+  transition.time = std::chrono::system_clock::time_point(milliseconds(1'700'000'001'000));
+  transition.from = Role::kFollower;
+  transition.to = Role::kLeader;
+  transition.reason = Reason::kElected;
+  snapshot.last_transition = transition;
+  return snapshot;
+}
+
+Snapshot NoLeaderSnapshot() {
+  Snapshot snapshot;
+  snapshot.id = "node-a";
+  snapshot.role = Role::kDisconnected;
+  snapshot.session.state = "connecting";
+  snapshot.election_path = "/demo/e";
+  snapshot.no_leader_reason = "no_session";
+  return snapshot;
+}
+
+// Whether `text` contains `part`, showing `text` when not.
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+// What one command printed and returned.
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Parses `args` (after the program name) as main() does and runs the client
+// command with `env` as the whole environment.
+Outcome RunCommand(const std::vector<std::string>& args, const Environment& env = {}) {
+  CLI::App app;
+  app.require_subcommand(1);
+  ClientOptions options;
+  AddClientCommands(app, &options);
+  std::vector<const char*> argv = {"zkelect"};
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  Outcome outcome;
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    outcome.code = 2;
+    outcome.err = e.what();
+    return outcome;
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  outcome.code = RunClientCommand(app, options, env, out, err);
+  outcome.out = out.str();
+  outcome.err = err.str();
+  return outcome;
+}
+
+std::string WriteFile(const test::TempDir& dir, const std::string& name,
+                      const std::string& content) {
+  const std::string path = dir.Sub(name);
+  std::ofstream(path) << content;
+  return path;
+}
+
+class CommandsTest : public ::testing::Test {
+ protected:
+  ~CommandsTest() override { StopServer(); }
+
+  void StartServer(const std::string& token = "") {
+    HttpConfig config;
+    config.listen = "127.0.0.1:0";
+    config.max_waiters = 4;
+    if (!token.empty()) {
+      config.token_file = "/etc/zkelect/token";
+      config.token = token;
+    }
+    server_ = std::make_unique<HttpServer>(config, board_, control_, kVersion);
+    const Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started.message();
+  }
+
+  void StopServer() {
+    board_.Close();
+    if (server_) server_->Stop();
+  }
+
+  std::string Address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+
+  // Runs `args` against this test's server.
+  Outcome Run(std::vector<std::string> args, const Environment& env = {}) {
+    args.push_back("--addr");
+    args.push_back(Address());
+    return RunCommand(args, env);
+  }
+
+  // Waits (bounded) until `count` long-polls are parked in the server.
+  bool AwaitParkedWaiters(int count) {
+    const auto deadline = steady_clock::now() + seconds(10);
+    while (server_->waiters() < count) {
+      if (steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    return true;
+  }
+
+  StateBoard board_{FollowerSnapshot()};
+  FakeElectionControl control_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+// --- status -----------------------------------------------------------------
+
+TEST_F(CommandsTest, StatusPrintsAlignedLines) {
+  StartServer();
+  const Outcome result = Run({"status"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(result.out,
+            "id:        node-a\n"
+            "role:      follower\n"
+            "leader:    node-b 10.0.0.2:8080 (epoch 77, node _c_bbbb-latch-0000000001, since "
+            "2023-11-14T22:13:20.123Z)\n"
+            "session:   connected 0x10000156f9f0001, timeout 4s, servers 127.0.0.1:2181\n"
+            "election:  /demo/e, position 1 of 2\n"
+            "ready:     yes\n"
+            "version:   9.9.9\n");
+}
+
+TEST_F(CommandsTest, StatusShowsLastTransitionAndNoLeader) {
+  StartServer();
+  board_.Publish(LeaderSnapshot());
+  Outcome result = Run({"status"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "leader:    node-a (epoch 78, node _c_aaaa-latch-0000000003"));
+  EXPECT_TRUE(
+      Contains(result.out, "changed:   2023-11-14T22:13:21.000Z follower -> leader (elected)\n"));
+
+  board_.Publish(NoLeaderSnapshot());
+  result = Run({"status"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "role:      disconnected\n"));
+  EXPECT_TRUE(Contains(result.out, "leader:    none\n"));
+  EXPECT_TRUE(Contains(result.out, "session:   connecting\n"));
+  EXPECT_TRUE(Contains(result.out, "election:  /demo/e, not a candidate (0 candidates)\n"));
+  EXPECT_TRUE(Contains(result.out, "ready:     no\n"));
+}
+
+TEST_F(CommandsTest, StatusOfAnObserver) {
+  Snapshot observer = FollowerSnapshot();
+  observer.role = Role::kObserver;
+  observer.campaign = false;
+  observer.own_node.reset();
+  observer.position.reset();
+  observer.candidates = {"_c_bbbb-latch-0000000001"};
+  board_.Publish(observer);
+  StartServer();
+  const Outcome result = Run({"status"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "election:  /demo/e, observer (1 candidates)\n"));
+}
+
+TEST_F(CommandsTest, StatusJsonPrintsTheBodyAsIsOnOneLine) {
+  StartServer();
+  const Outcome result = Run({"status", "--json"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  const StateBoard::View view = board_.Current();
+  EXPECT_EQ(result.out, StatusBody(*view.snapshot, view.index, kVersion) + "\n");
+}
+
+// Ids come from other ZooKeeper clients' data: a terminal must not see their
+// control characters.
+TEST_F(CommandsTest, HumanOutputEscapesControlCharacters) {
+  Snapshot snapshot = FollowerSnapshot();
+  snapshot.leader->identity.id = "evil\n\x1b[31mred\xc2\x9b";
+  board_.Publish(snapshot);
+  StartServer();
+
+  Outcome result = Run({"leader"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "evil\\x0a\\x1b[31mred\\x9b 10.0.0.2:8080 epoch 77\n");
+
+  result = Run({"status"});
+  EXPECT_TRUE(Contains(result.out, "leader:    evil\\x0a\\x1b[31mred\\x9b 10.0.0.2:8080"));
+  EXPECT_EQ(result.out.find('\x1b'), std::string::npos);
+
+  result = Run({"leader", "--json"});  // JSON escapes them itself
+  EXPECT_EQ(json::parse(result.out)["leader"]["id"], "evil\n\x1b[31mred\xc2\x9b");
+}
+
+// --- leader -----------------------------------------------------------------
+
+TEST_F(CommandsTest, LeaderPrintsOneLine) {
+  StartServer();
+  const Outcome result = Run({"leader"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
+}
+
+TEST_F(CommandsTest, LeaderOnTheLeaderSaysThisNodeAndDashForNoAddress) {
+  board_.Publish(LeaderSnapshot());
+  StartServer();
+  const Outcome result = Run({"leader"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "node-a - epoch 78 (this node)\n");
+}
+
+TEST_F(CommandsTest, NoLeaderExitsOneWithTheReason) {
+  board_.Publish(NoLeaderSnapshot());
+  StartServer();
+  Outcome result = Run({"leader"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.out, "no leader (no_session)\n");
+
+  result = Run({"leader", "--json"});
+  EXPECT_EQ(result.code, 1);
+  const json body = json::parse(result.out);
+  EXPECT_TRUE(body["leader"].is_null());
+  EXPECT_EQ(body["reason"], "no_session");
+}
+
+TEST_F(CommandsTest, LeaderJsonPrintsTheBody) {
+  StartServer();
+  const Outcome result = Run({"leader", "--json"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  const StateBoard::View view = board_.Current();
+  EXPECT_EQ(result.out, LeaderBody(*view.snapshot, view.index) + "\n");
+}
+
+// --- resign -----------------------------------------------------------------
+
+TEST_F(CommandsTest, ResignSendsTheHoldAndReportsDone) {
+  StartServer();
+  Outcome result = Run({"resign", "--hold", "1m30s"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "resigned"));
+  EXPECT_TRUE(Contains(result.out, "after 1m30s"));
+
+  result = Run({"resign", "--json"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(json::parse(result.out), json::parse(R"({"resigned": true, "hold_ms": 0})"));
+  EXPECT_EQ(control_.holds(), (std::vector<milliseconds>{seconds(90), milliseconds(0)}));
+}
+
+TEST_F(CommandsTest, ResignOnAFollowerPrintsTheDaemonsMessage) {
+  control_.AnswerWith(ResignOutcome::kNotLeader);
+  StartServer();
+  Outcome result = Run({"resign"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "zkelect resign: this node is not the leader (role: follower): expected POST /resign "
+            "on the leader\n");
+
+  result = Run({"resign", "--json"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(json::parse(result.out)["error"]["code"], "not_leader");
+}
+
+TEST_F(CommandsTest, ResignWithABadHoldIsAUsageErrorAndSendsNothing) {
+  StartServer();
+  const Outcome result = Run({"resign", "--hold", "5x"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_TRUE(Contains(result.err, "--hold = \"5x\": expected a duration"));
+  EXPECT_TRUE(control_.holds().empty());
+}
+
+TEST_F(CommandsTest, ResignWithoutTheTokenIsRefused) {
+  StartServer(kToken);
+  const Outcome result = Run({"resign"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_TRUE(Contains(result.err, "Authorization: Bearer"));
+  EXPECT_TRUE(Contains(result.err, "--token-file"));
+  EXPECT_TRUE(control_.holds().empty());
+}
+
+TEST_F(CommandsTest, ResignSendsTheTokenFromEachSource) {
+  StartServer(kToken);
+  const test::TempDir dir("zkelect-client");
+  const std::string token_file = WriteFile(dir, "token", std::string(kToken) + "\n");
+  const std::string config =
+      WriteFile(dir, "zkelect.toml",
+                "[http]\nlisten = \"" + Address() + "\"\ntoken_file = \"" + token_file + "\"\n");
+
+  Outcome result = Run({"resign", "--token-file", token_file});
+  EXPECT_EQ(result.code, 0) << result.err;
+  result = Run({"resign"}, {{"ZKELECT_HTTP_TOKEN_FILE", token_file}});
+  EXPECT_EQ(result.code, 0) << result.err;
+  // The address comes from the configuration file too.
+  result = RunCommand({"resign", "--config", config});
+  EXPECT_EQ(result.code, 0) << result.err;
+  result = RunCommand({"resign"}, {{"ZKELECT_CONFIG", config}});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(control_.holds().size(), 4u);
+}
+
+TEST_F(CommandsTest, UnreadableTokenFileIsAUsageErrorNamingTheFlag) {
+  StartServer(kToken);
+  const Outcome result = Run({"resign", "--token-file", "/nonexistent/token"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_TRUE(Contains(result.err, "\"/nonexistent/token\" (from --token-file)"));
+  EXPECT_TRUE(control_.holds().empty());
+}
+
+// Read-only commands never need the token, so a probe works without access
+// to the secret.
+TEST_F(CommandsTest, ReadOnlyCommandsDoNotReadTheTokenFile) {
+  StartServer(kToken);
+  const Outcome result =
+      Run({"check", "ready"}, {{"ZKELECT_HTTP_TOKEN_FILE", "/nonexistent/token"}});
+  EXPECT_EQ(result.code, 0) << result.err;
+}
+
+// --- wait -------------------------------------------------------------------
+
+TEST_F(CommandsTest, WaitReturnsAtOnceWhenTheConditionHolds) {
+  StartServer();
+  const Outcome result = Run({"wait", "--follower", "--timeout", "5s"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "role: follower, leader: node-b 10.0.0.2:8080 epoch 77\n");
+}
+
+TEST_F(CommandsTest, WaitLeaderReturnsSoonAfterThePublish) {
+  StartServer();
+  auto waiting = std::async(std::launch::async, [this] {
+    return Run({"wait", "--leader", "--timeout", "30s"});
+  });
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+  const auto published = steady_clock::now();
+  board_.Publish(LeaderSnapshot());
+  ASSERT_EQ(waiting.wait_for(seconds(5)), std::future_status::ready);
+  EXPECT_LT(steady_clock::now() - published, seconds(2));
+  const Outcome result = waiting.get();
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "role: leader, leader: node-a - epoch 78\n");
+}
+
+// Without --timeout the wait has no end of its own: it keeps long-polling.
+TEST_F(CommandsTest, WaitWithoutTimeoutWaitsForTheChange) {
+  board_.Publish(LeaderSnapshot());
+  StartServer();
+  auto waiting = std::async(std::launch::async, [this] { return Run({"wait", "--follower"}); });
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+  board_.Publish(FollowerSnapshot());
+  ASSERT_EQ(waiting.wait_for(seconds(5)), std::future_status::ready);
+  EXPECT_EQ(waiting.get().code, 0);
+}
+
+TEST_F(CommandsTest, WaitChangeIgnoresOtherChangesAndReturnsOnANewLeader) {
+  StartServer();
+  auto waiting = std::async(std::launch::async, [this] {
+    return Run({"wait", "--change", "--timeout", "30s", "--json"});
+  });
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+
+  // Same leader, other details: the wait goes on (parks again).
+  Snapshot unready = FollowerSnapshot();
+  unready.ready = false;
+  const uint64_t before = board_.Current().index;
+  board_.Publish(unready);
+  ASSERT_TRUE(test::WaitUntil(
+      [&] { return server_->waiters() == 1 && board_.Current().index > before; }, seconds(10)));
+  ASSERT_EQ(waiting.wait_for(milliseconds(200)), std::future_status::timeout);
+
+  Snapshot next = FollowerSnapshot();
+  next.leader->node = "_c_cccc-latch-0000000004";
+  next.leader->epoch = 90;
+  board_.Publish(next);
+  ASSERT_EQ(waiting.wait_for(seconds(5)), std::future_status::ready);
+  const Outcome result = waiting.get();
+  EXPECT_EQ(result.code, 0) << result.err;
+  const json body = json::parse(result.out);
+  EXPECT_EQ(body["leader"]["epoch"], 90);
+  EXPECT_EQ(body["index"], board_.Current().index);
+}
+
+TEST_F(CommandsTest, WaitChangeCountsTheLeaderGoingAway) {
+  StartServer();
+  auto waiting = std::async(std::launch::async, [this] {
+    return Run({"wait", "--change", "--timeout", "30s"});
+  });
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+  board_.Publish(NoLeaderSnapshot());
+  ASSERT_EQ(waiting.wait_for(seconds(5)), std::future_status::ready);
+  const Outcome result = waiting.get();
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "role: disconnected, leader: none\n");
+}
+
+TEST_F(CommandsTest, WaitTimesOutWithExitOne) {
+  StartServer();
+  const auto start = steady_clock::now();
+  const Outcome result = Run({"wait", "--leader", "--timeout", "300ms"});
+  const auto took = steady_clock::now() - start;
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.out, "");
+  EXPECT_TRUE(Contains(result.err, "zkelect wait: timed out after 300ms; role: follower"));
+  EXPECT_GE(took, milliseconds(300));
+  EXPECT_LT(took, seconds(5));
+}
+
+TEST_F(CommandsTest, WaitNeedsExactlyOneCondition) {
+  StartServer();
+  EXPECT_EQ(Run({"wait"}).code, 2);
+  EXPECT_EQ(Run({"wait", "--leader", "--follower"}).code, 2);
+  EXPECT_EQ(Run({"wait", "--leader", "--change"}).code, 2);
+  const Outcome result = Run({"wait", "--leader", "--timeout", "soon"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_TRUE(Contains(result.err, "--timeout = \"soon\": expected a duration"));
+}
+
+// --- check ------------------------------------------------------------------
+
+TEST_F(CommandsTest, CheckAnswersEachProbe) {
+  StartServer();
+  struct Case {
+    Snapshot snapshot;
+    bool responsive;
+    std::string probe;
+    int code;
+    std::string out;
+  };
+  Snapshot unready = FollowerSnapshot();
+  unready.ready = false;
+  unready.session.state = "connecting";
+  const std::vector<Case> cases = {
+      {FollowerSnapshot(), true, "live", 0, "live: yes\n"},
+      {FollowerSnapshot(), false, "live", 1, "live: no (unresponsive)\n"},
+      {FollowerSnapshot(), true, "ready", 0, "ready: yes\n"},
+      {unready, true, "ready", 1, "ready: no (session_connecting)\n"},
+      {LeaderSnapshot(), true, "leader", 0, "leader: yes\n"},
+      {FollowerSnapshot(), true, "leader", 1, "leader: no (role follower)\n"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.probe + " -> " + c.out);
+    board_.Publish(c.snapshot);
+    control_.set_responsive(c.responsive);
+    const Outcome result = Run({"check", c.probe});
+    EXPECT_EQ(result.code, c.code) << result.err;
+    EXPECT_EQ(result.out, c.out);
+    EXPECT_EQ(result.err, "");
+  }
+}
+
+TEST_F(CommandsTest, CheckJsonPrintsTheBody) {
+  StartServer();
+  const Outcome result = Run({"check", "leader", "--json"});
+  EXPECT_EQ(result.code, 1);
+  const json body = json::parse(result.out);
+  EXPECT_EQ(body["leader"], false);
+  EXPECT_EQ(body["role"], "follower");
+}
+
+TEST_F(CommandsTest, CheckRejectsAnUnknownProbe) {
+  StartServer();
+  EXPECT_EQ(Run({"check", "alive"}).code, 2);
+  EXPECT_EQ(Run({"check"}).code, 2);
+}
+
+// --- finding the daemon -----------------------------------------------------
+
+TEST(CommandsUnreachableTest, EveryCommandExitsOneNamingTheAddress) {
+  const std::string address = "127.0.0.1:" + std::to_string(test::PickFreePort());
+  const std::vector<std::vector<std::string>> commands = {
+      {"status"},        {"leader"},         {"resign"},          {"wait", "--leader"},
+      {"check", "live"}, {"check", "ready"}, {"check", "leader"}, {"status", "--json"},
+  };
+  for (std::vector<std::string> args : commands) {
+    SCOPED_TRACE(args.front());
+    args.push_back("--addr");
+    args.push_back(address);
+    const Outcome result = RunCommand(args);
+    EXPECT_EQ(result.code, 1);
+    EXPECT_EQ(result.out, "");
+    EXPECT_TRUE(Contains(result.err, "cannot connect to the daemon at " + address));
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+}
+
+TEST(CommandsUnreachableTest, TheMessageSaysWhereTheAddressCameFrom) {
+  const std::string address = "127.0.0.1:" + std::to_string(test::PickFreePort());
+  const Outcome result = RunCommand({"status"}, {{"ZKELECT_HTTP_LISTEN", address}});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_TRUE(Contains(result.err, address));
+  EXPECT_TRUE(Contains(result.err, "address from ZKELECT_HTTP_LISTEN"));
+}
+
+TEST_F(CommandsTest, AddressFromTheEnvironmentWithAWildcardHost) {
+  StartServer();
+  const std::string listen = "0.0.0.0:" + std::to_string(server_->port());
+  const Outcome result = RunCommand({"leader"}, {{"ZKELECT_HTTP_LISTEN", listen}});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
+}
+
+TEST(CommandsConfigTest, BadAddressOrConfigurationIsAUsageError) {
+  Outcome result = RunCommand({"status", "--addr", "localhost"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_TRUE(Contains(result.err, "--addr = \"localhost\": expected host:port"));
+
+  result = RunCommand({"status"}, {{"ZKELECT_HTTP_LISTEN", "127.0.0.1:0"}});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_TRUE(Contains(result.err, "http.listen = \"127.0.0.1:0\" (from ZKELECT_HTTP_LISTEN)"));
+
+  result = RunCommand({"status", "--config", "/nonexistent/zkelect.toml"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_TRUE(Contains(result.err, "zkelect status: configuration error: config = "));
+  EXPECT_TRUE(Contains(result.err, "/nonexistent/zkelect.toml"));
+
+  const test::TempDir dir("zkelect-client");
+  const std::string config = WriteFile(dir, "zkelect.toml", "[http]\nlisten = \"nowhere\"\n");
+  result = RunCommand({"check", "live", "--config", config});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_TRUE(Contains(result.err, "http.listen"));
+}
+
+// Something else answers on the port: say so instead of printing nonsense.
+TEST(CommandsForeignServerTest, AnAnswerThatIsNotZkelectsIsAnError) {
+  httplib::Server server;
+  server.Get("/status", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("hello", "text/plain");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread listener([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(milliseconds(1));
+
+  const Outcome result = RunCommand({"status", "--addr", "127.0.0.1:" + std::to_string(port)});
+  server.stop();
+  listener.join();
+  EXPECT_EQ(result.code, 1);
+  EXPECT_TRUE(Contains(result.err, "is not a JSON object: expected a zkelect daemon there"));
+}
+
+}  // namespace
+}  // namespace zkelect
