@@ -111,8 +111,8 @@ Result<DaemonReply> DaemonClient::Get(std::string_view path, std::optional<LongP
     read_timeout += poll->wait;
   }
   http_->set_read_timeout(read_timeout);
-  // Set here because the library writes an IPv6 host without brackets, which
-  // the daemon refuses (it checks Host against DNS rebinding).
+  // Written here rather than left to the library: the daemon checks Host
+  // (against DNS rebinding) and accepts IP literals, IPv6 in brackets.
   const httplib::Headers headers = {{"Host", address_.ToString()}};
   return ToReply(http_->Get(target, headers), address_, "GET " + std::string(path), read_timeout);
 }

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "zkelect/election/role_listener.h"
@@ -26,6 +29,12 @@ class RecordingRoleListener final : public RoleListener {
     }
   }
 
+  void OnLeaderChanged(const std::optional<LeaderView>& previous,
+                       const LeaderView& current) override {
+    changes.emplace_back(previous ? previous->identity.id : "", current.identity.id);
+    events.push_back("changed:" + current.identity.id);
+  }
+
   void set_hold_stops(bool hold) { hold_stops_ = hold; }
   bool stop_pending() const { return static_cast<bool>(pending_stop_); }
   void FinishStop() {
@@ -37,6 +46,7 @@ class RecordingRoleListener final : public RoleListener {
   std::vector<LeaderView> elected;
   std::vector<Reason> demoted;
   std::vector<std::string> events;
+  std::vector<std::pair<std::string, std::string>> changes;  // previous id, current id
 
  private:
   bool hold_stops_ = false;

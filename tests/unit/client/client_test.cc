@@ -167,8 +167,8 @@ TEST(DaemonClientUnreachableTest, ConnectFailureIsUnavailableNamingTheAddress) {
                 " (connection refused or timed out)");
 }
 
-// The daemon refuses a Host header that is not host:port; the library would
-// send an IPv6 literal without brackets.
+// The daemon refuses a Host header that is not host:port: an IPv6 literal
+// must be in brackets.
 TEST_F(DaemonClientTest, Ipv6HostHeaderIsBracketed) {
   if (!Serve("::1")) GTEST_SKIP() << "no IPv6 loopback here";
   DaemonClient client({"::1", port_}, seconds(5), "");

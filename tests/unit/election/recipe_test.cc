@@ -25,8 +25,9 @@ constexpr char kPath[] = "/zkelect/test";
 
 class RecipeTest : public ::testing::Test {
  protected:
-  void Make(bool campaign = true) {
+  void Make(bool campaign = true, bool health_gated = false) {
     RecipeOptions options;
+    options.health_gated = health_gated;
     options.identity = NodeIdentity{"me", "10.0.0.1:8080", {{"zone", "a"}}};
     options.election_path = kPath;
     options.campaign = campaign;
@@ -443,6 +444,86 @@ TEST_F(RecipeTest, ObserverReportsLeaderAndNeverCreates) {
   EXPECT_FALSE(recipe_->leading());
   EXPECT_FALSE(Snap().leader.has_value());
   EXPECT_EQ(Snap().no_leader_reason, "no_candidates");
+}
+
+TEST_F(RecipeTest, HealthGatedNodeStaysOutUntilFirstHealthyVerdict) {
+  Make(/*campaign=*/true, /*health_gated=*/true);
+  recipe_->Start();
+  Settle();
+  EXPECT_EQ(zk_.requests("create"), 0);
+  EXPECT_EQ(Snap().role, Role::kWithdrawn);
+  EXPECT_FALSE(Snap().ready);
+  recipe_->SetHealth(true, "exit status 0");
+  Settle();
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_TRUE(Snap().ready);
+  EXPECT_EQ(Snap().health.healthy, true);
+}
+
+TEST_F(RecipeTest, UnhealthyLeaderStopsThenDeletesThenRejoinsWhenHealthy) {
+  Make(true, true);
+  recipe_->Start();
+  recipe_->SetHealth(true, "ok");
+  Settle();
+  ASSERT_TRUE(recipe_->leading());
+  const std::string own = OwnPath();
+  listener_.set_hold_stops(true);
+  recipe_->SetHealth(false, "exit status 1");
+  Settle();
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_EQ(listener_.demoted.at(0), Reason::kUnhealthy);
+  EXPECT_TRUE(zk_.NodeExists(own)) << "the stop runs before the delete";
+  listener_.FinishStop();
+  Settle();
+  EXPECT_FALSE(zk_.NodeExists(own));
+  EXPECT_TRUE(zk_.ChildrenOf(kPath).empty()) << "stays out while unhealthy";
+  EXPECT_EQ(Snap().role, Role::kWithdrawn);
+  EXPECT_FALSE(Snap().ready);
+  recipe_->SetHealth(true, "exit status 0");
+  Settle();
+  EXPECT_TRUE(recipe_->leading());
+}
+
+TEST_F(RecipeTest, UnhealthyFollowerWithdrawsWithoutStop) {
+  MakeParents();
+  AddPeer("peer");
+  Make(true, true);
+  recipe_->Start();
+  recipe_->SetHealth(true, "ok");
+  Settle();
+  ASSERT_EQ(zk_.ChildrenOf(kPath).size(), 2u);
+  recipe_->SetHealth(false, "HTTP 503");
+  Settle();
+  EXPECT_EQ(zk_.ChildrenOf(kPath).size(), 1u);
+  EXPECT_TRUE(listener_.demoted.empty());
+  EXPECT_EQ(Snap().leader->identity.id, "peer") << "still reports the leader";
+}
+
+TEST_F(RecipeTest, LeaderChangesAreAnnouncedOnEveryNodeOnce) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  StartAndSettle();
+  Advance(std::chrono::seconds(31));  // re-reads do not announce again
+  zk_.ExternalDelete(a);
+  Settle();
+  ASSERT_EQ(listener_.changes.size(), 2u);
+  EXPECT_EQ(listener_.changes[0], (std::pair<std::string, std::string>{"", "a"}));
+  EXPECT_EQ(listener_.changes[1], (std::pair<std::string, std::string>{"a", "me"}));
+  // The new leader starts first, then announces.
+  EXPECT_EQ(listener_.events,
+            (std::vector<std::string>{"changed:a", "elected", "changed:me"}));
+}
+
+TEST_F(RecipeTest, StepAsideAfterFailedStartCarriesHookFailedReason) {
+  MakeParents();
+  StartAndSettle();
+  AddPeer("peer");
+  Advance(std::chrono::seconds(31));
+  recipe_->Resign(milliseconds(1000), [](ElectionControl::ResignOutcome) {}, Reason::kHookFailed);
+  Settle();
+  EXPECT_EQ(listener_.demoted.at(0), Reason::kHookFailed);
+  EXPECT_EQ(Snap().leader->identity.id, "peer");
+  EXPECT_EQ(Snap().last_transition->reason, Reason::kHookFailed);
 }
 
 }  // namespace
