@@ -35,8 +35,9 @@ constexpr milliseconds kResignReadTimeout{130'000};
 constexpr milliseconds kMaxPollWait{60'000};
 // After 503 too_many_waiters, try again this much later.
 constexpr milliseconds kBusyRetry{1'000};
+// After a long-poll that came back early with nothing new, wait this long.
+constexpr milliseconds kEarlyRetry{100};
 
-constexpr char kDefaultListen[] = "127.0.0.1:4040";
 constexpr char kListenEnv[] = "ZKELECT_HTTP_LISTEN";
 constexpr char kTokenFileEnv[] = "ZKELECT_HTTP_TOKEN_FILE";
 constexpr char kConfigEnv[] = "ZKELECT_CONFIG";
@@ -173,6 +174,35 @@ void PrintStatus(std::ostream& out, const Json& status) {
 
   PrintField(out, "ready", Flag(status, "ready") ? "yes" : "no");
 
+  // Shown only when health.* is configured.
+  const Json& health = Member(status, "health");
+  if (Flag(health, "enabled")) {
+    const Json& healthy = Member(health, "healthy");
+    std::string health_line = !healthy.is_boolean() ? "not checked yet"
+                              : healthy.get<bool>() ? "healthy"
+                                                    : "unhealthy";
+    if (const std::string detail = Text(health, "detail"); !detail.empty()) {
+      health_line += ": " + detail;
+    }
+    PrintField(out, "health", health_line);
+  }
+
+  // Shown only when a hook or a leader-only child is configured.
+  const Json& hooks = Member(status, "hooks");
+  if (Flag(hooks, "configured")) {
+    const std::string running = Text(hooks, "running");
+    std::string hooks_line = running.empty() ? "idle" : "running " + running;
+    const Json& last = Member(hooks, "last");
+    if (last.is_object()) {
+      const std::optional<int64_t> duration = Number(last, "duration_ms");
+      hooks_line += ", last " + Text(last, "hook") + " (" + Text(last, "reason") + ") " +
+                    (Flag(last, "ok") ? "ok" : "failed") + ": " + Text(last, "result") +
+                    (duration ? " in " + FormatDuration(milliseconds(*duration)) : "") + " at " +
+                    Text(last, "finished");
+    }
+    PrintField(out, "hooks", hooks_line);
+  }
+
   const Json& transition = Member(status, "last_transition");
   if (transition.is_object()) {
     PrintField(out, "changed",
@@ -261,9 +291,9 @@ Result<Target> ResolveTarget(const ClientOptions& options, const Environment& en
 
 // One client command being run: its name for messages, the options and the
 // streams.
-class Run {
+class Invocation {
  public:
-  Run(std::string name, const ClientOptions& options, std::ostream& out, std::ostream& err)
+  Invocation(std::string name, const ClientOptions& options, std::ostream& out, std::ostream& err)
       : name_(std::move(name)), options_(options), out_(out), err_(err) {}
 
   // Writes "zkelect <command>: <message>" to the error stream; returns `code`.
@@ -321,59 +351,59 @@ class Run {
   std::ostream& err_;
 };
 
-int RunStatus(Run& run, DaemonClient& client, const Target& target) {
+int RunStatus(Invocation& call, DaemonClient& client, const Target& target) {
   Result<DaemonReply> reply = client.Get("/status");
-  if (!reply.ok()) return run.Unreachable(reply.status(), target);
-  if (reply->status != 200) return run.Refused(*reply);
-  if (!run.IsJsonObject(*reply, target.address)) return kFalse;
-  if (run.options().json) {
-    run.PrintBody(*reply);
+  if (!reply.ok()) return call.Unreachable(reply.status(), target);
+  if (reply->status != 200) return call.Refused(*reply);
+  if (!call.IsJsonObject(*reply, target.address)) return kFalse;
+  if (call.options().json) {
+    call.PrintBody(*reply);
   } else {
-    PrintStatus(run.out(), reply->json);
+    PrintStatus(call.out(), reply->json);
   }
   return kSuccess;
 }
 
-int RunLeader(Run& run, DaemonClient& client, const Target& target) {
+int RunLeader(Invocation& call, DaemonClient& client, const Target& target) {
   Result<DaemonReply> reply = client.Get("/leader");
-  if (!reply.ok()) return run.Unreachable(reply.status(), target);
+  if (!reply.ok()) return call.Unreachable(reply.status(), target);
   const bool known = reply->status == 200;
   const bool unknown = reply->status == 503 && Member(reply->json, "leader").is_null() &&
                        Member(reply->json, "error").is_null();
-  if (!known && !unknown) return run.Refused(*reply);
-  if (!run.IsJsonObject(*reply, target.address)) return kFalse;
-  if (run.options().json) {
-    run.PrintBody(*reply);
+  if (!known && !unknown) return call.Refused(*reply);
+  if (!call.IsJsonObject(*reply, target.address)) return kFalse;
+  if (call.options().json) {
+    call.PrintBody(*reply);
   } else if (known) {
-    run.out() << LeaderLine(Member(reply->json, "leader"))
-              << (Flag(reply->json, "is_self") ? " (this node)" : "") << "\n";
+    call.out() << LeaderLine(Member(reply->json, "leader"))
+               << (Flag(reply->json, "is_self") ? " (this node)" : "") << "\n";
   } else {
-    run.out() << NoLeaderLine(reply->json) << "\n";
+    call.out() << NoLeaderLine(reply->json) << "\n";
   }
   return known ? kSuccess : kFalse;
 }
 
-int RunResign(Run& run, DaemonClient& client, const Target& target) {
+int RunResign(Invocation& call, DaemonClient& client, const Target& target) {
   std::string request = "/resign";
-  if (!run.options().hold.empty()) {
-    Result<milliseconds> hold = ParseDuration(run.options().hold);
+  if (!call.options().hold.empty()) {
+    Result<milliseconds> hold = ParseDuration(call.options().hold);
     if (!hold.ok()) {
-      return run.Fail(kUsageError, "--hold = \"" + Printable(run.options().hold) +
-                                       "\": " + hold.status().message());
+      return call.Fail(kUsageError, "--hold = \"" + Printable(call.options().hold) +
+                                        "\": " + hold.status().message());
     }
     request += "?hold=" + FormatDuration(*hold);
   }
   Result<DaemonReply> reply = client.Post(request, kResignReadTimeout);
-  if (!reply.ok()) return run.Unreachable(reply.status(), target);
-  if (run.options().json) {
-    run.PrintBody(*reply);
+  if (!reply.ok()) return call.Unreachable(reply.status(), target);
+  if (call.options().json) {
+    call.PrintBody(*reply);
     return reply->status == 200 ? kSuccess : kFalse;
   }
-  if (reply->status != 200) return run.Refused(*reply);
+  if (reply->status != 200) return call.Refused(*reply);
   const milliseconds hold(Number(reply->json, "hold_ms").value_or(0));
-  run.out() << "resigned: stop hook done, node deleted; rejoining the election "
-            << (hold.count() > 0 ? "after " + FormatDuration(hold) : std::string("now"))
-            << " at the back of the queue\n";
+  call.out() << "resigned: stop hook done, node deleted; rejoining the election "
+             << (hold.count() > 0 ? "after " + FormatDuration(hold) : std::string("now"))
+             << " at the back of the queue\n";
   return kSuccess;
 }
 
@@ -385,19 +415,19 @@ std::optional<std::pair<std::string, int64_t>> LeaderKey(const Json& status) {
 }
 
 // Long-polls GET /status until the condition holds (see commands.h).
-int RunWait(Run& run, DaemonClient& client, const Target& target) {
-  const ClientOptions& options = run.options();
+int RunWait(Invocation& call, DaemonClient& client, const Target& target) {
+  const ClientOptions& options = call.options();
   const int conditions =
       int{options.wait_leader} + int{options.wait_follower} + int{options.wait_change};
   if (conditions != 1) {
-    return run.Fail(kUsageError, "expected exactly one of --leader, --follower or --change");
+    return call.Fail(kUsageError, "expected exactly one of --leader, --follower or --change");
   }
   std::optional<milliseconds> limit;
   if (!options.timeout.empty()) {
     Result<milliseconds> parsed = ParseDuration(options.timeout);
     if (!parsed.ok()) {
-      return run.Fail(kUsageError, "--timeout = \"" + Printable(options.timeout) +
-                                       "\": " + parsed.status().message());
+      return call.Fail(kUsageError, "--timeout = \"" + Printable(options.timeout) +
+                                        "\": " + parsed.status().message());
     }
     limit = *parsed;
   }
@@ -406,20 +436,20 @@ int RunWait(Run& run, DaemonClient& client, const Target& target) {
   // A reply to build on: 200, a JSON object and an index to long-poll from.
   const auto usable = [&](const DaemonReply& reply) {
     if (reply.status != 200) {
-      run.Refused(reply);
+      call.Refused(reply);
       return false;
     }
-    if (!run.IsJsonObject(reply, target.address)) return false;
+    if (!call.IsJsonObject(reply, target.address)) return false;
     if (reply.index == 0) {
-      run.Fail(kFalse, "the answer of " + target.address.ToString() +
-                           " has no X-Zkelect-Index header: expected a zkelect daemon there");
+      call.Fail(kFalse, "the answer of " + target.address.ToString() +
+                            " has no X-Zkelect-Index header: expected a zkelect daemon there");
       return false;
     }
     return true;
   };
 
   Result<DaemonReply> first = client.Get("/status");
-  if (!first.ok()) return run.Unreachable(first.status(), target);
+  if (!first.ok()) return call.Unreachable(first.status(), target);
   if (!usable(*first)) return kFalse;
   DaemonReply reply = std::move(first).value();
   const auto initial_leader = LeaderKey(reply.json);
@@ -431,9 +461,9 @@ int RunWait(Run& run, DaemonClient& client, const Target& target) {
                                                : LeaderKey(reply.json) != initial_leader;
     if (holds) {
       if (options.json) {
-        run.PrintBody(reply);
+        call.PrintBody(reply);
       } else {
-        run.out() << RoleLine(reply.json) << "\n";
+        call.out() << RoleLine(reply.json) << "\n";
       }
       return kSuccess;
     }
@@ -443,44 +473,50 @@ int RunWait(Run& run, DaemonClient& client, const Target& target) {
       const milliseconds remaining =
           std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
       if (remaining <= milliseconds(0)) {
-        return run.Fail(kFalse,
-                        "timed out after " + FormatDuration(*limit) + "; " + RoleLine(reply.json));
+        return call.Fail(kFalse,
+                         "timed out after " + FormatDuration(*limit) + "; " + RoleLine(reply.json));
       }
       poll_wait = std::min(poll_wait, remaining);
     }
 
+    const auto asked = std::chrono::steady_clock::now();
     Result<DaemonReply> next =
         client.Get("/status", DaemonClient::LongPoll{reply.index, poll_wait});
-    if (!next.ok()) return run.Unreachable(next.status(), target);
+    if (!next.ok()) return call.Unreachable(next.status(), target);
     if (next->status == 503 && Text(Member(next->json, "error"), "code") == "too_many_waiters") {
       // Every long-poll place is taken: try again shortly (the deadline still holds).
       std::this_thread::sleep_for(std::min(kBusyRetry, poll_wait));
       continue;
     }
     if (!usable(*next)) return kFalse;
+    // Nothing new, and much sooner than asked (a daemon shutting down answers
+    // parked polls at once): pause, so that this loop never spins.
+    if (next->index == reply.index && std::chrono::steady_clock::now() - asked < poll_wait / 2) {
+      std::this_thread::sleep_for(std::min(kEarlyRetry, poll_wait));
+    }
     reply = std::move(next).value();
   }
 }
 
-int RunCheck(Run& run, DaemonClient& client, const Target& target) {
-  const std::string& probe = run.options().probe;
+int RunCheck(Invocation& call, DaemonClient& client, const Target& target) {
+  const std::string& probe = call.options().probe;
   const char* path = probe == "live" ? "/healthz" : probe == "ready" ? "/readyz" : "/is-leader";
   Result<DaemonReply> reply = client.Get(path);
-  if (!reply.ok()) return run.Unreachable(reply.status(), target);
+  if (!reply.ok()) return call.Unreachable(reply.status(), target);
   const bool yes = reply->status == 200;
   if (!yes && (reply->status != 503 || !Member(reply->json, "error").is_null())) {
-    return run.Refused(*reply);
+    return call.Refused(*reply);
   }
-  if (!run.IsJsonObject(*reply, target.address)) return kFalse;
-  if (run.options().json) {
-    run.PrintBody(*reply);
+  if (!call.IsJsonObject(*reply, target.address)) return kFalse;
+  if (call.options().json) {
+    call.PrintBody(*reply);
   } else if (yes) {
-    run.out() << probe << ": yes\n";
+    call.out() << probe << ": yes\n";
   } else {
     const std::string why = probe == "live"    ? Text(reply->json, "status")
                             : probe == "ready" ? Text(reply->json, "reason")
                                                : "role " + Text(reply->json, "role");
-    run.out() << probe << ": no" << (why.empty() ? "" : " (" + why + ")") << "\n";
+    call.out() << probe << ": no" << (why.empty() ? "" : " (" + why + ")") << "\n";
   }
   return yes ? kSuccess : kFalse;
 }
@@ -489,9 +525,8 @@ int RunCheck(Run& run, DaemonClient& client, const Target& target) {
 void AddCommonOptions(CLI::App& command, ClientOptions* options) {
   command
       .add_option("--addr", options->addr,
-                  std::string("the daemon's HTTP address, host:port [default: http.listen of "
-                              "--config, else env ") +
-                      kListenEnv + ", else " + kDefaultListen + "]")
+                  std::string("the daemon's HTTP address [default: env ") + kListenEnv +
+                      ", else http.listen of --config, else " + HttpConfig().listen + "]")
       ->type_name("HOST:PORT");
   command
       .add_option_function<std::string>(
@@ -536,6 +571,10 @@ void AddClientCommands(CLI::App& app, ClientOptions* options) {
   CLI::App* wait = app.add_subcommand(
       std::string(kWait),
       "Block until this node leads, follows, or the leader changes (exit 1 on --timeout)");
+  wait->footer(std::string("Long-polls GET /status, at most 60s a request. Without --timeout "
+                           "it waits until the condition holds or the daemon cannot be "
+                           "reached.\n") +
+               kExit);
   AddCommonOptions(*wait, options);
   CLI::Option* lead = wait->add_flag("--leader", options->wait_leader, "until this node leads");
   CLI::Option* follow =
@@ -548,7 +587,6 @@ void AddClientCommands(CLI::App& app, ClientOptions* options) {
   wait->add_option("--timeout", options->timeout,
                    "give up after this long, e.g. 90s [default: wait forever]")
       ->type_name("DURATION");
-  wait->footer(kExit);
 
   CLI::App* check = app.add_subcommand(
       std::string(kCheck),
@@ -570,17 +608,18 @@ int RunClientCommand(const CLI::App& app, const ClientOptions& options, const En
     err << "zkelect: expected a subcommand: status, leader, resign, wait or check\n";
     return kUsageError;
   }
-  Run run(command == kCheck ? "check " + options.probe : std::string(command), options, out, err);
+  Invocation call(command == kCheck ? "check " + options.probe : std::string(command), options, out,
+                  err);
 
   Result<Target> target = ResolveTarget(options, env, /*want_token=*/command == kResign);
-  if (!target.ok()) return run.Fail(kUsageError, target.status().message());
+  if (!target.ok()) return call.Fail(kUsageError, target.status().message());
   DaemonClient client(target->address, kRequestTimeout, target->token);
 
-  if (command == kStatus) return RunStatus(run, client, *target);
-  if (command == kLeader) return RunLeader(run, client, *target);
-  if (command == kResign) return RunResign(run, client, *target);
-  if (command == kWait) return RunWait(run, client, *target);
-  return RunCheck(run, client, *target);
+  if (command == kStatus) return RunStatus(call, client, *target);
+  if (command == kLeader) return RunLeader(call, client, *target);
+  if (command == kResign) return RunResign(call, client, *target);
+  if (command == kWait) return RunWait(call, client, *target);
+  return RunCheck(call, client, *target);
 }
 
 }  // namespace zkelect

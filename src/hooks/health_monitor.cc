@@ -1,9 +1,13 @@
 #include "zkelect/hooks/health_monitor.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
@@ -36,6 +40,8 @@ constexpr milliseconds kCancelRetry{10};
 constexpr size_t kMaxDetailBytes = 200;
 // How much of an HTTP body is kept (the rest is read and dropped).
 constexpr size_t kMaxBodyBytes = 1024;
+// How long the connect that explains a connection failure may take.
+constexpr int kDiagnoseConnectMs = 100;
 
 // The first non-blank line of `text` (or its last one, with `last`), trimmed,
 // control characters turned into spaces, cut to kMaxDetailBytes without
@@ -84,16 +90,50 @@ std::string WithOutput(std::string what, const std::string& output_line) {
 
 std::string TimedOut(milliseconds timeout) { return "timed out after " + FormatDuration(timeout); }
 
-// Why an HTTP request got no answer. `saved_errno` is errno right after the
-// request, a hint for connection failures.
-std::string DescribeHttpError(httplib::Error error, int saved_errno) {
+// httplib reports every failed connect as Error::Connection and leaves no
+// errno behind, so one more connect attempt (immediate on loopback) tells an
+// operator why: "connection refused" means nothing listens on the port.
+std::string WhyNoConnection(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+    return "cannot resolve " + host;
+  }
+  bool refused = false;
+  int error = 0;
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    const int fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) {
+      error = errno;
+      continue;
+    }
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      error = 0;
+    } else if (errno != EINPROGRESS) {
+      error = errno;
+    } else if (pollfd ready{fd, POLLOUT, 0}; poll(&ready, 1, kDiagnoseConnectMs) == 1) {
+      socklen_t length = sizeof error;
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+    } else {
+      error = ETIMEDOUT;
+    }
+    close(fd);
+    refused = refused || error == ECONNREFUSED;
+  }
+  freeaddrinfo(found);
+  if (refused) return "connection refused";
+  if (error == 0) return "cannot connect";  // it works now: the failure passed
+  return std::string("cannot connect: ") + std::strerror(error);
+}
+
+// Why an HTTP request to `target` got no answer.
+std::string DescribeHttpError(httplib::Error error, const std::string& host, int port) {
   switch (error) {
     case httplib::Error::Connection:
-      if (saved_errno == ECONNREFUSED) return "connection refused";
-      if (saved_errno != 0 && saved_errno != EINPROGRESS && saved_errno != EAGAIN) {
-        return std::string("cannot connect: ") + std::strerror(saved_errno);
-      }
-      return "cannot connect";
+      return WhyNoConnection(host, port);
     case httplib::Error::ConnectionTimeout:
       return "connect timed out";
     case httplib::Error::Read:
@@ -305,21 +345,19 @@ std::optional<HealthMonitor::Outcome> HealthMonitor::ProbeHttp() {
     const httplib::Headers headers = {{"Host", http_target_.authority},
                                       {"User-Agent", "zkelect-health-check"}};
     std::string body;
-    errno = 0;
     const httplib::Result result = client.Get(
         http_target_.path, headers, [](const httplib::Response&) { return true; },
         [&body](const char* data, size_t length) {
           body.append(data, std::min(length, kMaxBodyBytes - body.size()));
           return true;
         });
-    const int saved_errno = errno;
     Outcome outcome;
     if (result) {
       const int status = result->status;
       outcome.ok = status >= 200 && status <= 299;
       outcome.detail = WithOutput("HTTP " + std::to_string(status), OneLine(body, false));
     } else {
-      outcome.detail = DescribeHttpError(result.error(), saved_errno);
+      outcome.detail = DescribeHttpError(result.error(), http_target_.host, http_target_.port);
     }
     {
       MutexLock lock(&mu_);

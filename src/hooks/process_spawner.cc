@@ -185,6 +185,9 @@ Result<std::unique_ptr<Process>> PosixProcessSpawner::Spawn(const std::vector<st
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
   }
+  // Nothing else of the daemon's (the HTTP listening socket, the ZooKeeper
+  // connection) leaks into commands, whether or not it was close-on-exec.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t defaults;

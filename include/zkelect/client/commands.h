@@ -55,12 +55,14 @@ void AddClientCommands(CLI::App& app, ClientOptions* options);
 // Results go to `out` (one line of JSON per answer with --json); errors go to
 // `err` as one line naming the address, the value or the daemon's message.
 //
-// The daemon's address is --addr, else http.listen of the configuration
-// (--config or ZKELECT_CONFIG, read with LoadConfig), else
-// ZKELECT_HTTP_LISTEN, else 127.0.0.1:4040; the default configuration file is
-// not read. The resign token comes from --token-file, else
-// ZKELECT_HTTP_TOKEN_FILE, else http.token_file of the configuration.
-// Only `env` is read, not the process environment.
+// The daemon's address is --addr, else ZKELECT_HTTP_LISTEN, else http.listen
+// of the configuration file (--config or ZKELECT_CONFIG), else 127.0.0.1:4040;
+// a wildcard host (0.0.0.0, [::]) means loopback. The resign token comes from
+// --token-file, else ZKELECT_HTTP_TOKEN_FILE, else http.token_file of the
+// file. Both are read with LoadConfig, as the daemon reads them, but unlike
+// the daemon a client reads no file unless one is named (not
+// /etc/zkelect/zkelect.toml), and reads no secret it does not need. Only
+// `env` is read, not the process environment.
 //
 // Time: each request is bounded (5s to connect and to answer; resign waits
 // up to 2m10s for the daemon's stop hook). `wait` without --timeout waits

@@ -252,6 +252,37 @@ TEST_F(CommandsTest, StatusShowsLastTransitionAndNoLeader) {
   EXPECT_TRUE(Contains(result.out, "ready:     no\n"));
 }
 
+TEST_F(CommandsTest, StatusShowsHooksAndHealthWhenConfigured) {
+  Snapshot snapshot = LeaderSnapshot();
+  snapshot.health.enabled = true;
+  snapshot.health.healthy = false;
+  snapshot.health.detail = "exit status 1";
+  snapshot.hooks.configured = true;
+  snapshot.hooks.running = "on_stop";
+  HookResultView last;
+  last.hook = "on_start";
+  last.reason = "elected";
+  last.ok = true;
+  last.result = "exit status 0";
+  last.duration = milliseconds(1250);
+  last.finished = std::chrono::system_clock::time_point(milliseconds(1'700'000'002'000));
+  snapshot.hooks.last = last;
+  board_.Publish(snapshot);
+  StartServer();
+  Outcome result = Run({"status"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "\nhealth:    unhealthy: exit status 1\n"));
+  EXPECT_TRUE(Contains(result.out,
+                       "\nhooks:     running on_stop, last on_start (elected) ok: exit status 0 "
+                       "in 1s250ms at 2023-11-14T22:13:22.000Z\n"));
+
+  // Neither line without hooks and health.
+  board_.Publish(FollowerSnapshot());
+  result = Run({"status"});
+  EXPECT_FALSE(Contains(result.out, "health:"));
+  EXPECT_FALSE(Contains(result.out, "hooks:"));
+}
+
 TEST_F(CommandsTest, StatusOfAnObserver) {
   Snapshot observer = FollowerSnapshot();
   observer.role = Role::kObserver;
@@ -636,6 +667,30 @@ TEST(CommandsForeignServerTest, AnAnswerThatIsNotZkelectsIsAnError) {
   listener.join();
   EXPECT_EQ(result.code, 1);
   EXPECT_TRUE(Contains(result.err, "is not a JSON object: expected a zkelect daemon there"));
+}
+
+// A daemon whose long-polls come back at once with nothing new (as while it
+// shuts down) must not make `wait` spin.
+TEST(CommandsForeignServerTest, WaitDoesNotSpinOnEarlyAnswers) {
+  httplib::Server server;
+  std::atomic<int> requests{0};
+  server.Get("/status", [&](const httplib::Request&, httplib::Response& res) {
+    ++requests;
+    res.set_header("X-Zkelect-Index", "5");
+    res.set_content(R"({"role": "follower", "leader": null})", "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread listener([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(milliseconds(1));
+
+  const Outcome result = RunCommand(
+      {"wait", "--leader", "--timeout", "1s", "--addr", "127.0.0.1:" + std::to_string(port)});
+  server.stop();
+  listener.join();
+  EXPECT_EQ(result.code, 1);
+  EXPECT_TRUE(Contains(result.err, "timed out after 1s"));
+  EXPECT_LE(requests.load(), 15);
 }
 
 }  // namespace

@@ -93,7 +93,24 @@ TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
                "since": "2024-05-01T12:34:56.789Z"},
     "last_transition": {"time": "2024-05-01T12:34:56.789Z", "from": "starting",
                         "to": "follower", "reason": "joined"},
+    "hooks": {"configured": false, "running": null, "last": null},
+    "health": {"enabled": false},
     "ready": true, "index": 9, "version": "0.1.0"})"));
+}
+
+TEST(ApiJsonTest, StatusBodyShowsHooksAndHealth) {
+  Snapshot snapshot = FollowerView();
+  snapshot.hooks.configured = true;
+  snapshot.hooks.running = "on_stop";
+  snapshot.hooks.last = HookResultView{"on_start", "elected", false, "exit status 3",
+                                       std::chrono::milliseconds(1500), snapshot.leader->since};
+  snapshot.health = HealthView{true, false, "HTTP 503"};
+  const json body = json::parse(StatusBody(snapshot, 9, "0.1.0"));
+  EXPECT_EQ(body["hooks"], json::parse(R"({"configured": true, "running": "on_stop",
+      "last": {"hook": "on_start", "reason": "elected", "ok": false, "result": "exit status 3",
+               "duration_ms": 1500, "finished": "2024-05-01T12:34:56.789Z"}})"));
+  EXPECT_EQ(body["health"], json::parse(R"({"enabled": true, "healthy": false,
+                                            "detail": "HTTP 503"})"));
 }
 
 TEST(ApiJsonTest, StatusBodyOfAFreshDaemonHasNulls) {
