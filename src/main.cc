@@ -2,9 +2,12 @@
 // hands over to the library (design §1): `zkelect run` is the daemon, the other
 // subcommands are small clients of it.
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -25,14 +28,27 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   zkelect::RawFlags flags;
+  std::vector<std::string> leader_command;
   CLI::App* run = app.add_subcommand(
-      "run", "Run the daemon: join the election and serve the HTTP API on localhost");
+      "run",
+      "Run the daemon: join the election and serve the HTTP API on localhost. With -- CMD "
+      "ARGS..., also run CMD while this node leads (stopped when leadership ends)");
   zkelect::AddConfigFlags(*run, &flags);
 
   // Client subcommands (status, leader, resign, wait, check): small clients
   // of a local daemon's HTTP API.
   zkelect::ClientOptions client_options;
   zkelect::AddClientCommands(app, &client_options);
+
+  // `zkelect run [options] -- CMD ARGS...`: everything after the first `--`
+  // is the leader-only command, taken as it is (dashes included).
+  char** const end = argv + argc;
+  char** const separator = std::find(argv, end, std::string_view("--"));
+  const bool has_command = separator != end;
+  if (has_command) {
+    leader_command.assign(separator + 1, end);
+    argc = static_cast<int>(separator - argv);
+  }
 
   try {
     app.parse(argc, argv);
@@ -47,6 +63,11 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
 
+  if (has_command && (!run->parsed() || leader_command.empty())) {
+    std::fprintf(stderr, "zkelect: `--` introduces the leader-only command, as in: "
+                         "zkelect run [options] -- CMD ARGS...\n");
+    return kUsageError;
+  }
   if (run->parsed()) {
     zkelect::Result<zkelect::Config> config =
         zkelect::LoadConfig(flags, zkelect::CurrentEnvironment());
@@ -54,6 +75,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "zkelect: configuration error: %s\n", config.status().message().c_str());
       return kUsageError;
     }
+    config.value().child.command = std::move(leader_command);
     zkelect::ConfigureLogging(config->log);
     return zkelect::Daemon(std::move(config).value()).Run();
   }
