@@ -87,7 +87,7 @@ void ElectionLoop::Run() {
     if (task) task();
     Snapshot snapshot = recipe_->MakeSnapshot();
     if (decorate_) decorate_(&snapshot);
-    board_.Publish(std::move(snapshot));
+    board_.Publish(std::move(snapshot), recipe_->LeaseExpiry());
   }
 }
 

@@ -161,6 +161,11 @@ void Recipe::Heard(Clock::TimePoint sent) {
   }
 }
 
+std::optional<Clock::TimePoint> Recipe::LeaseExpiry() const {
+  if (!leading_) return std::nullopt;
+  return last_heard_ + SessionTimeout() / 2;
+}
+
 bool Recipe::Fenced() const {
   return session_id_ != 0 && clock_.Now() - last_heard_ > SessionTimeout() / 2;
 }
@@ -377,16 +382,18 @@ void Recipe::DeleteOwnNode(std::function<void()> then) {
 // ---------------------------------------------------------------------------
 // The view
 
-void Recipe::Refresh() {
+void Recipe::Refresh(bool watch_children) {
   if (phase_ != Phase::kConnected) return;
   const uint64_t seq = ++refresh_seq_;
-  zk_.GetChildren(options_.election_path,
-                  Tracked([this, seq](ZkCode code, const std::vector<std::string>& children) {
-                    OnChildren(seq, code, children);
+  zk_.GetChildren(options_.election_path, watch_children,
+                  Tracked([this, seq, watch_children](ZkCode code,
+                                                      const std::vector<std::string>& children) {
+                    OnChildren(seq, watch_children, code, children);
                   }));
 }
 
-void Recipe::OnChildren(uint64_t seq, ZkCode code, const std::vector<std::string>& children) {
+void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
+                        const std::vector<std::string>& children) {
   if (seq != refresh_seq_) return;  // a newer listing is on its way
   if (code == ZkCode::kNoNode) {
     // Rule 9: the parent vanished (and our node with it): recreate, rejoin.
@@ -445,6 +452,7 @@ void Recipe::OnChildren(uint64_t seq, ZkCode code, const std::vector<std::string
 
   if (candidates_.empty()) {
     leader_.reset();
+    if (!own_node_ && !WantCandidacy() && !watched) Refresh(/*watch_children=*/true);
     UpdateRole(Reason::kJoined);
     return;
   }
@@ -518,7 +526,7 @@ void Recipe::OnLeaderData(uint64_t seq, const std::string& node, ZkCode code,
 }
 
 void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
-  if (!path.starts_with(options_.election_path + "/")) return;
+  if (path != options_.election_path && !path.starts_with(options_.election_path + "/")) return;
   if (type == NodeEventType::kDeleted && leading_ && own_node_ && path == PathOf(*own_node_) &&
       !withdrawing_) {
     // Rule 5: the leader watches its own node; a manual delete demotes it.

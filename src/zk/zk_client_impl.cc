@@ -218,7 +218,7 @@ void ZkClientImpl::Create(const std::string& path, const std::string& data, Crea
   if (rc != ZOK) Req::Refused(request, rc, [](CreateCallback& cb, ZkCode code) { cb(code, ""); });
 }
 
-void ZkClientImpl::GetChildren(const std::string& path, ChildrenCallback done) {
+void ZkClientImpl::GetChildren(const std::string& path, bool watch, ChildrenCallback done) {
   using Req = Request<ChildrenCallback>;
   auto* request = Req::New(this, std::move(done));
   auto completion = [](int rc, const String_vector* strings, const void* raw) {
@@ -235,8 +235,12 @@ void ZkClientImpl::GetChildren(const std::string& path, ChildrenCallback done) {
       req->done(code, children);
     });
   };
-  int rc = handle_ == nullptr ? ZCLOSING
-                              : zoo_aget_children(handle_, path.c_str(), 0, completion, request);
+  int rc = ZCLOSING;
+  if (handle_ != nullptr) {
+    rc = watch ? zoo_awget_children(handle_, path.c_str(), &ZkClientImpl::OnNodeWatch,
+                                    context_.get(), completion, request)
+               : zoo_awget_children(handle_, path.c_str(), nullptr, nullptr, completion, request);
+  }
   if (rc != ZOK) Req::Refused(request, rc, [](ChildrenCallback& cb, ZkCode code) { cb(code, {}); });
 }
 

@@ -303,11 +303,13 @@ TEST_F(ElectionTest, ParkedLongPollsAreCappedAndNeverStarveProbes) {
       return HttpGet(port, parked_path, seconds(10));
     }));
   }
-  // The third waiter is refused at once, once both are parked.
+  // The third waiter is refused at once, once both are parked. Until they
+  // are, the probe may park itself, so it waits only briefly and retries.
+  const std::string probe_path = "/leader?index=" + std::to_string(*now.index()) + "&wait=100ms";
   HttpReply refused;
   ASSERT_TRUE(WaitUntil(
       [&] {
-        refused = HttpGet(only.port(), parked_path, seconds(5));
+        refused = HttpGet(only.port(), probe_path, seconds(5));
         return refused.status == 503;
       },
       seconds(2), milliseconds(50)))

@@ -112,7 +112,7 @@ TEST_F(ZkClientImplTest, StaleRepliesOfAClosedHandleAreDropped) {
   ASSERT_TRUE(loop_.RunUntil([&] { return sink_.connected == 1; }, milliseconds(10000)));
   std::atomic<int> stale_replies{0};
   for (int i = 0; i < 20; ++i) {
-    zk.GetChildren("/", [&](ZkCode, const std::vector<std::string>&) { ++stale_replies; });
+    zk.GetChildren("/", false, [&](ZkCode, const std::vector<std::string>&) { ++stale_replies; });
   }
   // Let some replies arrive at the loop's door, then replace the handle.
   std::this_thread::sleep_for(milliseconds(50));

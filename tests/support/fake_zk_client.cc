@@ -40,7 +40,8 @@ void FakeZkClient::Close() {
     for (const auto& [path, node] : nodes_) {
       if (node.ephemeral_owner == server_session_) owned.push_back(path);
     }
-    watches_.clear();  // a closed session's watches die with it
+    watches_.clear();
+    child_watches_.clear();  // a closed session's watches die with it
     for (const std::string& path : owned) nodes_.erase(path);
   }
   open_ = false;
@@ -132,6 +133,7 @@ void FakeZkClient::Create(const std::string& path, const std::string& data, Crea
     }
     if (nodes_.count(full) != 0) return done(ZkCode::kNodeExists, "");
     nodes_[full] = Node{data, ++zxid_, ephemeral ? server_session_ : 0, 0, 0};
+    FireChildWatch(full);
     if (fault == CreateFault::kLostAfterApply) {
       Disconnect();
       return done(ZkCode::kConnectionLoss, "");
@@ -140,11 +142,12 @@ void FakeZkClient::Create(const std::string& path, const std::string& data, Crea
   });
 }
 
-void FakeZkClient::GetChildren(const std::string& path, ChildrenCallback done) {
+void FakeZkClient::GetChildren(const std::string& path, bool watch, ChildrenCallback done) {
   ++requests_["children"];
-  Queue([this, path, done = std::move(done)] {
+  Queue([this, path, watch, done = std::move(done)] {
     if (auto code = Unavailable()) return done(*code, {});
     if (nodes_.count(path) == 0) return done(ZkCode::kNoNode, {});
+    if (watch) child_watches_.insert(path);
     done(ZkCode::kOk, ChildrenOf(path));
   });
 }
@@ -186,6 +189,15 @@ void FakeZkClient::Delete(const std::string& path, DoneCallback done) {
 void FakeZkClient::RemoveNode(const std::string& path) {
   nodes_.erase(path);
   FireWatch(path, NodeEventType::kDeleted);
+  FireChildWatch(path);
+}
+
+void FakeZkClient::FireChildWatch(const std::string& child_path) {
+  const std::string parent = ParentOf(child_path);
+  if (child_watches_.erase(parent) == 0) return;
+  Queue([this, parent] {
+    if (open_ && sink_ != nullptr) sink_->OnNodeEvent(NodeEventType::kChildrenChanged, parent);
+  });
 }
 
 void FakeZkClient::FireWatch(const std::string& path, NodeEventType type) {
@@ -205,6 +217,7 @@ std::string FakeZkClient::ExternalCreate(const std::string& path, const std::str
     full += suffix;
   }
   nodes_[full] = Node{data, ++zxid_, owner, 0, 0};
+  FireChildWatch(full);
   return full;
 }
 
@@ -239,6 +252,7 @@ void FakeZkClient::Expire() {
     if (node.ephemeral_owner == server_session_) owned.push_back(path);
   }
   watches_.clear();
+  child_watches_.clear();
   for (const std::string& path : owned) nodes_.erase(path);
   server_session_ = 0;
   expired_ = true;

@@ -42,7 +42,7 @@ class FakeZkClient final : public ZkClient {
   std::chrono::milliseconds negotiated_timeout() const override { return timeout_; }
   void Create(const std::string& path, const std::string& data, CreateMode mode,
               CreateCallback done) override;
-  void GetChildren(const std::string& path, ChildrenCallback done) override;
+  void GetChildren(const std::string& path, bool watch, ChildrenCallback done) override;
   void GetData(const std::string& path, bool watch, DataCallback done) override;
   void Exists(const std::string& path, StatCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
@@ -68,7 +68,10 @@ class FakeZkClient final : public ZkClient {
   // The server refuses the credentials: kAuthFailed, the handle is dead.
   void FailAuth();
   // Watches are lost without firing (a missed notification).
-  void DropWatches() { watches_.clear(); }
+  void DropWatches() {
+    watches_.clear();
+    child_watches_.clear();
+  }
   void FailNextCreate(CreateFault fault) { create_fault_ = fault; }
   void set_negotiated_timeout(std::chrono::milliseconds t) { timeout_ = t; }
   // Open() fails (the connect string does not resolve) while set.
@@ -87,6 +90,8 @@ class FakeZkClient final : public ZkClient {
   const Node* FindNode(const std::string& path) const;
   // Children names of `path`, sorted by name.
   std::vector<std::string> ChildrenOf(const std::string& path) const;
+  // Paths this session has children watches on.
+  const std::set<std::string>& child_watches() const { return child_watches_; }
   // Paths this session has data watches on.
   const std::set<std::string>& watches() const { return watches_; }
   // Requests made so far, by kind ("create", "children", "get", "exists", "delete").
@@ -107,6 +112,9 @@ class FakeZkClient final : public ZkClient {
   ZkEventSink* sink_ = nullptr;
   std::map<std::string, Node> nodes_;
   std::set<std::string> watches_;
+  std::set<std::string> child_watches_;
+  // Fires the child watch on `path`'s parent, if any.
+  void FireChildWatch(const std::string& child_path);
   std::deque<std::function<void()>> queue_;
   std::deque<std::function<void()>> held_;  // replies withheld while silent
   std::map<std::string, int> requests_;

@@ -79,6 +79,11 @@ class Recipe final : public ZkEventSink {
 
   bool leading() const { return leading_; }
 
+  // While leading: the self-fencing deadline (last answer + half the
+  // negotiated timeout), after which this node must not claim to lead even
+  // if nothing has run since. nullopt when not leading.
+  std::optional<Clock::TimePoint> LeaseExpiry() const;
+
   // ZkEventSink:
   void OnSessionState(SessionState state) override;
   void OnNodeEvent(NodeEventType type, const std::string& path) override;
@@ -105,8 +110,11 @@ class Recipe final : public ZkEventSink {
   void DeleteOwnNode(std::function<void()> then);
 
   // The view: list children, then read the first (leader) and predecessor.
-  void Refresh();
-  void OnChildren(uint64_t seq, ZkCode code, const std::vector<std::string>& children);
+  // `watch_children`: for a node that will not create one of its own in an
+  // election with no candidates, the only way to hear of the first one.
+  void Refresh(bool watch_children = false);
+  void OnChildren(uint64_t seq, bool watched, ZkCode code,
+                  const std::vector<std::string>& children);
   void OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat);
   void OnLeaderData(uint64_t seq, const std::string& node, ZkCode code, const std::string& data,
                     const NodeStat& stat);

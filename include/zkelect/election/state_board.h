@@ -4,7 +4,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
+#include "zkelect/common/clock.h"
 #include "zkelect/common/mutex.h"
 #include "zkelect/election/snapshot.h"
 
@@ -23,7 +25,9 @@ class StateBoard {
     uint64_t index = 0;
   };
 
-  explicit StateBoard(Snapshot initial);
+  // `clock` (default: the system clock) checks leader leases; it must
+  // outlive the board.
+  explicit StateBoard(Snapshot initial, const Clock* clock = nullptr);
   StateBoard(const StateBoard&) = delete;
   StateBoard& operator=(const StateBoard&) = delete;
 
@@ -31,7 +35,14 @@ class StateBoard {
 
   // Stores `next` and bumps the index if it differs from the current
   // snapshot; wakes every waiter. Returns true when something changed.
-  bool Publish(Snapshot next) EXCLUDES(mu_);
+  //
+  // `lease`: for a snapshot in which this node leads, the self-fencing
+  // deadline (design §3 rule 7). Readers after it see this node as
+  // disconnected, whether or not a newer snapshot came: a process that was
+  // paused (SIGSTOP, VM freeze) must not answer "leader" to requests it
+  // serves before its election loop has run again.
+  bool Publish(Snapshot next, std::optional<Clock::TimePoint> lease = std::nullopt)
+      EXCLUDES(mu_);
 
   // Blocks until the index exceeds `after`, `deadline` passes or Close() is
   // called; returns the view at that moment.
@@ -42,10 +53,16 @@ class StateBoard {
   void Close() EXCLUDES(mu_);
 
  private:
+  // The view readers get: `snapshot_`, or its fenced copy past the lease.
+  View Visible() const REQUIRES(mu_);
+
+  const Clock& clock_;
   mutable Mutex mu_;
   mutable std::condition_variable changed_;
   std::shared_ptr<const Snapshot> snapshot_ GUARDED_BY(mu_);
   uint64_t index_ GUARDED_BY(mu_) = 1;
+  std::optional<Clock::TimePoint> lease_ GUARDED_BY(mu_);
+  mutable std::shared_ptr<const Snapshot> fenced_ GUARDED_BY(mu_);  // made on demand
   bool closed_ GUARDED_BY(mu_) = false;
 };
 

@@ -65,8 +65,9 @@ class ZkClient {
   // credentials are set, nodes get a creator-all + world-read ACL.
   virtual void Create(const std::string& path, const std::string& data, CreateMode mode,
                       CreateCallback done) = 0;
-  // Lists children names without setting a watch.
-  virtual void GetChildren(const std::string& path, ChildrenCallback done) = 0;
+  // Lists children names; with `watch`, one OnNodeEvent(kChildrenChanged,
+  // path) follows the next change of the list.
+  virtual void GetChildren(const std::string& path, bool watch, ChildrenCallback done) = 0;
   // Reads data and stat; with `watch`, one OnNodeEvent follows the node's next
   // change or deletion (a data watch, as zoo_awget).
   virtual void GetData(const std::string& path, bool watch, DataCallback done) = 0;

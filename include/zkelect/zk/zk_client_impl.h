@@ -37,7 +37,7 @@ class ZkClientImpl final : public ZkClient {
 
   void Create(const std::string& path, const std::string& data, CreateMode mode,
               CreateCallback done) override;
-  void GetChildren(const std::string& path, ChildrenCallback done) override;
+  void GetChildren(const std::string& path, bool watch, ChildrenCallback done) override;
   void GetData(const std::string& path, bool watch, DataCallback done) override;
   void Exists(const std::string& path, StatCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;

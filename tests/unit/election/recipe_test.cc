@@ -526,5 +526,32 @@ TEST_F(RecipeTest, StepAsideAfterFailedStartCarriesHookFailedReason) {
   EXPECT_EQ(Snap().last_transition->reason, Reason::kHookFailed);
 }
 
+// Regression: an observer of an empty election reported "no_candidates"
+// until the 30 s re-check after the first candidate joined: with no node to
+// watch, it needs a watch on the children.
+TEST_F(RecipeTest, ObserverOfEmptyElectionHearsTheFirstCandidateAtOnce) {
+  MakeParents();
+  StartAndSettle(/*campaign=*/false);
+  EXPECT_EQ(Snap().no_leader_reason, "no_candidates");
+  EXPECT_TRUE(zk_.child_watches().count(kPath));
+  AddPeer("first");
+  Settle();
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.id, "first");
+}
+
+TEST_F(RecipeTest, ObserverWatchesChildrenAgainWhenTheElectionEmpties) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  StartAndSettle(/*campaign=*/false);
+  EXPECT_TRUE(zk_.child_watches().empty()) << "a leader to watch: no children watch (no herd)";
+  zk_.ExternalDelete(a);
+  Settle();
+  EXPECT_TRUE(zk_.child_watches().count(kPath));
+  AddPeer("b");
+  Settle();
+  EXPECT_EQ(Snap().leader->identity.id, "b");
+}
+
 }  // namespace
 }  // namespace zkelect

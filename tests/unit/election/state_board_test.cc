@@ -1,5 +1,7 @@
 #include "zkelect/election/state_board.h"
 
+#include "support/simulated_clock.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -111,6 +113,39 @@ TEST(StateBoardTest, PublishStillWorksAfterClose) {
   board.Close();
   EXPECT_TRUE(board.Publish(WithId("b")));
   EXPECT_EQ(board.Current().index, 2u);
+}
+
+
+// Regression: a leader paused (SIGSTOP) past its self-fencing deadline
+// answered /is-leader 200 to requests served right after SIGCONT, before its
+// election loop had run again.
+TEST(StateBoardTest, LeaderSnapshotPastItsLeaseReadsAsDisconnected) {
+  testing::SimulatedClock clock;
+  StateBoard board(Snapshot{}, &clock);
+  Snapshot leader;
+  leader.role = Role::kLeader;
+  leader.leader = LeaderView{};
+  leader.ready = true;
+  ASSERT_TRUE(board.Publish(leader, clock.Now() + std::chrono::seconds(2)));
+  EXPECT_EQ(board.Current().snapshot->role, Role::kLeader);
+  clock.Advance(std::chrono::milliseconds(2001));  // nothing published meanwhile
+  const StateBoard::View view = board.Current();
+  EXPECT_EQ(view.snapshot->role, Role::kDisconnected);
+  EXPECT_FALSE(view.snapshot->leader.has_value());
+  EXPECT_FALSE(view.snapshot->ready);
+  // A renewed lease, with an unchanged snapshot, brings it back.
+  EXPECT_FALSE(board.Publish(leader, clock.Now() + std::chrono::seconds(2)));
+  EXPECT_EQ(board.Current().snapshot->role, Role::kLeader);
+}
+
+TEST(StateBoardTest, LeaseOnlyConcernsLeaderSnapshots) {
+  testing::SimulatedClock clock;
+  StateBoard board(Snapshot{}, &clock);
+  Snapshot follower;
+  follower.role = Role::kFollower;
+  board.Publish(follower, clock.Now());
+  clock.Advance(std::chrono::seconds(10));
+  EXPECT_EQ(board.Current().snapshot->role, Role::kFollower);
 }
 
 }  // namespace
