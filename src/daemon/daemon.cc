@@ -1,12 +1,11 @@
 #include "zkelect/daemon/daemon.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <memory>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "zkelect/common/clock.h"
 #include "zkelect/common/duration.h"
@@ -72,14 +71,14 @@ int Daemon::Run() {
   ZkClientImpl zk(config_.zk, loop);
   PosixProcessSpawner spawner;
   HookRunner runner(config_.hooks, config_.child, spawner);
-  HookRoleListener listener(
-      {config_.id, config_.election.path,
-       config_.hooks.start_failure == HooksConfig::StartFailure::kResign,
-       config_.zk.session_timeout / 2},
-      runner, loop);
+  HookRoleListener listener({config_.id, config_.election.path,
+                             config_.hooks.start_failure == HooksConfig::StartFailure::kResign,
+                             config_.zk.session_timeout / 2},
+                            runner, loop);
   Recipe recipe(MakeRecipeOptions(config_), zk, clock, listener);
   listener.SetStepAside([&recipe](Reason reason) {
-    recipe.Resign(kStepAsideHold, [](ElectionControl::ResignOutcome) {}, reason);
+    recipe.Resign(
+        kStepAsideHold, [](ElectionControl::ResignOutcome) {}, reason);
   });
   runner.SetChildExitHandler(
       [&listener](const ExitStatus& status) { listener.OnChildExited(status.ToString()); });

@@ -1,12 +1,12 @@
 #include "zkelect/daemon/logging.h"
 
-#include <memory>
-#include <string>
-
-#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
 
 namespace zkelect {
 namespace {
@@ -29,8 +29,8 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void ConfigureLogging(const LogConfig& config) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "zkelect", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("zkelect",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (config.format == LogConfig::Format::kJson) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     formatter->add_flag<JsonMessageFlag>('j').set_pattern(

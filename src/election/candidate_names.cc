@@ -9,9 +9,7 @@ namespace {
 constexpr size_t kSequenceDigits = 10;
 }  // namespace
 
-std::string CandidatePrefix(std::string_view uuid) {
-  return "_c_" + std::string(uuid) + "-latch-";
-}
+std::string CandidatePrefix(std::string_view uuid) { return "_c_" + std::string(uuid) + "-latch-"; }
 
 std::optional<int64_t> CandidateSequence(std::string_view name) {
   if (name.size() < kSequenceDigits) return std::nullopt;

@@ -26,9 +26,9 @@ NodeIdentity DecodeNodeData(std::string_view data) {
   }
   if (auto it = doc.find("meta"); it != doc.end() && it->is_object()) {
     for (const auto& [key, value] : it->items()) {
-      identity.meta[key] = value.is_string()
-                               ? value.get<std::string>()
-                               : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      identity.meta[key] =
+          value.is_string() ? value.get<std::string>()
+                            : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
   }
   return identity;

@@ -1,9 +1,9 @@
 #include "zkelect/election/recipe.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "zkelect/common/duration.h"
 #include "zkelect/election/candidate_names.h"
@@ -117,7 +117,8 @@ void Recipe::OnSessionState(SessionState state) {
       ReopenSession(Reason::kExpired);
       break;
     case SessionState::kAuthFailed:
-      spdlog::error("zk: ZooKeeper refused the credentials of zk.auth; retrying with a new session");
+      spdlog::error(
+          "zk: ZooKeeper refused the credentials of zk.auth; retrying with a new session");
       phase_ = Phase::kIdle;  // back off before the next attempt
       ReopenSession(Reason::kExpired);
       break;
@@ -183,16 +184,18 @@ void Recipe::OnWake() {
     // timeout; the server may elect another node after the whole timeout.
     // Stepping down at 1/2 keeps the stop ahead of the next leader's start.
     if (leading_ && silent > SessionTimeout() / 2) {
-      spdlog::warn("self-fencing: no answer from ZooKeeper for {} (more than half the {} session "
-                   "timeout); stepping down",
-                   FormatDuration(Millis(silent)), FormatDuration(SessionTimeout()));
+      spdlog::warn(
+          "self-fencing: no answer from ZooKeeper for {} (more than half the {} session "
+          "timeout); stepping down",
+          FormatDuration(Millis(silent)), FormatDuration(SessionTimeout()));
       StepDown(Reason::kDisconnected, {});
     }
     // Rule 8: silent for a whole timeout, the server has expired us.
     if (silent > SessionTimeout()) {
-      spdlog::warn("zk: no answer for {} (more than the session timeout); assuming session {} "
-                   "expired",
-                   FormatDuration(Millis(silent)), Hex(session_id_));
+      spdlog::warn(
+          "zk: no answer for {} (more than the session timeout); assuming session {} "
+          "expired",
+          FormatDuration(Millis(silent)), Hex(session_id_));
       ReopenSession(Reason::kExpired);
       return;
     }
@@ -203,7 +206,8 @@ void Recipe::OnWake() {
   }
   if (now >= next_ping_) {
     next_ping_ = now + SessionTimeout() / 6;
-    zk_.Exists(options_.election_path, Tracked([this](ZkCode code, const NodeStat&) {
+    zk_.Exists(options_.election_path, /*watch=*/false,
+               Tracked([this](ZkCode code, const NodeStat&) {
                  if (code == ZkCode::kNoNode) Refresh();
                }));
   }
@@ -258,9 +262,10 @@ void Recipe::Join() {
   }
   uuid_ = NewUuid();  // rule 1: fresh for every node we create
   create_state_ = CreateState::kInFlight;
-  zk_.Create(PathOf(CandidatePrefix(uuid_)), EncodeNodeData(options_.identity),
-             ZkClient::CreateMode::kEphemeralSequential,
-             Tracked([this](ZkCode code, const std::string& created) { OnCreated(code, created); }));
+  zk_.Create(
+      PathOf(CandidatePrefix(uuid_)), EncodeNodeData(options_.identity),
+      ZkClient::CreateMode::kEphemeralSequential,
+      Tracked([this](ZkCode code, const std::string& created) { OnCreated(code, created); }));
 }
 
 void Recipe::OnCreated(ZkCode code, const std::string& created_path) {
@@ -281,9 +286,10 @@ void Recipe::OnCreated(ZkCode code, const std::string& created_path) {
       // Rule 3: the server may have created the node. Never create blindly:
       // the next children listing looks for our uuid first.
       create_state_ = CreateState::kUncertain;
-      spdlog::warn("create of our node under {} may or may not have happened ({}); looking for "
-                   "it before creating again",
-                   options_.election_path, ZkCodeName(code));
+      spdlog::warn(
+          "create of our node under {} may or may not have happened ({}); looking for "
+          "it before creating again",
+          options_.election_path, ZkCodeName(code));
       Refresh();
       return;
     case ZkCode::kSessionExpired:
@@ -317,9 +323,10 @@ void Recipe::OnUncertainNode(const std::string& node, ZkCode code, const NodeSta
     UpdateRole(Reason::kJoined);
     return;
   }
-  spdlog::warn("{} carries our uuid but belongs to session {}, not ours ({}); deleting it and "
-               "creating a new node",
-               node, Hex(stat.ephemeral_owner), Hex(session_id_));
+  spdlog::warn(
+      "{} carries our uuid but belongs to session {}, not ours ({}); deleting it and "
+      "creating a new node",
+      node, Hex(stat.ephemeral_owner), Hex(session_id_));
   zk_.Delete(PathOf(node), Tracked([](ZkCode) {}));
   Join();
 }
@@ -350,10 +357,9 @@ void Recipe::CreateParentStep(size_t end) {
                }
                parent_in_flight_ = false;
                if (code == ZkCode::kClosing || code == ZkCode::kSessionExpired) return;
-               spdlog::error("cannot create {} of election.path: {}{}; retrying", prefix,
-                             ZkCodeName(code),
-                             code == ZkCode::kNoNode ? " (does the chroot of zk.servers exist?)"
-                                                     : "");
+               spdlog::error(
+                   "cannot create {} of election.path: {}{}; retrying", prefix, ZkCodeName(code),
+                   code == ZkCode::kNoNode ? " (does the chroot of zk.servers exist?)" : "");
                RetryLater();
              }));
 }
@@ -385,11 +391,11 @@ void Recipe::DeleteOwnNode(std::function<void()> then) {
 void Recipe::Refresh(bool watch_children) {
   if (phase_ != Phase::kConnected) return;
   const uint64_t seq = ++refresh_seq_;
-  zk_.GetChildren(options_.election_path, watch_children,
-                  Tracked([this, seq, watch_children](ZkCode code,
-                                                      const std::vector<std::string>& children) {
-                    OnChildren(seq, watch_children, code, children);
-                  }));
+  zk_.GetChildren(
+      options_.election_path, watch_children,
+      Tracked([this, seq, watch_children](ZkCode code, const std::vector<std::string>& children) {
+        OnChildren(seq, watch_children, code, children);
+      }));
 }
 
 void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
@@ -400,14 +406,22 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     candidates_.clear();
     candidates_known_ = true;
     leader_.reset();
-    if (create_state_ == CreateState::kUncertain) create_state_ = CreateState::kNone;  // no parent, no node
+    if (create_state_ == CreateState::kUncertain)
+      create_state_ = CreateState::kNone;  // no parent, no node
     if (own_node_) {
       spdlog::warn("election path {} disappeared with our node; recreating it",
                    options_.election_path);
       if (leading_) StepDown(Reason::kDeleted, {});
       own_node_.reset();
     }
-    if (WantCandidacy()) EnsureParent();
+    if (WantCandidacy()) {
+      EnsureParent();
+    } else {
+      // An observer does not write: it waits for a candidate to create the path.
+      zk_.Exists(options_.election_path, /*watch=*/true, Tracked([this](ZkCode c, const NodeStat&) {
+                   if (c == ZkCode::kOk) Refresh();
+                 }));
+    }
     UpdateRole(Reason::kDeleted);
     return;
   }
@@ -421,21 +435,23 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
   candidates_known_ = true;
 
   if (create_state_ == CreateState::kUncertain) {
-    auto ours = std::find_if(candidates_.begin(), candidates_.end(),
-                             [this](const std::string& name) { return IsCandidateOf(name, uuid_); });
+    auto ours =
+        std::find_if(candidates_.begin(), candidates_.end(),
+                     [this](const std::string& name) { return IsCandidateOf(name, uuid_); });
     if (ours == candidates_.end()) {
       spdlog::info("the lost create did not happen; creating our node");
       create_state_ = CreateState::kNone;
     } else {
       const std::string node = *ours;
-      zk_.Exists(PathOf(node), Tracked([this, node](ZkCode c, const NodeStat& stat) {
+      zk_.Exists(PathOf(node), /*watch=*/false,
+                 Tracked([this, node](ZkCode c, const NodeStat& stat) {
                    OnUncertainNode(node, c, stat);
                  }));
     }
   }
 
-  auto own = own_node_ ? std::find(candidates_.begin(), candidates_.end(), *own_node_)
-                       : candidates_.end();
+  auto own =
+      own_node_ ? std::find(candidates_.begin(), candidates_.end(), *own_node_) : candidates_.end();
   if (own_node_ && own == candidates_.end()) {
     // Rule 4: our node is missing: someone deleted it. Create it again.
     if (!delete_in_flight_ && !withdrawing_) {
@@ -574,7 +590,8 @@ void Recipe::StepDown(Reason reason, std::function<void()> after_stop) {
   leading_ = false;
   leader_.reset();  // we no longer know who leads until the next listing
   UpdateRole(reason);
-  listener_.OnDemoted(reason, after_stop ? std::move(after_stop) : [] {});
+  listener_.OnDemoted(
+      reason, after_stop ? std::move(after_stop) : [] {});
 }
 
 // ---------------------------------------------------------------------------
@@ -604,8 +621,7 @@ void Recipe::SetHealth(bool healthy, std::string detail) {
   if (healthy) {
     if (!was_wanted && WantCandidacy()) spdlog::info("healthy again; joining the election");
     Join();
-  } else if (options_.campaign && !withdrawing_ && !shutting_down_ &&
-             (own_node_ || leading_)) {
+  } else if (options_.campaign && !withdrawing_ && !shutting_down_ && (own_node_ || leading_)) {
     spdlog::warn("unhealthy ({}); withdrawing from the election", health_.detail);
     resign_hold_ = milliseconds(0);
     Withdraw(Reason::kUnhealthy);

@@ -1,8 +1,8 @@
 #include "zkelect/hooks/hook_role_listener.h"
 
-#include <utility>
-
 #include <spdlog/spdlog.h>
+
+#include <utility>
 
 #include "zkelect/common/duration.h"
 #include "zkelect/common/task_poster.h"
@@ -53,19 +53,20 @@ void HookRoleListener::OnDemoted(Reason reason, std::function<void()> stopped) {
   const std::optional<LeaderView> ended = std::exchange(self_, std::nullopt);
   const bool involuntary = reason == Reason::kDisconnected || reason == Reason::kExpired ||
                            reason == Reason::kDeleted || reason == Reason::kUnhealthy;
-  runner_.Run(HookAction::kStop, Environment("stop", reason, ended ? &*ended : nullptr),
-              [this, reason, involuntary, stopped = std::move(stopped)](const HookOutcome& outcome) {
-                if (involuntary && outcome.hook && outcome.hook->duration > options_.stop_budget) {
-                  spdlog::warn("stop hook took {}, longer than the {} budget after an "
-                               "involuntary loss: another node may have started meanwhile",
-                               FormatDuration(outcome.hook->duration),
-                               FormatDuration(options_.stop_budget));
-                }
-                loop_.Post([this, outcome, reason, stopped] {
-                  Record(outcome, reason);
-                  stopped();
-                });
-              });
+  runner_.Run(
+      HookAction::kStop, Environment("stop", reason, ended ? &*ended : nullptr),
+      [this, reason, involuntary, stopped = std::move(stopped)](const HookOutcome& outcome) {
+        if (involuntary && outcome.hook && outcome.hook->duration > options_.stop_budget) {
+          spdlog::warn(
+              "stop hook took {}, longer than the {} budget after an "
+              "involuntary loss: another node may have started meanwhile",
+              FormatDuration(outcome.hook->duration), FormatDuration(options_.stop_budget));
+        }
+        loop_.Post([this, outcome, reason, stopped] {
+          Record(outcome, reason);
+          stopped();
+        });
+      });
 }
 
 void HookRoleListener::OnLeaderChanged(const std::optional<LeaderView>& previous,

@@ -1,10 +1,9 @@
 #include "zkelect/hooks/hook_runner.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "zkelect/common/duration.h"
 
@@ -20,9 +19,12 @@ constexpr milliseconds kRestartDelay{1000};
 
 const char* HookName(HookAction action) {
   switch (action) {
-    case HookAction::kStart: return "on_start";
-    case HookAction::kStop: return "on_stop";
-    case HookAction::kChange: return "on_change";
+    case HookAction::kStart:
+      return "on_start";
+    case HookAction::kStop:
+      return "on_stop";
+    case HookAction::kChange:
+      return "on_change";
   }
   return "hook";
 }
@@ -57,7 +59,9 @@ void HookRunner::SetChildExitHandler(std::function<void(const ExitStatus&)> hand
   on_child_exit_ = std::move(handler);
 }
 
-void HookRunner::Start() { thread_ = std::thread([this] { Loop(); }); }
+void HookRunner::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void HookRunner::Stop() {
   {
@@ -87,9 +91,12 @@ std::optional<std::string> HookRunner::running() const {
 
 bool HookRunner::has_hook(HookAction action) const {
   switch (action) {
-    case HookAction::kStart: return !hooks_.on_start.empty();
-    case HookAction::kStop: return !hooks_.on_stop.empty();
-    case HookAction::kChange: return !hooks_.on_change.empty();
+    case HookAction::kStart:
+      return !hooks_.on_start.empty();
+    case HookAction::kStop:
+      return !hooks_.on_stop.empty();
+    case HookAction::kChange:
+      return !hooks_.on_change.empty();
   }
   return false;
 }
@@ -126,12 +133,16 @@ HookOutcome HookRunner::Execute(const Job& job) {
   HookOutcome outcome;
   const std::vector<std::string>* argv = nullptr;
   switch (job.action) {
-    case HookAction::kStart: argv = &hooks_.on_start; break;
+    case HookAction::kStart:
+      argv = &hooks_.on_start;
+      break;
     case HookAction::kStop:
       if (child_) StopChild();
       argv = &hooks_.on_stop;
       break;
-    case HookAction::kChange: argv = &hooks_.on_change; break;
+    case HookAction::kChange:
+      argv = &hooks_.on_change;
+      break;
   }
   if (!argv->empty()) outcome.hook = RunHook(HookName(job.action), *argv, job.env);
   if (job.action == HookAction::kStart && has_child()) {

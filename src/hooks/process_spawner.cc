@@ -45,7 +45,8 @@ std::string WithoutNul(std::string value) {
 class PosixProcess final : public Process {
  public:
   PosixProcess(pid_t pid, int output_fd)
-      : pid_(pid), output_fd_(output_fd),
+      : pid_(pid),
+        output_fd_(output_fd),
         pidfd_(static_cast<int>(syscall(SYS_pidfd_open, pid, 0))) {}
 
   ~PosixProcess() override {
@@ -91,7 +92,8 @@ class PosixProcess final : public Process {
       if (pidfd_ >= 0) fds[n++] = {pidfd_, POLLIN, 0};
       if (output_fd_ >= 0) fds[n++] = {output_fd_, POLLIN, 0};
       // Without a pidfd, look at the process every 10 ms.
-      const int wait_ms = static_cast<int>(pidfd_ >= 0 ? left.count() : std::min<long>(left.count(), 10));
+      const int wait_ms =
+          static_cast<int>(pidfd_ >= 0 ? left.count() : std::min<long>(left.count(), 10));
       if (poll(fds, n, wait_ms) < 0 && errno != EINTR) return std::nullopt;
       Drain(on_line);
     }
@@ -200,8 +202,8 @@ Result<std::unique_ptr<Process>> PosixProcessSpawner::Spawn(const std::vector<st
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   pid_t pid = -1;
   const int rc = posix_spawnp(&pid, argp[0], &actions, &attr, argp.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);

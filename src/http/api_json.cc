@@ -83,7 +83,8 @@ std::string LeaderBody(const Snapshot& snapshot, uint64_t index) {
       {"leader", LeaderObject(*snapshot.leader)}, {"is_self", IsSelf(snapshot)}, {"index", index}});
 }
 
-std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version) {
+std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version,
+                       const HttpStats& http) {
   const SessionView& session = snapshot.session;
   Json election{
       {"path", snapshot.election_path},
@@ -106,6 +107,7 @@ std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_vie
        snapshot.last_transition ? TransitionObject(*snapshot.last_transition) : Json(nullptr)},
       {"hooks", HooksObject(snapshot.hooks)},
       {"health", HealthObject(snapshot.health)},
+      {"http", {{"waiters", http.waiters}, {"max_waiters", http.max_waiters}}},
       {"ready", snapshot.ready},
       {"index", index},
       {"version", version},

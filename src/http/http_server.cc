@@ -485,7 +485,8 @@ void HttpServer::HandleLeader(const httplib::Request& req, httplib::Response& re
 
 void HttpServer::HandleStatus(const httplib::Request& req, httplib::Response& res) {
   ServeView(req, res, [this](const StateBoard::View& view) {
-    return Answer{200, StatusBody(*view.snapshot, view.index, version_)};
+    return Answer{200, StatusBody(*view.snapshot, view.index, version_,
+                                  HttpStats{waiters_.load(), config_.max_waiters})};
   });
 }
 

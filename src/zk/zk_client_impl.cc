@@ -1,12 +1,11 @@
 #include "zkelect/zk/zk_client_impl.h"
 
+#include <spdlog/spdlog.h>
 #include <zookeeper/zookeeper.h>
 
 #include <cerrno>
 #include <cstring>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "zkelect/common/task_poster.h"
 #include "zkelect/config/config.h"
@@ -16,19 +15,32 @@ namespace {
 
 ZkCode FromLibrary(int rc) {
   switch (rc) {
-    case ZOK: return ZkCode::kOk;
-    case ZNONODE: return ZkCode::kNoNode;
-    case ZNODEEXISTS: return ZkCode::kNodeExists;
-    case ZNOTEMPTY: return ZkCode::kNotEmpty;
-    case ZBADVERSION: return ZkCode::kBadVersion;
-    case ZNOAUTH: return ZkCode::kNoAuth;
-    case ZINVALIDACL: return ZkCode::kInvalidAcl;
-    case ZCONNECTIONLOSS: return ZkCode::kConnectionLoss;
-    case ZOPERATIONTIMEOUT: return ZkCode::kOperationTimeout;
-    case ZSESSIONEXPIRED: return ZkCode::kSessionExpired;
-    case ZINVALIDSTATE: return ZkCode::kSessionExpired;  // handle expired or auth failed
-    case ZCLOSING: return ZkCode::kClosing;
-    default: return ZkCode::kOther;
+    case ZOK:
+      return ZkCode::kOk;
+    case ZNONODE:
+      return ZkCode::kNoNode;
+    case ZNODEEXISTS:
+      return ZkCode::kNodeExists;
+    case ZNOTEMPTY:
+      return ZkCode::kNotEmpty;
+    case ZBADVERSION:
+      return ZkCode::kBadVersion;
+    case ZNOAUTH:
+      return ZkCode::kNoAuth;
+    case ZINVALIDACL:
+      return ZkCode::kInvalidAcl;
+    case ZCONNECTIONLOSS:
+      return ZkCode::kConnectionLoss;
+    case ZOPERATIONTIMEOUT:
+      return ZkCode::kOperationTimeout;
+    case ZSESSIONEXPIRED:
+      return ZkCode::kSessionExpired;
+    case ZINVALIDSTATE:
+      return ZkCode::kSessionExpired;  // handle expired or auth failed
+    case ZCLOSING:
+      return ZkCode::kClosing;
+    default:
+      return ZkCode::kOther;
   }
 }
 
@@ -78,11 +90,10 @@ struct ZkClientImpl::Request {
   // The library refused the request synchronously: no completion will come.
   static void Refused(Request* raw, int rc, std::function<void(Callback&, ZkCode)> deliver) {
     std::shared_ptr<Request> request(raw);
-    request->client->PostIfCurrent(
-        request->generation,
-        [request, code = FromLibrary(rc), deliver = std::move(deliver)] {
-          deliver(request->done, code);
-        });
+    request->client->PostIfCurrent(request->generation,
+                                   [request, code = FromLibrary(rc), deliver = std::move(deliver)] {
+                                     deliver(request->done, code);
+                                   });
   }
 };
 
@@ -179,9 +190,10 @@ void ZkClientImpl::OnNodeWatch(zhandle_t* /*zh*/, int type, int /*state*/, const
   }
   auto* context = static_cast<HandleContext*>(ctx);
   ZkClientImpl* client = context->client;
-  client->PostIfCurrent(context->generation, [client, mapped, node = std::string(path ? path : "")] {
-    if (client->sink_ != nullptr) client->sink_->OnNodeEvent(mapped, node);
-  });
+  client->PostIfCurrent(context->generation,
+                        [client, mapped, node = std::string(path ? path : "")] {
+                          if (client->sink_ != nullptr) client->sink_->OnNodeEvent(mapped, node);
+                        });
 }
 
 void ZkClientImpl::OnLibraryLog(const char* message) {
@@ -203,18 +215,17 @@ void ZkClientImpl::Create(const std::string& path, const std::string& data, Crea
     std::shared_ptr<Req> req = Req::Take(raw);
     ZkClientImpl* client = req->client;
     uint64_t generation = req->generation;
-    client->PostIfCurrent(generation, [req = std::move(req), code = FromLibrary(rc),
-                                       created = std::string(value ? value : "")] {
-      req->done(code, created);
-    });
+    client->PostIfCurrent(
+        generation, [req = std::move(req), code = FromLibrary(rc),
+                     created = std::string(value ? value : "")] { req->done(code, created); });
   };
   const int flags =
       mode == CreateMode::kEphemeralSequential ? ZOO_EPHEMERAL_SEQUENTIAL : ZOO_PERSISTENT;
   const ACL_vector* acl = digest_auth_.empty() ? &ZOO_OPEN_ACL_UNSAFE : &kAuthenticatedAclVector;
-  int rc = handle_ == nullptr ? ZCLOSING
-                              : zoo_acreate(handle_, path.c_str(), data.data(),
-                                            static_cast<int>(data.size()), acl, flags, completion,
-                                            request);
+  int rc = handle_ == nullptr
+               ? ZCLOSING
+               : zoo_acreate(handle_, path.c_str(), data.data(), static_cast<int>(data.size()), acl,
+                             flags, completion, request);
   if (rc != ZOK) Req::Refused(request, rc, [](CreateCallback& cb, ZkCode code) { cb(code, ""); });
 }
 
@@ -230,10 +241,10 @@ void ZkClientImpl::GetChildren(const std::string& path, bool watch, ChildrenCall
     }
     ZkClientImpl* client = req->client;
     uint64_t generation = req->generation;
-    client->PostIfCurrent(generation, [req = std::move(req), code = FromLibrary(rc),
-                                       children = std::move(children)] {
-      req->done(code, children);
-    });
+    client->PostIfCurrent(
+        generation, [req = std::move(req), code = FromLibrary(rc), children = std::move(children)] {
+          req->done(code, children);
+        });
   };
   int rc = ZCLOSING;
   if (handle_ != nullptr) {
@@ -256,10 +267,9 @@ void ZkClientImpl::GetData(const std::string& path, bool watch, DataCallback don
     }
     ZkClientImpl* client = req->client;
     uint64_t generation = req->generation;
-    client->PostIfCurrent(generation, [req = std::move(req), code = FromLibrary(rc),
-                                       data = std::move(data), stat = FromLibrary(stat)] {
-      req->done(code, data, stat);
-    });
+    client->PostIfCurrent(generation,
+                          [req = std::move(req), code = FromLibrary(rc), data = std::move(data),
+                           stat = FromLibrary(stat)] { req->done(code, data, stat); });
   };
   int rc = ZCLOSING;
   if (handle_ != nullptr) {
@@ -272,20 +282,22 @@ void ZkClientImpl::GetData(const std::string& path, bool watch, DataCallback don
   }
 }
 
-void ZkClientImpl::Exists(const std::string& path, StatCallback done) {
+void ZkClientImpl::Exists(const std::string& path, bool watch, StatCallback done) {
   using Req = Request<StatCallback>;
   auto* request = Req::New(this, std::move(done));
   auto completion = [](int rc, const Stat* stat, const void* raw) {
     std::shared_ptr<Req> req = Req::Take(raw);
     ZkClientImpl* client = req->client;
     uint64_t generation = req->generation;
-    client->PostIfCurrent(generation,
-                          [req = std::move(req), code = FromLibrary(rc), stat = FromLibrary(stat)] {
-                            req->done(code, stat);
-                          });
+    client->PostIfCurrent(generation, [req = std::move(req), code = FromLibrary(rc),
+                                       stat = FromLibrary(stat)] { req->done(code, stat); });
   };
-  int rc = handle_ == nullptr ? ZCLOSING
-                              : zoo_aexists(handle_, path.c_str(), 0, completion, request);
+  int rc = ZCLOSING;
+  if (handle_ != nullptr) {
+    rc = watch ? zoo_awexists(handle_, path.c_str(), &ZkClientImpl::OnNodeWatch, context_.get(),
+                              completion, request)
+               : zoo_awexists(handle_, path.c_str(), nullptr, nullptr, completion, request);
+  }
   if (rc != ZOK) Req::Refused(request, rc, [](StatCallback& cb, ZkCode code) { cb(code, {}); });
 }
 
@@ -299,8 +311,8 @@ void ZkClientImpl::Delete(const std::string& path, DoneCallback done) {
     client->PostIfCurrent(generation,
                           [req = std::move(req), code = FromLibrary(rc)] { req->done(code); });
   };
-  int rc = handle_ == nullptr ? ZCLOSING
-                              : zoo_adelete(handle_, path.c_str(), -1, completion, request);
+  int rc =
+      handle_ == nullptr ? ZCLOSING : zoo_adelete(handle_, path.c_str(), -1, completion, request);
   if (rc != ZOK) Req::Refused(request, rc, [](DoneCallback& cb, ZkCode code) { cb(code); });
 }
 

@@ -303,17 +303,17 @@ TEST_F(ElectionTest, ParkedLongPollsAreCappedAndNeverStarveProbes) {
       return HttpGet(port, parked_path, seconds(10));
     }));
   }
-  // The third waiter is refused at once, once both are parked. Until they
-  // are, the probe may park itself, so it waits only briefly and retries.
-  const std::string probe_path = "/leader?index=" + std::to_string(*now.index()) + "&wait=100ms";
-  HttpReply refused;
+  // Once both are parked (as /status tells), a third waiter is refused at once.
   ASSERT_TRUE(WaitUntil(
       [&] {
-        refused = HttpGet(only.port(), probe_path, seconds(5));
-        return refused.status == 503;
+        const HttpReply status = HttpGet(only.port(), "/status");
+        return status.body.contains("http") && status.body["http"].value("waiters", 0) == 2;
       },
-      seconds(2), milliseconds(50)))
-      << "a third long-poll beyond http.max_waiters=2: " << refused.Describe();
+      seconds(2), milliseconds(10)))
+      << HttpGet(only.port(), "/status").Describe();
+  const HttpReply refused = HttpGet(only.port(), parked_path, seconds(5));
+  ASSERT_EQ(refused.status, 503) << "a third long-poll beyond http.max_waiters=2: "
+                                 << refused.Describe();
   EXPECT_EQ(refused.body["error"].value("code", ""), "too_many_waiters") << refused.Describe();
   EXPECT_LT(MillisSince(sent, refused.received), 1500);
 

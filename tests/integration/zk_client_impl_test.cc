@@ -99,7 +99,7 @@ TEST_F(ZkClientImplTest, CallbacksRunOnlyWherePosted) {
   EXPECT_NE(zk.session_id(), 0);
   EXPECT_GT(zk.negotiated_timeout().count(), 0);
   std::optional<ZkCode> code;
-  zk.Exists("/", [&](ZkCode c, const NodeStat&) { code = c; });
+  zk.Exists("/", false, [&](ZkCode c, const NodeStat&) { code = c; });
   EXPECT_FALSE(code.has_value()) << "never inline";
   ASSERT_TRUE(loop_.RunUntil([&] { return code.has_value(); }, milliseconds(5000)));
   EXPECT_EQ(*code, ZkCode::kOk);
@@ -120,7 +120,7 @@ TEST_F(ZkClientImplTest, StaleRepliesOfAClosedHandleAreDropped) {
   ASSERT_TRUE(zk.Open());
   bool fresh = false;
   ASSERT_TRUE(loop_.RunUntil([&] { return sink_.connected == 2; }, milliseconds(10000)));
-  zk.Exists("/", [&](ZkCode, const NodeStat&) { fresh = true; });
+  zk.Exists("/", false, [&](ZkCode, const NodeStat&) { fresh = true; });
   ASSERT_TRUE(loop_.RunUntil([&] { return fresh; }, milliseconds(5000)));
   loop_.RunUntil([] { return false; }, milliseconds(200));
   EXPECT_EQ(stale_replies.load(), 0);

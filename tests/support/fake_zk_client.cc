@@ -133,6 +133,7 @@ void FakeZkClient::Create(const std::string& path, const std::string& data, Crea
     }
     if (nodes_.count(full) != 0) return done(ZkCode::kNodeExists, "");
     nodes_[full] = Node{data, ++zxid_, ephemeral ? server_session_ : 0, 0, 0};
+    FireWatch(full, NodeEventType::kCreated);
     FireChildWatch(full);
     if (fault == CreateFault::kLostAfterApply) {
       Disconnect();
@@ -163,10 +164,11 @@ void FakeZkClient::GetData(const std::string& path, bool watch, DataCallback don
   });
 }
 
-void FakeZkClient::Exists(const std::string& path, StatCallback done) {
+void FakeZkClient::Exists(const std::string& path, bool watch, StatCallback done) {
   ++requests_["exists"];
-  Queue([this, path, done = std::move(done)] {
+  Queue([this, path, watch, done = std::move(done)] {
     if (auto code = Unavailable()) return done(*code, NodeStat{});
+    if (watch) watches_.insert(path);  // exists watches also fire on creation
     auto it = nodes_.find(path);
     if (it == nodes_.end()) return done(ZkCode::kNoNode, NodeStat{});
     done(ZkCode::kOk, StatOf(it->second));
@@ -217,6 +219,7 @@ std::string FakeZkClient::ExternalCreate(const std::string& path, const std::str
     full += suffix;
   }
   nodes_[full] = Node{data, ++zxid_, owner, 0, 0};
+  FireWatch(full, NodeEventType::kCreated);
   FireChildWatch(full);
   return full;
 }

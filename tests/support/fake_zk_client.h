@@ -44,7 +44,7 @@ class FakeZkClient final : public ZkClient {
               CreateCallback done) override;
   void GetChildren(const std::string& path, bool watch, ChildrenCallback done) override;
   void GetData(const std::string& path, bool watch, DataCallback done) override;
-  void Exists(const std::string& path, StatCallback done) override;
+  void Exists(const std::string& path, bool watch, StatCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
 
   // Runs queued replies and events (and whatever they queue) until none is

@@ -82,8 +82,8 @@ struct HealthConfig {
 // The leader-only child of `zkelect run -- CMD ARGS...`.
 struct ChildConfig {
   enum class OnExit { kResign, kRestart };
-  std::vector<std::string> command;  // from the command line after `--`
-  OnExit on_exit = OnExit::kResign;  // when it exits by itself while leading
+  std::vector<std::string> command;              // from the command line after `--`
+  OnExit on_exit = OnExit::kResign;              // when it exits by itself while leading
   std::chrono::milliseconds stop_grace{10'000};  // SIGTERM, then SIGKILL
   bool operator==(const ChildConfig&) const = default;
 };

@@ -21,7 +21,7 @@ class RoleListener;
 struct RecipeOptions {
   NodeIdentity identity;  // published in our node
   std::string election_path;
-  bool campaign = true;  // false: observer
+  bool campaign = true;       // false: observer
   bool health_gated = false;  // true: stay out until SetHealth(true)
   std::chrono::milliseconds recheck_interval{30'000};
   std::string servers;  // for reporting only
@@ -150,7 +150,7 @@ class Recipe final : public ZkEventSink {
   // Session.
   Phase phase_ = Phase::kIdle;
   bool ever_connected_ = false;
-  int64_t session_id_ = 0;  // of the session our state belongs to; 0 if none
+  int64_t session_id_ = 0;         // of the session our state belongs to; 0 if none
   Clock::TimePoint last_heard_{};  // send time of the latest answered request
   std::chrono::milliseconds reopen_backoff_{0};
 

@@ -82,7 +82,7 @@ struct Snapshot {
   SessionView session;
   std::string election_path;
   std::optional<std::string> own_node;
-  std::optional<size_t> position;  // 0-based place of own_node in candidates
+  std::optional<size_t> position;       // 0-based place of own_node in candidates
   std::vector<std::string> candidates;  // node names, leader first
   std::optional<LeaderView> leader;
   // Why there is no leader, when leader is empty: "no_session", "disconnected",

@@ -41,8 +41,7 @@ class StateBoard {
   // disconnected, whether or not a newer snapshot came: a process that was
   // paused (SIGSTOP, VM freeze) must not answer "leader" to requests it
   // serves before its election loop has run again.
-  bool Publish(Snapshot next, std::optional<Clock::TimePoint> lease = std::nullopt)
-      EXCLUDES(mu_);
+  bool Publish(Snapshot next, std::optional<Clock::TimePoint> lease = std::nullopt) EXCLUDES(mu_);
 
   // Blocks until the index exceeds `after`, `deadline` passes or Close() is
   // called; returns the view at that moment.

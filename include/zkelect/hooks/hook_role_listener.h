@@ -66,8 +66,8 @@ class HookRoleListener final : public RoleListener {
   TaskPoster& loop_;
 
   std::function<void(Reason)> step_aside_;
-  std::optional<LeaderView> self_;          // our leadership, while it lasts
-  std::optional<LeaderView> last_leader_;   // for ZKELECT_PREVIOUS_LEADER_ID
+  std::optional<LeaderView> self_;         // our leadership, while it lasts
+  std::optional<LeaderView> last_leader_;  // for ZKELECT_PREVIOUS_LEADER_ID
   std::optional<HookResultView> last_;
 };
 

@@ -24,7 +24,7 @@ enum class HookAction {
 
 // How one hook command went.
 struct HookResult {
-  std::string hook;  // "on_start", "on_stop", "on_change"
+  std::string hook;                  // "on_start", "on_stop", "on_change"
   std::optional<ExitStatus> status;  // nullopt when it could not be started
   bool timed_out = false;            // ran past hooks.timeout and was killed
   std::string error;                 // why it could not be started

@@ -23,9 +23,16 @@ struct Snapshot;
 // "index"}` (the reason is snapshot.no_leader_reason).
 std::string LeaderBody(const Snapshot& snapshot, uint64_t index);
 
+// The HTTP server's own state shown in /status.
+struct HttpStats {
+  int waiters = 0;      // long-polls parked now
+  int max_waiters = 0;  // http.max_waiters
+};
+
 // /status: this node's whole view (id, role, campaign, session, election,
-// leader, last_transition, ready, index, version).
-std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version);
+// leader, last_transition, hooks, health, http, ready, index, version).
+std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version,
+                       const HttpStats& http = {});
 
 // /is-leader: `{"leader": true, "index"}` on the leader, else
 // `{"leader": false, "role", "index"}`.

@@ -71,8 +71,9 @@ class ZkClient {
   // Reads data and stat; with `watch`, one OnNodeEvent follows the node's next
   // change or deletion (a data watch, as zoo_awget).
   virtual void GetData(const std::string& path, bool watch, DataCallback done) = 0;
-  // Reads the stat only, no watch: the light request of the liveness ping.
-  virtual void Exists(const std::string& path, StatCallback done) = 0;
+  // Reads the stat only: the light request of the liveness ping. With
+  // `watch`, one OnNodeEvent follows the node's creation, change or deletion.
+  virtual void Exists(const std::string& path, bool watch, StatCallback done) = 0;
   // Deletes `path` at any version.
   virtual void Delete(const std::string& path, DoneCallback done) = 0;
 };

@@ -39,7 +39,7 @@ class ZkClientImpl final : public ZkClient {
               CreateCallback done) override;
   void GetChildren(const std::string& path, bool watch, ChildrenCallback done) override;
   void GetData(const std::string& path, bool watch, DataCallback done) override;
-  void Exists(const std::string& path, StatCallback done) override;
+  void Exists(const std::string& path, bool watch, StatCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
 
  private:

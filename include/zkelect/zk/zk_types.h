@@ -37,7 +37,7 @@ inline bool IsOutcomeUnknown(ZkCode code) {
 
 // The parts of a znode's Stat the election reads.
 struct NodeStat {
-  int64_t czxid = 0;           // creation zxid: the leader's epoch
+  int64_t czxid = 0;            // creation zxid: the leader's epoch
   int64_t ephemeral_owner = 0;  // session id owning an ephemeral node, else 0
   int32_t version = 0;
 };

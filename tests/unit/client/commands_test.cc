@@ -302,7 +302,7 @@ TEST_F(CommandsTest, StatusJsonPrintsTheBodyAsIsOnOneLine) {
   const Outcome result = Run({"status", "--json"});
   EXPECT_EQ(result.code, 0) << result.err;
   const StateBoard::View view = board_.Current();
-  EXPECT_EQ(result.out, StatusBody(*view.snapshot, view.index, kVersion) + "\n");
+  EXPECT_EQ(result.out, StatusBody(*view.snapshot, view.index, kVersion, HttpStats{0, 4}) + "\n");
 }
 
 // Ids come from other ZooKeeper clients' data: a terminal must not see their

@@ -510,8 +510,7 @@ TEST_F(RecipeTest, LeaderChangesAreAnnouncedOnEveryNodeOnce) {
   EXPECT_EQ(listener_.changes[0], (std::pair<std::string, std::string>{"", "a"}));
   EXPECT_EQ(listener_.changes[1], (std::pair<std::string, std::string>{"a", "me"}));
   // The new leader starts first, then announces.
-  EXPECT_EQ(listener_.events,
-            (std::vector<std::string>{"changed:a", "elected", "changed:me"}));
+  EXPECT_EQ(listener_.events, (std::vector<std::string>{"changed:a", "elected", "changed:me"}));
 }
 
 TEST_F(RecipeTest, StepAsideAfterFailedStartCarriesHookFailedReason) {
@@ -519,7 +518,8 @@ TEST_F(RecipeTest, StepAsideAfterFailedStartCarriesHookFailedReason) {
   StartAndSettle();
   AddPeer("peer");
   Advance(std::chrono::seconds(31));
-  recipe_->Resign(milliseconds(1000), [](ElectionControl::ResignOutcome) {}, Reason::kHookFailed);
+  recipe_->Resign(
+      milliseconds(1000), [](ElectionControl::ResignOutcome) {}, Reason::kHookFailed);
   Settle();
   EXPECT_EQ(listener_.demoted.at(0), Reason::kHookFailed);
   EXPECT_EQ(Snap().leader->identity.id, "peer");
@@ -551,6 +551,18 @@ TEST_F(RecipeTest, ObserverWatchesChildrenAgainWhenTheElectionEmpties) {
   AddPeer("b");
   Settle();
   EXPECT_EQ(Snap().leader->identity.id, "b");
+}
+
+TEST_F(RecipeTest, ObserverOfAnElectionPathThatDoesNotExistYetWaitsForItWithoutWriting) {
+  StartAndSettle(/*campaign=*/false);
+  EXPECT_FALSE(zk_.NodeExists(kPath)) << "an observer does not create the path";
+  MakeParents();
+  Settle();
+  AddPeer("first");
+  Settle();
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.id, "first");
+  EXPECT_EQ(zk_.requests("create"), 0);
 }
 
 }  // namespace

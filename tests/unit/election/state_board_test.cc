@@ -1,12 +1,12 @@
 #include "zkelect/election/state_board.h"
 
-#include "support/simulated_clock.h"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
 #include <vector>
+
+#include "support/simulated_clock.h"
 
 namespace zkelect {
 namespace {
@@ -114,7 +114,6 @@ TEST(StateBoardTest, PublishStillWorksAfterClose) {
   EXPECT_TRUE(board.Publish(WithId("b")));
   EXPECT_EQ(board.Current().index, 2u);
 }
-
 
 // Regression: a leader paused (SIGSTOP) past its self-fencing deadline
 // answered /is-leader 200 to requests served right after SIGCONT, before its

@@ -95,6 +95,7 @@ TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
                         "to": "follower", "reason": "joined"},
     "hooks": {"configured": false, "running": null, "last": null},
     "health": {"enabled": false},
+    "http": {"waiters": 0, "max_waiters": 0},
     "ready": true, "index": 9, "version": "0.1.0"})"));
 }
 
