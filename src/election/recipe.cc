@@ -180,24 +180,22 @@ void Recipe::OnWake() {
   const Clock::TimePoint now = clock_.Now();
   if (session_id_ != 0) {
     const Clock::Duration silent = now - last_heard_;
+    // Rule 8: silent for a whole timeout, the server has expired us.
+    if (silent > SessionTimeout()) {
+      spdlog::warn("zk: no answer for {} (more than the session timeout); assuming session {} "
+                   "expired",
+                   FormatDuration(Millis(silent)), Hex(session_id_));
+      ReopenSession(Reason::kExpired);
+      return;
+    }
     // Rule 7: the library notices a dead connection only after 2/3 of the
     // timeout; the server may elect another node after the whole timeout.
     // Stepping down at 1/2 keeps the stop ahead of the next leader's start.
     if (leading_ && silent > SessionTimeout() / 2) {
-      spdlog::warn(
-          "self-fencing: no answer from ZooKeeper for {} (more than half the {} session "
-          "timeout); stepping down",
-          FormatDuration(Millis(silent)), FormatDuration(SessionTimeout()));
+      spdlog::warn("self-fencing: no answer from ZooKeeper for {} (more than half the {} session "
+                   "timeout); stepping down",
+                   FormatDuration(Millis(silent)), FormatDuration(SessionTimeout()));
       StepDown(Reason::kDisconnected, {});
-    }
-    // Rule 8: silent for a whole timeout, the server has expired us.
-    if (silent > SessionTimeout()) {
-      spdlog::warn(
-          "zk: no answer for {} (more than the session timeout); assuming session {} "
-          "expired",
-          FormatDuration(Millis(silent)), Hex(session_id_));
-      ReopenSession(Reason::kExpired);
-      return;
     }
   }
   if (now >= next_reopen_) {

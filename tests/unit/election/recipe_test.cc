@@ -284,6 +284,17 @@ TEST_F(RecipeTest, Rule7_PausedProcessChecksDeadlineFirstThingOnWake) {
   EXPECT_EQ(listener_.demoted.at(0), Reason::kDisconnected);
 }
 
+TEST_F(RecipeTest, Rule8_PausedPastTheWholeTimeoutStepsDownAsExpired) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  clock_.Advance(milliseconds(7000));  // SIGSTOP longer than the session timeout
+  recipe_->OnWake();
+  EXPECT_FALSE(recipe_->leading());
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kExpired);
+  EXPECT_EQ(zk_.opens(), 2);
+}
+
 TEST_F(RecipeTest, Rule7_NegotiatedTimeoutNotRequestedOneSetsDeadline) {
   zk_.set_negotiated_timeout(milliseconds(2000));  // server granted less than asked
   StartAndSettle();
