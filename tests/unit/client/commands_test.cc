@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/fake_election_control.h"
 #include "support/free_port.h"
 #include "support/http_probe.h"
 #include "support/temp_dir.h"
@@ -39,37 +40,7 @@ using ResignOutcome = ElectionControl::ResignOutcome;
 constexpr char kVersion[] = "9.9.9";
 constexpr char kToken[] = "s3cret-token";
 
-// ElectionControl for tests: records the holds of resign requests and answers
-// each at once with a preset outcome.
-class FakeElectionControl : public ElectionControl {
- public:
-  void Resign(milliseconds hold, std::function<void(ResignOutcome)> done) override {
-    ResignOutcome outcome;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      holds_.push_back(hold);
-      outcome = outcome_;
-    }
-    done(outcome);
-  }
-  bool IsResponsive() const override { return responsive_; }
-
-  void set_responsive(bool responsive) { responsive_ = responsive; }
-  void AnswerWith(ResignOutcome outcome) {
-    std::lock_guard<std::mutex> lock(mu_);
-    outcome_ = outcome;
-  }
-  std::vector<milliseconds> holds() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return holds_;
-  }
-
- private:
-  std::atomic<bool> responsive_{true};
-  mutable std::mutex mu_;
-  ResignOutcome outcome_ = ResignOutcome::kDone;
-  std::vector<milliseconds> holds_;
-};
+using testing::FakeElectionControl;
 
 Snapshot FollowerSnapshot() {
   Snapshot snapshot;

@@ -17,10 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/fake_election_control.h"
 #include "zkelect/election/election_control.h"
 
 namespace zkelect {
 namespace {
+
+using testing::FakeElectionControl;
 
 using nlohmann::json;
 using std::chrono::milliseconds;
@@ -29,58 +32,6 @@ using std::chrono::steady_clock;
 using ResignOutcome = ElectionControl::ResignOutcome;
 
 constexpr char kIndexHeader[] = "X-Zkelect-Index";
-
-// ElectionControl for tests: records resign requests and answers them with a
-// preset outcome, or leaves them pending until the test answers.
-class FakeElectionControl : public ElectionControl {
- public:
-  void Resign(milliseconds hold, std::function<void(ResignOutcome)> done) override {
-    std::optional<ResignOutcome> answer;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      holds_.push_back(hold);
-      answer = outcome_;
-      if (!answer) pending_.push_back(std::move(done));
-    }
-    changed_.notify_all();
-    if (answer) done(*answer);
-  }
-
-  bool IsResponsive() const override { return responsive_; }
-
-  void set_responsive(bool responsive) { responsive_ = responsive; }
-  // Every later Resign is answered with `outcome` at once; nullopt: left
-  // pending.
-  void AnswerWith(std::optional<ResignOutcome> outcome) {
-    std::lock_guard<std::mutex> lock(mu_);
-    outcome_ = outcome;
-  }
-  std::vector<milliseconds> holds() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return holds_;
-  }
-  // Waits (bounded) until `count` resigns are pending.
-  bool AwaitPending(size_t count) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return changed_.wait_for(lock, seconds(10), [&] { return pending_.size() >= count; });
-  }
-  void FinishPending(ResignOutcome outcome) {
-    std::vector<std::function<void(ResignOutcome)>> pending;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      pending.swap(pending_);
-    }
-    for (auto& done : pending) done(outcome);
-  }
-
- private:
-  std::atomic<bool> responsive_{true};
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  std::optional<ResignOutcome> outcome_ = ResignOutcome::kDone;
-  std::vector<milliseconds> holds_;
-  std::vector<std::function<void(ResignOutcome)>> pending_;
-};
 
 Snapshot FollowerSnapshot() {
   Snapshot snapshot;

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "zkelect/election/election_control.h"
+
+namespace zkelect::testing {
+
+// ElectionControl for tests of the HTTP layer and its clients: records the
+// hold of every resign request and answers it at once with a preset outcome
+// (kDone unless told otherwise), or leaves it pending when told nullopt.
+// Thread-safe.
+class FakeElectionControl : public ElectionControl {
+ public:
+  void Resign(std::chrono::milliseconds hold, std::function<void(ResignOutcome)> done) override {
+    std::optional<ResignOutcome> answer;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      holds_.push_back(hold);
+      answer = outcome_;
+      if (!answer) pending_.push_back(std::move(done));
+    }
+    changed_.notify_all();
+    if (answer) done(*answer);
+  }
+
+  bool IsResponsive() const override { return responsive_; }
+
+  void set_responsive(bool responsive) { responsive_ = responsive; }
+  // Every later Resign is answered with `outcome` at once; nullopt: left
+  // pending.
+  void AnswerWith(std::optional<ResignOutcome> outcome) {
+    std::lock_guard<std::mutex> lock(mu_);
+    outcome_ = outcome;
+  }
+  std::vector<std::chrono::milliseconds> holds() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return holds_;
+  }
+  // Waits (bounded) until `count` resigns are pending.
+  bool AwaitPending(size_t count) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(10),
+                             [&] { return pending_.size() >= count; });
+  }
+  void FinishPending(ResignOutcome outcome) {
+    std::vector<std::function<void(ResignOutcome)>> pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending.swap(pending_);
+    }
+    for (auto& done : pending) done(outcome);
+  }
+
+ private:
+  std::atomic<bool> responsive_{true};
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::optional<ResignOutcome> outcome_ = ResignOutcome::kDone;
+  std::vector<std::chrono::milliseconds> holds_;
+  std::vector<std::function<void(ResignOutcome)>> pending_;
+};
+
+}  // namespace zkelect::testing
