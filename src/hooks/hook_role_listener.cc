@@ -73,7 +73,8 @@ void HookRoleListener::OnLeaderChanged(const std::optional<LeaderView>& previous
                                        const LeaderView& current) {
   last_leader_ = current;
   if (!runner_.has_hook(HookAction::kChange)) return;
-  const Reason reason = self_ && self_->node == current.node ? Reason::kElected : Reason::kJoined;
+  // A change always means someone was elected (design §5's reasons).
+  const Reason reason = Reason::kElected;
   auto env = Environment("change", reason, &current);
   if (previous) env["ZKELECT_PREVIOUS_LEADER_ID"] = previous->identity.id;
   runner_.Run(HookAction::kChange, std::move(env), [this, reason](const HookOutcome& outcome) {

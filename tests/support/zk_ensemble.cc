@@ -160,6 +160,10 @@ void ZkEnsemble::Kill(int i) {
 
 bool ZkEnsemble::running(int i) { return servers_[Index(i)].process->running(); }
 
+void ZkEnsemble::Pause(int i) { servers_[Index(i)].process->SignalGroup(SIGSTOP); }
+
+void ZkEnsemble::Resume(int i) { servers_[Index(i)].process->SignalGroup(SIGCONT); }
+
 ::testing::AssertionResult ZkEnsemble::StartAll() {
   for (int i = 0; i < size(); ++i) {
     auto started = Start(i);

@@ -53,6 +53,11 @@ class ZkEnsemble {
   // SIGKILL to server i and wait for its exit.
   void Kill(int i);
   bool running(int i);
+  // SIGSTOP to server i's process group: the server stays up and its TCP
+  // connections stay open, but it answers nothing until Resume(i).
+  void Pause(int i);
+  // SIGCONT to server i's process group (after Pause).
+  void Resume(int i);
 
   // Waits until every running server answers `srvr` with a mode of leader,
   // follower or standalone, and a majority of all servers is running. Fails
