@@ -129,22 +129,23 @@ void HookRunner::Loop() {
   }
 }
 
+const std::vector<std::string>& HookRunner::CommandFor(HookAction action) const {
+  switch (action) {
+    case HookAction::kStart:
+      return hooks_.on_start;
+    case HookAction::kStop:
+      return hooks_.on_stop;
+    case HookAction::kChange:
+      return hooks_.on_change;
+  }
+  return hooks_.on_change;  // unreachable: every action is listed
+}
+
 HookOutcome HookRunner::Execute(const Job& job) {
   HookOutcome outcome;
-  const std::vector<std::string>* argv = nullptr;
-  switch (job.action) {
-    case HookAction::kStart:
-      argv = &hooks_.on_start;
-      break;
-    case HookAction::kStop:
-      if (child_) StopChild();
-      argv = &hooks_.on_stop;
-      break;
-    case HookAction::kChange:
-      argv = &hooks_.on_change;
-      break;
-  }
-  if (!argv->empty()) outcome.hook = RunHook(HookName(job.action), *argv, job.env);
+  if (job.action == HookAction::kStop && child_) StopChild();  // child first, then on_stop
+  const std::vector<std::string>& argv = CommandFor(job.action);
+  if (!argv.empty()) outcome.hook = RunHook(HookName(job.action), argv, job.env);
   if (job.action == HookAction::kStart && has_child()) {
     const bool go = !outcome.hook || outcome.hook->ok() ||
                     hooks_.start_failure == HooksConfig::StartFailure::kIgnore;

@@ -88,6 +88,7 @@ class HookRunner {
     std::function<void(const HookOutcome&)> done;
   };
 
+  const std::vector<std::string>& CommandFor(HookAction action) const;
   void Loop();
   HookOutcome Execute(const Job& job);
   HookResult RunHook(const std::string& name, const std::vector<std::string>& argv,
