@@ -158,6 +158,7 @@ cat <<EOF
     curl -s -X POST localhost:4040/resign     # the leader (node-1 at first) steps back
     curl -s 'localhost:4041/leader?index=1&wait=30s'   # long-poll: answers on change
     curl -s localhost:4040/readyz; curl -s localhost:4040/healthz
+    ${zkelect_bin} status --addr 127.0.0.1:4041   # the same, without curl
 
   Ctrl-C stops all three daemons and ZooKeeper and removes ${work_dir}.
 
