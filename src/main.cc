@@ -2,14 +2,13 @@
 // hands over to the library (design §1): `zkelect run` is the daemon, the other
 // subcommands are small clients of it.
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "zkelect/client/commands.h"
 #include "zkelect/config/config_loader.h"
@@ -64,8 +63,9 @@ int main(int argc, char** argv) {
   }
 
   if (has_command && (!run->parsed() || leader_command.empty())) {
-    std::fprintf(stderr, "zkelect: `--` introduces the leader-only command, as in: "
-                         "zkelect run [options] -- CMD ARGS...\n");
+    std::fprintf(stderr,
+                 "zkelect: `--` introduces the leader-only command, as in: "
+                 "zkelect run [options] -- CMD ARGS...\n");
     return kUsageError;
   }
   if (run->parsed()) {

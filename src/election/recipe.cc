@@ -182,9 +182,10 @@ void Recipe::OnWake() {
     const Clock::Duration silent = now - last_heard_;
     // Rule 8: silent for a whole timeout, the server has expired us.
     if (silent > SessionTimeout()) {
-      spdlog::warn("zk: no answer for {} (more than the session timeout); assuming session {} "
-                   "expired",
-                   FormatDuration(Millis(silent)), Hex(session_id_));
+      spdlog::warn(
+          "zk: no answer for {} (more than the session timeout); assuming session {} "
+          "expired",
+          FormatDuration(Millis(silent)), Hex(session_id_));
       ReopenSession(Reason::kExpired);
       return;
     }
@@ -192,9 +193,10 @@ void Recipe::OnWake() {
     // timeout; the server may elect another node after the whole timeout.
     // Stepping down at 1/2 keeps the stop ahead of the next leader's start.
     if (leading_ && silent > SessionTimeout() / 2) {
-      spdlog::warn("self-fencing: no answer from ZooKeeper for {} (more than half the {} session "
-                   "timeout); stepping down",
-                   FormatDuration(Millis(silent)), FormatDuration(SessionTimeout()));
+      spdlog::warn(
+          "self-fencing: no answer from ZooKeeper for {} (more than half the {} session "
+          "timeout); stepping down",
+          FormatDuration(Millis(silent)), FormatDuration(SessionTimeout()));
       StepDown(Reason::kDisconnected, {});
     }
   }

@@ -935,14 +935,13 @@ TEST(ConfigLoaderTest, HookCommandsFromFlagsAreJsonArraysOrWords) {
   Result<Config> config = Load(Flags({{"hooks.on_start", R"(["/usr/bin/promote", "a b", "--x"])"},
                                       {"hooks.on_stop", "/usr/bin/demote  --now"}}));
   ASSERT_TRUE(config.ok()) << config.status().message();
-  EXPECT_EQ(config->hooks.on_start,
-            (std::vector<std::string>{"/usr/bin/promote", "a b", "--x"}));
+  EXPECT_EQ(config->hooks.on_start, (std::vector<std::string>{"/usr/bin/promote", "a b", "--x"}));
   EXPECT_EQ(config->hooks.on_stop, (std::vector<std::string>{"/usr/bin/demote", "--now"}));
 }
 
 TEST(ConfigLoaderTest, HealthCommandAndHttpTogetherIsAnError) {
-  const std::string error = ErrorOf(Load(Flags(
-      {{"health.command", "/bin/true"}, {"health.http", "http://127.0.0.1:8080/health"}})));
+  const std::string error = ErrorOf(Load(
+      Flags({{"health.command", "/bin/true"}, {"health.http", "http://127.0.0.1:8080/health"}})));
   EXPECT_TRUE(Contains(error, "health.http")) << error;
   EXPECT_TRUE(Contains(error, "expected health.command or health.http, not both")) << error;
 }

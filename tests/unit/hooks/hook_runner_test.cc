@@ -44,7 +44,9 @@ class HookRunnerTest : public ::testing::Test {
     const size_t paren = stat.rfind(')');
     return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
   }
-  static std::vector<std::string> Sh(const std::string& script) { return {"/bin/sh", "-c", script}; }
+  static std::vector<std::string> Sh(const std::string& script) {
+    return {"/bin/sh", "-c", script};
+  }
 
   // Runs one action and waits for its outcome (bounded).
   static HookOutcome RunAndWait(HookRunner& runner, HookAction action,
@@ -65,14 +67,15 @@ TEST_F(HookRunnerTest, EnvironmentFromZooKeeperIsDataNeverCode) {
   const std::string marker = File("injected");
   const std::string hostile = "$(touch " + marker + ");`touch " + marker + "`\n\xff";
   HooksConfig hooks;
-  hooks.on_start = Sh("printf '%s|%s|%s' \"$ZKELECT_EVENT\" \"$ZKELECT_LEADER_ID\" "
-                      "\"$ZKELECT_EPOCH\" > " + File("env"));
+  hooks.on_start =
+      Sh("printf '%s|%s|%s' \"$ZKELECT_EVENT\" \"$ZKELECT_LEADER_ID\" "
+         "\"$ZKELECT_EPOCH\" > " +
+         File("env"));
   HookRunner runner(hooks, {}, spawner_);
   runner.Start();
-  HookOutcome outcome = RunAndWait(runner, HookAction::kStart,
-                                   {{"ZKELECT_EVENT", "start"},
-                                    {"ZKELECT_LEADER_ID", hostile},
-                                    {"ZKELECT_EPOCH", "42"}});
+  HookOutcome outcome = RunAndWait(
+      runner, HookAction::kStart,
+      {{"ZKELECT_EVENT", "start"}, {"ZKELECT_LEADER_ID", hostile}, {"ZKELECT_EPOCH", "42"}});
   ASSERT_TRUE(outcome.hook.has_value());
   EXPECT_TRUE(outcome.ok()) << outcome.hook->Describe();
   EXPECT_EQ(Read(File("env")), "start|" + hostile + "|42");
@@ -85,7 +88,9 @@ TEST_F(HookRunnerTest, NulBytesInEnvironmentBecomeReplacementCharacters) {
   HookRunner runner(hooks, {}, spawner_);
   runner.Start();
   RunAndWait(runner, HookAction::kStart, {{"ZKELECT_LEADER_ID", std::string("a\0b", 3)}});
-  EXPECT_EQ(Read(File("env")), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(Read(File("env")),
+            "a\xEF\xBF\xBD"
+            "b");
 }
 
 TEST_F(HookRunnerTest, ActionsRunStrictlyOneAfterAnother) {

@@ -103,8 +103,12 @@ TEST(ApiJsonTest, StatusBodyShowsHooksAndHealth) {
   Snapshot snapshot = FollowerView();
   snapshot.hooks.configured = true;
   snapshot.hooks.running = "on_stop";
-  snapshot.hooks.last = HookResultView{"on_start", "elected", false, "exit status 3",
-                                       std::chrono::milliseconds(1500), snapshot.leader->since};
+  snapshot.hooks.last = HookResultView{"on_start",
+                                       "elected",
+                                       false,
+                                       "exit status 3",
+                                       std::chrono::milliseconds(1500),
+                                       snapshot.leader->since};
   snapshot.health = HealthView{true, false, "HTTP 503"};
   const json body = json::parse(StatusBody(snapshot, 9, "0.1.0"));
   EXPECT_EQ(body["hooks"], json::parse(R"({"configured": true, "running": "on_stop",
