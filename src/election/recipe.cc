@@ -81,9 +81,11 @@ void Recipe::OpenSession() {
 void Recipe::ReopenSession(Reason why) {
   if (leading_) StepDown(why, {});
   zk_.Close();
+  // Replies of the closed handle never come: nothing is in flight any more.
+  delete_in_flight_ = false;
   if (shutting_down_) {
-    own_node_.reset();
-    if (withdrawing_ && !delete_in_flight_) FinishWithdraw();
+    own_node_.reset();  // gone with the session
+    if (withdrawing_ && !stop_pending_) FinishWithdraw();
     return;
   }
   if (why == Reason::kExpired && phase_ != Phase::kIdle) {
@@ -96,6 +98,9 @@ void Recipe::ReopenSession(Reason why) {
     next_ping_ = next_recheck_ = next_retry_ = Clock::TimePoint::max();
     next_reopen_ = clock_.Now() + reopen_backoff_;
   }
+  // A resign whose delete was lost with the handle is over: the node went
+  // with the session.
+  if (withdrawing_ && !stop_pending_) FinishWithdraw();
   UpdateRole(why);
 }
 
@@ -645,7 +650,11 @@ void Recipe::Shutdown(std::function<void()> done) {
 
 void Recipe::Withdraw(Reason reason) {
   withdrawing_ = true;
-  StepDown(reason, [this] { DeleteOwnNode([this] { FinishWithdraw(); }); });
+  stop_pending_ = true;
+  StepDown(reason, [this] {
+    stop_pending_ = false;
+    DeleteOwnNode([this] { FinishWithdraw(); });
+  });
   UpdateRole(reason);
 }
 

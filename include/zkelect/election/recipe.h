@@ -176,7 +176,8 @@ class Recipe final : public ZkEventSink {
   std::optional<LeaderView> announced_leader_;
 
   // Voluntary withdrawal.
-  bool withdrawing_ = false;  // stop or delete of a resign/shutdown under way
+  bool withdrawing_ = false;   // stop or delete of a resign/shutdown under way
+  bool stop_pending_ = false;  // ...and its stop has not finished yet
   bool shutting_down_ = false;
   std::chrono::milliseconds resign_hold_{0};
   std::optional<Clock::TimePoint> hold_until_;

@@ -576,5 +576,36 @@ TEST_F(RecipeTest, ObserverOfAnElectionPathThatDoesNotExistYetWaitsForItWithoutW
   EXPECT_EQ(zk_.requests("create"), 0);
 }
 
+// Regression: ZooKeeper went silent during shutdown, after our delete was
+// sent; the session was given up for expired and the delete's reply dropped
+// with the old handle, so shutdown waited for its whole budget.
+TEST_F(RecipeTest, ShutdownFinishesWhenTheSessionIsGivenUpWithTheDeleteInFlight) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  zk_.GoSilent();
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Settle();
+  EXPECT_FALSE(done) << "the delete has no answer yet";
+  Advance(milliseconds(6500));  // past the whole timeout: the session is given up
+  EXPECT_TRUE(done);
+  EXPECT_EQ(Snap().session.state, "closed");
+}
+
+TEST_F(RecipeTest, ResignFinishesWhenTheSessionIsGivenUpWithTheDeleteInFlight) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  zk_.GoSilent();
+  std::optional<ElectionControl::ResignOutcome> outcome;
+  recipe_->Resign(milliseconds(0), [&](ElectionControl::ResignOutcome o) { outcome = o; });
+  Settle();
+  EXPECT_FALSE(outcome.has_value());
+  Advance(milliseconds(6500));
+  EXPECT_EQ(outcome, ElectionControl::ResignOutcome::kDone);
+  zk_.Speak();
+  Settle();
+  EXPECT_TRUE(Snap().own_node.has_value()) << "rejoined with the new session";
+}
+
 }  // namespace
 }  // namespace zkelect
