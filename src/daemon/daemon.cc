@@ -112,7 +112,8 @@ int Daemon::Run() {
   const auto budget = ShutdownBudget(config_);
   std::optional<int> next = signals.Wait(static_cast<int>(budget.count()));
   if (next && *next != kLeftElection) {
-    spdlog::warn("second signal {}; exiting now", *next);
+    spdlog::warn("second signal {}; exiting now (killing the running hook and child)", *next);
+    runner.KillRunning();
     _exit(128 + *next);
   }
   if (!next) {

@@ -84,6 +84,11 @@ void HookRunner::Run(HookAction action, std::map<std::string, std::string> env,
   wake_.notify_one();
 }
 
+void HookRunner::KillRunning() {
+  if (const int pgid = hook_pgid_.load(); pgid > 0) kill(-pgid, SIGKILL);
+  if (const int pgid = child_pgid_.load(); pgid > 0) kill(-pgid, SIGKILL);
+}
+
 std::optional<std::string> HookRunner::running() const {
   MutexLock lock(&mu_);
   return running_;
@@ -169,6 +174,7 @@ HookResult HookRunner::RunHook(const std::string& name, const std::vector<std::s
     result.error = spawned.status().message();
   } else {
     Process& process = **spawned;
+    hook_pgid_ = process.pid();  // the leader of its own process group
     result.status = process.Wait(hooks_.timeout, log_line);
     if (!result.status) {
       result.timed_out = true;
@@ -177,6 +183,7 @@ HookResult HookRunner::RunHook(const std::string& name, const std::vector<std::s
       result.status = Terminate(process, hooks_.kill_grace, log_line);
     }
   }
+  hook_pgid_ = 0;
   result.duration = Since(start);
   {
     MutexLock lock(&mu_);
@@ -200,6 +207,7 @@ std::string HookRunner::StartChild(const std::map<std::string, std::string>& env
     return spawned.status().message();
   }
   child_ = std::move(spawned).value();
+  child_pgid_ = child_->pid();
   child_env_ = env;
   spdlog::info("leader-only child started: {} (pid {})", child_config_.command[0], child_->pid());
   return "";
@@ -209,6 +217,7 @@ void HookRunner::StopChild() {
   const int pid = child_->pid();
   const ExitStatus status = Terminate(*child_, child_config_.stop_grace, nullptr);
   spdlog::info("leader-only child {} stopped: {}", pid, status.ToString());
+  child_pgid_ = 0;
   child_.reset();
 }
 
@@ -218,6 +227,7 @@ void HookRunner::WatchChild() {
   std::optional<ExitStatus> status = child_->TryReap();
   if (!status) return;
   spdlog::warn("leader-only child {} exited by itself: {}", child_->pid(), status->ToString());
+  child_pgid_ = 0;
   child_.reset();
   if (child_config_.on_exit == ChildConfig::OnExit::kRestart) {
     std::this_thread::sleep_for(kRestartDelay);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -75,6 +76,11 @@ class HookRunner {
   void Run(HookAction action, std::map<std::string, std::string> env,
            std::function<void(const HookOutcome&)> done);
 
+  // SIGKILLs the process groups of the hook running now and of the
+  // leader-only child, for an exit that cannot wait (a second signal).
+  // Thread-safe; the runner thread reaps them.
+  void KillRunning();
+
   // The hook command running now, if any (for /status).
   std::optional<std::string> running() const EXCLUDES(mu_);
 
@@ -107,6 +113,9 @@ class HookRunner {
   std::deque<Job> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   std::optional<std::string> running_ GUARDED_BY(mu_);
+  // Process groups to kill on an exit that cannot wait; 0 when none.
+  std::atomic<int> hook_pgid_{0};
+  std::atomic<int> child_pgid_{0};
 
   // Runner thread only (and Stop() after the join).
   std::function<void(const ExitStatus&)> on_child_exit_;

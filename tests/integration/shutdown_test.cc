@@ -1,0 +1,81 @@
+// Graceful exit (issue 2 point 7): the first SIGTERM leaves the election in
+// order, a second one during that exits at once.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+#include <zookeeper/zookeeper.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "election_fixture.h"
+
+namespace zkelect::test {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class ShutdownTest : public ElectionFixture {};
+
+TEST_F(ShutdownTest, SecondSignalDuringShutdownExitsAtOnce) {
+  // A stop hook that takes 20 s keeps the first shutdown busy.
+  const std::string pid_file = "/tmp/zkelect-shutdown-test-" + std::to_string(getpid());
+  ZkelectProcess& leader = AddDaemon("node-1", {R"(--hooks.on_stop=["/bin/sh", "-c", "echo $$ > )" +
+                                                    pid_file + R"(; exec sleep 20"])",
+                                                "--hooks.timeout=30s"});
+  ASSERT_TRUE(leader.Start());
+  ASSERT_TRUE(WaitReady(leader, seconds(10)));
+  size_t index = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &index));
+
+  leader.Terminate();
+  // Still there: the stop hook runs.
+  EXPECT_FALSE(leader.WaitExit(milliseconds(500)).has_value());
+  const auto second = Clock::now();
+  leader.Terminate();
+  const std::optional<ExitStatus> status = leader.WaitExit(seconds(5));
+  ASSERT_TRUE(status.has_value()) << "no exit within 5 s of the second SIGTERM";
+  std::cout << "[ measure  ] second SIGTERM -> exit: " << MillisSince(second) << " ms\n";
+  EXPECT_LT(MillisSince(second), 1000);
+  EXPECT_TRUE(status->exited()) << status->ToString();
+  EXPECT_EQ(status->exit_code, 128 + SIGTERM);
+  EXPECT_NE(leader.log_text().find("second signal"), std::string::npos);
+  // The stop hook it was waiting for is not left behind.
+  std::ifstream in(pid_file);
+  pid_t hook = 0;
+  ASSERT_TRUE(in >> hook) << "the stop hook did not start";
+  std::remove(pid_file.c_str());
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(hook) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t paren = text.rfind(')');
+    gone = paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] == 'Z';
+    if (!gone) std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "stop hook " << hook << " still runs after the daemon exited";
+}
+
+TEST_F(ShutdownTest, FirstSignalLeavesInOrderAndExitsZero) {
+  ASSERT_TRUE(StartDaemons(2));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  const std::string node = OwnNode(leader);
+  daemon(leader).Signal(SIGINT);
+  const std::optional<ExitStatus> status = daemon(leader).WaitExit(seconds(10));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(status->exited() && status->exit_code == 0) << status->ToString();
+  EXPECT_EQ(client_->Exists(path_ + "/" + node), ZNONODE) << "deleted before the session closed";
+  const std::string log = daemon(leader).log_text();
+  const size_t deleted = log.find("deleted our node");
+  const size_t stopped = log.find("stopped");
+  ASSERT_NE(deleted, std::string::npos) << log;
+  EXPECT_LT(deleted, stopped) << "delete, then close, then exit";
+}
+
+}  // namespace
+}  // namespace zkelect::test
