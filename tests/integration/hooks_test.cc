@@ -19,6 +19,7 @@
 
 #include "election_fixture.h"
 #include "support/hook_log.h"
+#include "support/process_state.h"
 #include "support/temp_dir.h"
 
 namespace zkelect::test {
@@ -55,13 +56,7 @@ std::optional<pid_t> ReadPidFile(const std::string& path) {
   }
 }
 
-// True while `pid` exists and is not a zombie.
-bool ProcessAlive(pid_t pid) {
-  const std::string stat = ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/stat");
-  const size_t paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
-  return stat[paren + 2] != 'Z' && stat[paren + 2] != 'X';
-}
+bool ProcessAlive(pid_t pid) { return ProcessRunning(pid); }
 
 // The command line of `pid`, NULs turned into spaces ("" when it is gone).
 std::string CommandLine(pid_t pid) {

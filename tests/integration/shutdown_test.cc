@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "election_fixture.h"
+#include "support/process_state.h"
 
 namespace zkelect::test {
 namespace {
@@ -49,14 +50,7 @@ TEST_F(ShutdownTest, SecondSignalDuringShutdownExitsAtOnce) {
   pid_t hook = 0;
   ASSERT_TRUE(in >> hook) << "the stop hook did not start";
   std::remove(pid_file.c_str());
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(hook) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const size_t paren = text.rfind(')');
-    gone = paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] == 'Z';
-    if (!gone) std::this_thread::sleep_for(milliseconds(20));
-  }
+  const bool gone = WaitProcessGone(hook, milliseconds(2000));
   EXPECT_TRUE(gone) << "stop hook " << hook << " still runs after the daemon exited";
 }
 

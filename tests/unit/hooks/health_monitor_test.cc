@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "support/free_port.h"
+#include "support/process_state.h"
 #include "support/temp_dir.h"
 
 namespace zkelect {
@@ -114,15 +115,7 @@ pid_t ReadPid(const std::string& path) {
 // True when no process `pid` exists, not even a zombie: it was reaped.
 bool IsReaped(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
 
-// True when `pid` no longer runs: reaped, or a zombie waiting for its parent
-// (an orphan's new parent may be a pid 1 that never reaps).
-bool IsDead(pid_t pid) {
-  if (IsReaped(pid)) return true;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const size_t paren = content.rfind(')');
-  return paren != std::string::npos && content.size() > paren + 2 && content[paren + 2] == 'Z';
-}
+bool IsDead(pid_t pid) { return !test::ProcessRunning(pid); }
 
 // A shell line that writes its pid to $1, starts a background sleep in the
 // same process group and writes its pid to $2, then becomes a long sleep.

@@ -14,6 +14,8 @@
 #include <future>
 #include <sstream>
 
+#include "support/process_state.h"
+
 namespace zkelect {
 namespace {
 
@@ -38,12 +40,7 @@ class HookRunnerTest : public ::testing::Test {
     s << in.rdbuf();
     return s.str();
   }
-  // Dead once it is gone or a zombie (its reaper, pid 1, may take its time).
-  static bool IsAlive(pid_t pid) {
-    const std::string stat = Read("/proc/" + std::to_string(pid) + "/stat");
-    const size_t paren = stat.rfind(')');
-    return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
-  }
+  static bool IsAlive(pid_t pid) { return test::ProcessRunning(pid); }
   static std::vector<std::string> Sh(const std::string& script) {
     return {"/bin/sh", "-c", script};
   }
