@@ -9,7 +9,9 @@
 
 #include "zkelect/common/clock.h"
 #include "zkelect/common/duration.h"
+#include "zkelect/config/config_loader.h"
 #include "zkelect/daemon/signal_pipe.h"
+#include "zkelect/daemon/systemd_notifier.h"
 #include "zkelect/election/election_loop.h"
 #include "zkelect/election/recipe.h"
 #include "zkelect/election/state_board.h"
@@ -48,6 +50,42 @@ RecipeOptions MakeRecipeOptions(const Config& config) {
 std::chrono::milliseconds ShutdownBudget(const Config& config) {
   return config.hooks.timeout + config.hooks.kill_grace + config.child.stop_grace +
          config.zk.session_timeout + std::chrono::seconds(5);
+}
+
+// Tells systemd (Type=notify) READY=1 once this node has joined the election
+// (or observes it), a STATUS line on every role change, and WATCHDOG=1 from
+// the election loop at half the watchdog interval, so that a wedged loop is
+// restarted. Runs on the loop thread.
+std::function<void(const Snapshot&)> SystemdReporter(const SystemdNotifier& systemd,
+                                                     const Clock& clock) {
+  if (!systemd.enabled()) return nullptr;
+  struct State {
+    bool ready_sent = false;
+    std::string last_status;
+    Clock::TimePoint last_ping{};
+  };
+  auto state = std::make_shared<State>();
+  return [&systemd, &clock, state](const Snapshot& snapshot) {
+    std::string status = "role " + std::string(RoleName(snapshot.role));
+    if (snapshot.leader) {
+      status += ", leader " + snapshot.leader->identity.id + " (epoch " +
+                std::to_string(snapshot.leader->epoch) + ")";
+    }
+    if (!state->ready_sent && snapshot.ready) {
+      state->ready_sent = true;
+      systemd.Ready(status);
+    } else if (status != state->last_status) {
+      systemd.Status(status);
+    }
+    state->last_status = status;
+    if (auto interval = systemd.watchdog_interval()) {
+      const Clock::TimePoint now = clock.Now();
+      if (now - state->last_ping >= *interval / 2) {
+        systemd.Watchdog();
+        state->last_ping = now;
+      }
+    }
+  };
 }
 
 }  // namespace
@@ -91,6 +129,8 @@ int Daemon::Run() {
         });
   }
   HttpServer http(config_.http, board, loop, kVersion);
+  const SystemdNotifier systemd = SystemdNotifier::FromEnvironment(CurrentEnvironment(), getpid());
+  loop.SetAfterStep(SystemdReporter(systemd, clock));
 
   if (Status started = http.Start(); !started.ok()) {
     spdlog::error("{}", started.message());
@@ -104,6 +144,7 @@ int Daemon::Run() {
   int signo = signals.Wait(-1).value_or(SIGTERM);
   while (signo == kLeftElection) signo = signals.Wait(-1).value_or(SIGTERM);
   spdlog::info("received signal {}; leaving the election (send it again to exit at once)", signo);
+  systemd.Stopping("leaving the election");
 
   // Leaving runs the stop hook, deletes our node and closes the session; it is
   // bounded, since past that the server drops our node by itself.

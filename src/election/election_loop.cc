@@ -23,6 +23,10 @@ void ElectionLoop::SetSnapshotDecorator(std::function<void(Snapshot*)> decorate)
   decorate_ = std::move(decorate);
 }
 
+void ElectionLoop::SetAfterStep(std::function<void(const Snapshot&)> after_step) {
+  after_step_ = std::move(after_step);
+}
+
 void ElectionLoop::Start(Recipe& recipe) {
   recipe_ = &recipe;
   heartbeat_ns_ = clock_.Now().time_since_epoch().count();
@@ -87,6 +91,7 @@ void ElectionLoop::Run() {
     if (task) task();
     Snapshot snapshot = recipe_->MakeSnapshot();
     if (decorate_) decorate_(&snapshot);
+    if (after_step_) after_step_(snapshot);
     board_.Publish(std::move(snapshot), recipe_->LeaseExpiry());
   }
 }

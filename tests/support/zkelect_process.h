@@ -74,6 +74,8 @@ class ZkelectProcess {
   pid_t pid() const { return process_.pid(); }
   const std::string& id() const { return options_.id; }
   const ZkelectOptions& options() const { return options_; }
+  // The daemon's extra environment, to change before Start().
+  std::map<std::string, std::string>& mutable_env() { return options_.env; }
 
   // Everything the daemon wrote so far (stdout and stderr, unless separate).
   std::string log_text() const;

@@ -36,6 +36,11 @@ class ElectionLoop final : public TaskPoster, public ElectionControl {
   // Runs on the loop thread. Set before Start().
   void SetSnapshotDecorator(std::function<void(Snapshot*)> decorate);
 
+  // Runs on the loop thread after every step with the snapshot just
+  // published (e.g. to tell systemd about readiness and to ping its watchdog:
+  // a wedged loop stops pinging). Set before Start().
+  void SetAfterStep(std::function<void(const Snapshot&)> after_step);
+
   // Starts the thread, which starts `recipe`. `recipe` must outlive Stop().
   void Start(Recipe& recipe);
 
@@ -69,6 +74,7 @@ class ElectionLoop final : public TaskPoster, public ElectionControl {
   // Set before Start(), read by the loop thread.
   Recipe* recipe_ = nullptr;
   std::function<void(Snapshot*)> decorate_;
+  std::function<void(const Snapshot&)> after_step_;
   std::thread thread_;
   // BootClock nanoseconds of the loop's latest iteration (liveness).
   std::atomic<int64_t> heartbeat_ns_{0};
