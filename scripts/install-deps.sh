@@ -16,6 +16,8 @@ packages=(
   zookeeper default-jre-headless
   # tools the scripts use
   curl procps iproute2 ca-certificates
+  # systemd-analyze, to verify the unit file
+  systemd
 )
 
 if [[ ${EUID} -eq 0 ]]; then
