@@ -13,6 +13,7 @@
 #include <functional>
 #include <iterator>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -196,6 +197,11 @@ struct HysteresisCase {
   std::vector<std::pair<uint64_t, bool>> transitions;  // (probe number, healthy)
 };
 
+// Stable, readable names for ctest (gtest_discover_tests shows the parameter).
+void PrintTo(const HysteresisCase& c, std::ostream* os) {
+  *os << c.pattern << " rise " << c.rise << " fall " << c.fall;
+}
+
 class HealthMonitorHysteresisTest : public testing::TestWithParam<HysteresisCase> {};
 
 TEST_P(HealthMonitorHysteresisTest, VerdictsChangeAfterRiseOrFallConsecutiveProbes) {
@@ -232,7 +238,12 @@ INSTANTIATE_TEST_SUITE_P(
         // Unhealthy at once; one success is not enough.
         HysteresisCase{"0101100", 2, 3, {{1, false}, {5, true}}},
         // rise = fall = 1 follows every probe.
-        HysteresisCase{"1010", 1, 1, {{1, true}, {2, false}, {3, true}, {4, false}}}));
+        HysteresisCase{"1010", 1, 1, {{1, true}, {2, false}, {3, true}, {4, false}}}),
+    [](const testing::TestParamInfo<HysteresisCase>& param_info) {
+      return std::string("pattern_") + param_info.param.pattern + "_rise" +
+             std::to_string(param_info.param.rise) + "_fall" +
+             std::to_string(param_info.param.fall);
+    });
 
 TEST(HealthMonitorTest, CommandPastItsTimeoutIsKilledWithItsProcessGroup) {
   const test::TempDir dir("health-monitor");
@@ -363,6 +374,8 @@ struct HttpStatusCase {
   const char* detail;
 };
 
+void PrintTo(const HttpStatusCase& c, std::ostream* os) { *os << "HTTP " << c.status; }
+
 class HealthMonitorHttpStatusTest : public testing::TestWithParam<HttpStatusCase> {};
 
 TEST_P(HealthMonitorHttpStatusTest, OnlyA2xxAnswerIsHealthy) {
@@ -382,7 +395,10 @@ INSTANTIATE_TEST_SUITE_P(Statuses, HealthMonitorHttpStatusTest,
                                          HttpStatusCase{204, true, "HTTP 204"},
                                          HttpStatusCase{301, false, "HTTP 301: answer 301"},
                                          HttpStatusCase{404, false, "HTTP 404: answer 404"},
-                                         HttpStatusCase{503, false, "HTTP 503: answer 503"}));
+                                         HttpStatusCase{503, false, "HTTP 503: answer 503"}),
+                         [](const testing::TestParamInfo<HttpStatusCase>& param_info) {
+                           return "status_" + std::to_string(param_info.param.status);
+                         });
 
 TEST(HealthMonitorTest, HttpCheckReachesLocalhostByName) {
   HealthEndpoint endpoint;
