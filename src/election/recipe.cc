@@ -161,7 +161,6 @@ void Recipe::Heard(Clock::TimePoint sent) {
   last_heard_ = std::max(last_heard_, sent);
   if (was_fenced && !Fenced()) {
     spdlog::info("zk: ZooKeeper answers again");
-    fenced_logged_ = false;
     Refresh();
     UpdateRole(Reason::kConnected);
   }

@@ -83,17 +83,23 @@ struct ZkClientImpl::Request {
   static Request* New(ZkClientImpl* client, Callback done) {
     return new Request{client, client->generation_, std::move(done)};
   }
-  // Posted tasks live in std::function, which must be copyable: shared.
   static std::shared_ptr<Request> Take(const void* data) {
     return std::shared_ptr<Request>(static_cast<Request*>(const_cast<void*>(data)));
   }
+  // Runs `call(done)` on the election loop, if the request's handle is still
+  // the current one. (Posted tasks live in std::function, which must be
+  // copyable: the request is shared.)
+  static void Deliver(std::shared_ptr<Request> request, std::function<void(Callback&)> call) {
+    ZkClientImpl* client = request->client;
+    const uint64_t generation = request->generation;
+    client->PostIfCurrent(generation, [request = std::move(request), call = std::move(call)] {
+      call(request->done);
+    });
+  }
   // The library refused the request synchronously: no completion will come.
   static void Refused(Request* raw, int rc, std::function<void(Callback&, ZkCode)> deliver) {
-    std::shared_ptr<Request> request(raw);
-    request->client->PostIfCurrent(request->generation,
-                                   [request, code = FromLibrary(rc), deliver = std::move(deliver)] {
-                                     deliver(request->done, code);
-                                   });
+    Deliver(std::shared_ptr<Request>(raw), [code = FromLibrary(rc), deliver = std::move(deliver)](
+                                               Callback& done) { deliver(done, code); });
   }
 };
 
@@ -212,12 +218,9 @@ void ZkClientImpl::Create(const std::string& path, const std::string& data, Crea
   using Req = Request<CreateCallback>;
   auto* request = Req::New(this, std::move(done));
   auto completion = [](int rc, const char* value, const void* raw) {
-    std::shared_ptr<Req> req = Req::Take(raw);
-    ZkClientImpl* client = req->client;
-    uint64_t generation = req->generation;
-    client->PostIfCurrent(
-        generation, [req = std::move(req), code = FromLibrary(rc),
-                     created = std::string(value ? value : "")] { req->done(code, created); });
+    Req::Deliver(Req::Take(raw),
+                 [code = FromLibrary(rc), created = std::string(value ? value : "")](
+                     CreateCallback& callback) { callback(code, created); });
   };
   const int flags =
       mode == CreateMode::kEphemeralSequential ? ZOO_EPHEMERAL_SEQUENTIAL : ZOO_PERSISTENT;
@@ -239,12 +242,8 @@ void ZkClientImpl::GetChildren(const std::string& path, bool watch, ChildrenCall
       children.reserve(static_cast<size_t>(strings->count));
       for (int32_t i = 0; i < strings->count; ++i) children.emplace_back(strings->data[i]);
     }
-    ZkClientImpl* client = req->client;
-    uint64_t generation = req->generation;
-    client->PostIfCurrent(
-        generation, [req = std::move(req), code = FromLibrary(rc), children = std::move(children)] {
-          req->done(code, children);
-        });
+    Req::Deliver(std::move(req), [code = FromLibrary(rc), children = std::move(children)](
+                                     ChildrenCallback& callback) { callback(code, children); });
   };
   int rc = ZCLOSING;
   if (handle_ != nullptr) {
@@ -265,11 +264,9 @@ void ZkClientImpl::GetData(const std::string& path, bool watch, DataCallback don
     if (rc == ZOK && value != nullptr && value_len > 0) {
       data.assign(value, static_cast<size_t>(value_len));
     }
-    ZkClientImpl* client = req->client;
-    uint64_t generation = req->generation;
-    client->PostIfCurrent(generation,
-                          [req = std::move(req), code = FromLibrary(rc), data = std::move(data),
-                           stat = FromLibrary(stat)] { req->done(code, data, stat); });
+    Req::Deliver(std::move(req),
+                 [code = FromLibrary(rc), data = std::move(data), stat = FromLibrary(stat)](
+                     DataCallback& callback) { callback(code, data, stat); });
   };
   int rc = ZCLOSING;
   if (handle_ != nullptr) {
@@ -286,11 +283,8 @@ void ZkClientImpl::Exists(const std::string& path, bool watch, StatCallback done
   using Req = Request<StatCallback>;
   auto* request = Req::New(this, std::move(done));
   auto completion = [](int rc, const Stat* stat, const void* raw) {
-    std::shared_ptr<Req> req = Req::Take(raw);
-    ZkClientImpl* client = req->client;
-    uint64_t generation = req->generation;
-    client->PostIfCurrent(generation, [req = std::move(req), code = FromLibrary(rc),
-                                       stat = FromLibrary(stat)] { req->done(code, stat); });
+    Req::Deliver(Req::Take(raw), [code = FromLibrary(rc), stat = FromLibrary(stat)](
+                                     StatCallback& callback) { callback(code, stat); });
   };
   int rc = ZCLOSING;
   if (handle_ != nullptr) {
@@ -305,11 +299,8 @@ void ZkClientImpl::Delete(const std::string& path, DoneCallback done) {
   using Req = Request<DoneCallback>;
   auto* request = Req::New(this, std::move(done));
   auto completion = [](int rc, const void* raw) {
-    std::shared_ptr<Req> req = Req::Take(raw);
-    ZkClientImpl* client = req->client;
-    uint64_t generation = req->generation;
-    client->PostIfCurrent(generation,
-                          [req = std::move(req), code = FromLibrary(rc)] { req->done(code); });
+    Req::Deliver(Req::Take(raw),
+                 [code = FromLibrary(rc)](DoneCallback& callback) { callback(code); });
   };
   int rc =
       handle_ == nullptr ? ZCLOSING : zoo_adelete(handle_, path.c_str(), -1, completion, request);

@@ -167,7 +167,6 @@ class Recipe final : public ZkEventSink {
   bool candidates_known_ = false;
   std::optional<LeaderView> leader_;
   bool leading_ = false;
-  bool fenced_logged_ = false;
 
   // Health gating: enabled by the first SetHealth().
   HealthView health_;
