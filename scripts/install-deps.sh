@@ -18,6 +18,8 @@ packages=(
   curl procps iproute2 ca-certificates
   # systemd-analyze, to verify the unit file
   systemd
+  # promtool, Prometheus' own check of the /metrics exposition format
+  prometheus
 )
 
 if [[ ${EUID} -eq 0 ]]; then

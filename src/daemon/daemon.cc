@@ -20,7 +20,9 @@
 #include "zkelect/hooks/hook_runner.h"
 #include "zkelect/hooks/process_spawner.h"
 #include "zkelect/http/http_server.h"
+#include "zkelect/metrics/metrics.h"
 #include "zkelect/version.h"
+#include "zkelect/zk/instrumented_zk_client.h"
 #include "zkelect/zk/zk_client_impl.h"
 
 namespace zkelect {
@@ -105,15 +107,17 @@ int Daemon::Run() {
   StateBoard board(std::move(initial));
   // Declaration order is construction order: everything that posts to the
   // loop is destroyed before it.
+  Metrics metrics;
   ElectionLoop loop(clock, board);
-  ZkClientImpl zk(config_.zk, loop);
+  ZkClientImpl zk_impl(config_.zk, loop);
+  InstrumentedZkClient zk(zk_impl, clock, metrics);
   PosixProcessSpawner spawner;
   HookRunner runner(config_.hooks, config_.child, spawner);
   HookRoleListener listener({config_.id, config_.election.path,
                              config_.hooks.start_failure == HooksConfig::StartFailure::kResign,
                              config_.zk.session_timeout / 2},
-                            runner, loop);
-  Recipe recipe(MakeRecipeOptions(config_), zk, clock, listener);
+                            runner, loop, metrics);
+  Recipe recipe(MakeRecipeOptions(config_), zk, clock, listener, metrics);
   listener.SetStepAside([&recipe](Reason reason) {
     recipe.Resign(
         kStepAsideHold, [](ElectionControl::ResignOutcome) {}, reason);
@@ -128,7 +132,7 @@ int Daemon::Run() {
           loop.Post([&recipe, verdict] { recipe.SetHealth(verdict.healthy, verdict.detail); });
         });
   }
-  HttpServer http(config_.http, board, loop, kVersion);
+  HttpServer http(config_.http, board, loop, metrics, kVersion);
   const SystemdNotifier systemd = SystemdNotifier::FromEnvironment(CurrentEnvironment(), getpid());
   loop.SetAfterStep(SystemdReporter(systemd, clock));
 

@@ -7,19 +7,59 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+
+#include "zkelect/common/log_event.h"
 
 namespace zkelect {
 namespace {
 
-// %j: the message as a JSON string, quotes included, any bytes made valid.
+// The payload of a LogEvent() line is "<message>\x1f<fields as JSON>"; any
+// other line is just its message.
+struct Payload {
+  std::string_view message;
+  std::string_view fields;  // a JSON object, or empty
+};
+
+Payload SplitPayload(const spdlog::details::log_msg& msg) {
+  const std::string_view payload(msg.payload.data(), msg.payload.size());
+  const size_t separator = payload.find(kLogFieldsSeparator);
+  if (separator == std::string_view::npos) return {payload, {}};
+  const std::string_view fields = payload.substr(separator + 1);
+  // Text from elsewhere (a hook's output) may hold the separator by chance:
+  // only a JSON object after it makes fields, so the line stays valid JSON.
+  if (fields.empty() || fields.front() != '{' || !nlohmann::json::accept(fields)) {
+    return {payload, {}};
+  }
+  return {payload.substr(0, separator), fields};
+}
+
+// %v for text: the message alone.
+class TextMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string_view message = SplitPayload(msg).message;
+    dest.append(message.data(), message.data() + message.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<TextMessageFlag>();
+  }
+};
+
+// %j for json: `"message":"...","fields":{...}`, the message quoted with any
+// bytes made valid UTF-8, fields {} for a line without any.
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    const std::string text(msg.payload.data(), msg.payload.size());
-    const std::string quoted =
-        nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    dest.append(quoted.data(), quoted.data() + quoted.size());
+    const Payload payload = SplitPayload(msg);
+    std::string out = "\"message\":";
+    out += nlohmann::json(std::string(payload.message))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += ",\"fields\":";
+    out += payload.fields.empty() ? std::string_view("{}") : payload.fields;
+    dest.append(out.data(), out.data() + out.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonMessageFlag>();
@@ -34,11 +74,12 @@ void ConfigureLogging(const LogConfig& config) {
   if (config.format == LogConfig::Format::kJson) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     formatter->add_flag<JsonMessageFlag>('j').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%j})");
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%j})");
     logger->set_formatter(std::move(formatter));
   } else {
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc));
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<TextMessageFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %*");
+    logger->set_formatter(std::move(formatter));
   }
   logger->set_level(spdlog::level::from_str(config.level));
   logger->flush_on(spdlog::level::trace);

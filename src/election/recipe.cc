@@ -6,9 +6,11 @@
 #include <utility>
 
 #include "zkelect/common/duration.h"
+#include "zkelect/common/log_event.h"
 #include "zkelect/election/candidate_names.h"
 #include "zkelect/election/node_data.h"
 #include "zkelect/election/role_listener.h"
+#include "zkelect/metrics/metrics.h"
 
 namespace zkelect {
 namespace {
@@ -39,8 +41,13 @@ auto Recipe::Tracked(Callback callback) {
   };
 }
 
-Recipe::Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleListener& listener)
-    : options_(std::move(options)), zk_(zk), clock_(clock), listener_(listener) {
+Recipe::Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleListener& listener,
+               Metrics& metrics)
+    : options_(std::move(options)),
+      zk_(zk),
+      clock_(clock),
+      listener_(listener),
+      metrics_(metrics) {
   health_.enabled = options_.health_gated;
   zk_.SetEventSink(this);
 }
@@ -567,6 +574,7 @@ void Recipe::SetLeader(const std::string& node, NodeIdentity identity, int64_t e
   view.epoch = epoch;  // rule 10: czxid, the fencing token
   view.since = same ? leader_->since : clock_.WallNow();
   leader_ = std::move(view);
+  last_epoch_ = epoch;
   if (!leading_) AnnounceLeader();  // a new leader runs its start first
 }
 
@@ -702,12 +710,21 @@ void Recipe::UpdateRole(Reason why) {
   const Role next = ComputeRole();
   if (next == role_) return;
   last_transition_ = TransitionView{clock_.WallNow(), role_, next, why};
-  if (next == Role::kLeader) {
-    spdlog::info("role {} -> leader ({}, epoch {}, node {})", RoleName(role_), ReasonName(why),
-                 leader_ ? leader_->epoch : 0, own_node_.value_or(""));
-  } else {
-    spdlog::info("role {} -> {} ({})", RoleName(role_), RoleName(next), ReasonName(why));
-  }
+  metrics_.transitions.Increment({std::string(ReasonName(why))});
+  // The term this change is about: the leader's now, or the last one known.
+  const int64_t epoch = leader_ ? leader_->epoch : last_epoch_;
+  std::string message = "role " + std::string(RoleName(role_)) + " -> " +
+                        std::string(RoleName(next)) + " (" + std::string(ReasonName(why)) +
+                        ", epoch " + std::to_string(epoch);
+  if (next == Role::kLeader) message += ", node " + own_node_.value_or("");
+  message += ")";
+  LogEvent(spdlog::level::info, message,
+           {{"event", std::string("role_change")},
+            {"from", std::string(RoleName(role_))},
+            {"to", std::string(RoleName(next))},
+            {"reason", std::string(ReasonName(why))},
+            {"epoch", epoch},
+            {"node", own_node_.value_or("")}});
   role_ = next;
 }
 

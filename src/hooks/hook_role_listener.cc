@@ -7,11 +7,13 @@
 #include "zkelect/common/duration.h"
 #include "zkelect/common/task_poster.h"
 #include "zkelect/hooks/hook_runner.h"
+#include "zkelect/metrics/metrics.h"
 
 namespace zkelect {
 
-HookRoleListener::HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop)
-    : options_(std::move(options)), runner_(runner), loop_(loop) {}
+HookRoleListener::HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop,
+                                   Metrics& metrics)
+    : options_(std::move(options)), runner_(runner), loop_(loop), metrics_(metrics) {}
 
 void HookRoleListener::SetStepAside(std::function<void(Reason)> step_aside) {
   step_aside_ = std::move(step_aside);
@@ -57,6 +59,7 @@ void HookRoleListener::OnDemoted(Reason reason, std::function<void()> stopped) {
       HookAction::kStop, Environment("stop", reason, ended ? &*ended : nullptr),
       [this, reason, involuntary, stopped = std::move(stopped)](const HookOutcome& outcome) {
         if (involuntary && outcome.hook && outcome.hook->duration > options_.stop_budget) {
+          metrics_.hook_over_budget.Increment({});
           spdlog::warn(
               "stop hook took {}, longer than the {} budget after an "
               "involuntary loss: another node may have started meanwhile",
@@ -96,6 +99,7 @@ void HookRoleListener::Record(const HookOutcome& outcome, Reason reason) {
   view.reason = std::string(ReasonName(reason));
   view.finished = std::chrono::system_clock::now();
   if (outcome.hook) {
+    CountRun(*outcome.hook);
     view.hook = outcome.hook->hook;
     view.ok = outcome.hook->ok();
     view.result = outcome.hook->Describe();
@@ -107,6 +111,19 @@ void HookRoleListener::Record(const HookOutcome& outcome, Reason reason) {
     view.result = "child could not start: " + outcome.child_error;
   }
   last_ = std::move(view);
+}
+
+void HookRoleListener::CountRun(const HookResult& result) {
+  std::string outcome = "ok";
+  if (!result.status) {
+    outcome = "not_started";
+  } else if (result.timed_out) {
+    outcome = "timeout";
+  } else if (!result.ok()) {
+    outcome = "failed";
+  }
+  metrics_.hook_runs.Increment({result.hook, outcome});
+  metrics_.hook_duration.Observe({result.hook}, result.duration);
 }
 
 HooksView HookRoleListener::View() const {

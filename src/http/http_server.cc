@@ -12,10 +12,13 @@
 #include <string_view>
 #include <utility>
 
+#include "zkelect/common/clock.h"
 #include "zkelect/common/duration.h"
 #include "zkelect/election/election_control.h"
 #include "zkelect/http/api_json.h"
 #include "zkelect/http/request_params.h"
+#include "zkelect/metrics/metrics.h"
+#include "zkelect/metrics/prometheus_writer.h"
 
 namespace zkelect {
 namespace {
@@ -49,13 +52,14 @@ struct KnownPath {
   std::string_view path;
   std::string_view allow;  // the Allow header of a 405
 };
-constexpr std::array<KnownPath, 6> kKnownPaths = {{
+constexpr std::array<KnownPath, 7> kKnownPaths = {{
     {"/leader", "GET, HEAD"},
     {"/status", "GET, HEAD"},
     {"/is-leader", "GET, HEAD"},
     {"/healthz", "GET, HEAD"},
     {"/readyz", "GET, HEAD"},
     {"/resign", "POST"},
+    {"/metrics", "GET, HEAD"},
 }};
 
 const KnownPath* FindKnownPath(std::string_view path) {
@@ -113,8 +117,8 @@ std::pair<std::string, std::string> LibraryError(const httplib::Request& req, in
       return {"bad_request", "the request is not valid HTTP/1.1"};
     case 404:
       return {"not_found", "no endpoint at \"" + Printable(req.path) +
-                               "\": expected /leader, /status, /is-leader, /healthz, /readyz "
-                               "or /resign"};
+                               "\": expected /leader, /status, /is-leader, /healthz, /readyz, "
+                               "/resign or /metrics"};
     case 413:
       return {"payload_too_large", "the request body is larger than " +
                                        std::to_string(kMaxBodyBytes) + " bytes: expected no body"};
@@ -200,10 +204,11 @@ class WaiterSlot {
 }  // namespace
 
 HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, ElectionControl& control,
-                       std::string version)
+                       Metrics& metrics, std::string version)
     : config_(config),
       board_(board),
       control_(control),
+      metrics_(metrics),
       version_(std::move(version)),
       policy_(config) {}
 
@@ -362,7 +367,13 @@ void HttpServer::Configure() {
     if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
   });
 
-  server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    // The path label is a known endpoint or "other": clients choose paths,
+    // and each label value is a series kept forever.
+    const KnownPath* known = FindKnownPath(req.path);
+    metrics_.http_requests.Increment(
+        {known != nullptr ? std::string(known->path) : std::string("other"),
+         std::to_string(res.status)});
     spdlog::debug("HTTP {} {} from {} -> {}", req.method, Printable(req.target), req.remote_addr,
                   res.status);
   });
@@ -376,6 +387,7 @@ void HttpServer::RegisterRoutes() {
   server.Get("/healthz", Guarded(&HttpServer::HandleHealthz, Access::kRead));
   server.Get("/readyz", Guarded(&HttpServer::HandleReadyz, Access::kRead));
   server.Post("/resign", Guarded(&HttpServer::HandleResign, Access::kWrite));
+  server.Get("/metrics", Guarded(&HttpServer::HandleMetrics, Access::kRead));
 
   // Known paths with other methods: 405. Unknown paths fall through to the
   // library's 404.
@@ -505,6 +517,14 @@ void HttpServer::HandleHealthz(const httplib::Request&, httplib::Response& res) 
 void HttpServer::HandleReadyz(const httplib::Request&, httplib::Response& res) {
   const StateBoard::View view = board_.Current();
   Reply(res, view.snapshot->ready ? 200 : 503, ReadyBody(*view.snapshot, view.index));
+  SetIndex(res, view.index);
+}
+
+void HttpServer::HandleMetrics(const httplib::Request&, httplib::Response& res) {
+  const StateBoard::View view = board_.Current();
+  res.status = 200;
+  res.set_content(metrics_.Render(*view.snapshot, waiters_.load(), BootClock::now()),
+                  kPrometheusContentType);
   SetIndex(res, view.index);
 }
 

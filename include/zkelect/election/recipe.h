@@ -15,6 +15,8 @@
 
 namespace zkelect {
 
+struct Metrics;
+
 class RoleListener;
 
 // What a Recipe needs to know about its candidate and election.
@@ -41,8 +43,10 @@ struct RecipeOptions {
 // deadline before anything else (rule 7).
 class Recipe final : public ZkEventSink {
  public:
-  // `zk`, `clock` and `listener` must outlive the recipe.
-  Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleListener& listener);
+  // `zk`, `clock`, `listener` and `metrics` must outlive the recipe; role
+  // transitions are counted in `metrics`.
+  Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleListener& listener,
+         Metrics& metrics);
   ~Recipe() override;
   Recipe(const Recipe&) = delete;
   Recipe& operator=(const Recipe&) = delete;
@@ -146,6 +150,7 @@ class Recipe final : public ZkEventSink {
   ZkClient& zk_;
   const Clock& clock_;
   RoleListener& listener_;
+  Metrics& metrics_;
 
   // Session.
   Phase phase_ = Phase::kIdle;
@@ -166,6 +171,9 @@ class Recipe final : public ZkEventSink {
   std::vector<std::string> candidates_;
   bool candidates_known_ = false;
   std::optional<LeaderView> leader_;
+  // The epoch of the last leader known, kept when leader_ is cleared, for
+  // the role-change log line.
+  int64_t last_epoch_ = 0;
   bool leading_ = false;
 
   // Health gating: enabled by the first SetHealth().

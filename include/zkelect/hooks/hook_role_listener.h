@@ -13,6 +13,8 @@ namespace zkelect {
 
 class HookRunner;
 class TaskPoster;
+struct HookResult;
+struct Metrics;
 struct HookOutcome;
 
 // The RoleListener of a daemon with hooks (design §5): turns role changes
@@ -38,8 +40,9 @@ class HookRoleListener final : public RoleListener {
     std::chrono::milliseconds stop_budget{5000};
   };
 
-  // `runner` and `loop` must outlive the listener.
-  HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop);
+  // `runner`, `loop` and `metrics` must outlive the listener; hook runs
+  // are counted in `metrics`.
+  HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop, Metrics& metrics);
 
   // How to step aside after a failed start (or a child that exited): the
   // daemon wires it to Recipe::Resign with the given reason. Loop thread.
@@ -59,11 +62,14 @@ class HookRoleListener final : public RoleListener {
  private:
   std::map<std::string, std::string> Environment(const char* event, Reason reason,
                                                  const LeaderView* leader) const;
+  // Keeps `outcome` for /status and counts the run in metrics.
   void Record(const HookOutcome& outcome, Reason reason);
+  void CountRun(const HookResult& result);
 
   const Options options_;
   HookRunner& runner_;
   TaskPoster& loop_;
+  Metrics& metrics_;
 
   std::function<void(Reason)> step_aside_;
   std::optional<LeaderView> self_;         // our leadership, while it lasts

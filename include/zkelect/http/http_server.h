@@ -22,10 +22,11 @@ struct Response;
 namespace zkelect {
 
 class ElectionControl;
+struct Metrics;
 
 // The HTTP API of design §4 over cpp-httplib: GET /leader, /status,
 // /is-leader (also HEAD; all three long-poll with ?index=N&wait=D), /healthz,
-// /readyz, and POST /resign. Answers are JSON, errors
+// /readyz, POST /resign, and GET /metrics (Prometheus text format). Answers are JSON, errors
 // `{"error": {"code", "message"}}`, and every answer, errors of the library
 // itself included, carries `X-Zkelect-Index`.
 //
@@ -43,9 +44,10 @@ class ElectionControl;
 // port() and listen_address() are valid after a successful Start().
 class HttpServer {
  public:
-  // `board` and `control` must outlive the server. Nothing is bound yet.
+  // `board`, `control` and `metrics` must outlive the server; requests are
+  // counted in `metrics`, which GET /metrics renders. Nothing is bound yet.
   HttpServer(const HttpConfig& config, const StateBoard& board, ElectionControl& control,
-             std::string version);
+             Metrics& metrics, std::string version);
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   // Calls Stop().
@@ -103,11 +105,13 @@ class HttpServer {
   void HandleHealthz(const httplib::Request& req, httplib::Response& res);
   void HandleReadyz(const httplib::Request& req, httplib::Response& res);
   void HandleResign(const httplib::Request& req, httplib::Response& res);
+  void HandleMetrics(const httplib::Request& req, httplib::Response& res);
 
   // Constant after construction.
   const HttpConfig config_;
   const StateBoard& board_;
   ElectionControl& control_;
+  Metrics& metrics_;
   const std::string version_;
   const HostPolicy policy_;
 

@@ -27,6 +27,7 @@
 #include "zkelect/election/state_board.h"
 #include "zkelect/http/api_json.h"
 #include "zkelect/http/http_server.h"
+#include "zkelect/metrics/metrics.h"
 
 namespace zkelect {
 namespace {
@@ -152,7 +153,7 @@ class CommandsTest : public ::testing::Test {
       config.token_file = "/etc/zkelect/token";
       config.token = token;
     }
-    server_ = std::make_unique<HttpServer>(config, board_, control_, kVersion);
+    server_ = std::make_unique<HttpServer>(config, board_, control_, metrics_, kVersion);
     const Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.message();
   }
@@ -183,6 +184,7 @@ class CommandsTest : public ::testing::Test {
 
   StateBoard board_{FollowerSnapshot()};
   FakeElectionControl control_;
+  Metrics metrics_;
   std::unique_ptr<HttpServer> server_;
 };
 

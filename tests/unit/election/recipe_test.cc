@@ -12,6 +12,7 @@
 #include "support/simulated_clock.h"
 #include "zkelect/election/candidate_names.h"
 #include "zkelect/election/node_data.h"
+#include "zkelect/metrics/metrics.h"
 
 namespace zkelect {
 namespace {
@@ -33,7 +34,7 @@ class RecipeTest : public ::testing::Test {
     options.campaign = campaign;
     options.recheck_interval = std::chrono::seconds(30);
     options.servers = "fake:2181";
-    recipe_ = std::make_unique<Recipe>(options, zk_, clock_, listener_);
+    recipe_ = std::make_unique<Recipe>(options, zk_, clock_, listener_, metrics_);
   }
 
   // Starts and lets every reply arrive.
@@ -77,6 +78,7 @@ class RecipeTest : public ::testing::Test {
   SimulatedClock clock_;
   FakeZkClient zk_;
   RecordingRoleListener listener_;
+  Metrics metrics_;
   std::unique_ptr<Recipe> recipe_;
 };
 

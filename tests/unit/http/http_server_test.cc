@@ -19,6 +19,7 @@
 
 #include "support/fake_election_control.h"
 #include "zkelect/election/election_control.h"
+#include "zkelect/metrics/metrics.h"
 
 namespace zkelect {
 namespace {
@@ -148,7 +149,7 @@ class HttpServerTest : public ::testing::Test {
   ~HttpServerTest() override { StopServer(); }
 
   void StartServer(const HttpConfig& config = TestConfig()) {
-    server_ = std::make_unique<HttpServer>(config, board_, control_, "9.9.9");
+    server_ = std::make_unique<HttpServer>(config, board_, control_, metrics_, "9.9.9");
     const Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.message();
     ASSERT_GT(server_->port(), 0);
@@ -189,6 +190,7 @@ class HttpServerTest : public ::testing::Test {
 
   StateBoard board_{FollowerSnapshot()};
   FakeElectionControl control_;
+  Metrics metrics_;
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -319,9 +321,19 @@ TEST_F(HttpServerTest, ReadyzFollowsTheSnapshot) {
   EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
 }
 
-TEST_F(HttpServerTest, MetricsIsNotServedYet) {
+TEST_F(HttpServerTest, MetricsAreServedInThePrometheusTextFormat) {
   StartServer();
-  ExpectJsonError(Get("/metrics"), 404, "not_found");
+  const RawReply reply =
+      SendRaw(server_->port(), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.Header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(reply.Header("x-zkelect-index"), std::to_string(board_.Current().index));
+  EXPECT_NE(reply.body.find("\nzkelect_is_leader 0\n"), std::string::npos) << reply.body;
+  // The scrape itself is counted by the next one.
+  EXPECT_NE(Get("/metrics")->body.find(
+                "zkelect_http_requests_total{path=\"/metrics\",code=\"200\"} 1\n"),
+            std::string::npos);
+  ExpectJsonError(Post("/metrics"), 405, "method_not_allowed");
 }
 
 TEST_F(HttpServerTest, UnknownPathIs404) {
@@ -424,7 +436,7 @@ TEST_F(HttpServerTest, EveryAnswerCarriesTheIndex) {
       {"HEAD /is-leader HTTP/1.1\r\n" + host + "\r\n", 503},
       {"GET /healthz HTTP/1.1\r\n" + host + "\r\n", 200},
       {"GET /readyz HTTP/1.1\r\n" + host + "\r\n", 503},
-      {"GET /metrics HTTP/1.1\r\n" + host + "\r\n", 404},
+      {"GET /nowhere HTTP/1.1\r\n" + host + "\r\n", 404},
       {"DELETE /leader HTTP/1.1\r\n" + host + "\r\n", 405},
       {"GET /leader?wait=xyz HTTP/1.1\r\n" + host + "\r\n", 400},
       {"GET /leader HTTP/1.1\r\nHost: evil.example\r\n\r\n", 403},
@@ -625,13 +637,13 @@ TEST_F(HttpServerTest, StopDoesNotWaitLongForAnIdleKeepAliveConnection) {
 TEST_F(HttpServerTest, StartAfterStopOrTwiceIsRefused) {
   StartServer();
   EXPECT_EQ(server_->Start().code(), Status::Code::kInternal);
-  HttpServer stopped(TestConfig(), board_, control_, "v");
+  HttpServer stopped(TestConfig(), board_, control_, metrics_, "v");
   stopped.Stop();
   EXPECT_EQ(stopped.Start().code(), Status::Code::kInternal);
 }
 
 TEST_F(HttpServerTest, StopWithoutStartIsFine) {
-  HttpServer server(TestConfig(), board_, control_, "v");
+  HttpServer server(TestConfig(), board_, control_, metrics_, "v");
   server.Stop();
 }
 
@@ -655,7 +667,7 @@ TEST_F(HttpServerTest, StartFailsOnABusyPortAndNamesTheAddress) {
   StartServer();
   HttpConfig config = TestConfig();
   config.listen = "127.0.0.1:" + std::to_string(server_->port());
-  HttpServer second(config, board_, control_, "v");
+  HttpServer second(config, board_, control_, metrics_, "v");
   const Status status = second.Start();
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), Status::Code::kUnavailable);
@@ -666,7 +678,7 @@ TEST_F(HttpServerTest, StartRejectsAMalformedListenAddress) {
   for (const std::string listen : {"", "127.0.0.1", "127.0.0.1:99999", "::1:80", "host:port"}) {
     HttpConfig config = TestConfig();
     config.listen = listen;
-    HttpServer server(config, board_, control_, "v");
+    HttpServer server(config, board_, control_, metrics_, "v");
     const Status status = server.Start();
     ASSERT_FALSE(status.ok()) << listen;
     EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
