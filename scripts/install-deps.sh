@@ -3,14 +3,19 @@
 # and to run all of its tests (a real ZooKeeper included). Idempotent: apt
 # skips what is already installed. Runs as root, or through sudo when
 # available.
+#
+#   scripts/install-deps.sh           # build and test
+#   scripts/install-deps.sh --build   # build only (the container image's build stage)
 set -euo pipefail
 
-packages=(
-  # toolchain
+build_packages=(
+  # toolchain (build-essential brings dpkg-dev: dpkg-shlibdeps for cpack -G DEB)
   build-essential g++ cmake ninja-build pkg-config
   # libraries zkelect links against
   libzookeeper-mt-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  # tests
+)
+
+test_packages=(
   libgtest-dev
   # a real ZooKeeper for the integration tests and the demo (Java)
   zookeeper default-jre-headless
@@ -18,7 +23,18 @@ packages=(
   curl procps iproute2 ca-certificates
   # systemd-analyze, to verify the unit file
   systemd
+  # YAML parser for the Kubernetes manifest and alert rule tests
+  python3 python3-yaml
 )
+
+case "${1:-}" in
+  --build) packages=("${build_packages[@]}") ;;
+  "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  *)
+    echo "install-deps.sh: unknown argument '$1': expected --build or nothing" >&2
+    exit 2
+    ;;
+esac
 
 if [[ ${EUID} -eq 0 ]]; then
   as_root=()
