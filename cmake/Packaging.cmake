@@ -21,7 +21,7 @@ set(ZKELECT_CONFIG_DIR "/etc/zkelect" CACHE PATH
 install(FILES systemd/zkelect.service DESTINATION ${ZKELECT_SYSTEMD_UNIT_DIR})
 install(FILES config/zkelect.toml DESTINATION ${ZKELECT_CONFIG_DIR})
 install(PROGRAMS config/hooks/promote config/hooks/demote DESTINATION share/zkelect/hooks)
-install(FILES README.md DESTINATION share/doc/zkelect)
+install(FILES README.md packaging/debian/copyright DESTINATION share/doc/zkelect)
 
 set(CPACK_PACKAGE_NAME zkelect)
 set(CPACK_PACKAGE_VENDOR "zkelect")
@@ -49,5 +49,14 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
     ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
     ${PROJECT_SOURCE_DIR}/packaging/debian/postrm)
+
+# Debian wants a compressed changelog beside the copyright file (a native
+# package: changelog.gz). string(TIMESTAMP) honours SOURCE_DATE_EPOCH.
+string(TIMESTAMP ZKELECT_CHANGELOG_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
+configure_file(packaging/debian/changelog.in ${PROJECT_BINARY_DIR}/packaging/changelog @ONLY)
+file(ARCHIVE_CREATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/changelog.gz
+     PATHS ${PROJECT_BINARY_DIR}/packaging/changelog
+     FORMAT raw COMPRESSION GZip COMPRESSION_LEVEL 9 MTIME 0)
+install(FILES ${PROJECT_BINARY_DIR}/packaging/changelog.gz DESTINATION share/doc/zkelect)
 
 include(CPack)
