@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts that build and run zkelect's container images
 # (scripts/compose-demo.sh, tests/package/*.sh). Needs `repo_root` set.
 #
@@ -17,9 +18,11 @@
 readonly ZKELECT_BASE_IMAGE=docker.io/library/debian:bookworm-slim
 readonly ZOOKEEPER_IMAGE=docker.io/library/zookeeper:3.8
 readonly ZKELECT_IMAGE=localhost/zkelect:latest
+engine=()
 
 container_engine_find() {
   local candidate
+  : "${repo_root:?container.sh needs repo_root}"
   for candidate in "${ZKELECT_CONTAINER_ENGINE:-}" "$(command -v container-engine || true)" \
     "${repo_root}/../shared/tools/container-engine" "${repo_root}/../../shared/tools/container-engine" \
     "$(command -v podman || true)"; do

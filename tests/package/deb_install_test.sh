@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# The in_box scripts are single-quoted on purpose: they expand in the container.
+# shellcheck disable=SC2016
+#
 # Installs the Debian package into a clean debian:bookworm-slim container and
 # checks it as an operator would use it:
 #   - `apt install ./zkelect_*.deb` resolves the runtime dependencies;
@@ -18,7 +21,7 @@ set -euo pipefail
 build_dir=$(cd "$1" && pwd)
 version=$2
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=../../scripts/lib/container.sh
+# shellcheck source=scripts/lib/container.sh
 source "${repo_root}/scripts/lib/container.sh"
 
 if ! container_engine_find; then
