@@ -23,8 +23,10 @@ test_packages=(
   curl procps iproute2 ca-certificates
   # systemd-analyze, to verify the unit file
   systemd
-  # YAML parser for the Kubernetes manifest and alert rule tests
+  # YAML parser for the Kubernetes manifest test
   python3 python3-yaml
+  # promtool: checks and unit-tests the alert rules (docs/alerts.yaml)
+  prometheus
 )
 
 case "${1:-}" in
