@@ -9,8 +9,10 @@
 set -euo pipefail
 
 build_packages=(
-  # toolchain (build-essential brings dpkg-dev: dpkg-shlibdeps for cpack -G DEB)
+  # toolchain
   build-essential g++ cmake ninja-build pkg-config
+  # cpack -G DEB: dpkg-shlibdeps (dpkg-dev, from build-essential) needs file
+  file
   # libraries zkelect links against
   libzookeeper-mt-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
 )
