@@ -5,6 +5,8 @@
 # would long-poll (`zkelect wait --leader`, GET /is-leader?index=N&wait=30s)
 # or use hooks instead of polling once a second.
 set -u
+# As PID 1 the shell ignores SIGTERM unless it handles it: exit on stop.
+trap 'echo "${name}: stopping"; exit 0' TERM INT
 name=${APP_NAME:-app}
 role=starting
 while :; do

@@ -56,10 +56,10 @@ container_base_ready() {
 }
 
 build_zookeeper_image() {
-  podman_cmd build --pull=never --quiet -t "${ZOOKEEPER_IMAGE}" "${repo_root}/docker/zookeeper" >/dev/null
+  podman_cmd build --pull=never --quiet --format docker -t "${ZOOKEEPER_IMAGE}" "${repo_root}/docker/zookeeper" >/dev/null
 }
 
 build_zkelect_image() {
-  podman_cmd build --pull=never --quiet -t "${ZKELECT_IMAGE}" -f "${repo_root}/docker/Dockerfile" \
+  podman_cmd build --pull=never --quiet --format docker -t "${ZKELECT_IMAGE}" -f "${repo_root}/docker/Dockerfile" \
     "${repo_root}" >/dev/null
 }
