@@ -3,14 +3,21 @@
 # and to run all of its tests (a real ZooKeeper included). Idempotent: apt
 # skips what is already installed. Runs as root, or through sudo when
 # available.
+#
+#   scripts/install-deps.sh           # build and test
+#   scripts/install-deps.sh --build   # build only (the container image's build stage)
 set -euo pipefail
 
-packages=(
+build_packages=(
   # toolchain
   build-essential g++ cmake ninja-build pkg-config
+  # cpack -G DEB: dpkg-shlibdeps (dpkg-dev, from build-essential) needs file
+  file
   # libraries zkelect links against
   libzookeeper-mt-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  # tests
+)
+
+test_packages=(
   libgtest-dev
   # a real ZooKeeper for the integration tests and the demo (Java)
   zookeeper default-jre-headless
@@ -18,9 +25,21 @@ packages=(
   curl procps iproute2 ca-certificates
   # systemd-analyze, to verify the unit file
   systemd
-  # promtool, Prometheus' own check of the /metrics exposition format
+  # YAML parser for the Kubernetes manifest test
+  python3 python3-yaml
+  # promtool: checks /metrics (the exposition format) and unit-tests the alert
+  # rules of docs/alerts.yaml
   prometheus
 )
+
+case "${1:-}" in
+  --build) packages=("${build_packages[@]}") ;;
+  "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  *)
+    echo "install-deps.sh: unknown argument '$1': expected --build or nothing" >&2
+    exit 2
+    ;;
+esac
 
 if [[ ${EUID} -eq 0 ]]; then
   as_root=()

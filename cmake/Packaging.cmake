@@ -1,0 +1,62 @@
+# Install layout of the Debian package and its CPack settings.
+#
+#   cmake --build build/release && (cd build/release && cpack -G DEB)
+#
+# gives zkelect_<version>_<arch>.deb: the binary in /usr/bin, the systemd unit
+# in /lib/systemd/system, /etc/zkelect/zkelect.toml as a conffile, the example
+# hooks in /usr/share/zkelect/hooks, and maintainer scripts
+# (packaging/debian/) that create the `zkelect` system user on install and
+# remove it on purge. Runtime library dependencies are computed by
+# dpkg-shlibdeps from the binary, so they always match what it links.
+#
+# The unit and configuration go to the absolute paths Debian uses whatever the
+# install prefix, because the unit names /usr/bin/zkelect and the daemon reads
+# /etc/zkelect/zkelect.toml by default.
+
+set(ZKELECT_SYSTEMD_UNIT_DIR "/lib/systemd/system" CACHE PATH
+    "Where the package installs zkelect.service")
+set(ZKELECT_CONFIG_DIR "/etc/zkelect" CACHE PATH
+    "Where the package installs zkelect.toml (a conffile)")
+
+install(FILES systemd/zkelect.service DESTINATION ${ZKELECT_SYSTEMD_UNIT_DIR})
+install(FILES config/zkelect.toml DESTINATION ${ZKELECT_CONFIG_DIR})
+install(PROGRAMS config/hooks/promote config/hooks/demote DESTINATION share/zkelect/hooks)
+install(FILES README.md packaging/debian/copyright DESTINATION share/doc/zkelect)
+
+set(CPACK_PACKAGE_NAME zkelect)
+set(CPACK_PACKAGE_VENDOR "zkelect")
+set(CPACK_PACKAGE_CONTACT "zkelect dev <dev@zkelect.invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "leader-election sidecar daemon over ZooKeeper")
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
+    "zkelect runs next to each instance of an application and elects exactly one\n"
+    "leader among them through ZooKeeper. The application, in any language, learns\n"
+    "its role over a localhost HTTP API or through start/stop hook commands.")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_STRIP_FILES ON)
+# Absolute destinations (/etc, /lib) are intended: see the top of this file.
+set(CPACK_WARN_ON_ABSOLUTE_INSTALL_DESTINATION OFF)
+
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# adduser: the postinst creates the system user with it.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "zookeeper")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_SOURCE_DIR}/packaging/debian/conffiles
+    ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
+    ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
+    ${PROJECT_SOURCE_DIR}/packaging/debian/postrm)
+
+# Debian wants a compressed changelog beside the copyright file (a native
+# package: changelog.gz). string(TIMESTAMP) honours SOURCE_DATE_EPOCH.
+string(TIMESTAMP ZKELECT_CHANGELOG_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
+configure_file(packaging/debian/changelog.in ${PROJECT_BINARY_DIR}/packaging/changelog @ONLY)
+file(ARCHIVE_CREATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/changelog.gz
+     PATHS ${PROJECT_BINARY_DIR}/packaging/changelog
+     FORMAT raw COMPRESSION GZip COMPRESSION_LEVEL 9 MTIME 0)
+install(FILES ${PROJECT_BINARY_DIR}/packaging/changelog.gz DESTINATION share/doc/zkelect)
+
+include(CPack)

@@ -1,0 +1,65 @@
+# shellcheck shell=bash
+# Sourced by the scripts that build and run zkelect's container images
+# (scripts/compose-demo.sh, tests/package/*.sh). Needs `repo_root` set.
+#
+#   container_engine_find   sets `engine` (an array: the command that runs
+#                           podman) or returns 1 when there is none
+#   podman_cmd ARGS...      runs podman through it
+#   container_base_ready    makes sure debian:bookworm-slim exists locally
+#   build_zookeeper_image   builds docker.io/library/zookeeper:3.8
+#   build_zkelect_image     builds localhost/zkelect:latest
+#
+# The engine is, first found: $ZKELECT_CONTAINER_ENGINE (a `container-engine`
+# wrapper or a podman binary), `container-engine` on PATH, the project's
+# shared/tools/container-engine next to the repository, `podman` on PATH.
+# Images are rebuilt on every call; podman's layer cache makes an unchanged
+# rebuild take seconds, and a changed source tree rebuilds what changed.
+
+readonly ZKELECT_BASE_IMAGE=docker.io/library/debian:bookworm-slim
+readonly ZOOKEEPER_IMAGE=docker.io/library/zookeeper:3.8
+readonly ZKELECT_IMAGE=localhost/zkelect:latest
+engine=()
+
+container_engine_find() {
+  local candidate
+  : "${repo_root:?container.sh needs repo_root}"
+  for candidate in "${ZKELECT_CONTAINER_ENGINE:-}" "$(command -v container-engine || true)" \
+    "${repo_root}/../shared/tools/container-engine" "${repo_root}/../../shared/tools/container-engine" \
+    "$(command -v podman || true)"; do
+    [[ -n "${candidate}" && -x "${candidate}" ]] || continue
+    if [[ "$(basename "${candidate}")" == podman ]]; then
+      engine=("${candidate}")
+    else
+      engine=("${candidate}" podman)
+    fi
+    return 0
+  done
+  return 1
+}
+
+podman_cmd() {
+  "${engine[@]}" "$@"
+}
+
+# The container-engine wrapper makes the base image with debootstrap on first
+# use (`setup`, a few minutes, once per machine); plain podman must have it.
+container_base_ready() {
+  if podman_cmd image exists "${ZKELECT_BASE_IMAGE}" 2>/dev/null; then
+    return 0
+  fi
+  if [[ ${#engine[@]} -eq 2 ]]; then
+    "${engine[0]}" setup
+    return 0
+  fi
+  echo "no local ${ZKELECT_BASE_IMAGE} image, and nothing can be pulled here" >&2
+  return 1
+}
+
+build_zookeeper_image() {
+  podman_cmd build --pull=never --quiet --format docker -t "${ZOOKEEPER_IMAGE}" "${repo_root}/docker/zookeeper" >/dev/null
+}
+
+build_zkelect_image() {
+  podman_cmd build --pull=never --quiet --format docker -t "${ZKELECT_IMAGE}" -f "${repo_root}/docker/Dockerfile" \
+    "${repo_root}" >/dev/null
+}
