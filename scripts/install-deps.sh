@@ -16,6 +16,8 @@ packages=(
   zookeeper default-jre-headless
   # tools the scripts use
   curl procps iproute2 ca-certificates
+  # the fault-injection harness (tests/faults): Python 3 and nftables for partitions
+  python3 nftables
   # systemd-analyze, to verify the unit file
   systemd
 )
