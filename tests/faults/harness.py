@@ -218,6 +218,9 @@ class Run:
         self.emit("run_end")
 
     def _tear_down(self):
+        # A second Ctrl-C must not cut the cleanup short.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         try:
             self._stop_sampler()
         except (OSError, subprocess.TimeoutExpired, ValueError):
