@@ -420,6 +420,21 @@ class Checker:
         self.lines.append(f"/is-leader sampling every {self.params['sample_ms']} ms: {per} "
                           f"answered over {seconds:.0f} s; {stats['late_ticks']} of "
                           f"{stats['ticks']} ticks late")
+        # Send-to-send intervals of each daemon; those over 1 s are a daemon
+        # that was down or frozen, not the sampler.
+        sends = collections.defaultdict(list)
+        for send, _, daemon_id, _ in self.samples:
+            sends[daemon_id].append(send)
+        intervals = []
+        for times in sends.values():
+            times.sort()
+            intervals += [(b - a) / MS for a, b in zip(times, times[1:]) if b - a < 1000 * MS]
+        if intervals:
+            intervals.sort()
+            pick = lambda q: intervals[min(len(intervals) - 1, int(q * len(intervals)))]
+            self.lines.append(f"  interval between two samples of one daemon: median "
+                              f"{pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max "
+                              f"{intervals[-1]:.0f} ms")
 
 
 def _uncovered(a, b, windows):

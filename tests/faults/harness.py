@@ -89,11 +89,7 @@ class Run:
         self.rng = random.Random(options.seed)
 
     def execute(self):
-        os.makedirs(self.run_dir, exist_ok=True)
-        for name in ("events.jsonl", "hooks.log", "samples.txt"):
-            path = os.path.join(self.run_dir, name)
-            if os.path.exists(path):
-                os.remove(path)
+        self._fresh_run_dir()
         self.emit = EventLog(os.path.join(self.run_dir, "events.jsonl"))
         self._write_params()
         try:
@@ -102,6 +98,15 @@ class Run:
             self._shut_down()
         finally:
             self._tear_down()
+
+    def _fresh_run_dir(self):
+        """Empties the run directory: a ZooKeeper data directory left by an
+        earlier run would bring back its sessions and nodes."""
+        if os.path.isdir(self.run_dir) and os.listdir(self.run_dir):
+            if not os.path.exists(os.path.join(self.run_dir, "run.json")):
+                raise RuntimeError(f"{self.run_dir} is not empty and not a run directory")
+            shutil.rmtree(self.run_dir)
+        os.makedirs(self.run_dir)
 
     def _write_params(self):
         o = self.o
