@@ -431,9 +431,10 @@ class Checker:
             intervals += [(b - a) / MS for a, b in zip(times, times[1:]) if b - a < 1000 * MS]
         if intervals:
             intervals.sort()
-            pick = lambda q: intervals[min(len(intervals) - 1, int(q * len(intervals)))]
+            median, p99 = (intervals[min(len(intervals) - 1, int(q * len(intervals)))]
+                           for q in (0.5, 0.99))
             self.lines.append(f"  interval between two samples of one daemon: median "
-                              f"{pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max "
+                              f"{median:.1f} ms, p99 {p99:.1f} ms, max "
                               f"{intervals[-1]:.0f} ms")
 
 
