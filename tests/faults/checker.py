@@ -56,29 +56,24 @@ class Leadership:
         return f"{self.id}(epoch {self.epoch})"
 
 
+def _fields(path, count):
+    """The whitespace-separated fields of each line of `path` that has
+    exactly `count` of them (a line cut by a killed writer is skipped)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [parts for parts in (line.split() for line in f) if len(parts) == count]
+
+
 def _load(run_dir):
     with open(os.path.join(run_dir, "run.json")) as f:
         params = json.load(f)
-    events = []
     with open(os.path.join(run_dir, "events.jsonl")) as f:
         events = [json.loads(line) for line in f if line.strip()]
-    hooks = []
-    hook_path = os.path.join(run_dir, "hooks.log")
-    if os.path.exists(hook_path):
-        with open(hook_path) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 6:
-                    event, phase, t, daemon_id, epoch, reason = parts
-                    hooks.append((int(t), event, phase, daemon_id, epoch, reason))
-    samples = []
-    sample_path = os.path.join(run_dir, "samples.txt")
-    if os.path.exists(sample_path):
-        with open(sample_path) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 4:
-                    samples.append((int(parts[0]), int(parts[1]), parts[2], parts[3]))
+    hooks = [(int(t), event, phase, daemon_id, epoch, reason) for event, phase, t, daemon_id,
+             epoch, reason in _fields(os.path.join(run_dir, "hooks.log"), 6)]
+    samples = [(int(send), int(answer), daemon_id, status) for send, answer, daemon_id, status
+               in _fields(os.path.join(run_dir, "samples.txt"), 4)]
     return params, events, sorted(hooks), samples
 
 

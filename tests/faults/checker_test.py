@@ -76,6 +76,20 @@ def clean_handoff():
     return run
 
 
+def frozen_leader(stop_after_resume):
+    """d1 (epoch 10) frozen from 2 s to 6 s; d2 (epoch 20) leads from 5 s;
+    d1's stop hook begins `stop_after_resume` after its SIGCONT."""
+    run = RunDir()
+    run.event(2 * S, "daemon_pause", id="d1")
+    run.event(6 * S, "daemon_resume", id="d1")
+    stop = 6 * S + stop_after_resume
+    run.hooks.append(f"start begin {1 * S} d1 10 elected")
+    run.hooks.append(f"stop begin {stop} d1 10 expired")
+    run.hooks.append(f"stop end {stop + 100 * MS} d1 10 expired")
+    run.lead("d2", 20, 5 * S, 9 * S)
+    return run
+
+
 class CheckerTest(unittest.TestCase):
     def assertViolation(self, result, prefix):
         summary, violations = result
@@ -92,25 +106,12 @@ class CheckerTest(unittest.TestCase):
         self.assertViolation(run.finish(10 * S), "(a) leaderships overlap")
 
     def test_frozen_leader_that_stops_at_once_is_an_allowed_overlap(self):
-        run = RunDir()
-        run.event(2 * S, "daemon_pause", id="d1")
-        run.event(6 * S, "daemon_resume", id="d1")
-        run.hooks.append(f"start begin {1 * S} d1 10 elected")
-        run.hooks.append(f"stop begin {6 * S + 5 * MS} d1 10 expired")
-        run.hooks.append(f"stop end {6 * S + 105 * MS} d1 10 expired")
-        run.lead("d2", 20, 5 * S, 9 * S)
-        summary, violations = run.finish(10 * S)
+        summary, violations = frozen_leader(stop_after_resume=5 * MS).finish(10 * S)
         self.assertEqual(violations, [], summary)
         self.assertIn("of which allowed (frozen leader): 1", summary)
 
     def test_frozen_leader_that_stops_late_is_a_violation(self):
-        run = RunDir()
-        run.event(2 * S, "daemon_pause", id="d1")
-        run.event(6 * S, "daemon_resume", id="d1")
-        run.hooks.append(f"start begin {1 * S} d1 10 elected")
-        run.hooks.append(f"stop begin {6 * S + 150 * MS} d1 10 expired")
-        run.hooks.append(f"stop end {6 * S + 250 * MS} d1 10 expired")
-        run.lead("d2", 20, 5 * S, 9 * S)
+        run = frozen_leader(stop_after_resume=150 * MS)
         self.assertViolation(run.finish(10 * S), "(a) leaderships overlap")
 
     def test_killed_leader_ends_at_its_kill(self):

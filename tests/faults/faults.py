@@ -84,29 +84,22 @@ class Injector:
         self._emit("fault_restore", n=n)
 
     def _daemon_kill(self, n, plan):
-        daemon = self._daemon(plan)
-        self._begin(n, plan, daemon.id)
-        self._daemons.kill(daemon)
-        time.sleep(plan.hold_s)
-        self._daemons.start(daemon)
-        self._restored(n)
-        return daemon.id
+        return self._on_daemon(n, plan, self._daemons.kill, self._daemons.start)
 
     def _daemon_pause(self, n, plan):
-        daemon = self._daemon(plan)
-        self._begin(n, plan, daemon.id)
-        self._daemons.pause(daemon)
-        time.sleep(plan.hold_s)
-        self._daemons.resume(daemon)
-        self._restored(n)
-        return daemon.id
+        return self._on_daemon(n, plan, self._daemons.pause, self._daemons.resume)
 
     def _daemon_partition(self, n, plan):
+        servers = [s.address for s in self._zk.servers]
+        return self._on_daemon(n, plan, lambda d: self._lab.partition(d.id, servers),
+                               lambda d: self._lab.heal(d.id))
+
+    def _on_daemon(self, n, plan, inject, restore):
         daemon = self._daemon(plan)
         self._begin(n, plan, daemon.id)
-        self._lab.partition(daemon.id, [s.address for s in self._zk.servers])
+        inject(daemon)
         time.sleep(plan.hold_s)
-        self._lab.heal(daemon.id)
+        restore(daemon)
         self._restored(n)
         return daemon.id
 
