@@ -396,15 +396,25 @@ class Checker:
 
     def _handoff_lines(self, leaderships):
         pairs = list(zip(leaderships, leaderships[1:]))
-        handoffs = [(cur.begin - prev.end) / MS for prev, cur in pairs
-                    if prev.end_kind == "stopped" and cur.id != prev.id and cur.begin >= prev.end]
         reclaims = sum(1 for prev, cur in pairs if cur.id == prev.id and cur.epoch == prev.epoch)
         self.lines.append(f"same node led again after stepping down (same session, same epoch): "
                           f"{reclaims}")
-        if handoffs:
-            self.lines.append(f"leader changes after a stop hook: {len(handoffs)}, the successor's "
-                              f"start began {min(handoffs):.1f} ms (min), "
-                              f"{statistics.median(handoffs):.0f} ms (median) after it ended")
+        changes = [(prev, cur) for prev, cur in pairs if cur.id != prev.id]
+        graceful = [(cur.begin - prev.end) / MS for prev, cur in changes
+                    if prev.stop_reason in ("shutdown", "resigned")]
+        crashed = [(cur.begin - prev.end) / MS for prev, cur in changes
+                   if prev.end_kind == "killed"]
+        involuntary = [(cur.begin - prev.end) / MS for prev, cur in changes
+                       if prev.end_kind == "stopped" and cur.begin >= prev.end and
+                       prev.stop_reason not in ("shutdown", "resigned")]
+        for name, delays, of in (
+                ("graceful handoffs (SIGTERM)", graceful, "the old leader's stop hook ended"),
+                ("leader SIGKILLed", crashed, "the kill"),
+                ("leader stepped down (fault)", involuntary, "its stop hook ended")):
+            if delays:
+                self.lines.append(f"{name}: {len(delays)}, successor's start hook began "
+                                  f"{min(delays):.1f} / {statistics.median(delays):.1f} / "
+                                  f"{max(delays):.1f} ms (min / median / max) after {of}")
 
     def _sampling_lines(self):
         stats = next((e for e in self.events if e["ev"] == "sampler_stats"), None)
