@@ -23,6 +23,8 @@ test_packages=(
   zookeeper default-jre-headless
   # tools the scripts use
   curl procps iproute2 ca-certificates
+  # the fault-injection harness (tests/faults): Python 3 and nftables for partitions
+  python3 nftables
   # systemd-analyze, to verify the unit file
   systemd
   # YAML parser for the Kubernetes manifest test

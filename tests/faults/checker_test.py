@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Unit tests of checker.py on small synthetic runs: each check must fail on
+the defect it is there to catch, and pass a clean run."""
+
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import checker  # noqa: E402
+
+MS = 1_000_000
+S = 1000 * MS
+
+
+class RunDir:
+    """Builds a run directory: events, hook lines and samples, times in ns."""
+
+    def __init__(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.path = self._tmp.name
+        self.events = [{"t": 0, "ev": "run_start"}, {"t": 1 * S, "ev": "ready"}]
+        self.hooks = []
+        self.samples = []
+
+    def event(self, t, ev, **fields):
+        self.events.append({"t": t, "ev": ev, **fields})
+
+    def lead(self, daemon_id, epoch, begin, end, reason="resigned"):
+        self.hooks.append(f"start begin {begin} {daemon_id} {epoch} elected")
+        self.hooks.append(f"start end {begin + MS} {daemon_id} {epoch} elected")
+        if end is not None:
+            self.hooks.append(f"stop begin {end - 100 * MS} {daemon_id} {epoch} {reason}")
+            self.hooks.append(f"stop end {end} {daemon_id} {epoch} {reason}")
+
+    def answer(self, daemon_id, first, last, status="200", step=10 * MS):
+        for t in range(first, last + 1, step):
+            self.samples.append(f"{t} {t + MS} {daemon_id} {status}")
+
+    def fault(self, n, kind, begin, healed, target="d1"):
+        self.event(begin, "fault_begin", n=n, kind=kind, target=target, hold_s=1.0)
+        self.event(healed, "fault_restore", n=n)
+        self.event(healed, "fault_healed", n=n)
+
+    def finish(self, end, children=(), codes=(("d1", 0), ("d2", 0))):
+        self.event(end, "shutdown_begin")
+        for daemon_id, code in codes:
+            self.event(end + MS, "daemon_term", id=daemon_id, code=code)
+        self.event(end + 2 * MS, "children", names=list(children))
+        self.event(end + 3 * MS, "run_end")
+        with open(os.path.join(self.path, "run.json"), "w") as f:
+            json.dump({"seed": 1, "duration_s": 10, "daemons": 2, "session_timeout_ms": 3000,
+                       "sample_ms": 10, "stop_hook_ms": 100}, f)
+        with open(os.path.join(self.path, "events.jsonl"), "w") as f:
+            f.writelines(json.dumps(e) + "\n" for e in sorted(self.events, key=lambda e: e["t"]))
+        with open(os.path.join(self.path, "hooks.log"), "w") as f:
+            f.writelines(line + "\n" for line in self.hooks)
+        with open(os.path.join(self.path, "samples.txt"), "w") as f:
+            f.writelines(line + "\n" for line in self.samples)
+        result = checker.report(self.path)
+        self._tmp.cleanup()
+        return result
+
+
+def clean_handoff():
+    """d1 leads (epoch 10) until 5 s, d2 (epoch 20) from 5.02 s to 9 s."""
+    run = RunDir()
+    run.lead("d1", 10, 1 * S, 5 * S)
+    run.answer("d1", 1 * S, 5 * S - 200 * MS)
+    run.lead("d2", 20, 5 * S + 20 * MS, 9 * S, reason="shutdown")
+    run.answer("d2", 5 * S + 30 * MS, 9 * S - 200 * MS)
+    run.answer("d1", 5 * S, 9 * S, status="503")
+    return run
+
+
+def frozen_leader(stop_after_resume):
+    """d1 (epoch 10) frozen from 2 s to 6 s; d2 (epoch 20) leads from 5 s;
+    d1's stop hook begins `stop_after_resume` after its SIGCONT."""
+    run = RunDir()
+    run.event(2 * S, "daemon_pause", id="d1")
+    run.event(6 * S, "daemon_resume", id="d1")
+    stop = 6 * S + stop_after_resume
+    run.hooks.append(f"start begin {1 * S} d1 10 elected")
+    run.hooks.append(f"stop begin {stop} d1 10 expired")
+    run.hooks.append(f"stop end {stop + 100 * MS} d1 10 expired")
+    run.lead("d2", 20, 5 * S, 9 * S)
+    return run
+
+
+class CheckerTest(unittest.TestCase):
+    def assertViolation(self, result, prefix):
+        summary, violations = result
+        self.assertTrue(any(v.startswith(prefix) for v in violations), summary)
+
+    def test_clean_handoff_passes(self):
+        summary, violations = clean_handoff().finish(10 * S)
+        self.assertEqual(violations, [], summary)
+        self.assertIn("no violation", summary)
+
+    def test_overlapping_leaderships_are_a_violation(self):
+        run = clean_handoff()
+        run.lead("d1", 30, 6 * S, 7 * S)
+        self.assertViolation(run.finish(10 * S), "(a) leaderships overlap")
+
+    def test_frozen_leader_that_stops_at_once_is_an_allowed_overlap(self):
+        summary, violations = frozen_leader(stop_after_resume=5 * MS).finish(10 * S)
+        self.assertEqual(violations, [], summary)
+        self.assertIn("of which allowed (frozen leader): 1", summary)
+
+    def test_frozen_leader_that_stops_late_is_a_violation(self):
+        run = frozen_leader(stop_after_resume=150 * MS)
+        self.assertViolation(run.finish(10 * S), "(a) leaderships overlap")
+
+    def test_killed_leader_ends_at_its_kill(self):
+        run = RunDir()
+        run.hooks.append(f"start begin {1 * S} d1 10 elected")
+        run.event(3 * S, "daemon_kill", id="d1")
+        run.lead("d2", 20, 6 * S, 9 * S)
+        summary, violations = run.finish(10 * S)
+        self.assertEqual(violations, [], summary)
+
+    def test_two_daemons_answering_200_together_is_a_violation(self):
+        run = clean_handoff()
+        run.answer("d2", 2 * S, 3 * S)
+        self.assertViolation(run.finish(10 * S), "(a) /is-leader")
+
+    def test_epoch_going_down_is_a_violation(self):
+        run = RunDir()
+        run.lead("d1", 20, 1 * S, 5 * S)
+        run.lead("d2", 10, 5 * S + 20 * MS, 9 * S)
+        self.assertViolation(run.finish(10 * S), "(c)")
+
+    def test_same_node_leading_again_with_its_epoch_is_fine(self):
+        run = RunDir()
+        run.lead("d1", 10, 1 * S, 4 * S, reason="disconnected")
+        run.lead("d1", 10, 5 * S, 9 * S)
+        summary, violations = run.finish(10 * S)
+        self.assertEqual(violations, [], summary)
+
+    def test_no_leader_within_the_bound_after_a_heal_is_a_violation(self):
+        run = RunDir()
+        run.lead("d1", 10, 1 * S, 2 * S)
+        run.answer("d1", 1 * S + 10 * MS, 2 * S - 200 * MS)
+        run.fault(1, "daemon_kill", 2 * S, 3 * S)
+        run.lead("d2", 20, 9 * S, 15 * S)
+        run.answer("d2", 9 * S + 10 * MS, 15 * S - 200 * MS)
+        self.assertViolation(run.finish(16 * S), "(b) fault 1")
+
+    def test_leaderless_gap_outside_any_fault_is_a_violation(self):
+        run = RunDir()
+        run.lead("d1", 10, 1 * S, 9 * S)
+        run.answer("d1", 1 * S + 10 * MS, 3 * S)
+        run.answer("d1", 5 * S, 9 * S - 200 * MS)
+        self.assertViolation(run.finish(10 * S), "(b) leaderless")
+
+    def test_candidate_left_and_unclean_exit_are_violations(self):
+        result = clean_handoff().finish(10 * S, children=["_c_x-latch-0000000001"],
+                                        codes=(("d1", 0), ("d2", 1)))
+        self.assertViolation(result, "(d) candidate nodes left")
+        self.assertViolation(result, "(d) d2 exited 1")
+
+    def test_daemon_that_died_by_itself_is_a_violation(self):
+        run = clean_handoff()
+        run.event(7 * S, "daemon_exit", id="d2", code=-11, expected=False)
+        self.assertViolation(run.finish(10 * S), "(e)")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,132 @@
+"""zkelect daemons of one run, one per network namespace.
+
+Every daemon runs the release binary with the fault hook logger as its start
+and stop hook, listens for HTTP on its namespace's address (port 4040), and
+writes its log to <run dir>/<id>.log. The harness is in the bridge namespace
+and reaches every daemon's HTTP API over br0.
+"""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+
+HTTP_PORT = 4040
+
+
+class Daemon:
+    """One daemon id; its process is replaced on each restart."""
+
+    def __init__(self, daemon_id, ns, address, log_path):
+        self.id = daemon_id
+        self.ns = ns
+        self.address = address
+        self.log_path = log_path
+        self.process = None
+        self.expected_down = True
+        self.paused = False
+        self.starts = 0
+
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
+    def is_leader(self, timeout_s=0.5):
+        """True when GET /is-leader answers 200 within `timeout_s`."""
+        if not self.running() or self.paused:
+            return False
+        try:
+            conn = http.client.HTTPConnection(self.address, HTTP_PORT, timeout=timeout_s)
+            conn.request("GET", "/is-leader")
+            status = conn.getresponse().status
+            conn.close()
+            return status == 200
+        except OSError:
+            return False
+
+
+class DaemonSet:
+    """Starts, kills, pauses and stops the daemons. Not thread-safe."""
+
+    def __init__(self, netlab, run_dir, options, connect_string, emit):
+        self._options = options
+        self._connect_string = connect_string
+        self._emit = emit
+        self.daemons = []
+        for n in range(1, options.daemons + 1):
+            ns, address = netlab.add_node(f"d{n}", 100 + n)
+            self.daemons.append(Daemon(f"d{n}", ns, address, os.path.join(run_dir, f"d{n}.log")))
+        self._hook_log = os.path.join(run_dir, "hooks.log")
+
+    def _argv(self, daemon):
+        o = self._options
+        start_hook = json.dumps([o.hook, self._hook_log, str(o.start_hook_ms)])
+        stop_hook = json.dumps([o.hook, self._hook_log, str(o.stop_hook_ms)])
+        return ["ip", "netns", "exec", daemon.ns, o.zkelect, "run", "--config", "",
+                "--id", daemon.id, "--address", daemon.address,
+                "--zk.servers", self._connect_string,
+                "--zk.session_timeout", f"{o.session_timeout_ms}ms",
+                "--election.path", o.election_path,
+                "--http.listen", f"{daemon.address}:{HTTP_PORT}",
+                "--hooks.on_start", start_hook, "--hooks.on_stop", stop_hook,
+                "--hooks.timeout", "10s"]
+
+    def start(self, daemon):
+        log = open(daemon.log_path, "ab")
+        # `ip netns exec` execs zkelect: the child's pid is the daemon's.
+        daemon.process = subprocess.Popen(self._argv(daemon), stdout=log, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        daemon.expected_down = False
+        daemon.paused = False
+        daemon.starts += 1
+        self._emit("daemon_start", id=daemon.id, pid=daemon.process.pid)
+
+    def kill(self, daemon):
+        """SIGKILL, reaped. Its hooks, if any run, are left to finish."""
+        daemon.expected_down = True
+        if daemon.running():
+            daemon.process.send_signal(signal.SIGKILL)
+            daemon.process.wait(timeout=10)
+        daemon.paused = False
+        self._emit("daemon_kill", id=daemon.id)
+
+    def pause(self, daemon):
+        daemon.process.send_signal(signal.SIGSTOP)
+        daemon.paused = True
+        self._emit("daemon_pause", id=daemon.id)
+
+    def resume(self, daemon):
+        daemon.process.send_signal(signal.SIGCONT)
+        daemon.paused = False
+        self._emit("daemon_resume", id=daemon.id)
+
+    def terminate(self, daemon, timeout_s):
+        """SIGTERM and wait: the exit status, or None if it had to be killed."""
+        daemon.expected_down = True
+        if daemon.paused:
+            self.resume(daemon)
+        if not daemon.running():
+            return daemon.process.returncode if daemon.process else None
+        daemon.process.send_signal(signal.SIGTERM)
+        try:
+            return daemon.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            daemon.process.send_signal(signal.SIGKILL)
+            daemon.process.wait(timeout=10)
+            return None
+
+    def leaders(self):
+        return [d for d in self.daemons if d.is_leader()]
+
+    def check_unexpected_exits(self):
+        """Emits daemon_exit (unexpected) for each daemon that died by itself;
+        returns them. Such a daemon is not restarted: that is violation (e)."""
+        dead = []
+        for daemon in self.daemons:
+            if not daemon.expected_down and not daemon.running():
+                daemon.expected_down = True
+                self._emit("daemon_exit", id=daemon.id, code=daemon.process.returncode,
+                           expected=False)
+                dead.append(daemon)
+        return dead

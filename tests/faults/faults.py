@@ -1,0 +1,140 @@
+"""The seven fault kinds of the harness, drawn from a seeded random generator.
+
+Each fault injects, holds for a drawn time, and restores; the harness
+(harness.py) records begin/restore/heal around it. Durations scale with the
+session timeout `st`: pauses always outlast it, partitions are drawn both
+shorter (same session resumes) and longer (the session expires).
+
+Every random value is drawn before the fault touches anything, in a fixed
+order, so one seed gives the same sequence of kinds, targets and durations
+whatever the timing of the run. Targets named "leader" are resolved at run
+time (the daemon, or ZooKeeper server, that leads at that moment).
+"""
+
+import time
+
+KINDS = ("daemon_kill", "daemon_pause", "daemon_partition", "zk_kill", "zk_leader_kill",
+         "ensemble_stop", "zk_partition")
+
+
+class Plan:
+    """What one fault will do, drawn from the generator."""
+
+    def __init__(self, kind, rng, st, daemons, servers):
+        self.kind = kind
+        # Faults on a daemon hit the current leader half of the time.
+        self.on_leader = rng.random() < 0.5
+        self.daemon_index = rng.randrange(daemons)
+        self.server_index = rng.randrange(servers)
+        hold = {
+            "daemon_kill": (0.2, 2.0),
+            "daemon_pause": (1.2 * st, 2.0 * st),
+            "daemon_partition": (0.3 * st, 2.5 * st),
+            "zk_kill": (0.5, 4.0),
+            "zk_leader_kill": (0.5, 4.0),
+            "ensemble_stop": (0.5 * st, 2.0 * st),
+            "zk_partition": (1.0 * st, 3.0 * st),
+        }[kind]
+        self.hold_s = rng.uniform(*hold)
+        self.quiet_s = rng.uniform(0.5, 2.0)
+
+
+class FaultBag:
+    """Kinds in rounds: each round is every kind once, in a shuffled order,
+    so that even a short run injects every kind."""
+
+    def __init__(self, rng):
+        self._rng = rng
+        self._round = []
+
+    def next(self):
+        if not self._round:
+            self._round = list(KINDS)
+            self._rng.shuffle(self._round)
+        return self._round.pop()
+
+
+class Injector:
+    """Applies a Plan to the run's ensemble and daemons."""
+
+    def __init__(self, lab, zk, daemon_set, emit):
+        self._lab = lab
+        self._zk = zk
+        self._daemons = daemon_set
+        self._emit = emit
+
+    def _daemon(self, plan):
+        daemons = self._daemons.daemons
+        if plan.on_leader:
+            leaders = self._daemons.leaders()
+            if leaders:
+                return leaders[0]
+        return daemons[plan.daemon_index]
+
+    def inject_and_restore(self, n, plan):
+        """Injects fault `n`, holds it, restores it. Returns its target."""
+        inject = getattr(self, "_" + plan.kind)
+        return inject(n, plan)
+
+    def _begin(self, n, plan, target, **details):
+        self._emit("fault_begin", n=n, kind=plan.kind, target=target, hold_s=round(plan.hold_s, 3),
+                   **details)
+
+    def _restored(self, n):
+        self._emit("fault_restore", n=n)
+
+    def _daemon_kill(self, n, plan):
+        return self._on_daemon(n, plan, self._daemons.kill, self._daemons.start)
+
+    def _daemon_pause(self, n, plan):
+        return self._on_daemon(n, plan, self._daemons.pause, self._daemons.resume)
+
+    def _daemon_partition(self, n, plan):
+        servers = [s.address for s in self._zk.servers]
+        return self._on_daemon(n, plan, lambda d: self._lab.partition(d.id, servers),
+                               lambda d: self._lab.heal(d.id))
+
+    def _on_daemon(self, n, plan, inject, restore):
+        daemon = self._daemon(plan)
+        self._begin(n, plan, daemon.id)
+        inject(daemon)
+        time.sleep(plan.hold_s)
+        restore(daemon)
+        self._restored(n)
+        return daemon.id
+
+    def _zk_kill(self, n, plan):
+        server = self._zk.servers[plan.server_index]
+        return self._kill_server(n, plan, server)
+
+    def _zk_leader_kill(self, n, plan):
+        server = self._zk.leader() or self._zk.servers[plan.server_index]
+        return self._kill_server(n, plan, server)
+
+    def _kill_server(self, n, plan, server):
+        self._begin(n, plan, f"zk{server.myid}", zk_mode=self._zk.mode(server))
+        self._zk.kill(server)
+        time.sleep(plan.hold_s)
+        self._zk.start(server)
+        self._restored(n)
+        return f"zk{server.myid}"
+
+    def _ensemble_stop(self, n, plan):
+        self._begin(n, plan, "ensemble")
+        for server in self._zk.servers:
+            self._zk.stop(server)
+        time.sleep(plan.hold_s)
+        for server in self._zk.servers:
+            self._zk.start(server)
+        self._restored(n)
+        return "ensemble"
+
+    def _zk_partition(self, n, plan):
+        server = self._zk.servers[plan.server_index]
+        others = [s.address for s in self._zk.servers if s is not server]
+        self._begin(n, plan, f"zk{server.myid}", zk_mode=self._zk.mode(server))
+        self._lab.partition(f"zk{server.myid}", others)
+        time.sleep(plan.hold_s)
+        self._lab.heal(f"zk{server.myid}")
+        self._restored(n)
+        return f"zk{server.myid}"
