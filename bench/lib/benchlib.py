@@ -21,7 +21,7 @@ BENCH = os.path.join(REPO, "bench")
 ZK_JARS = ["/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar",
            "/usr/share/java/slf4j-api.jar", "/usr/share/java/slf4j-nop.jar"]
 JAVA = "/usr/bin/java"
-JAVA_FLAGS = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+JAVA_FLAGS = ["-XX:+UseSerialGC", "-XX:-UsePerfData",
               "-Djava.net.preferIPv4Stack=true"]
 
 
