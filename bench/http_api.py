@@ -43,6 +43,9 @@ http {{
 def start_nginx(wd, body):
     d = wd.sub("nginx")
     os.makedirs(os.path.join(d, "www"), exist_ok=True)
+    # nginx's workers (www-data when started as root) must reach the file.
+    for path in (wd.path, d, os.path.join(d, "www")):
+        os.chmod(path, 0o755)
     with open(os.path.join(d, "www", "status.json"), "wb") as f:
         f.write(body)
     port = bl.free_ports(1)[0]
