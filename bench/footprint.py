@@ -70,6 +70,21 @@ def requests(port, paths):
     return ok
 
 
+def wakeups(pid):
+    """{thread name: context switches so far} over the daemon's threads."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                n = sum(int(l.split()[1]) for l in f if "ctxt_switches" in l)
+        except FileNotFoundError:
+            continue
+        out["%s/%s" % (name, tid)] = n
+    return out
+
+
 def start_to_ready(wd, ens, n):
     samples = []
     for i in range(n):
@@ -110,17 +125,28 @@ def main():
         ok = requests(d.port, ["/leader?index=%d&wait=5ms" % index] * 1000)
         rss["after 1,000 long-poll cycles (%d ok)" % ok] = rss_kb(pid)
         bl.log("idle for %ds" % args.idle)
-        c0, t0 = cpu_ns(pid), time.monotonic_ns()
+        w0, c0, t0 = wakeups(pid), cpu_ns(pid), time.monotonic_ns()
         time.sleep(args.idle)
-        c1, t1 = cpu_ns(pid), time.monotonic_ns()
+        c1, t1, w1 = cpu_ns(pid), time.monotonic_ns(), wakeups(pid)
+        woke = sorted(((w1[k] - w0.get(k, 0)) / args.idle, k) for k in w1 if k in w0)
+        woke = [(rate, k) for rate, k in reversed(woke) if rate > 0]
         idle_ms_per_s = (c1 - c0) / 1e6 / ((t1 - t0) / 1e9)
         rss["after %ds idle" % args.idle] = rss_kb(pid)
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            rollup = {l.split(":")[0]: int(l.split()[1]) for l in f if l.endswith("kB\n")}
         lines = ["", "### Footprint (one daemon, leader, hooks /bin/true)", "",
                  "| measure | value |", "|---|---|"]
         for k, v in rss.items():
             lines.append("| RSS %s | %.1f MB |" % (k, v / 1024))
-        lines += ["| threads | %d |" % threads,
+        lines += ["| of which anonymous (heap, stacks) / file-backed (binary, shared libraries) | "
+                  "%.1f MB / %.1f MB |" % (int(status_field(pid, "RssAnon")) / 1024,
+                                          int(status_field(pid, "RssFile")) / 1024),
+                  "| PSS (shared library pages divided among their users) | %.1f MB |" % (
+                      rollup.get("Pss", 0) / 1024),
+                  "| threads | %d |" % threads,
                   "| CPU while idle for %ds | %.3f ms per second |" % (args.idle, idle_ms_per_s),
+                  "| wakeups while idle (context switches/s by thread, tid) | %s |" % (
+                      ", ".join("%s %.1f" % (k, rate) for rate, k in woke[:6]) or "none"),
                   "| start -> /readyz 200 (%d starts) | p50 %.1f ms, p90 %.1f ms, max %.1f ms |" % (
                       ready["n"], ready["p50"], ready["p90"], ready["max"])]
         print("\n".join(lines))
