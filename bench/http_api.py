@@ -54,7 +54,11 @@ def start_nginx(wd, body):
     proc = bl.Proc(["nginx", "-p", d, "-c", os.path.join(d, "nginx.conf")],
                    os.path.join(d, "nginx.out"))
     url = "http://127.0.0.1:%d/status.json" % port
-    bl.wait_for("nginx serving", lambda: bl.http_get(url)[0] == 200, 10)
+    try:
+        bl.wait_for("nginx serving %s" % url, lambda: bl.http_get(url)[0] == 200, 10)
+    except bl.BenchError:
+        proc.stop()
+        raise
     return proc, url
 
 

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -30,7 +31,8 @@ class BenchError(RuntimeError):
 
 
 def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+    """Progress goes to stderr; stdout carries only the Markdown results."""
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
 
 
 def free_ports(n):
@@ -165,9 +167,12 @@ def four_letter(port, cmd, timeout=1.0):
 
 class ZkEnsemble:
     """A real 3-server ZooKeeper ensemble (Debian's zookeeper, java) on free
-    loopback ports; the same way tests/support/zk_ensemble.cc starts it."""
+    loopback ports; the same way tests/support/zk_ensemble.cc starts it.
 
-    def __init__(self, workdir, servers=3, tick_ms=200):
+    tickTime is 100 ms: the server expires sessions in buckets of one tick, so
+    a crashed client's session ends at most a tick after its timeout."""
+
+    def __init__(self, workdir, servers=3, tick_ms=100):
         self.workdir = workdir
         ports = free_ports(3 * servers)
         self.servers = []
