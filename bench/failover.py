@@ -246,7 +246,7 @@ def report(results, session_s, hook_cost):
     for kind, title in (("graceful", "Graceful handoff (signal -> successor begins), ms"),
                         ("crash", "Crash failover (SIGKILL -> successor begins), ms, "
                                   "session timeout / TTL %gs" % session_s)):
-        lines += ["", "### " + title, "", "| system | rounds | p50 | p90 | p99 | max |",
+        lines += ["", "#### " + title, "", "| system | rounds | p50 | p90 | p99 | max |",
                   "|---|---|---|---|---|---|"]
         stats = {name: bl.summary_ms(r[kind]) for name, r in results.items() if r[kind]}
         for name, s in stats.items():

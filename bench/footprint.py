@@ -134,7 +134,7 @@ def main():
         rss["after %ds idle" % args.idle] = rss_kb(pid)
         with open("/proc/%d/smaps_rollup" % pid) as f:
             rollup = {l.split(":")[0]: int(l.split()[1]) for l in f if l.endswith("kB\n")}
-        lines = ["", "### Footprint (one daemon, leader, hooks /bin/true)", "",
+        lines = ["", "#### Footprint (one daemon, leader, hooks /bin/true)", "",
                  "| measure | value |", "|---|---|"]
         for k, v in rss.items():
             lines.append("| RSS %s | %.1f MB |" % (k, v / 1024))

@@ -143,7 +143,7 @@ def main():
             rows.append((name, wrk(url, args.duration, args.connections)))
         bl.log("long-poll fan-out with %d waiters" % args.waiters)
         fan = fanout(wd, follower, leader, args.waiters, 5, tools)
-        lines = ["", "### HTTP throughput (wrk -t2 -c%d -d%ds, keep-alive)" % (args.connections,
+        lines = ["", "#### HTTP throughput (wrk -t2 -c%d -d%ds, keep-alive)" % (args.connections,
                                                                                 args.duration),
                  "", "| target | req/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors |",
                  "|---|---|---|---|---|---|---|"]
@@ -154,7 +154,7 @@ def main():
         lines += ["", "/is-leader at %.0f%% of nginx's static rate, /status at %.0f%%." % (
             100 * rows[0][1]["rps"] / nginx_rps, 100 * rows[1][1]["rps"] / nginx_rps)]
         h = fan["healthz"]
-        lines += ["", "### Long-poll fan-out (%d waiters on a follower's /leader, then POST /resign "
+        lines += ["", "#### Long-poll fan-out (%d waiters on a follower's /leader, then POST /resign "
                   "on the leader)" % fan["waiters"], "",
                   "| answered | codes | first answer after resign | last answer after resign | "
                   "last - first |", "|---|---|---|---|---|",

@@ -100,7 +100,7 @@ def main():
         n = args.candidates
         lat = bl.summary_ms([int(r["latency_ms"] * 1e6) for r in results])
         req = sorted(r["requests"] for r in results)
-        lines = ["", "### Scale: %d candidates in one election, %d leader changes (SIGTERM)" % (
+        lines = ["", "#### Scale: %d candidates in one election, %d leader changes (SIGTERM)" % (
             n, args.changes), "",
                  "| measure | value |", "|---|---|",
                  "| SIGTERM -> successor's start hook begins | p50 %.1f ms, max %.1f ms |" % (
