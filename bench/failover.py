@@ -66,6 +66,7 @@ class System:
         self.dir = workdir.sub(self.name)
         self.stamps = [StampFile(os.path.join(self.dir, "stamp-%d" % i)) for i in range(3)]
         self.procs = [None, None, None]
+        self.stops = {}
         self.leader = None
 
     def spawn(self, slot):  # -> bl.Proc
@@ -79,10 +80,13 @@ class System:
         self.procs[slot] = self.spawn(slot)
 
     def poll_start(self, exclude):
-        """(slot, ns) of the first new "start" stamp of a slot other than exclude."""
+        """(slot, ns) of the first new "start" stamp of a slot other than exclude.
+        "stop" stamps (zkelect's stop hook, Curator's notLeader) go to self.stops."""
         for slot, stamp in enumerate(self.stamps):
             for label, ns in stamp.new_lines():
-                if label == "start" and slot != exclude:
+                if label == "stop":
+                    self.stops[slot] = ns
+                elif label == "start" and slot != exclude:
                     return slot, ns
         return None
 
@@ -100,21 +104,25 @@ class System:
                     60, poll=0.05)
 
     def round(self, kind):
-        """One failover; returns the latency in ns."""
+        """One failover; returns its latency and, when the old leader stamped
+        the beginning of its stop, the time until then (ns, or None)."""
         old = self.leader
         for s in self.stamps:
             s.new_lines()
+        self.stops = {}
         signo = self.graceful_signal if kind == "graceful" else signal.SIGKILL
         t0 = time.monotonic_ns()
         os.kill(self.procs[old].pid, signo)
         found = bl.wait_for("%s: a successor after %s" % (self.name, kind),
                             lambda: self.poll_start(old), self.session_s * 3 + 15, poll=0.005)
         slot, t1 = found
+        self.poll_start(None)  # the old leader's stop stamp, if not read yet
+        stop = self.stops.get(old)
         self.leader = slot
         self.procs[old].stop(signal.SIGKILL, timeout=10)  # graceful ones exit on their own
         self.start(old)
         self.wait_full()
-        return t1 - t0
+        return t1 - t0, (stop - t0 if stop else None)
 
     def stop(self):
         for p in self.procs:
@@ -246,9 +254,11 @@ def report(results, session_s, hook_cost):
     for kind, title in (("graceful", "Graceful handoff (signal -> successor begins), ms"),
                         ("crash", "Crash failover (SIGKILL -> successor begins), ms, "
                                   "session timeout / TTL %gs" % session_s)):
+        stats = {name: bl.summary_ms(r[kind]) for name, r in results.items() if r[kind]}
+        if not stats:
+            continue
         lines += ["", "#### " + title, "", "| system | rounds | p50 | p90 | p99 | max |",
                   "|---|---|---|---|---|---|"]
-        stats = {name: bl.summary_ms(r[kind]) for name, r in results.items() if r[kind]}
         for name, s in stats.items():
             lines.append(fmt_row(name, s))
         if "zkelect" in stats:
@@ -259,6 +269,15 @@ def report(results, session_s, hook_cost):
                 if name != "zkelect":
                     lines.append("| %s | %.2fx | %.2fx |" % (name, s["p50"] / z["p50"],
                                                              s["p99"] / z["p99"]))
+    split = [(name, bl.summary_ms(r["stop_graceful"]), bl.summary_ms(r["graceful"]))
+             for name, r in results.items() if r["stop_graceful"] and r["graceful"]]
+    if split:
+        lines += ["", "Graceful handoff split at the old leader's stop stamp (zkelect: its stop "
+                      "hook begins), p50 ms:", "",
+                  "| system | signal -> old leader's stop begins | stop begins -> successor begins |",
+                  "|---|---|---|"]
+        for name, stop, total in split:
+            lines.append("| %s | %.2f | %.2f |" % (name, stop["p50"], total["p50"] - stop["p50"]))
     lines += ["", "Hook start cost (posix_spawn of the static stamp tool -> its first clock "
                   "reading, 200 runs): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
               % (hook_cost["p50"], hook_cost["p99"], hook_cost["max"])]
@@ -302,13 +321,16 @@ def main():
             bl.log("starting %s participants" % s.name)
             s.bring_up()
         kinds = args.kinds.split(",")
-        results = {s.name: {k: [] for k in ("graceful", "crash")} for s in systems}
+        results = {s.name: {k: [] for k in ("graceful", "crash", "stop_graceful", "stop_crash")}
+                   for s in systems}
         for r in range(args.rounds):
             order = systems[r % len(systems):] + systems[:r % len(systems)]
             for kind in kinds:
                 for s in order:
-                    ns = s.round(kind)
+                    ns, stop_ns = s.round(kind)
                     results[s.name][kind].append(ns)
+                    if stop_ns is not None:
+                        results[s.name]["stop_" + kind].append(stop_ns)
                     time.sleep(0.2)  # let the restarted participant settle
             bl.log("round %d/%d: %s" % (r + 1, args.rounds, ", ".join(
                 "%s %s" % (s.name, "/".join("%.1f" % (results[s.name][k][-1] / 1e6) for k in kinds))
