@@ -16,6 +16,9 @@ crash, in an order rotated each round) so that background load hits all
 systems alike. One real 3-server ZooKeeper ensemble serves zkelect, Curator
 and kazoo with the same session timeout; etcd runs with the same lease TTL.
 
+Before the measured rounds, --warmup unmeasured graceful rounds per system
+let the JVMs (ZooKeeper's servers, Curator) compile their hot paths.
+
 Usage: bench/failover [--rounds N] [--session-timeout SECONDS] [--json FILE]
 """
 import argparse
@@ -291,6 +294,8 @@ def main():
                     help="ZooKeeper session timeout and etcd lease TTL, seconds")
     ap.add_argument("--systems", default="zkelect,curator,kazoo,etcd")
     ap.add_argument("--kinds", default="graceful,crash")
+    ap.add_argument("--warmup", type=int, default=2,
+                    help="unmeasured graceful rounds per system first (the JVMs' JIT)")
     ap.add_argument("--json", help="write raw samples (ns) here")
     args = ap.parse_args()
 
@@ -320,6 +325,9 @@ def main():
         for s in systems:
             bl.log("starting %s participants" % s.name)
             s.bring_up()
+        for _ in range(args.warmup):
+            for s in systems:
+                s.round("graceful")
         kinds = args.kinds.split(",")
         results = {s.name: {k: [] for k in ("graceful", "crash", "stop_graceful", "stop_crash")}
                    for s in systems}

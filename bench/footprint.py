@@ -4,7 +4,7 @@
 With a 3-server ZooKeeper ensemble already serving:
 - start -> /readyz 200: fork/exec of `zkelect run` to the first 200 of
   GET /readyz (polled every millisecond), over --starts runs (node created,
-  session connected);
+  session connected), after 3 unmeasured starts that warm ZooKeeper's JIT;
 - RSS (VmRSS) after start, after 10,000 GET /status (keep-alive, reconnecting
   when the server closes) and after 1,000 long-poll cycles (each parks on
   GET /leader?index=<current>&wait=5ms until the wait lapses);
@@ -85,15 +85,19 @@ def wakeups(pid):
     return out
 
 
-def start_to_ready(wd, ens, n):
+def start_to_ready(wd, ens, n, warmup=3):
+    """Start-to-ready samples of n fresh daemons, after `warmup` unmeasured ones:
+    the first requests of a kind that a just-started ZooKeeper JVM serves run
+    in its interpreter, before the JIT compiles them."""
     samples = []
-    for i in range(n):
+    for i in range(warmup + n):
         d = bl.Zkelect(wd, "s%d" % i, ens.connect, "/bench/footprint-start", 4)
         t0 = time.monotonic_ns()
         d.start()
         bl.wait_for("s%d ready" % i, lambda: bl.http_get(d.url("/readyz"), 1.0)[0] == 200, 20,
                     poll=0.001)
-        samples.append(time.monotonic_ns() - t0)
+        if i >= warmup:
+            samples.append(time.monotonic_ns() - t0)
         d.proc.stop()
     return bl.summary_ms(samples)
 
