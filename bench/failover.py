@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -170,7 +171,6 @@ class CuratorSystem(System):
         self.count = ZkChildren(zk, "/bench/curator")
         classes = workdir.sub("curator-classes")
         self.classpath = ":".join(["/usr/share/java/%s.jar" % j for j in CURATOR_JARS] + [classes])
-        import subprocess
         subprocess.run(["javac", "-d", classes, "-cp", self.classpath,
                         os.path.join(bl.BENCH, "peers", "CuratorParticipant.java")], check=True)
 
@@ -217,7 +217,6 @@ class EtcdSystem(System):
         self.readers = [None, None, None]
 
     def spawn(self, slot):
-        import subprocess
         log = os.path.join(self.dir, "e%d.log" % slot)
         p = bl.Proc(["etcdctl", "--endpoints", self.etcd.endpoint, "lock",
                      "--ttl", str(max(1, round(self.session_s))), "bench-etcd"],
@@ -241,7 +240,6 @@ class EtcdSystem(System):
 
 
 def spawn_cost(stamp):
-    import subprocess
     out = subprocess.run([stamp, "--spawn-cost", "200"], capture_output=True, text=True,
                          check=True).stdout.split()
     return bl.summary_ms([int(v) for v in out])

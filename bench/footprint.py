@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import benchlib as bl  # noqa: E402
@@ -124,7 +125,7 @@ def main():
         threads = int(status_field(pid, "Threads"))
         ok = requests(d.port, ["/status"] * 10000)
         rss["after 10,000 GET /status (%d ok)" % ok] = rss_kb(pid)
-        with __import__("urllib.request").request.urlopen(d.url("/leader"), timeout=5) as r:
+        with urllib.request.urlopen(d.url("/leader"), timeout=5) as r:
             index = int(r.headers["X-Zkelect-Index"])
         ok = requests(d.port, ["/leader?index=%d&wait=5ms" % index] * 1000)
         rss["after 1,000 long-poll cycles (%d ok)" % ok] = rss_kb(pid)

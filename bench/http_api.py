@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import benchlib as bl  # noqa: E402
@@ -82,8 +83,6 @@ def wrk(url, duration, connections, threads=2):
 
 
 def fanout(wd, follower, leader, waiters, healthz_seconds, tools):
-    status, _ = bl.http_get(follower.url("/leader"))
-    import urllib.request
     with urllib.request.urlopen(follower.url("/leader"), timeout=5) as r:
         index = int(r.headers["X-Zkelect-Index"])
     ready = os.path.join(wd.path, "parked")
