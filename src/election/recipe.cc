@@ -401,12 +401,30 @@ void Recipe::DeleteOwnNode(std::function<void()> then) {
 
 void Recipe::Refresh(bool watch_children) {
   if (phase_ != Phase::kConnected) return;
+  const bool next_in_line = NextInLine();
   const uint64_t seq = ++refresh_seq_;
   zk_.GetChildren(
       options_.election_path, watch_children,
       Tracked([this, seq, watch_children](ZkCode code, const std::vector<std::string>& children) {
         OnChildren(seq, watch_children, code, children);
       }));
+  // ZooKeeper answers a session's requests in order: this read, sent right
+  // behind the listing, is answered right after it. The next in line (whose
+  // watch on the leader fired) then claims one round trip after the deletion
+  // instead of listing first and reading its node afterwards.
+  if (next_in_line) ReadOwnNode(seq);
+}
+
+bool Recipe::NextInLine() const {
+  return own_node_ && !leading_ && candidates_.size() >= 2 && candidates_[1] == *own_node_;
+}
+
+void Recipe::ReadOwnNode(uint64_t seq) {
+  own_read_seq_ = seq;
+  zk_.GetData(PathOf(*own_node_), true,
+              Tracked([this, seq](ZkCode c, const std::string&, const NodeStat& stat) {
+                OnOwnData(seq, c, stat);
+              }));
 }
 
 void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
@@ -444,6 +462,7 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
   }
   candidates_ = SortCandidates(children);
   candidates_known_ = true;
+  listed_seq_ = seq;
 
   if (create_state_ == CreateState::kUncertain) {
     auto ours =
@@ -485,11 +504,9 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
   }
   const std::string first = candidates_.front();
   if (own_node_ && first == *own_node_) {
-    // We may lead: confirm the node is ours (rule 4) and watch it (rule 5).
-    zk_.GetData(PathOf(first), true,
-                Tracked([this, seq](ZkCode c, const std::string&, const NodeStat& stat) {
-                  OnOwnData(seq, c, stat);
-                }));
+    // We may lead: confirm the node is ours (rule 4) and watch it (rule 5),
+    // unless that read already went out with the listing.
+    if (own_read_seq_ != seq) ReadOwnNode(seq);
   } else {
     if (leading_) StepDown(Reason::kDeleted, {});
     // Track the leader for /leader (its czxid is the epoch)...
@@ -513,7 +530,9 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
 }
 
 void Recipe::OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat) {
-  if (seq != refresh_seq_) return;
+  // Only with the listing of the same refresh: a read sent with a listing
+  // that failed decides nothing.
+  if (seq != refresh_seq_ || seq != listed_seq_ || !own_node_) return;
   if (code == ZkCode::kNoNode) {
     Refresh();
     return;
@@ -532,6 +551,8 @@ void Recipe::OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat) {
     Join();
     return;
   }
+  // A read sent with the listing may find that we are not first after all.
+  if (candidates_.empty() || candidates_.front() != own_node_) return;
   if (!WantCandidacy() || phase_ != Phase::kConnected || Fenced()) return;
   if (leading_) {
     SetLeader(*own_node_, options_.identity, stat.czxid);

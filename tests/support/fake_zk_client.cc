@@ -95,6 +95,14 @@ std::vector<std::string> FakeZkClient::ChildrenOf(const std::string& path) const
   return children;
 }
 
+bool FakeZkClient::DeliverOne() {
+  if (queue_.empty()) return false;
+  auto step = std::move(queue_.front());
+  queue_.pop_front();
+  step();
+  return true;
+}
+
 int FakeZkClient::Deliver() {
   int ran = 0;
   while (!queue_.empty()) {

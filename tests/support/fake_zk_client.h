@@ -50,6 +50,8 @@ class FakeZkClient final : public ZkClient {
   // Runs queued replies and events (and whatever they queue) until none is
   // left; returns how many ran. Aborts the test past 10,000 (a livelock).
   int Deliver();
+  // Runs only the oldest queued reply or event; false if none was queued.
+  bool DeliverOne();
 
   // --- The network, as the test plays it ---
   // The connection drops: kConnecting is reported; requests fail with

@@ -228,6 +228,46 @@ TEST_F(RecipeTest, Rule5_PredecessorDeletionRelistsAndDoesNotAssumeLeadership) {
   EXPECT_TRUE(recipe_->leading());
 }
 
+// A handoff costs the successor one round trip after the deletion: the next
+// in line sends the read of its own node (rule 4) together with the listing
+// (rule 5), and claims when both are answered.
+TEST_F(RecipeTest, Rule4_NextInLineReadsItsNodeWithTheListing) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  StartAndSettle();
+  ASSERT_FALSE(recipe_->leading());
+  const int gets = zk_.requests("get");
+  const int lists = zk_.requests("children");
+  zk_.ExternalDelete(a);
+  ASSERT_TRUE(zk_.DeliverOne());  // the watch on the leader fires
+  EXPECT_EQ(zk_.requests("children"), lists + 1);
+  EXPECT_EQ(zk_.requests("get"), gets + 1) << "the own read goes out with the listing";
+  ASSERT_TRUE(zk_.DeliverOne());  // the listing: we are first
+  ASSERT_TRUE(zk_.DeliverOne());  // our node, owned by our session
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_EQ(zk_.requests("get"), gets + 1) << "no second read of our node";
+  ASSERT_EQ(listener_.elected.size(), 1u);
+  EXPECT_EQ(listener_.elected[0].epoch, zk_.FindNode(OwnPath())->czxid);
+  EXPECT_TRUE(zk_.watches().count(OwnPath()));
+}
+
+// The read sent with the listing decides nothing when the listing shows that
+// someone else is first after all.
+TEST_F(RecipeTest, Rule4_NextInLineDoesNotLeadWhenAnotherNodeIsFirst) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  StartAndSettle();
+  zk_.ExternalDelete(a);
+  ASSERT_TRUE(zk_.DeliverOne());  // the watch fires; listing and read go out
+  // Before they are answered, a node with a lower sequence appears (as a
+  // foreign client with its own numbering under another parent would).
+  zk_.ExternalCreate(std::string(kPath) + "/zz-latch-0000000000", "early", 0x55, false);
+  Settle();
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_TRUE(listener_.elected.empty());
+  EXPECT_EQ(Snap().leader->identity.id, "early");
+}
+
 TEST_F(RecipeTest, Rule5_LeaderWatchesOwnNodeAndManualDeleteDemotes) {
   StartAndSettle();
   const std::string own = OwnPath();

@@ -1,0 +1,363 @@
+#!/usr/bin/python3
+"""bench/failover: leader handoff and crash failover of zkelect and its peers.
+
+For each system (zkelect, Curator LeaderLatch, kazoo Election, etcd's mutex
+through `etcdctl lock`) three participants take part in one election. A round
+signals the current leader's process and measures, on CLOCK_MONOTONIC, the
+time from just before kill(2) to the moment the successor's start hook /
+leadership callback begins (it writes its own timestamp):
+
+  graceful  the peer's own graceful stop: SIGTERM (zkelect, Curator, kazoo),
+            SIGINT for etcdctl (its only handled signal)
+  crash     SIGKILL: the successor waits for the session/lease to lapse
+
+Rounds are interleaved (round r: every system graceful, then every system
+crash, in an order rotated each round) so that background load hits all
+systems alike. One real 3-server ZooKeeper ensemble serves zkelect, Curator
+and kazoo with the same session timeout; etcd runs with the same lease TTL.
+
+Before the measured rounds, --warmup unmeasured graceful rounds per system
+let the JVMs (ZooKeeper's servers, Curator) compile their hot paths.
+
+Usage: bench/failover [--rounds N] [--session-timeout SECONDS] [--json FILE]
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import benchlib as bl  # noqa: E402
+from kazoo.client import KazooClient  # noqa: E402
+
+CURATOR_JARS = ["curator-recipes", "curator-framework", "curator-client", "zookeeper",
+                "zookeeper-jute", "guava", "slf4j-api", "slf4j-nop"]
+
+
+class StampFile:
+    """A participant's timestamp file, read incrementally."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+        open(path, "a").close()
+
+    def new_lines(self):
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1  # only whole lines
+        self.offset += end
+        lines = []
+        for line in data[:end].decode().splitlines():
+            label, _, ns = line.partition(" ")
+            lines.append((label, int(ns)))
+        return lines
+
+
+class System:
+    """Three participants of one election implementation."""
+
+    name = ""
+    graceful_signal = signal.SIGTERM
+
+    def __init__(self, workdir, session_s):
+        self.workdir = workdir
+        self.session_s = session_s
+        self.dir = workdir.sub(self.name)
+        self.stamps = [StampFile(os.path.join(self.dir, "stamp-%d" % i)) for i in range(3)]
+        self.procs = [None, None, None]
+        self.stops = {}
+        self.leader = None
+
+    def spawn(self, slot):  # -> bl.Proc
+        raise NotImplementedError
+
+    def candidates(self):  # -> int
+        raise NotImplementedError
+
+    def start(self, slot):
+        self.stamps[slot].new_lines()  # forget what an earlier incarnation wrote
+        self.procs[slot] = self.spawn(slot)
+
+    def poll_start(self, exclude):
+        """(slot, ns) of the first new "start" stamp of a slot other than exclude.
+        "stop" stamps (zkelect's stop hook, Curator's notLeader) go to self.stops."""
+        for slot, stamp in enumerate(self.stamps):
+            for label, ns in stamp.new_lines():
+                if label == "stop":
+                    self.stops[slot] = ns
+                elif label == "start" and slot != exclude:
+                    return slot, ns
+        return None
+
+    def bring_up(self):
+        self.start(0)
+        found = bl.wait_for("%s: a first leader" % self.name, lambda: self.poll_start(None), 60)
+        self.leader = found[0]
+        self.start(1)
+        self.start(2)
+        self.wait_full()
+
+    def wait_full(self):
+        bl.wait_for("%s: 3 live candidates" % self.name,
+                    lambda: all(p.alive() for p in self.procs) and self.candidates() == 3,
+                    60, poll=0.05)
+
+    def round(self, kind):
+        """One failover; returns its latency and, when the old leader stamped
+        the beginning of its stop, the time until then (ns, or None)."""
+        old = self.leader
+        for s in self.stamps:
+            s.new_lines()
+        self.stops = {}
+        signo = self.graceful_signal if kind == "graceful" else signal.SIGKILL
+        t0 = time.monotonic_ns()
+        os.kill(self.procs[old].pid, signo)
+        found = bl.wait_for("%s: a successor after %s" % (self.name, kind),
+                            lambda: self.poll_start(old), self.session_s * 3 + 15, poll=0.005)
+        slot, t1 = found
+        self.poll_start(None)  # the old leader's stop stamp, if not read yet
+        stop = self.stops.get(old)
+        self.leader = slot
+        self.procs[old].stop(signal.SIGKILL, timeout=10)  # graceful ones exit on their own
+        self.start(old)
+        self.wait_full()
+        return t1 - t0, (stop - t0 if stop else None)
+
+    def stop(self):
+        for p in self.procs:
+            if p:
+                p.stop(signal.SIGKILL, timeout=5)
+
+
+class ZkChildren:
+    def __init__(self, zk, path):
+        self.zk, self.path = zk, path
+
+    def __call__(self):
+        return len(self.zk.get_children(self.path)) if self.zk.exists(self.path) else 0
+
+
+class ZkelectSystem(System):
+    name = "zkelect"
+
+    def __init__(self, workdir, session_s, ens, zk, stamp):
+        super().__init__(workdir, session_s)
+        self.ens, self.stamp_tool = ens, stamp
+        self.count = ZkChildren(zk, "/bench/zkelect")
+
+    def spawn(self, slot):
+        path = self.stamps[slot].path
+        d = bl.Zkelect(self.workdir, "z%d" % slot, self.ens.connect, "/bench/zkelect",
+                       self.session_s,
+                       extra=["--hooks.on_start", json.dumps([self.stamp_tool, path, "start"]),
+                              "--hooks.on_stop", json.dumps([self.stamp_tool, path, "stop"])])
+        return d.start().proc
+
+    def candidates(self):
+        return self.count()
+
+
+class CuratorSystem(System):
+    name = "curator"
+
+    def __init__(self, workdir, session_s, ens, zk):
+        super().__init__(workdir, session_s)
+        self.ens = ens
+        self.count = ZkChildren(zk, "/bench/curator")
+        classes = workdir.sub("curator-classes")
+        self.classpath = ":".join(["/usr/share/java/%s.jar" % j for j in CURATOR_JARS] + [classes])
+        subprocess.run(["javac", "-d", classes, "-cp", self.classpath,
+                        os.path.join(bl.BENCH, "peers", "CuratorParticipant.java")], check=True)
+
+    def spawn(self, slot):
+        argv = [bl.JAVA] + bl.JAVA_FLAGS + ["-Xmx64m", "-cp", self.classpath, "CuratorParticipant",
+                                             self.ens.connect, "/bench/curator", "c%d" % slot,
+                                             str(int(self.session_s * 1000)),
+                                             self.stamps[slot].path]
+        return bl.Proc(argv, os.path.join(self.dir, "c%d.log" % slot))
+
+    def candidates(self):
+        return self.count()
+
+
+class KazooSystem(System):
+    name = "kazoo"
+
+    def __init__(self, workdir, session_s, ens, zk):
+        super().__init__(workdir, session_s)
+        self.ens = ens
+        self.count = ZkChildren(zk, "/bench/kazoo")
+
+    def spawn(self, slot):
+        argv = ["/usr/bin/python3", os.path.join(bl.BENCH, "peers", "kazoo_participant.py"),
+                self.ens.connect, "/bench/kazoo", "k%d" % slot, str(self.session_s),
+                self.stamps[slot].path]
+        return bl.Proc(argv, os.path.join(self.dir, "k%d.log" % slot))
+
+    def candidates(self):
+        return self.count()
+
+
+class EtcdSystem(System):
+    """etcd's concurrency mutex via `etcdctl lock --ttl` (etcdctl 3.4's `elect`
+    has no TTL flag: its session TTL is fixed at 60 s). The key line etcdctl
+    prints once it holds the lock goes through a pipe to `stamp --lines`."""
+
+    name = "etcd"
+    graceful_signal = signal.SIGINT
+
+    def __init__(self, workdir, session_s, etcd, stamp):
+        super().__init__(workdir, session_s)
+        self.etcd, self.stamp_tool = etcd, stamp
+        self.readers = [None, None, None]
+
+    def spawn(self, slot):
+        log = os.path.join(self.dir, "e%d.log" % slot)
+        p = bl.Proc(["etcdctl", "--endpoints", self.etcd.endpoint, "lock",
+                     "--ttl", str(max(1, round(self.session_s))), "bench-etcd"],
+                    log, env=dict(os.environ, ETCDCTL_API="3"), stdout=subprocess.PIPE)
+        if self.readers[slot]:
+            self.readers[slot].stop(signal.SIGKILL, timeout=2)
+        self.readers[slot] = bl.Proc([self.stamp_tool, "--lines", self.stamps[slot].path, "start"],
+                                     log + ".reader", stdin=p.popen.stdout)
+        p.popen.stdout.close()
+        return p
+
+    def candidates(self):
+        r = self.etcd.etcdctl("get", "--prefix", "--keys-only", "bench-etcd")
+        return len([line for line in r.stdout.splitlines() if line.strip()])
+
+    def stop(self):
+        super().stop()
+        for r in self.readers:
+            if r:
+                r.stop(signal.SIGKILL, timeout=2)
+
+
+def spawn_cost(stamp):
+    out = subprocess.run([stamp, "--spawn-cost", "200"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return bl.summary_ms([int(v) for v in out])
+
+
+def fmt_row(name, s):
+    return "| %s | %d | %.2f | %.2f | %.2f | %.2f |" % (name, s["n"], s["p50"], s["p90"], s["p99"],
+                                                        s["max"])
+
+
+def report(results, session_s, hook_cost):
+    lines = []
+    for kind, title in (("graceful", "Graceful handoff (signal -> successor begins), ms"),
+                        ("crash", "Crash failover (SIGKILL -> successor begins), ms, "
+                                  "session timeout / TTL %gs" % session_s)):
+        stats = {name: bl.summary_ms(r[kind]) for name, r in results.items() if r[kind]}
+        if not stats:
+            continue
+        lines += ["", "#### " + title, "", "| system | rounds | p50 | p90 | p99 | max |",
+                  "|---|---|---|---|---|---|"]
+        for name, s in stats.items():
+            lines.append(fmt_row(name, s))
+        if "zkelect" in stats:
+            z = stats["zkelect"]
+            lines += ["", "| peer | peer p50 / zkelect p50 | peer p99 / zkelect p99 |",
+                      "|---|---|---|"]
+            for name, s in stats.items():
+                if name != "zkelect":
+                    lines.append("| %s | %.2fx | %.2fx |" % (name, s["p50"] / z["p50"],
+                                                             s["p99"] / z["p99"]))
+    split = [(name, bl.summary_ms(r["stop_graceful"]), bl.summary_ms(r["graceful"]))
+             for name, r in results.items() if r["stop_graceful"] and r["graceful"]]
+    if split:
+        lines += ["", "Graceful handoff split at the old leader's stop stamp (zkelect: its stop "
+                      "hook begins), p50 ms:", "",
+                  "| system | signal -> old leader's stop begins | stop begins -> successor begins |",
+                  "|---|---|---|"]
+        for name, stop, total in split:
+            lines.append("| %s | %.2f | %.2f |" % (name, stop["p50"], total["p50"] - stop["p50"]))
+    lines += ["", "Hook start cost (posix_spawn of the static stamp tool -> its first clock "
+                  "reading, 200 runs): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+              % (hook_cost["p50"], hook_cost["p99"], hook_cost["max"])]
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--session-timeout", type=float, default=2.0,
+                    help="ZooKeeper session timeout and etcd lease TTL, seconds")
+    ap.add_argument("--systems", default="zkelect,curator,kazoo,etcd")
+    ap.add_argument("--kinds", default="graceful,crash")
+    ap.add_argument("--warmup", type=int, default=2,
+                    help="unmeasured graceful rounds per system first (the JVMs' JIT)")
+    ap.add_argument("--json", help="write raw samples (ns) here")
+    args = ap.parse_args()
+
+    wd = bl.Workdir("failover")
+    ens = etcd = zk = None
+    systems = []
+    try:
+        stamp = bl.build_stamp(wd)
+        ens = bl.ZkEnsemble(wd)
+        ens.start()
+        zk = KazooClient(hosts=ens.connect, timeout=10.0)
+        zk.start(timeout=20)
+        wanted = args.systems.split(",")
+        for name in wanted:
+            if name == "zkelect":
+                systems.append(ZkelectSystem(wd, args.session_timeout, ens, zk, stamp))
+            elif name == "curator":
+                systems.append(CuratorSystem(wd, args.session_timeout, ens, zk))
+            elif name == "kazoo":
+                systems.append(KazooSystem(wd, args.session_timeout, ens, zk))
+            elif name == "etcd":
+                etcd = bl.Etcd(wd)
+                etcd.start()
+                systems.append(EtcdSystem(wd, args.session_timeout, etcd, stamp))
+            else:
+                raise bl.BenchError("unknown system %r" % name)
+        for s in systems:
+            bl.log("starting %s participants" % s.name)
+            s.bring_up()
+        for _ in range(args.warmup):
+            for s in systems:
+                s.round("graceful")
+        kinds = args.kinds.split(",")
+        results = {s.name: {k: [] for k in ("graceful", "crash", "stop_graceful", "stop_crash")}
+                   for s in systems}
+        for r in range(args.rounds):
+            order = systems[r % len(systems):] + systems[:r % len(systems)]
+            for kind in kinds:
+                for s in order:
+                    ns, stop_ns = s.round(kind)
+                    results[s.name][kind].append(ns)
+                    if stop_ns is not None:
+                        results[s.name]["stop_" + kind].append(stop_ns)
+                    time.sleep(0.2)  # let the restarted participant settle
+            bl.log("round %d/%d: %s" % (r + 1, args.rounds, ", ".join(
+                "%s %s" % (s.name, "/".join("%.1f" % (results[s.name][k][-1] / 1e6) for k in kinds))
+                for s in systems)))
+        hook_cost = spawn_cost(stamp)
+        print(report(results, args.session_timeout, hook_cost))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"session_timeout_s": args.session_timeout, "samples_ns": results,
+                           "hook_start_cost_ms": hook_cost}, f, indent=1)
+    finally:
+        for s in systems:
+            s.stop()
+        if zk:
+            zk.stop()
+        if etcd:
+            etcd.stop()
+        if ens:
+            ens.stop()
+        wd.close()
+
+
+if __name__ == "__main__":
+    main()
