@@ -428,7 +428,8 @@ TEST(HealthMonitorTest, HttpAnswerPastTheTimeoutIsUnhealthy) {
   const steady_clock::time_point start = steady_clock::now();
   monitor.Start();
   ASSERT_TRUE(log.WaitFor(1));
-  EXPECT_LT(steady_clock::now() - start, milliseconds(1'500));
+  // Well before the endpoint's 10 s answer, with room for a loaded machine.
+  EXPECT_LT(steady_clock::now() - start, milliseconds(5'000));
   EXPECT_FALSE(log.entries().front().healthy);
   EXPECT_EQ(log.entries().front().detail, "timed out after 200ms");
 }
