@@ -138,6 +138,10 @@ class ZkEnsemble:
     def mode(self, server):
         return parse_mode(four_letter(server.address, "srvr")) if server.running() else None
 
+    def connections(self, server):
+        """The server's `cons` answer (one line per client connection), or None."""
+        return four_letter(server.address, "cons") if server.running() else None
+
     def leader(self):
         """The server whose srvr says "Mode: leader", or None."""
         for server in self.servers:
