@@ -379,8 +379,9 @@ class Checker:
             out.append(f"heal -> leader: longest {heal[worst] / MS:.0f} ms (fault {worst}, "
                        f"{self.faults[worst]['kind']}) against the bound {bound_ms:.0f} ms")
             for kind, delays in sorted(by_kind.items()):
-                out.append(f"  {kind:17s} n={len(delays):3d} median {statistics.median(delays):6.0f}"
-                           f" ms  max {max(delays):6.0f} ms")
+                median = statistics.median(delays)
+                out.append(f"  {kind:17s} n={len(delays):3d} median {median:6.0f} ms  "
+                           f"max {max(delays):6.0f} ms")
         if gaps:
             length, a, _ = gaps[0]
             where = self.fault_at(a)

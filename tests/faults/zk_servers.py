@@ -149,15 +149,15 @@ class ZkEnsemble:
                 return server
         return None
 
-    def wait_serving(self, timeout_s, everyone=True):
-        """Waits until every running server (or, with everyone=False, a
-        quorum) is a leader or follower and a leader exists. True if so."""
+    def wait_serving(self, timeout_s):
+        """Waits until every running server is a leader or follower, they
+        are a quorum and one leads. True if so within `timeout_s`."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             modes = [self.mode(s) for s in self.servers if s.running()]
             serving = [m for m in modes if m in ("leader", "follower")]
-            enough = len(serving) == len(modes) if everyone else len(serving) * 2 > len(self.servers)
-            if "leader" in serving and enough and len(serving) * 2 > len(self.servers):
+            quorum = len(serving) * 2 > len(self.servers)
+            if "leader" in serving and quorum and len(serving) == len(modes):
                 return True
             time.sleep(0.05)
         return False
