@@ -91,8 +91,10 @@ void ElectionLoop::Run() {
     if (task) task();
     Snapshot snapshot = recipe_->MakeSnapshot();
     if (decorate_) decorate_(&snapshot);
+    // Publish first: whoever after_step_ tells (systemd's READY=1) may ask
+    // the HTTP API at once and must find this snapshot there.
+    board_.Publish(snapshot, recipe_->LeaseExpiry());
     if (after_step_) after_step_(snapshot);
-    board_.Publish(std::move(snapshot), recipe_->LeaseExpiry());
   }
 }
 

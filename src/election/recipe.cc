@@ -33,7 +33,7 @@ milliseconds Millis(Clock::Duration d) { return duration_cast<milliseconds>(d); 
 }  // namespace
 
 template <typename Callback>
-auto Recipe::Tracked(Callback callback) {
+auto Recipe::Confirmed(Callback callback) {
   return [this, sent = clock_.Now(), callback = std::move(callback)](ZkCode code,
                                                                      const auto&... rest) {
     if (IsServerAnswer(code)) Heard(sent);
@@ -217,10 +217,12 @@ void Recipe::OnWake() {
   }
   if (now >= next_ping_) {
     next_ping_ = now + SessionTimeout() / 6;
-    zk_.Exists(options_.election_path, /*watch=*/false,
-               Tracked([this](ZkCode code, const NodeStat&) {
-                 if (code == ZkCode::kNoNode) Refresh();
-               }));
+    // The sync proves the session alive at the quorum (rule 7); the exists
+    // notices a deleted election path before the next re-check (rule 9).
+    zk_.Sync(options_.election_path, Confirmed([](ZkCode) {}));
+    zk_.Exists(options_.election_path, /*watch=*/false, [this](ZkCode code, const NodeStat&) {
+      if (code == ZkCode::kNoNode) Refresh();
+    });
   }
   if (now >= next_recheck_) {
     next_recheck_ = now + options_.recheck_interval;
@@ -276,7 +278,7 @@ void Recipe::Join() {
   zk_.Create(
       PathOf(CandidatePrefix(uuid_)), EncodeNodeData(options_.identity),
       ZkClient::CreateMode::kEphemeralSequential,
-      Tracked([this](ZkCode code, const std::string& created) { OnCreated(code, created); }));
+      Confirmed([this](ZkCode code, const std::string& created) { OnCreated(code, created); }));
 }
 
 void Recipe::OnCreated(ZkCode code, const std::string& created_path) {
@@ -338,7 +340,7 @@ void Recipe::OnUncertainNode(const std::string& node, ZkCode code, const NodeSta
       "{} carries our uuid but belongs to session {}, not ours ({}); deleting it and "
       "creating a new node",
       node, Hex(stat.ephemeral_owner), Hex(session_id_));
-  zk_.Delete(PathOf(node), Tracked([](ZkCode) {}));
+  zk_.Delete(PathOf(node), Confirmed([](ZkCode) {}));
   Join();
 }
 
@@ -355,7 +357,7 @@ void Recipe::CreateParentStep(size_t end) {
   end = path.find('/', end);
   const std::string prefix = path.substr(0, end);
   zk_.Create(prefix, "", ZkClient::CreateMode::kPersistent,
-             Tracked([this, prefix, end](ZkCode code, const std::string&) {
+             Confirmed([this, prefix, end](ZkCode code, const std::string&) {
                if (!parent_in_flight_) return;
                if (code == ZkCode::kOk || code == ZkCode::kNodeExists) {
                  if (end == std::string::npos) {
@@ -384,7 +386,7 @@ void Recipe::DeleteOwnNode(std::function<void()> then) {
   }
   const std::string node = *own_node_;
   delete_in_flight_ = true;
-  zk_.Delete(PathOf(node), Tracked([this, node, then = std::move(then)](ZkCode code) {
+  zk_.Delete(PathOf(node), Confirmed([this, node, then = std::move(then)](ZkCode code) {
                delete_in_flight_ = false;
                if (code == ZkCode::kOk || code == ZkCode::kNoNode) {
                  if (own_node_ == node) own_node_.reset();
@@ -405,9 +407,9 @@ void Recipe::Refresh(bool watch_children) {
   const uint64_t seq = ++refresh_seq_;
   zk_.GetChildren(
       options_.election_path, watch_children,
-      Tracked([this, seq, watch_children](ZkCode code, const std::vector<std::string>& children) {
+      [this, seq, watch_children](ZkCode code, const std::vector<std::string>& children) {
         OnChildren(seq, watch_children, code, children);
-      }));
+      });
   // ZooKeeper answers a session's requests in order: this read, sent right
   // behind the listing, is answered right after it. The next in line (whose
   // watch on the leader fired) then claims one round trip after the deletion
@@ -422,9 +424,9 @@ bool Recipe::NextInLine() const {
 void Recipe::ReadOwnNode(uint64_t seq) {
   own_read_seq_ = seq;
   zk_.GetData(PathOf(*own_node_), true,
-              Tracked([this, seq](ZkCode c, const std::string&, const NodeStat& stat) {
+              [this, seq](ZkCode c, const std::string&, const NodeStat& stat) {
                 OnOwnData(seq, c, stat);
-              }));
+              });
 }
 
 void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
@@ -447,9 +449,9 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
       EnsureParent();
     } else {
       // An observer does not write: it waits for a candidate to create the path.
-      zk_.Exists(options_.election_path, /*watch=*/true, Tracked([this](ZkCode c, const NodeStat&) {
+      zk_.Exists(options_.election_path, /*watch=*/true, [this](ZkCode c, const NodeStat&) {
                    if (c == ZkCode::kOk) Refresh();
-                 }));
+                 });
     }
     UpdateRole(Reason::kDeleted);
     return;
@@ -474,9 +476,9 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     } else {
       const std::string node = *ours;
       zk_.Exists(PathOf(node), /*watch=*/false,
-                 Tracked([this, node](ZkCode c, const NodeStat& stat) {
+                 [this, node](ZkCode c, const NodeStat& stat) {
                    OnUncertainNode(node, c, stat);
-                 }));
+                 });
     }
   }
 
@@ -511,18 +513,18 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     if (leading_) StepDown(Reason::kDeleted, {});
     // Track the leader for /leader (its czxid is the epoch)...
     zk_.GetData(PathOf(first), true,
-                Tracked([this, seq, first](ZkCode c, const std::string& data, const NodeStat& st) {
+                [this, seq, first](ZkCode c, const std::string& data, const NodeStat& st) {
                   OnLeaderData(seq, first, c, data, st);
-                }));
+                });
     // ...and watch only our predecessor (rule 5: no herd).
     if (own_node_) {
       own = std::find(candidates_.begin(), candidates_.end(), *own_node_);
       const std::string& predecessor = *(own - 1);
       if (predecessor != first) {
         zk_.GetData(PathOf(predecessor), true,
-                    Tracked([this](ZkCode c, const std::string&, const NodeStat&) {
+                    [this](ZkCode c, const std::string&, const NodeStat&) {
                       if (c == ZkCode::kNoNode) Refresh();
-                    }));
+                    });
       }
     }
   }

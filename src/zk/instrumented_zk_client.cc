@@ -60,6 +60,10 @@ void InstrumentedZkClient::Exists(const std::string& path, bool watch, StatCallb
   inner_.Exists(path, watch, Measured("exists", std::move(done)));
 }
 
+void InstrumentedZkClient::Sync(const std::string& path, DoneCallback done) {
+  inner_.Sync(path, Measured("sync", std::move(done)));
+}
+
 void InstrumentedZkClient::Delete(const std::string& path, DoneCallback done) {
   inner_.Delete(path, Measured("delete", std::move(done)));
 }

@@ -295,6 +295,17 @@ void ZkClientImpl::Exists(const std::string& path, bool watch, StatCallback done
   if (rc != ZOK) Req::Refused(request, rc, [](StatCallback& cb, ZkCode code) { cb(code, {}); });
 }
 
+void ZkClientImpl::Sync(const std::string& path, DoneCallback done) {
+  using Req = Request<DoneCallback>;
+  auto* request = Req::New(this, std::move(done));
+  auto completion = [](int rc, const char* /*path*/, const void* raw) {
+    Req::Deliver(Req::Take(raw),
+                 [code = FromLibrary(rc)](DoneCallback& callback) { callback(code); });
+  };
+  int rc = handle_ == nullptr ? ZCLOSING : zoo_async(handle_, path.c_str(), completion, request);
+  if (rc != ZOK) Req::Refused(request, rc, [](DoneCallback& cb, ZkCode code) { cb(code); });
+}
+
 void ZkClientImpl::Delete(const std::string& path, DoneCallback done) {
   using Req = Request<DoneCallback>;
   auto* request = Req::New(this, std::move(done));

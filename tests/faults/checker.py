@@ -177,8 +177,9 @@ class Checker:
                     allowed += 1
                 else:
                     self.violations.append(
-                        f"(a) leaderships overlap: {earlier} [{earlier.begin}, {earlier.end}] and "
-                        f"{later} from {later.begin}: {why}")
+                        f"(a) leaderships overlap for {(earlier.end - later.begin) / MS:.0f} ms: "
+                        f"{earlier} [{earlier.begin}, {earlier.end}] and {later} from "
+                        f"{later.begin}: {why}")
         return overlaps, allowed
 
     def _frozen_overlap_fault(self, earlier, later, freeze):
@@ -228,30 +229,36 @@ class Checker:
         return runs
 
     def check_sample_overlaps(self, runs):
+        """Windows where two daemons surely answered 200 at once; returns
+        them merged into episodes (evidence less than 1 s apart)."""
         certain = {d: sorted((a, b) for a, b in spans if a <= b) for d, spans in runs.items()}
-        found = 0
+        evidence = []
         merged = sorted((a, b, d) for d, spans in certain.items() for a, b in spans)
         for i, (a1, b1, d1) in enumerate(merged):
             for a2, b2, d2 in merged[i + 1:]:
                 if a2 > b1:
                     break
                 if d1 != d2:
-                    found += 1
-                    self.violations.append(f"(a) /is-leader: {d1} and {d2} both answered 200 "
-                                           f"throughout [{a2}, {min(b1, b2)}]")
+                    evidence.append((a2, min(b1, b2), {d1, d2}))
         starts = {d: [a for a, _ in spans] for d, spans in certain.items()}
         for send, answer, daemon_id, status in self.samples:
             if status != "200":
                 continue
             for other, spans in certain.items():
-                if other == daemon_id:
-                    continue
                 k = bisect.bisect_right(starts[other], send) - 1
-                if k >= 0 and spans[k][1] >= answer:
-                    found += 1
-                    self.violations.append(f"(a) /is-leader: {daemon_id} answered 200 in "
-                                           f"[{send}, {answer}] while {other} led throughout")
-        return found
+                if other != daemon_id and k >= 0 and spans[k][1] >= answer:
+                    evidence.append((send, answer, {daemon_id, other}))
+        episodes = []
+        for a, b, daemons in sorted(evidence, key=lambda e: e[0]):
+            if episodes and a - episodes[-1][1] < 1000 * MS:
+                episodes[-1][1] = max(episodes[-1][1], b)
+                episodes[-1][2] |= daemons
+            else:
+                episodes.append([a, b, set(daemons)])
+        for a, b, daemons in episodes:
+            self.violations.append(f"(a) /is-leader: {' and '.join(sorted(daemons))} both answered "
+                                   f"200 within [{a}, {b}] ({(b - a) / MS:.0f} ms)")
+        return episodes
 
     def leader_answers(self):
         return sorted((s[1], s[0]) for s in self.samples if s[3] == "200")
@@ -361,7 +368,8 @@ class Checker:
         out.append(f"leaderships: {len(leaderships)} on {len(set(epochs))} epochs "
                    f"({epochs[0] if epochs else '-'} .. {epochs[-1] if epochs else '-'})")
         out.append(f"overlaps (hook log): {overlaps}, of which allowed (frozen leader): {allowed}")
-        out.append(f"overlaps (/is-leader samples): {sample_overlaps}")
+        out.append(f"overlaps (/is-leader samples): {len(sample_overlaps)}" +
+                   "".join(f", {(b - a) / MS:.0f} ms" for a, b, _ in sample_overlaps))
         self._handoff_lines(leaderships)
         if heal:
             worst = max(heal, key=heal.get)
@@ -371,8 +379,9 @@ class Checker:
             out.append(f"heal -> leader: longest {heal[worst] / MS:.0f} ms (fault {worst}, "
                        f"{self.faults[worst]['kind']}) against the bound {bound_ms:.0f} ms")
             for kind, delays in sorted(by_kind.items()):
-                out.append(f"  {kind:17s} n={len(delays):3d} median {statistics.median(delays):6.0f}"
-                           f" ms  max {max(delays):6.0f} ms")
+                median = statistics.median(delays)
+                out.append(f"  {kind:17s} n={len(delays):3d} median {median:6.0f} ms  "
+                           f"max {max(delays):6.0f} ms")
         if gaps:
             length, a, _ = gaps[0]
             where = self.fault_at(a)

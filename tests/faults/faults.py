@@ -43,13 +43,14 @@ class FaultBag:
     """Kinds in rounds: each round is every kind once, in a shuffled order,
     so that even a short run injects every kind."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, kinds=KINDS):
         self._rng = rng
+        self._kinds = list(kinds)
         self._round = []
 
     def next(self):
         if not self._round:
-            self._round = list(KINDS)
+            self._round = list(self._kinds)
             self._rng.shuffle(self._round)
         return self._round.pop()
 
@@ -111,6 +112,16 @@ class Injector:
         server = self._zk.leader() or self._zk.servers[plan.server_index]
         return self._kill_server(n, plan, server)
 
+    def _leaders_server(self):
+        """The ZooKeeper server the leading daemon is connected to (from the
+        servers' `cons` lists), or None."""
+        leaders = self._daemons.leaders()
+        if not leaders:
+            return None
+        needle = f"/{leaders[0].address}:"
+        return next((s for s in self._zk.servers if needle in (self._zk.connections(s) or "")),
+                    None)
+
     def _kill_server(self, n, plan, server):
         self._begin(n, plan, f"zk{server.myid}", zk_mode=self._zk.mode(server))
         self._zk.kill(server)
@@ -130,7 +141,11 @@ class Injector:
         return "ensemble"
 
     def _zk_partition(self, n, plan):
-        server = self._zk.servers[plan.server_index]
+        # Half the time, the server that the leading daemon is connected to:
+        # it goes on answering that daemon's reads and pings while the rest
+        # of the ensemble expires its session.
+        server = (self._leaders_server() if plan.on_leader else None) or \
+            self._zk.servers[plan.server_index]
         others = [s.address for s in self._zk.servers if s is not server]
         self._begin(n, plan, f"zk{server.myid}", zk_mode=self._zk.mode(server))
         self._lab.partition(f"zk{server.myid}", others)

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checker  # noqa: E402
 import netlab  # noqa: E402
 from daemons import HTTP_PORT, DaemonSet  # noqa: E402
-from faults import FaultBag, Injector, Plan  # noqa: E402
+from faults import KINDS, FaultBag, Injector, Plan  # noqa: E402
 from zk_servers import ZkEnsemble  # noqa: E402
 
 SKIP_EXIT = 77
@@ -113,7 +113,8 @@ class Run:
         params = {"seed": o.seed, "duration_s": o.duration, "daemons": o.daemons,
                   "session_timeout_ms": o.session_timeout_ms, "sample_ms": o.sample_ms,
                   "start_hook_ms": o.start_hook_ms, "stop_hook_ms": o.stop_hook_ms,
-                  "election_path": o.election_path, "prefix": self.lab.prefix,
+                  "election_path": o.election_path, "kinds": o.kinds,
+                  "prefix": self.lab.prefix,
                   "command": " ".join(sys.argv)}
         with open(os.path.join(self.run_dir, "run.json"), "w") as f:
             json.dump(params, f, indent=2)
@@ -182,7 +183,7 @@ class Run:
 
     def _drive(self):
         injector = Injector(self.lab, self.zk, self.daemon_set, self.emit)
-        bag = FaultBag(self.rng)
+        bag = FaultBag(self.rng, self.o.kinds)
         st_s = self.o.session_timeout_ms / 1000
         bound_s = st_s + 2
         end = time.monotonic() + self.o.duration
@@ -256,6 +257,9 @@ def parse_args(argv):
     parser.add_argument("--start-hook-ms", type=int, default=10)
     parser.add_argument("--stop-hook-ms", type=int, default=100,
                         help="stop hook duration; must stay under session_timeout/2")
+    parser.add_argument("--kinds", type=lambda text: text.split(","), default=list(KINDS),
+                        help=f"comma-separated fault kinds to draw from (default: all of "
+                             f"{','.join(KINDS)})")
     parser.add_argument("--election-path", default="/zkelect-faults")
     parser.add_argument("--zkelect", required=True)
     parser.add_argument("--hook", required=True, help="the fault_hook_logger binary")
@@ -264,6 +268,9 @@ def parse_args(argv):
     options = parser.parse_args(argv)
     if options.seed is None:
         options.seed = random.SystemRandom().randrange(1, 1 << 31)
+    unknown = set(options.kinds) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
     options.session_timeout_ms = int(options.session_timeout * 1000)
     for name in ("zkelect", "hook", "zk_children"):
         setattr(options, name, os.path.abspath(getattr(options, name)))

@@ -38,7 +38,8 @@ def run(argv, stdin_text=None, check=True):
     result = subprocess.run(argv, input=stdin_text, capture_output=True, text=True,
                             timeout=_COMMAND_TIMEOUT_S, check=False)
     if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()}")
+        raise RuntimeError(
+            f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()}")
     return result
 
 
@@ -148,8 +149,10 @@ class NetLab:
         addresses = ", ".join(peers)
         ruleset = (
             "table inet zkfault {\n"
-            f"  chain in {{ type filter hook input priority 0; ip saddr {{ {addresses} }} drop; }}\n"
-            f"  chain out {{ type filter hook output priority 0; ip daddr {{ {addresses} }} drop; }}\n"
+            "  chain in { type filter hook input priority 0;"
+            f" ip saddr {{ {addresses} }} drop; }}\n"
+            "  chain out { type filter hook output priority 0;"
+            f" ip daddr {{ {addresses} }} drop; }}\n"
             "}\n")
         run(["ip", "netns", "exec", self.namespace(name), "nft", "-f", "-"], stdin_text=ruleset)
         self._partitioned.add(name)

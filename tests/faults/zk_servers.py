@@ -138,6 +138,10 @@ class ZkEnsemble:
     def mode(self, server):
         return parse_mode(four_letter(server.address, "srvr")) if server.running() else None
 
+    def connections(self, server):
+        """The server's `cons` answer (one line per client connection), or None."""
+        return four_letter(server.address, "cons") if server.running() else None
+
     def leader(self):
         """The server whose srvr says "Mode: leader", or None."""
         for server in self.servers:
@@ -145,15 +149,15 @@ class ZkEnsemble:
                 return server
         return None
 
-    def wait_serving(self, timeout_s, everyone=True):
-        """Waits until every running server (or, with everyone=False, a
-        quorum) is a leader or follower and a leader exists. True if so."""
+    def wait_serving(self, timeout_s):
+        """Waits until every running server is a leader or follower, they
+        are a quorum and one leads. True if so within `timeout_s`."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             modes = [self.mode(s) for s in self.servers if s.running()]
             serving = [m for m in modes if m in ("leader", "follower")]
-            enough = len(serving) == len(modes) if everyone else len(serving) * 2 > len(self.servers)
-            if "leader" in serving and enough and len(serving) * 2 > len(self.servers):
+            quorum = len(serving) * 2 > len(self.servers)
+            if "leader" in serving and quorum and len(serving) == len(modes):
                 return True
             time.sleep(0.05)
         return False

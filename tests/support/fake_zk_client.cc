@@ -50,10 +50,19 @@ void FakeZkClient::Close() {
   connected_session_ = 0;
   queue_.clear();
   held_.clear();
+  leader_held_.clear();
 }
 
 void FakeZkClient::Queue(std::function<void()> step) {
   (silent_ ? held_ : queue_).push_back(std::move(step));
+}
+
+void FakeZkClient::QueueThroughLeader(std::function<void()> step) {
+  if (quorum_lost_) {
+    leader_held_.push_back(std::move(step));
+  } else {
+    Queue(std::move(step));
+  }
 }
 
 void FakeZkClient::QueueSessionState(SessionState state) {
@@ -123,7 +132,7 @@ void FakeZkClient::Create(const std::string& path, const std::string& data, Crea
                           CreateCallback done) {
   ++requests_["create"];
   const CreateFault fault = std::exchange(create_fault_, CreateFault::kNone);
-  Queue([this, path, data, mode, done = std::move(done), fault] {
+  QueueThroughLeader([this, path, data, mode, done = std::move(done), fault] {
     if (auto code = Unavailable()) return done(*code, "");
     if (fault == CreateFault::kLostBeforeApply) {
       Disconnect();
@@ -183,9 +192,17 @@ void FakeZkClient::Exists(const std::string& path, bool watch, StatCallback done
   });
 }
 
+void FakeZkClient::Sync(const std::string& /*path*/, DoneCallback done) {
+  ++requests_["sync"];
+  QueueThroughLeader([this, done = std::move(done)] {
+    if (auto code = Unavailable()) return done(*code);
+    done(ZkCode::kOk);
+  });
+}
+
 void FakeZkClient::Delete(const std::string& path, DoneCallback done) {
   ++requests_["delete"];
-  Queue([this, path, done = std::move(done)] {
+  QueueThroughLeader([this, path, done = std::move(done)] {
     if (auto code = Unavailable()) return done(*code);
     if (nodes_.count(path) == 0) return done(ZkCode::kNoNode);
     if (!ChildrenOf(path).empty()) return done(ZkCode::kNotEmpty);
@@ -247,6 +264,7 @@ void FakeZkClient::ExternalSetData(const std::string& path, const std::string& d
 void FakeZkClient::Disconnect() {
   if (!connected_) return;
   connected_ = false;
+  RegainQuorum();  // what waited for the leader fails with the connection
   QueueSessionState(SessionState::kConnecting);
 }
 
@@ -278,6 +296,14 @@ void FakeZkClient::FailAuth() {
 }
 
 void FakeZkClient::GoSilent() { silent_ = true; }
+
+void FakeZkClient::RegainQuorum() {
+  quorum_lost_ = false;
+  while (!leader_held_.empty()) {
+    Queue(std::move(leader_held_.front()));
+    leader_held_.pop_front();
+  }
+}
 
 void FakeZkClient::Speak() {
   silent_ = false;

@@ -46,6 +46,7 @@ class FakeZkClient final : public ZkClient {
   void GetData(const std::string& path, bool watch, DataCallback done) override;
   void Exists(const std::string& path, bool watch, StatCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
+  void Sync(const std::string& path, DoneCallback done) override;
 
   // Runs queued replies and events (and whatever they queue) until none is
   // left; returns how many ran. Aborts the test past 10,000 (a livelock).
@@ -67,6 +68,12 @@ class FakeZkClient final : public ZkClient {
   void GoSilent();
   // Answers again: requests queued while silent get their replies.
   void Speak();
+  // The connected server is cut off from the ensemble's leader but the
+  // library has not noticed: reads and pings are still answered (from the
+  // server's own copy), syncs and writes wait for the leader. RegainQuorum()
+  // answers them.
+  void LoseQuorum() { quorum_lost_ = true; }
+  void RegainQuorum();
   // The server refuses the credentials: kAuthFailed, the handle is dead.
   void FailAuth();
   // Watches are lost without firing (a missed notification).
@@ -96,13 +103,15 @@ class FakeZkClient final : public ZkClient {
   const std::set<std::string>& child_watches() const { return child_watches_; }
   // Paths this session has data watches on.
   const std::set<std::string>& watches() const { return watches_; }
-  // Requests made so far, by kind ("create", "children", "get", "exists", "delete").
+  // Requests made so far, by kind ("create", "children", "get", "exists", "delete", "sync").
   int requests(const std::string& kind) const;
   int64_t current_session() const { return server_session_; }
   int opens() const { return opens_; }
 
  private:
   void Queue(std::function<void()> step);
+  // Queue() for a request that the ensemble's leader must process.
+  void QueueThroughLeader(std::function<void()> step);
   void QueueSessionState(SessionState state);
   // Deletes `path` at the server and fires the watch on it, if any.
   void RemoveNode(const std::string& path);
@@ -119,6 +128,7 @@ class FakeZkClient final : public ZkClient {
   void FireChildWatch(const std::string& child_path);
   std::deque<std::function<void()>> queue_;
   std::deque<std::function<void()>> held_;  // replies withheld while silent
+  std::deque<std::function<void()>> leader_held_;  // syncs and writes while quorum_lost_
   std::map<std::string, int> requests_;
   int64_t zxid_ = 100;
   int64_t next_session_ = 0x1000;
@@ -128,6 +138,7 @@ class FakeZkClient final : public ZkClient {
   bool connected_ = false;
   bool expired_ = false;
   bool silent_ = false;
+  bool quorum_lost_ = false;
   bool open_fails_ = false;
   int opens_ = 0;
   CreateFault create_fault_ = CreateFault::kNone;

@@ -147,10 +147,13 @@ class Recipe final : public ZkEventSink {
   void UpdateRole(Reason why);
 
   std::string PathOf(const std::string& node) const;
-  // Wraps a completion so that a server answer refreshes the liveness clock
-  // with the time the request was sent (rule 7).
+  // Wraps the completion of a request that the ensemble's leader must
+  // process (a sync or a write), so that its answer refreshes the liveness
+  // clock with the time the request was sent (rule 7). Reads must not: a
+  // server cut off from the quorum keeps answering them (and pings) from its
+  // own copy while the leader expires our session.
   template <typename Callback>
-  auto Tracked(Callback callback);
+  auto Confirmed(Callback callback);
 
   // Constant after construction.
   const RecipeOptions options_;
@@ -163,7 +166,7 @@ class Recipe final : public ZkEventSink {
   Phase phase_ = Phase::kIdle;
   bool ever_connected_ = false;
   int64_t session_id_ = 0;         // of the session our state belongs to; 0 if none
-  Clock::TimePoint last_heard_{};  // send time of the latest answered request
+  Clock::TimePoint last_heard_{};  // send time of the latest confirmed request
   std::chrono::milliseconds reopen_backoff_{0};
 
   // Candidacy.

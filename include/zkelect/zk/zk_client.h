@@ -71,9 +71,14 @@ class ZkClient {
   // Reads data and stat; with `watch`, one OnNodeEvent follows the node's next
   // change or deletion (a data watch, as zoo_awget).
   virtual void GetData(const std::string& path, bool watch, DataCallback done) = 0;
-  // Reads the stat only: the light request of the liveness ping. With
-  // `watch`, one OnNodeEvent follows the node's creation, change or deletion.
+  // Reads the stat only. With `watch`, one OnNodeEvent follows the node's
+  // creation, change or deletion.
   virtual void Exists(const std::string& path, bool watch, StatCallback done) = 0;
+  // Syncs the connected server with the ensemble's leader (zoo_async): the
+  // answer comes only after the leader has processed the request, so a
+  // server cut off from the quorum never answers it (reads it keeps
+  // answering from its own copy). The light request of the liveness ping.
+  virtual void Sync(const std::string& path, DoneCallback done) = 0;
   // Deletes `path` at any version.
   virtual void Delete(const std::string& path, DoneCallback done) = 0;
 };

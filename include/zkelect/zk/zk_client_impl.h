@@ -40,6 +40,7 @@ class ZkClientImpl final : public ZkClient {
   void GetChildren(const std::string& path, bool watch, ChildrenCallback done) override;
   void GetData(const std::string& path, bool watch, DataCallback done) override;
   void Exists(const std::string& path, bool watch, StatCallback done) override;
+  void Sync(const std::string& path, DoneCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
 
  private:

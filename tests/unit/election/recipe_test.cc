@@ -316,6 +316,32 @@ TEST_F(RecipeTest, Rule7_SelfFencingDeadlineAtHalfTheNegotiatedTimeoutWithoutLib
   EXPECT_EQ(Snap().role, Role::kDisconnected);
 }
 
+// Found by the fault harness (tests/faults, ZooKeeper server partitioned from
+// the other two): its server kept answering the leader's reads and pings from
+// its own copy, which kept the self-fencing clock fresh, while the ensemble's
+// leader expired the session and another daemon took over: two leaders for
+// ~0.4 s. Only a sync or a write proves the session alive at the quorum.
+TEST_F(RecipeTest, Rule7_LeaderOnAServerCutOffFromTheQuorumFencesItselfAlthoughReadsAreAnswered) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  zk_.LoseQuorum();
+  const int exists_before = zk_.requests("exists");
+  Advance(milliseconds(1900));
+  EXPECT_TRUE(recipe_->leading()) << "well inside the deadline";
+  for (int i = 0; i < 12 && recipe_->leading(); ++i) Advance(milliseconds(100));
+  EXPECT_FALSE(recipe_->leading()) << "no sync answered for timeout/2 = 3s";
+  EXPECT_GT(zk_.requests("exists"), exists_before) << "the pings' reads were answered meanwhile";
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kDisconnected);
+  EXPECT_EQ(Snap().role, Role::kDisconnected);
+
+  zk_.RegainQuorum();  // the held syncs are answered: same session, same node
+  Settle();
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_EQ(zk_.opens(), 1);
+}
+
 TEST_F(RecipeTest, Rule7_PausedProcessChecksDeadlineFirstThingOnWake) {
   zk_.set_negotiated_timeout(milliseconds(6000));
   StartAndSettle();
