@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "zkelect/common/duration.h"
 #include "zkelect/election/election_control.h"
 #include "zkelect/http/api_json.h"
+#include "zkelect/http/connection_server.h"
 #include "zkelect/http/request_params.h"
 
 namespace zkelect {
@@ -23,17 +25,21 @@ namespace {
 constexpr char kIndexHeader[] = "X-Zkelect-Index";
 constexpr char kJson[] = "application/json";
 
-// Threads beyond max_waiters, so that short requests always find one.
-constexpr int kReserveThreads = 8;
+// Connection threads beyond max_waiters: for idle keep-alive connections
+// and short requests. Each parked thread costs tens of KiB; far more
+// connections than one sidecar's clients open, so that probes find a thread
+// even while hundreds of idle connections run out their 2s.
+constexpr size_t kConnectionThreads = 1024;
 // No endpoint takes a body; this only bounds what a client can make us read.
 constexpr size_t kMaxBodyBytes = 64 * 1024;
 // Long-poll clients come back right after each answer, so a short keep-alive
-// is enough; it also bounds how long an idle connection holds a thread, and
-// how long Stop() waits for one.
-constexpr time_t kKeepAliveSeconds = 2;
+// is enough; it also bounds how long an idle connection holds a thread.
+constexpr std::chrono::seconds kKeepAlive{2};
+// From the first byte of a request to its last: real clients send a request
+// in one packet; a slow loris is cut off here.
+constexpr std::chrono::seconds kRequestTimeout{5};
+constexpr std::chrono::seconds kWriteTimeout{5};
 constexpr size_t kKeepAliveMaxRequests = 100;
-constexpr time_t kReadTimeoutSeconds = 5;
-constexpr time_t kWriteTimeoutSeconds = 5;
 // The library listens with a backlog of 5; a burst of probes and long-poll
 // clients reconnecting after a change would overflow it and wait for a SYN
 // retransmit (1s).
@@ -41,9 +47,8 @@ constexpr int kListenBacklog = 128;
 // How long POST /resign waits for the election loop: the stop hook runs in
 // between, so this is generous, but a request must not hang forever.
 constexpr std::chrono::minutes kResignTimeout{2};
-// Resigns waiting at once: each holds a thread while the stop hook runs, and
-// half of the reserve threads stay free for /healthz and /is-leader.
-constexpr size_t kMaxPendingResigns = kReserveThreads / 2;
+// Resigns waiting at once: each holds a thread while the stop hook runs.
+constexpr size_t kMaxPendingResigns = 4;
 
 struct KnownPath {
   std::string_view path;
@@ -127,6 +132,19 @@ std::pair<std::string, std::string> LibraryError(const httplib::Request& req, in
     default:
       return {"http_" + std::to_string(status),
               "the request failed with HTTP status " + std::to_string(status)};
+  }
+}
+
+// Each connection holds a descriptor, and the usual soft limit (1024) would
+// stop accepting (the library sleeps and retries) below the connection count
+// that the server allows. Raises the soft limit to `wanted`, within the hard
+// limit, which is the operator's (systemd LimitNOFILE=).
+void RaiseOpenFileLimit(rlim_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("HTTP: cannot raise the open file limit: {}", std::strerror(errno));
   }
 }
 
@@ -226,7 +244,16 @@ Status HttpServer::Start() {
                                    "\": expected host:port, like 127.0.0.1:4040 or [::1]:4040");
   }
 
-  server_ = std::make_unique<httplib::Server>();
+  ConnectionServer::Limits limits;
+  limits.max_threads =
+      static_cast<size_t>(std::max(config_.max_waiters, 0)) + kMaxPendingResigns + kConnectionThreads;
+  // Connections, plus the daemon's own descriptors and a margin.
+  RaiseOpenFileLimit(static_cast<rlim_t>(limits.max_threads + 256));
+  limits.idle_timeout = kKeepAlive;
+  limits.request_timeout = kRequestTimeout;
+  limits.write_timeout = kWriteTimeout;
+  limits.max_requests_per_connection = kKeepAliveMaxRequests;
+  server_ = std::make_unique<ConnectionServer>(limits);
   Configure();
   RegisterRoutes();
 
@@ -277,20 +304,14 @@ void HttpServer::Stop() {
   }
   for (const std::shared_ptr<ResignCall>& call : calls) call->Abandon();
   if (listener_.joinable()) {
-    server_->stop();
+    server_->Stop();
     listener_.join();
   }
 }
 
 void HttpServer::Configure() {
   httplib::Server& server = *server_;
-  const auto threads = static_cast<size_t>(std::max(config_.max_waiters, 0) + kReserveThreads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(kMaxBodyBytes);
-  server.set_keep_alive_timeout(kKeepAliveSeconds);
-  server.set_keep_alive_max_count(kKeepAliveMaxRequests);
-  server.set_read_timeout(kReadTimeoutSeconds);
-  server.set_write_timeout(kWriteTimeoutSeconds);
   // Headers and body go out in two writes: without this, Nagle's algorithm
   // and the client's delayed ACK hold the body back by up to 40ms.
   server.set_tcp_nodelay(true);

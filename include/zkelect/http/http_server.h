@@ -21,6 +21,7 @@ struct Response;
 
 namespace zkelect {
 
+class ConnectionServer;
 class ElectionControl;
 
 // The HTTP API of design §4 over cpp-httplib: GET /leader, /status,
@@ -33,11 +34,12 @@ class ElectionControl;
 // it for a long-poll), or ask `control` for a resign and wait for its answer,
 // then render. They never touch the election state.
 //
-// Threads: requests are served on a pool of http.max_waiters + 8 threads, and
-// at most http.max_waiters long-polls park at once (one more gets 503
+// Threads: each connection is served on a thread of its own, made on demand
+// (ConnectionServer), up to http.max_waiters + 1024; at most
+// http.max_waiters long-polls park at once (one more gets 503
 // too_many_waiters at once) and at most 4 resigns wait for the election loop
 // (503 too_many_resigns), so that /healthz, /is-leader and /resign always
-// find a thread.
+// find a thread. Idle and half-sent connections are closed after 2s and 5s.
 //
 // Start() and Stop() are for the owning thread and must not run concurrently;
 // port() and listen_address() are valid after a successful Start().
@@ -69,7 +71,7 @@ class HttpServer {
   // Stops accepting, answers pending /resign requests with 503 shutting_down,
   // lets requests in progress finish and joins every thread. The owner calls
   // board.Close() first so that parked long-polls answer at once; idle
-  // keep-alive connections are dropped within 2s. Idempotent.
+  // keep-alive connections are closed at once. Idempotent.
   void Stop();
 
  private:
@@ -112,7 +114,7 @@ class HttpServer {
   const HostPolicy policy_;
 
   // Owned by the owning thread (Start/Stop); constant while serving.
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<ConnectionServer> server_;
   std::thread listener_;
   std::string bound_host_;
   int port_ = 0;
