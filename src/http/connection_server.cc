@@ -1,7 +1,10 @@
 #include "zkelect/http/connection_server.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "zkelect/http/connection_stream.h"
@@ -10,6 +13,11 @@ namespace zkelect {
 namespace {
 
 using std::chrono::steady_clock;
+
+// The library listens with a backlog of 5; a burst of probes and long-poll
+// clients reconnecting after a change would overflow it and wait for a SYN
+// retransmit (1s).
+constexpr int kListenBacklog = 128;
 
 // The library's hook for where connections run.
 class PoolTaskQueue final : public httplib::TaskQueue {
@@ -30,6 +38,21 @@ ConnectionServer::ConnectionServer(const Limits& limits) : limits_(limits) {
     options.max_threads = max_threads;
     return new PoolTaskQueue(options);
   };
+  set_socket_options([this](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_socket_ = sock;
+  });
+}
+
+int ConnectionServer::Bind(const std::string& host, int port) {
+  errno = 0;
+  const int bound = port == 0 ? bind_to_any_port(host) : (bind_to_port(host, port) ? port : -1);
+  if (bound > 0 && ::listen(listen_socket_, kListenBacklog) != 0) {
+    spdlog::warn("HTTP: cannot widen the listen backlog of port {}: {}", bound,
+                 std::strerror(errno));
+  }
+  return bound;
 }
 
 void ConnectionServer::Stop() {

@@ -60,6 +60,11 @@ size_t ElasticThreadPool::threads() const {
   return threads_;
 }
 
+size_t ElasticThreadPool::idle_threads() const {
+  MutexLock lock(&mu_);
+  return idle_;
+}
+
 bool ElasticThreadPool::Spawn() {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   auto worker = std::make_unique<Worker>();

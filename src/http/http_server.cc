@@ -40,10 +40,6 @@ constexpr std::chrono::seconds kKeepAlive{2};
 constexpr std::chrono::seconds kRequestTimeout{5};
 constexpr std::chrono::seconds kWriteTimeout{5};
 constexpr size_t kKeepAliveMaxRequests = 100;
-// The library listens with a backlog of 5; a burst of probes and long-poll
-// clients reconnecting after a change would overflow it and wait for a SYN
-// retransmit (1s).
-constexpr int kListenBacklog = 128;
 // How long POST /resign waits for the election loop: the stop hook runs in
 // between, so this is generous, but a request must not hang forever.
 constexpr std::chrono::minutes kResignTimeout{2};
@@ -258,8 +254,7 @@ Status HttpServer::Start() {
   RegisterRoutes();
 
   errno = 0;
-  const int bound = port == 0 ? server_->bind_to_any_port(listen->host)
-                              : (server_->bind_to_port(listen->host, port) ? port : -1);
+  const int bound = server_->Bind(listen->host, port);
   if (bound <= 0) {
     const int error = errno;
     server_.reset();
@@ -269,10 +264,6 @@ Status HttpServer::Start() {
   }
   bound_host_ = listen->host;
   port_ = bound;
-  if (::listen(listen_socket_, kListenBacklog) != 0) {
-    spdlog::warn("HTTP: cannot widen the listen backlog of {}: {}", listen_address(),
-                 std::strerror(errno));
-  }
 
   listener_ = std::thread([this] {
     if (!server_->listen_after_bind()) {
@@ -315,14 +306,6 @@ void HttpServer::Configure() {
   // Headers and body go out in two writes: without this, Nagle's algorithm
   // and the client's delayed ACK hold the body back by up to 40ms.
   server.set_tcp_nodelay(true);
-  // Replaces the library's default, which also sets SO_REUSEPORT and so lets
-  // a second daemon bind the same port without an error. Keeps the socket to
-  // widen its backlog after bind.
-  server.set_socket_options([this](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    listen_socket_ = sock;
-  });
 
   // Runs before the library reads a body. The request is not const here (the
   // library passes its own local object), which is the only way to correct

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <set>
+#include <string>
 
 #include "zkelect/common/mutex.h"
 #include "zkelect/http/elastic_thread_pool.h"
@@ -41,6 +42,12 @@ class ConnectionServer final : public httplib::Server {
   ConnectionServer(const ConnectionServer&) = delete;
   ConnectionServer& operator=(const ConnectionServer&) = delete;
 
+  // Binds host:port (port 0: a free one) with SO_REUSEADDR but not the
+  // library's SO_REUSEPORT (which would let a second daemon bind the same
+  // port without an error), and a listen backlog of 128 instead of 5.
+  // Returns the port, or -1 with errno set (0 for an unusable host).
+  int Bind(const std::string& host, int port);
+
   // Stops accepting and closes idle connections; listen_after_bind() then
   // returns once the requests in progress are answered.
   void Stop() EXCLUDES(mu_);
@@ -54,6 +61,7 @@ class ConnectionServer final : public httplib::Server {
 
   // Constant after construction.
   const Limits limits_;
+  int listen_socket_ = -1;  // set while binding
 
   Mutex mu_;
   bool stopping_ GUARDED_BY(mu_) = false;

@@ -50,8 +50,10 @@ class ElasticThreadPool {
   // and unmaps every stack. Idempotent.
   void Shutdown() EXCLUDES(mu_);
 
-  // Threads alive now, busy or idle (for tests and metrics).
+  // Threads alive now, busy or idle, and the idle ones (for tests and
+  // metrics).
   size_t threads() const EXCLUDES(mu_);
+  size_t idle_threads() const EXCLUDES(mu_);
 
  private:
   struct Worker;

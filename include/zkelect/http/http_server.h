@@ -118,7 +118,6 @@ class HttpServer {
   std::thread listener_;
   std::string bound_host_;
   int port_ = 0;
-  int listen_socket_ = -1;
   std::atomic<bool> listener_done_{false};
 
   // Long-polls parked right now (HTTP threads).
