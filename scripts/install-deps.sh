@@ -18,6 +18,8 @@ packages=(
   curl procps iproute2 ca-certificates
   # systemd-analyze, to verify the unit file
   systemd
+  # the status page's browser test: headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
 )
 
 if [[ ${EUID} -eq 0 ]]; then

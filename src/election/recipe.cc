@@ -702,6 +702,10 @@ void Recipe::UpdateRole(Reason why) {
   const Role next = ComputeRole();
   if (next == role_) return;
   last_transition_ = TransitionView{clock_.WallNow(), role_, next, why};
+  if (recent_transitions_.size() == kRecentTransitions) {
+    recent_transitions_.erase(recent_transitions_.begin());
+  }
+  recent_transitions_.push_back(*last_transition_);
   if (next == Role::kLeader) {
     spdlog::info("role {} -> leader ({}, epoch {}, node {})", RoleName(role_), ReasonName(why),
                  leader_ ? leader_->epoch : 0, own_node_.value_or(""));
@@ -756,6 +760,7 @@ Snapshot Recipe::MakeSnapshot() const {
     s.no_leader_reason = "electing";
   }
   s.last_transition = last_transition_;
+  s.recent_transitions = recent_transitions_;
   s.health = health_;
   s.ready = trusted && (!options_.campaign || registered) &&
             (!health_.enabled || health_.healthy == true);

@@ -18,6 +18,7 @@
 #include "zkelect/http/api_json.h"
 #include "zkelect/http/connection_server.h"
 #include "zkelect/http/request_params.h"
+#include "zkelect/http/status_page.h"
 
 namespace zkelect {
 namespace {
@@ -50,7 +51,8 @@ struct KnownPath {
   std::string_view path;
   std::string_view allow;  // the Allow header of a 405
 };
-constexpr std::array<KnownPath, 6> kKnownPaths = {{
+constexpr std::array<KnownPath, 7> kKnownPaths = {{
+    {"/", "GET, HEAD"},
     {"/leader", "GET, HEAD"},
     {"/status", "GET, HEAD"},
     {"/is-leader", "GET, HEAD"},
@@ -114,8 +116,8 @@ std::pair<std::string, std::string> LibraryError(const httplib::Request& req, in
       return {"bad_request", "the request is not valid HTTP/1.1"};
     case 404:
       return {"not_found", "no endpoint at \"" + Printable(req.path) +
-                               "\": expected /leader, /status, /is-leader, /healthz, /readyz "
-                               "or /resign"};
+                               "\": expected /, /leader, /status, /is-leader, /healthz, "
+                               "/readyz or /resign"};
     case 413:
       return {"payload_too_large", "the request body is larger than " +
                                        std::to_string(kMaxBodyBytes) + " bytes: expected no body"};
@@ -374,6 +376,7 @@ void HttpServer::Configure() {
 
 void HttpServer::RegisterRoutes() {
   httplib::Server& server = *server_;
+  server.Get("/", Guarded(&HttpServer::HandleStatusPage, Access::kRead));
   server.Get("/leader", Guarded(&HttpServer::HandleLeader, Access::kRead));
   server.Get("/status", Guarded(&HttpServer::HandleStatus, Access::kRead));
   server.Get("/is-leader", Guarded(&HttpServer::HandleIsLeader, Access::kRead));
@@ -499,6 +502,14 @@ void HttpServer::HandleIsLeader(const httplib::Request& req, httplib::Response& 
     return Answer{view.snapshot->role == Role::kLeader ? 200 : 503,
                   IsLeaderBody(*view.snapshot, view.index)};
   });
+}
+
+void HttpServer::HandleStatusPage(const httplib::Request&, httplib::Response& res) {
+  const std::string nonce = NewNonce();
+  res.set_content(StatusPageHtml(nonce), "text/html; charset=utf-8");
+  res.set_header("Content-Security-Policy", StatusPagePolicy(nonce));
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
 }
 
 void HttpServer::HandleHealthz(const httplib::Request&, httplib::Response& res) {

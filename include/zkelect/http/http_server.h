@@ -26,7 +26,7 @@ class ElectionControl;
 
 // The HTTP API of design §4 over cpp-httplib: GET /leader, /status,
 // /is-leader (also HEAD; all three long-poll with ?index=N&wait=D), /healthz,
-// /readyz, and POST /resign. Answers are JSON, errors
+// /readyz, POST /resign, and GET / (the status page, HTML). Answers are JSON, errors
 // `{"error": {"code", "message"}}`, and every answer, errors of the library
 // itself included, carries `X-Zkelect-Index`.
 //
@@ -99,6 +99,8 @@ class HttpServer {
   void ServeView(const httplib::Request& req, httplib::Response& res,
                  const std::function<Answer(const StateBoard::View&)>& render);
 
+  // GET /: the status page (status_page.h).
+  void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
   void HandleLeader(const httplib::Request& req, httplib::Response& res);
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleIsLeader(const httplib::Request& req, httplib::Response& res);
