@@ -71,7 +71,7 @@ bool ConnectionServer::process_and_close_socket(int sock) {
   ConnectionStream stream(sock, limits_.write_timeout);
   for (size_t served = 0; served < limits_.max_requests_per_connection; ++served) {
     if (!AwaitRequest(stream)) break;
-    stream.BeginRequest(steady_clock::now() + limits_.request_timeout);
+    stream.BeginRequest(steady_clock::now() + limits_.request_timeout, limits_.max_request_bytes);
     const bool last = served + 1 == limits_.max_requests_per_connection;
     bool client_closes = false;
     if (!process_request(stream, last, client_closes, nullptr) || client_closes ||

@@ -51,7 +51,10 @@ bool ConnectionStream::AwaitRequest(TimePoint deadline) {
   return begin_ < end_ || Wait(POLLIN, deadline);
 }
 
-void ConnectionStream::BeginRequest(TimePoint deadline) { read_deadline_ = deadline; }
+void ConnectionStream::BeginRequest(TimePoint deadline, size_t max_bytes) {
+  read_deadline_ = deadline;
+  read_budget_ = max_bytes;
+}
 
 bool ConnectionStream::is_readable() const { return begin_ < end_ || Wait(POLLIN, read_deadline_); }
 
@@ -60,6 +63,10 @@ bool ConnectionStream::is_writable() const {
 }
 
 ssize_t ConnectionStream::read(char* ptr, size_t size) {
+  if (read_budget_ == 0) {
+    broken_ = true;
+    return -1;
+  }
   if (begin_ == end_) {
     const ssize_t filled = Fill();
     if (filled <= 0) {
@@ -67,7 +74,8 @@ ssize_t ConnectionStream::read(char* ptr, size_t size) {
       return filled;
     }
   }
-  const size_t n = std::min(size, end_ - begin_);
+  const size_t n = std::min({size, end_ - begin_, read_budget_});
+  read_budget_ -= n;
   std::memcpy(ptr, buffer_.data() + begin_, n);
   begin_ += n;
   return static_cast<ssize_t>(n);

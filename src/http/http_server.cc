@@ -41,6 +41,9 @@ constexpr std::chrono::seconds kKeepAlive{2};
 constexpr std::chrono::seconds kRequestTimeout{5};
 constexpr std::chrono::seconds kWriteTimeout{5};
 constexpr size_t kKeepAliveMaxRequests = 100;
+// Request line and headers (the library allows 8 KiB a line, any number of
+// lines) plus the largest body; beyond it the connection is dropped.
+constexpr size_t kMaxRequestBytes = 64 * 1024 + kMaxBodyBytes;
 // How long POST /resign waits for the election loop: the stop hook runs in
 // between, so this is generous, but a request must not hang forever.
 constexpr std::chrono::minutes kResignTimeout{2};
@@ -251,6 +254,7 @@ Status HttpServer::Start() {
   limits.request_timeout = kRequestTimeout;
   limits.write_timeout = kWriteTimeout;
   limits.max_requests_per_connection = kKeepAliveMaxRequests;
+  limits.max_request_bytes = kMaxRequestBytes;
   server_ = std::make_unique<ConnectionServer>(limits);
   Configure();
   RegisterRoutes();

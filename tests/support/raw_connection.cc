@@ -16,6 +16,9 @@ using std::chrono::steady_clock;
 RawConnection::RawConnection(uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return;
+  // A send that the server never drains fails instead of hanging the test.
+  const timeval send_timeout{10, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);

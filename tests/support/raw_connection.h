@@ -24,7 +24,8 @@ class RawConnection {
   bool ok() const { return fd_ >= 0; }
 
   // Sends all of `data`; false (and the connection is closed) on failure,
-  // for instance once the server has closed it.
+  // for instance once the server has closed it, or when the server has not
+  // drained the socket for 10s.
   bool Send(std::string_view data);
 
   // Reads until the server closes the connection or `timeout` passes.

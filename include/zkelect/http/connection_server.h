@@ -21,7 +21,8 @@ class ConnectionStream;
 //    so idle or slow connections park threads but never block new ones.
 //  - A connection waits at most `idle_timeout` for a request to begin (the
 //    first one too), and a request must arrive whole within
-//    `request_timeout` of its first byte; then the connection is closed.
+//    `request_timeout` of its first byte and `max_request_bytes`; then the
+//    connection is closed.
 //  - Stop() closes idle keep-alive connections at once instead of letting
 //    them run out their timeout.
 // Includes <httplib.h>: build with the library's pkg-config flags.
@@ -35,6 +36,7 @@ class ConnectionServer final : public httplib::Server {
     std::chrono::milliseconds idle_timeout{2'000};
     std::chrono::milliseconds request_timeout{5'000};
     std::chrono::milliseconds write_timeout{5'000};
+    size_t max_request_bytes = 256 * 1024;  // request line, headers and body
     size_t max_requests_per_connection = 100;
   };
 

@@ -16,9 +16,10 @@ namespace zkelect {
 // Unlike the library's own socket stream it
 //  - waits with poll(), so a descriptor numbered past FD_SETSIZE (1024)
 //    works, where select() would be undefined behaviour;
-//  - reads a request against one deadline for the whole request, so a client
-//    that sends a byte now and then (slow loris) cannot hold the connection
-//    beyond it, where the library's timeout restarts with every byte;
+//  - reads a request against one deadline and one size limit for the whole
+//    request, so a client that sends a byte now and then (slow loris) cannot
+//    hold the connection beyond it, where the library's timeout restarts
+//    with every byte, and endless headers cannot fill the memory;
 //  - buffers reads (the parser asks for one byte at a time).
 //
 // Owns the socket: the destructor shuts it down and closes it. Used by one
@@ -37,8 +38,10 @@ class ConnectionStream final : public httplib::Stream {
   // the client closes) or `deadline` passes. False on timeout or error.
   bool AwaitRequest(TimePoint deadline);
 
-  // Every read until the next BeginRequest() fails once `deadline` passes.
-  void BeginRequest(TimePoint deadline);
+  // Every read until the next BeginRequest() fails once `deadline` passes,
+  // or once more than `max_bytes` have been read: the library's parser keeps
+  // every header line of a request, however many come.
+  void BeginRequest(TimePoint deadline, size_t max_bytes);
 
   // A read or write failed, timed out or met the end of the stream: the
   // connection cannot carry another request.
@@ -62,6 +65,7 @@ class ConnectionStream final : public httplib::Stream {
   const int socket_;
   const std::chrono::milliseconds write_timeout_;
   TimePoint read_deadline_;
+  size_t read_budget_ = 0;  // bytes the current request may still read
   bool broken_ = false;
   std::array<char, 4096> buffer_{};
   size_t begin_ = 0;  // unread bytes are buffer_[begin_, end_)

@@ -114,6 +114,31 @@ TEST_F(ConnectionServerTest, SlowLorisIsCutOffAtTheRequestDeadline) {
   EXPECT_LT(steady_clock::now() - start, seconds(3));
 }
 
+// Regression: the library's parser keeps every header line of a request,
+// however many come, so one client could fill the memory within the
+// request deadline.
+TEST_F(ConnectionServerTest, EndlessHeadersAreCutOffAtTheRequestSizeLimit) {
+  ConnectionServer::Limits limits = ShortLimits();
+  limits.request_timeout = seconds(30);
+  limits.max_request_bytes = 64 * 1024;
+  Start(limits);
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send("GET /ping HTTP/1.1\r\n"));
+  const std::string line = "X-Filler: " + std::string(1000, 'x') + "\r\n";
+  size_t sent = 0;
+  const auto start = steady_clock::now();
+  while (sent < 64u * 1024 * 1024 && steady_clock::now() - start < seconds(10)) {
+    if (!connection.Send(line)) break;
+    sent += line.size();
+  }
+  // The server stopped reading long before 64 MiB (the send fails or stalls
+  // once the socket buffers are full) and closed the connection.
+  EXPECT_LT(sent, 16u * 1024 * 1024);
+  bool closed = !connection.ok();  // a failed send: reset by the server
+  if (!closed) connection.ReadUntilClosed(seconds(5), &closed);
+  EXPECT_TRUE(closed);
+}
+
 // Regression: a fixed pool of threads, one per connection, let a few hundred
 // idle connections starve every other client.
 TEST_F(ConnectionServerTest, IdleConnectionsDoNotStarveNewOnes) {
