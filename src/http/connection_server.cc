@@ -38,6 +38,9 @@ ConnectionServer::ConnectionServer(const Limits& limits) : limits_(limits) {
     options.max_threads = max_threads;
     return new PoolTaskQueue(options);
   };
+  // Only for the Keep-Alive header that the library writes.
+  set_keep_alive_timeout(std::chrono::ceil<std::chrono::seconds>(limits.idle_timeout).count());
+  set_keep_alive_max_count(limits.max_requests_per_connection);
   set_socket_options([this](int sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));

@@ -1,5 +1,6 @@
 #include "zkelect/http/elastic_thread_pool.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -105,12 +106,17 @@ void* ElasticThreadPool::WorkerMain(void* arg) {
   // stack.
   ElasticThreadPool& pool = *worker->pool;
   Worker* previous = nullptr;
+  bool last = false;
   {
     MutexLock lock(&pool.mu_);
     previous = std::exchange(pool.exited_, worker);
-    if (--pool.threads_ == 0) pool.drained_.notify_all();
+    last = --pool.threads_ == 0;
+    if (last) pool.drained_.notify_all();
   }
   if (previous != nullptr) Reap(previous);
+  // The burst is over. What its threads allocated was freed into malloc's
+  // per-thread arenas, which keep the pages; hand them back to the system.
+  if (last) ::malloc_trim(0);
   return nullptr;
 }
 

@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <utility>
 
 namespace zkelect::test {
@@ -86,7 +88,15 @@ int StatusOf(std::string_view raw) {
 
 std::string BodyOf(std::string_view raw) {
   const size_t end = raw.find("\r\n\r\n");
-  return end == std::string_view::npos ? "" : std::string(raw.substr(end + 4));
+  if (end == std::string_view::npos) return "";
+  std::string head(raw.substr(0, end));
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const size_t length_at = head.find("\r\ncontent-length:");
+  size_t length = std::string_view::npos;
+  if (length_at != std::string::npos) {
+    length = std::strtoul(head.c_str() + length_at + 17, nullptr, 10);
+  }
+  return std::string(raw.substr(end + 4, length));
 }
 
 }  // namespace zkelect::test

@@ -39,7 +39,8 @@ class RawConnection {
 // The status code of the first answer in `raw` ("HTTP/1.1 400 ..."), or 0.
 int StatusOf(std::string_view raw);
 
-// The body of the first answer in `raw` (after the blank line), or "".
+// The body of the first answer in `raw`: Content-Length bytes after the
+// blank line (all of the rest without Content-Length), or "".
 std::string BodyOf(std::string_view raw);
 
 }  // namespace zkelect::test
