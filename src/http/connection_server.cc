@@ -19,6 +19,15 @@ using std::chrono::steady_clock;
 // retransmit (1s).
 constexpr int kListenBacklog = 128;
 
+// A connection's deepest stack (parsing, routing, rendering JSON, logging)
+// is a few tens of KiB; only touched pages become resident. Sanitizers make
+// frames several times larger.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr size_t kStackBytes = 2 * 1024 * 1024;
+#else
+constexpr size_t kStackBytes = 256 * 1024;
+#endif
+
 // The library's hook for where connections run.
 class PoolTaskQueue final : public httplib::TaskQueue {
  public:
@@ -36,6 +45,7 @@ ConnectionServer::ConnectionServer(const Limits& limits) : limits_(limits) {
   new_task_queue = [max_threads = limits.max_threads]() -> httplib::TaskQueue* {
     ElasticThreadPool::Options options;
     options.max_threads = max_threads;
+    options.stack_bytes = kStackBytes;
     return new PoolTaskQueue(options);
   };
   // Only for the Keep-Alive header that the library writes.
