@@ -137,6 +137,18 @@ std::pair<std::string, std::string> LibraryError(const httplib::Request& req, in
   }
 }
 
+ConnectionServer::Limits ConnectionLimits(const HttpConfig& config) {
+  ConnectionServer::Limits limits;
+  limits.max_threads =
+      static_cast<size_t>(std::max(config.max_waiters, 0)) + kMaxPendingResigns + kConnectionThreads;
+  limits.idle_timeout = kKeepAlive;
+  limits.request_timeout = kRequestTimeout;
+  limits.write_timeout = kWriteTimeout;
+  limits.max_requests_per_connection = kKeepAliveMaxRequests;
+  limits.max_request_bytes = kMaxRequestBytes;
+  return limits;
+}
+
 // Each connection holds a descriptor, and the usual soft limit (1024) would
 // stop accepting (the library sleeps and retries) below the connection count
 // that the server allows. Raises the soft limit to `wanted`, within the hard
@@ -259,22 +271,14 @@ Status HttpServer::Start() {
                                    "\": expected host:port, like 127.0.0.1:4040 or [::1]:4040");
   }
 
-  ConnectionServer::Limits limits;
-  limits.max_threads =
-      static_cast<size_t>(std::max(config_.max_waiters, 0)) + kMaxPendingResigns + kConnectionThreads;
+  const ConnectionServer::Limits limits = ConnectionLimits(config_);
   // Connections, plus the daemon's own descriptors and a margin.
   RaiseOpenFileLimit(static_cast<rlim_t>(limits.max_threads + 256));
   LimitMallocArenas();
-  limits.idle_timeout = kKeepAlive;
-  limits.request_timeout = kRequestTimeout;
-  limits.write_timeout = kWriteTimeout;
-  limits.max_requests_per_connection = kKeepAliveMaxRequests;
-  limits.max_request_bytes = kMaxRequestBytes;
   server_ = std::make_unique<ConnectionServer>(limits);
   Configure();
   RegisterRoutes();
 
-  errno = 0;
   const int bound = server_->Bind(listen->host, port);
   if (bound <= 0) {
     const int error = errno;
