@@ -99,8 +99,7 @@ ssize_t ConnectionStream::write(const char* ptr, size_t size) {
   for (;;) {
     const ssize_t n = ::send(socket_, ptr, size, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) return n;
-    if ((errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
-        !Wait(POLLOUT, deadline)) {
+    if ((errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) || !Wait(POLLOUT, deadline)) {
       broken_ = true;
       return -1;
     }

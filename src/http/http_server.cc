@@ -139,8 +139,8 @@ std::pair<std::string, std::string> LibraryError(const httplib::Request& req, in
 
 ConnectionServer::Limits ConnectionLimits(const HttpConfig& config) {
   ConnectionServer::Limits limits;
-  limits.max_threads =
-      static_cast<size_t>(std::max(config.max_waiters, 0)) + kMaxPendingResigns + kConnectionThreads;
+  limits.max_threads = static_cast<size_t>(std::max(config.max_waiters, 0)) + kMaxPendingResigns +
+                       kConnectionThreads;
   limits.idle_timeout = kKeepAlive;
   limits.request_timeout = kRequestTimeout;
   limits.write_timeout = kWriteTimeout;

@@ -131,18 +131,27 @@ std::vector<BadRequest> BadRequests() {
       {"unknown method", "BREW /leader HTTP/1.1\r\n" + host + "\r\n", true},
       {"uri of 20 KiB", "GET /" + std::string(20 * 1024, 'a') + " HTTP/1.1\r\n" + host + "\r\n",
        true},
-      {"header of 20 KiB", "GET /leader HTTP/1.1\r\n" + host + "X-Big: " +
-                               std::string(20 * 1024, 'b') + "\r\n\r\n", true},
-      {"headers of 1 MiB", "GET /leader HTTP/1.1\r\n" + host + [] {
-         std::string lines;
-         for (int i = 0; i < 1024; ++i) lines += "X-Fill-" + std::to_string(i) + ": " +
-                                                 std::string(1000, 'c') + "\r\n";
-         return lines;
-       }() + "\r\n", true},
-      {"body of 1 MiB", "POST /resign HTTP/1.1\r\n" + host + "Content-Length: 1048576\r\n\r\n" +
-                            std::string(1024 * 1024, 'd'), true},
-      {"chunked body", "POST /resign HTTP/1.1\r\n" + host +
-                           "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", true},
+      {"header of 20 KiB",
+       "GET /leader HTTP/1.1\r\n" + host + "X-Big: " + std::string(20 * 1024, 'b') + "\r\n\r\n",
+       true},
+      {"headers of 1 MiB",
+       "GET /leader HTTP/1.1\r\n" + host +
+           [] {
+             std::string lines;
+             for (int i = 0; i < 1024; ++i)
+               lines += "X-Fill-" + std::to_string(i) + ": " + std::string(1000, 'c') + "\r\n";
+             return lines;
+           }() +
+           "\r\n",
+       true},
+      {"body of 1 MiB",
+       "POST /resign HTTP/1.1\r\n" + host + "Content-Length: 1048576\r\n\r\n" +
+           std::string(1024 * 1024, 'd'),
+       true},
+      {"chunked body",
+       "POST /resign HTTP/1.1\r\n" + host +
+           "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+       true},
       {"bad content length", "POST /resign HTTP/1.1\r\n" + host + "Content-Length: -5\r\n\r\n",
        true},
       {"bad query", "GET /leader?index=abc&wait=forever HTTP/1.1\r\n" + host + "\r\n", true},
@@ -266,17 +275,17 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
   const long rss_after = RssKib(pid, "VmRSS:");
   const long anon_after = RssKib(pid, "RssAnon:");
   std::cerr << "abuse: probes " << sampler.samples() << ", slowest "
-            << sampler.max_latency().count() << " ms; fds " << fds_before << " -> "
-            << OpenFds(pid) << "; RSS " << rss_before << " KiB -> " << rss_after
-            << " KiB, of which anonymous " << anon_before << " KiB -> " << anon_after << " KiB\n";
+            << sampler.max_latency().count() << " ms; fds " << fds_before << " -> " << OpenFds(pid)
+            << "; RSS " << rss_before << " KiB -> " << rss_after << " KiB, of which anonymous "
+            << anon_before << " KiB -> " << anon_after << " KiB\n";
   // Anonymous pages (heap and stacks) are where a leak would show; the rest
   // of RSS may grow by library code that error paths run for the first time
   // (file pages, shared and reclaimable). Measured here: +250 KiB of both.
   // Tolerance of 768 KiB: malloc keeps a few partly used pages and its two
   // arenas' tops after a burst of 500 threads (a leak of one connection's
   // state each would be several MiB).
-  EXPECT_LE(anon_after, anon_before + 768) << "anonymous RSS grew by " << anon_after - anon_before
-                                           << " KiB";
+  EXPECT_LE(anon_after, anon_before + 768)
+      << "anonymous RSS grew by " << anon_after - anon_before << " KiB";
   EXPECT_LE(rss_after, rss_before + 2048) << "RSS grew by " << rss_after - rss_before << " KiB";
   EXPECT_TRUE(target.running());
 }

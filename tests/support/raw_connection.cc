@@ -31,8 +31,7 @@ RawConnection::RawConnection(uint16_t port) {
   }
 }
 
-RawConnection::RawConnection(RawConnection&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)) {}
+RawConnection::RawConnection(RawConnection&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
 
 RawConnection::~RawConnection() {
   if (fd_ >= 0) ::close(fd_);

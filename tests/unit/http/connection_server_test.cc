@@ -46,7 +46,8 @@ class ConnectionServerTest : public ::testing::Test {
     port_ = static_cast<uint16_t>(server_->Bind("127.0.0.1", 0));
     ASSERT_GT(port_, 0);
     listener_ = std::thread([this] { server_->listen_after_bind(); });
-    ASSERT_TRUE(test::WaitUntil([this] { return server_->is_running(); }, seconds(5), milliseconds(1)));
+    ASSERT_TRUE(
+        test::WaitUntil([this] { return server_->is_running(); }, seconds(5), milliseconds(1)));
   }
 
   void Stop() {
