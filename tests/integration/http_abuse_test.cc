@@ -32,10 +32,10 @@ int OpenFds(pid_t pid) {
   return count;
 }
 
-// A resident memory figure of `pid` in KiB: `field` is "VmRSS:" (all of
-// it), "RssAnon:" (heap, stacks) or "RssFile:" (pages of the binary and its
-// libraries).
-long RssKib(pid_t pid, const std::string& field) {
+// A number from /proc/<pid>/status: "Threads:", or a resident memory figure
+// in KiB: "VmRSS:" (all of it), "RssAnon:" (heap, stacks) or "RssFile:"
+// (pages of the binary and its libraries). -1 when unknown.
+long ProcStatus(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string key;
   long value = -1;
@@ -180,10 +180,13 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
       HttpGet(port, path);
     }
   }
+  // (Nothing outside the daemon tells when they have exited; the thread
+  // count then is the one to come back to.)
   std::this_thread::sleep_for(seconds(12));
+  const long threads_before = ProcStatus(pid, "Threads:");
   const int fds_before = OpenFds(pid);
-  const long rss_before = RssKib(pid, "VmRSS:");
-  const long anon_before = RssKib(pid, "RssAnon:");
+  const long rss_before = ProcStatus(pid, "VmRSS:");
+  const long anon_before = ProcStatus(pid, "RssAnon:");
   ASSERT_GT(fds_before, 0);
   ASSERT_GT(rss_before, 0);
   ASSERT_GT(anon_before, 0);
@@ -267,13 +270,15 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
   EXPECT_LT(sampler.max_latency(), milliseconds(100)) << "slowest of " << sampler.samples();
 
   // Nothing leaks: descriptors come back at once (connections are closed
-  // as the clients go), memory once the idle connection threads have exited
-  // (10 s) and their stacks are unmapped.
+  // as the clients go), threads and memory once the idle connection threads
+  // have exited (10 s) and their stacks are unmapped.
   EXPECT_TRUE(WaitUntil([&] { return OpenFds(pid) <= fds_before; }, seconds(15)))
       << OpenFds(pid) << " fds open, " << fds_before << " before";
-  std::this_thread::sleep_for(seconds(12));
-  const long rss_after = RssKib(pid, "VmRSS:");
-  const long anon_after = RssKib(pid, "RssAnon:");
+  EXPECT_TRUE(WaitUntil([&] { return ProcStatus(pid, "Threads:") <= threads_before; },
+                        seconds(30)))
+      << ProcStatus(pid, "Threads:") << " threads, " << threads_before << " before";
+  const long rss_after = ProcStatus(pid, "VmRSS:");
+  const long anon_after = ProcStatus(pid, "RssAnon:");
   std::cerr << "abuse: probes " << sampler.samples() << ", slowest "
             << sampler.max_latency().count() << " ms; fds " << fds_before << " -> " << OpenFds(pid)
             << "; RSS " << rss_before << " KiB -> " << rss_after << " KiB, of which anonymous "
