@@ -20,13 +20,8 @@ using std::chrono::steady_clock;
 constexpr int kListenBacklog = 128;
 
 // A connection's deepest stack (parsing, routing, rendering JSON, logging)
-// is a few tens of KiB; only touched pages become resident. Sanitizers make
-// frames several times larger.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr size_t kStackBytes = 2 * 1024 * 1024;
-#else
+// is a few tens of KiB; only touched pages become resident.
 constexpr size_t kStackBytes = 256 * 1024;
-#endif
 
 // The library's hook for where connections run.
 class PoolTaskQueue final : public httplib::TaskQueue {

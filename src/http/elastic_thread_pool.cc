@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,17 @@
 #include <utility>
 
 namespace zkelect {
+namespace {
+
+// Sanitizers make frames several times larger, and TSan needs room of its
+// own on a stack it did not allocate (it refuses less than ~1 MiB).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr size_t kMinStackBytes = 2 * 1024 * 1024;
+#else
+constexpr size_t kMinStackBytes = 64 * 1024;
+#endif
+
+}  // namespace
 
 struct ElasticThreadPool::Worker {
   ElasticThreadPool* pool = nullptr;
@@ -68,13 +80,14 @@ size_t ElasticThreadPool::idle_threads() const {
 
 bool ElasticThreadPool::Spawn() {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t stack_bytes = std::max(options_.stack_bytes, kMinStackBytes);
   auto worker = std::make_unique<Worker>();
   worker->pool = this;
-  worker->mapping_bytes = options_.stack_bytes + page;
+  worker->mapping_bytes = stack_bytes + page;
   void* mapping = ::mmap(nullptr, worker->mapping_bytes, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (mapping == MAP_FAILED) {
-    spdlog::warn("HTTP: cannot map a {} KiB thread stack: {}", options_.stack_bytes / 1024,
+    spdlog::warn("HTTP: cannot map a {} KiB thread stack: {}", stack_bytes / 1024,
                  std::strerror(errno));
     return false;
   }
@@ -84,7 +97,7 @@ bool ElasticThreadPool::Spawn() {
 
   pthread_attr_t attr;
   ::pthread_attr_init(&attr);
-  ::pthread_attr_setstack(&attr, static_cast<char*>(mapping) + page, options_.stack_bytes);
+  ::pthread_attr_setstack(&attr, static_cast<char*>(mapping) + page, stack_bytes);
   const int error = ::pthread_create(&worker->thread, &attr, &WorkerMain, worker.get());
   ::pthread_attr_destroy(&attr);
   if (error != 0) {

@@ -22,7 +22,8 @@ namespace zkelect {
 // idle connections starve /healthz. Here an idle connection costs one parked
 // thread on a small stack, and new connections still find a thread.
 //
-// Stacks are `stack_bytes`, mapped and unmapped by the pool itself: glibc
+// Stacks are `stack_bytes` (at least 2 MiB under sanitizers), mapped and
+// unmapped by the pool itself: glibc
 // would keep the stacks of exited threads cached (up to 40 MiB), their
 // touched pages resident, long after a burst of connections is gone.
 //
