@@ -32,6 +32,8 @@ test_packages=(
   # promtool: checks /metrics (the exposition format) and unit-tests the alert
   # rules of docs/alerts.yaml
   prometheus
+  # the status page's browser test: headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
 )
 
 case "${1:-}" in

@@ -733,6 +733,10 @@ void Recipe::UpdateRole(Reason why) {
   const Role next = ComputeRole();
   if (next == role_) return;
   last_transition_ = TransitionView{clock_.WallNow(), role_, next, why};
+  if (recent_transitions_.size() == kRecentTransitions) {
+    recent_transitions_.erase(recent_transitions_.begin());
+  }
+  recent_transitions_.push_back(*last_transition_);
   metrics_.transitions.Increment({std::string(ReasonName(why))});
   // The term this change is about: the leader's now, or the last one known.
   const int64_t epoch = leader_ ? leader_->epoch : last_epoch_;
@@ -796,6 +800,7 @@ Snapshot Recipe::MakeSnapshot() const {
     s.no_leader_reason = "electing";
   }
   s.last_transition = last_transition_;
+  s.recent_transitions = recent_transitions_;
   s.health = health_;
   s.ready = trusted && (!options_.campaign || registered) &&
             (!health_.enabled || health_.healthy == true);

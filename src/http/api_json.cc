@@ -44,6 +44,16 @@ Json TransitionObject(const TransitionView& transition) {
               {"reason", ReasonName(transition.reason)}};
 }
 
+// Newest first.
+Json RecentTransitions(const Snapshot& snapshot) {
+  Json list = Json::array();
+  for (auto it = snapshot.recent_transitions.rbegin(); it != snapshot.recent_transitions.rend();
+       ++it) {
+    list.push_back(TransitionObject(*it));
+  }
+  return list;
+}
+
 std::string NotReadyReason(const Snapshot& snapshot) {
   if (snapshot.session.state != "connected") return "session_" + snapshot.session.state;
   if (snapshot.health.enabled && snapshot.health.healthy != true) return "unhealthy";
@@ -105,6 +115,7 @@ std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_vie
       {"leader", OptionalLeader(snapshot)},
       {"last_transition",
        snapshot.last_transition ? TransitionObject(*snapshot.last_transition) : Json(nullptr)},
+      {"recent_transitions", RecentTransitions(snapshot)},
       {"hooks", HooksObject(snapshot.hooks)},
       {"health", HealthObject(snapshot.health)},
       {"http", {{"waiters", http.waiters}, {"max_waiters", http.max_waiters}}},

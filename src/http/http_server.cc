@@ -1,7 +1,9 @@
 #include "zkelect/http/http_server.h"
 
 #include <httplib.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -16,7 +18,9 @@
 #include "zkelect/common/duration.h"
 #include "zkelect/election/election_control.h"
 #include "zkelect/http/api_json.h"
+#include "zkelect/http/connection_server.h"
 #include "zkelect/http/request_params.h"
+#include "zkelect/http/status_page.h"
 #include "zkelect/metrics/metrics.h"
 #include "zkelect/metrics/prometheus_writer.h"
 
@@ -26,33 +30,36 @@ namespace {
 constexpr char kIndexHeader[] = "X-Zkelect-Index";
 constexpr char kJson[] = "application/json";
 
-// Threads beyond max_waiters, so that short requests always find one.
-constexpr int kReserveThreads = 8;
+// Connection threads beyond max_waiters: for idle keep-alive connections
+// and short requests. Each parked thread costs tens of KiB; far more
+// connections than one sidecar's clients open, so that probes find a thread
+// even while hundreds of idle connections run out their 2s.
+constexpr size_t kConnectionThreads = 1024;
 // No endpoint takes a body; this only bounds what a client can make us read.
 constexpr size_t kMaxBodyBytes = 64 * 1024;
 // Long-poll clients come back right after each answer, so a short keep-alive
-// is enough; it also bounds how long an idle connection holds a thread, and
-// how long Stop() waits for one.
-constexpr time_t kKeepAliveSeconds = 2;
+// is enough; it also bounds how long an idle connection holds a thread.
+constexpr std::chrono::seconds kKeepAlive{2};
+// From the first byte of a request to its last: real clients send a request
+// in one packet; a slow loris is cut off here.
+constexpr std::chrono::seconds kRequestTimeout{5};
+constexpr std::chrono::seconds kWriteTimeout{5};
 constexpr size_t kKeepAliveMaxRequests = 100;
-constexpr time_t kReadTimeoutSeconds = 5;
-constexpr time_t kWriteTimeoutSeconds = 5;
-// The library listens with a backlog of 5; a burst of probes and long-poll
-// clients reconnecting after a change would overflow it and wait for a SYN
-// retransmit (1s).
-constexpr int kListenBacklog = 128;
+// Request line and headers (the library allows 8 KiB a line, any number of
+// lines) plus the largest body; beyond it the connection is dropped.
+constexpr size_t kMaxRequestBytes = 64 * 1024 + kMaxBodyBytes;
 // How long POST /resign waits for the election loop: the stop hook runs in
 // between, so this is generous, but a request must not hang forever.
 constexpr std::chrono::minutes kResignTimeout{2};
-// Resigns waiting at once: each holds a thread while the stop hook runs, and
-// half of the reserve threads stay free for /healthz and /is-leader.
-constexpr size_t kMaxPendingResigns = kReserveThreads / 2;
+// Resigns waiting at once: each holds a thread while the stop hook runs.
+constexpr size_t kMaxPendingResigns = 4;
 
 struct KnownPath {
   std::string_view path;
   std::string_view allow;  // the Allow header of a 405
 };
-constexpr std::array<KnownPath, 7> kKnownPaths = {{
+constexpr std::array<KnownPath, 8> kKnownPaths = {{
+    {"/", "GET, HEAD"},
     {"/leader", "GET, HEAD"},
     {"/status", "GET, HEAD"},
     {"/is-leader", "GET, HEAD"},
@@ -117,8 +124,8 @@ std::pair<std::string, std::string> LibraryError(const httplib::Request& req, in
       return {"bad_request", "the request is not valid HTTP/1.1"};
     case 404:
       return {"not_found", "no endpoint at \"" + Printable(req.path) +
-                               "\": expected /leader, /status, /is-leader, /healthz, /readyz, "
-                               "/resign or /metrics"};
+                               "\": expected /, /leader, /status, /is-leader, /healthz, "
+                               "/readyz, /resign or /metrics"};
     case 413:
       return {"payload_too_large", "the request body is larger than " +
                                        std::to_string(kMaxBodyBytes) + " bytes: expected no body"};
@@ -131,6 +138,44 @@ std::pair<std::string, std::string> LibraryError(const httplib::Request& req, in
     default:
       return {"http_" + std::to_string(status),
               "the request failed with HTTP status " + std::to_string(status)};
+  }
+}
+
+ConnectionServer::Limits ConnectionLimits(const HttpConfig& config) {
+  ConnectionServer::Limits limits;
+  limits.max_threads = static_cast<size_t>(std::max(config.max_waiters, 0)) + kMaxPendingResigns +
+                       kConnectionThreads;
+  limits.idle_timeout = kKeepAlive;
+  limits.request_timeout = kRequestTimeout;
+  limits.write_timeout = kWriteTimeout;
+  limits.max_requests_per_connection = kKeepAliveMaxRequests;
+  limits.max_request_bytes = kMaxRequestBytes;
+  return limits;
+}
+
+// Each connection holds a descriptor, and the usual soft limit (1024) would
+// stop accepting (the library sleeps and retries) below the connection count
+// that the server allows. Raises the soft limit to `wanted`, within the hard
+// limit, which is the operator's (systemd LimitNOFILE=).
+void RaiseOpenFileLimit(rlim_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("HTTP: cannot raise the open file limit: {}", std::strerror(errno));
+  }
+}
+
+// glibc gives threads their own malloc arenas, up to 8 per core, and each
+// keeps up to its trim threshold (128 KiB and more) of freed memory at its
+// top for good: after a burst of connection threads, megabytes that never
+// come back. The daemon allocates little and rarely; two arenas are plenty.
+// Process-wide, and set here because the HTTP server is what makes threads
+// by the hundred; must run before they exist.
+void LimitMallocArenas() {
+  constexpr int kMallocArenas = 2;
+  if (::mallopt(M_ARENA_MAX, kMallocArenas) != 1) {
+    spdlog::warn("HTTP: cannot limit malloc arenas to {}", kMallocArenas);
   }
 }
 
@@ -231,13 +276,15 @@ Status HttpServer::Start() {
                                    "\": expected host:port, like 127.0.0.1:4040 or [::1]:4040");
   }
 
-  server_ = std::make_unique<httplib::Server>();
+  const ConnectionServer::Limits limits = ConnectionLimits(config_);
+  // Connections, plus the daemon's own descriptors and a margin.
+  RaiseOpenFileLimit(static_cast<rlim_t>(limits.max_threads + 256));
+  LimitMallocArenas();
+  server_ = std::make_unique<ConnectionServer>(limits);
   Configure();
   RegisterRoutes();
 
-  errno = 0;
-  const int bound = port == 0 ? server_->bind_to_any_port(listen->host)
-                              : (server_->bind_to_port(listen->host, port) ? port : -1);
+  const int bound = server_->Bind(listen->host, port);
   if (bound <= 0) {
     const int error = errno;
     server_.reset();
@@ -247,10 +294,6 @@ Status HttpServer::Start() {
   }
   bound_host_ = listen->host;
   port_ = bound;
-  if (::listen(listen_socket_, kListenBacklog) != 0) {
-    spdlog::warn("HTTP: cannot widen the listen backlog of {}: {}", listen_address(),
-                 std::strerror(errno));
-  }
 
   listener_ = std::thread([this] {
     if (!server_->listen_after_bind()) {
@@ -282,31 +325,17 @@ void HttpServer::Stop() {
   }
   for (const std::shared_ptr<ResignCall>& call : calls) call->Abandon();
   if (listener_.joinable()) {
-    server_->stop();
+    server_->Stop();
     listener_.join();
   }
 }
 
 void HttpServer::Configure() {
   httplib::Server& server = *server_;
-  const auto threads = static_cast<size_t>(std::max(config_.max_waiters, 0) + kReserveThreads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(kMaxBodyBytes);
-  server.set_keep_alive_timeout(kKeepAliveSeconds);
-  server.set_keep_alive_max_count(kKeepAliveMaxRequests);
-  server.set_read_timeout(kReadTimeoutSeconds);
-  server.set_write_timeout(kWriteTimeoutSeconds);
   // Headers and body go out in two writes: without this, Nagle's algorithm
   // and the client's delayed ACK hold the body back by up to 40ms.
   server.set_tcp_nodelay(true);
-  // Replaces the library's default, which also sets SO_REUSEPORT and so lets
-  // a second daemon bind the same port without an error. Keeps the socket to
-  // widen its backlog after bind.
-  server.set_socket_options([this](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    listen_socket_ = sock;
-  });
 
   // Runs before the library reads a body. The request is not const here (the
   // library passes its own local object), which is the only way to correct
@@ -381,6 +410,7 @@ void HttpServer::Configure() {
 
 void HttpServer::RegisterRoutes() {
   httplib::Server& server = *server_;
+  server.Get("/", Guarded(&HttpServer::HandleStatusPage, Access::kRead));
   server.Get("/leader", Guarded(&HttpServer::HandleLeader, Access::kRead));
   server.Get("/status", Guarded(&HttpServer::HandleStatus, Access::kRead));
   server.Get("/is-leader", Guarded(&HttpServer::HandleIsLeader, Access::kRead));
@@ -507,6 +537,14 @@ void HttpServer::HandleIsLeader(const httplib::Request& req, httplib::Response& 
     return Answer{view.snapshot->role == Role::kLeader ? 200 : 503,
                   IsLeaderBody(*view.snapshot, view.index)};
   });
+}
+
+void HttpServer::HandleStatusPage(const httplib::Request&, httplib::Response& res) {
+  const std::string nonce = NewNonce();
+  res.set_content(StatusPageHtml(nonce), "text/html; charset=utf-8");
+  res.set_header("Content-Security-Policy", StatusPagePolicy(nonce));
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
 }
 
 void HttpServer::HandleHealthz(const httplib::Request&, httplib::Response& res) {

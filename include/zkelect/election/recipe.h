@@ -206,6 +206,7 @@ class Recipe final : public ZkEventSink {
   // Role.
   Role role_ = Role::kStarting;
   std::optional<TransitionView> last_transition_;
+  std::vector<TransitionView> recent_transitions_;  // oldest first, bounded
 
   // Timers (time_point::max() when off).
   Clock::TimePoint next_ping_ = Clock::TimePoint::max();

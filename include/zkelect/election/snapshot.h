@@ -72,6 +72,9 @@ struct HealthView {
   bool operator==(const HealthView&) const = default;
 };
 
+// How many role changes a Snapshot keeps in recent_transitions.
+inline constexpr size_t kRecentTransitions = 20;
+
 // An immutable picture of the election state, made by the election loop and
 // read by HTTP threads through the StateBoard. Everything /status, /leader,
 // /is-leader and /readyz answer comes from one Snapshot.
@@ -89,6 +92,9 @@ struct Snapshot {
   // "no_candidates", "starting".
   std::string no_leader_reason = "starting";
   std::optional<TransitionView> last_transition;
+  // This node's latest role changes, oldest first, at most
+  // kRecentTransitions of them (the last is last_transition).
+  std::vector<TransitionView> recent_transitions;
   HooksView hooks;
   HealthView health;
   // Session connected, healthy (when gated) and (own node registered, or

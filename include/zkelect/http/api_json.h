@@ -30,7 +30,8 @@ struct HttpStats {
 };
 
 // /status: this node's whole view (id, role, campaign, session, election,
-// leader, last_transition, hooks, health, http, ready, index, version).
+// leader, last_transition, recent_transitions (newest first), hooks, health,
+// http, ready, index, version).
 std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version,
                        const HttpStats& http = {});
 

@@ -21,12 +21,14 @@ struct Response;
 
 namespace zkelect {
 
+class ConnectionServer;
 class ElectionControl;
 struct Metrics;
 
 // The HTTP API of design §4 over cpp-httplib: GET /leader, /status,
 // /is-leader (also HEAD; all three long-poll with ?index=N&wait=D), /healthz,
-// /readyz, POST /resign, and GET /metrics (Prometheus text format). Answers are JSON, errors
+// /readyz, POST /resign, GET /metrics (Prometheus text format) and GET / (the
+// status page, HTML). Answers are JSON, errors
 // `{"error": {"code", "message"}}`, and every answer, errors of the library
 // itself included, carries `X-Zkelect-Index`.
 //
@@ -34,11 +36,12 @@ struct Metrics;
 // it for a long-poll), or ask `control` for a resign and wait for its answer,
 // then render. They never touch the election state.
 //
-// Threads: requests are served on a pool of http.max_waiters + 8 threads, and
-// at most http.max_waiters long-polls park at once (one more gets 503
+// Threads: each connection is served on a thread of its own, made on demand
+// (ConnectionServer), up to http.max_waiters + 1024; at most
+// http.max_waiters long-polls park at once (one more gets 503
 // too_many_waiters at once) and at most 4 resigns wait for the election loop
 // (503 too_many_resigns), so that /healthz, /is-leader and /resign always
-// find a thread.
+// find a thread. Idle and half-sent connections are closed after 2s and 5s.
 //
 // Start() and Stop() are for the owning thread and must not run concurrently;
 // port() and listen_address() are valid after a successful Start().
@@ -71,7 +74,7 @@ class HttpServer {
   // Stops accepting, answers pending /resign requests with 503 shutting_down,
   // lets requests in progress finish and joins every thread. The owner calls
   // board.Close() first so that parked long-polls answer at once; idle
-  // keep-alive connections are dropped within 2s. Idempotent.
+  // keep-alive connections are closed at once. Idempotent.
   void Stop();
 
  private:
@@ -99,6 +102,8 @@ class HttpServer {
   void ServeView(const httplib::Request& req, httplib::Response& res,
                  const std::function<Answer(const StateBoard::View&)>& render);
 
+  // GET /: the status page (status_page.h).
+  void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
   void HandleLeader(const httplib::Request& req, httplib::Response& res);
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleIsLeader(const httplib::Request& req, httplib::Response& res);
@@ -116,11 +121,10 @@ class HttpServer {
   const HostPolicy policy_;
 
   // Owned by the owning thread (Start/Stop); constant while serving.
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<ConnectionServer> server_;
   std::thread listener_;
   std::string bound_host_;
   int port_ = 0;
-  int listen_socket_ = -1;
   std::atomic<bool> listener_done_{false};
 
   // Long-polls parked right now (HTTP threads).

@@ -605,6 +605,27 @@ TEST_F(RecipeTest, StepAsideAfterFailedStartCarriesHookFailedReason) {
   EXPECT_EQ(Snap().last_transition->reason, Reason::kHookFailed);
 }
 
+TEST_F(RecipeTest, RecentTransitionsKeepTheLatestRoleChangesInOrder) {
+  MakeParents();
+  StartAndSettle();
+  // Each round: leader -> follower (resigned), follower -> leader (the peer
+  // left).
+  for (size_t round = 0; round < kRecentTransitions; ++round) {
+    const std::string peer = AddPeer("peer");
+    recipe_->Resign(milliseconds(0), [](ElectionControl::ResignOutcome) {});
+    Settle();
+    zk_.ExternalDelete(peer);
+    Settle();
+  }
+  const std::vector<TransitionView>& recent = Snap().recent_transitions;
+  ASSERT_EQ(recent.size(), kRecentTransitions);
+  EXPECT_EQ(recent.back(), *Snap().last_transition);
+  for (size_t i = 1; i < recent.size(); ++i) {
+    EXPECT_EQ(recent[i].from, recent[i - 1].to) << i;
+    EXPECT_LE(recent[i - 1].time, recent[i].time) << i;
+  }
+}
+
 // Regression: an observer of an empty election reported "no_candidates"
 // until the 30 s re-check after the first candidate joined: with no node to
 // watch, it needs a watch on the children.

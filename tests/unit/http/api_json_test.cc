@@ -41,6 +41,7 @@ Snapshot FollowerView() {
   snapshot.leader = Leader();
   snapshot.last_transition =
       TransitionView{May1st(), Role::kStarting, Role::kFollower, Reason::kJoined};
+  snapshot.recent_transitions = {*snapshot.last_transition};
   snapshot.ready = true;
   return snapshot;
 }
@@ -93,10 +94,23 @@ TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
                "since": "2024-05-01T12:34:56.789Z"},
     "last_transition": {"time": "2024-05-01T12:34:56.789Z", "from": "starting",
                         "to": "follower", "reason": "joined"},
+    "recent_transitions": [{"time": "2024-05-01T12:34:56.789Z", "from": "starting",
+                            "to": "follower", "reason": "joined"}],
     "hooks": {"configured": false, "running": null, "last": null},
     "health": {"enabled": false},
     "http": {"waiters": 0, "max_waiters": 0},
     "ready": true, "index": 9, "version": "0.1.0"})"));
+}
+
+TEST(ApiJsonTest, StatusBodyListsRecentTransitionsNewestFirst) {
+  Snapshot snapshot = FollowerView();
+  snapshot.recent_transitions.push_back(
+      TransitionView{May1st(), Role::kFollower, Role::kLeader, Reason::kElected});
+  const json body = json::parse(StatusBody(snapshot, 9, "0.1.0"));
+  ASSERT_EQ(body["recent_transitions"].size(), 2u);
+  EXPECT_EQ(body["recent_transitions"][0]["to"], "leader");
+  EXPECT_EQ(body["recent_transitions"][0]["reason"], "elected");
+  EXPECT_EQ(body["recent_transitions"][1]["to"], "follower");
 }
 
 TEST(ApiJsonTest, StatusBodyShowsHooksAndHealth) {
@@ -127,6 +141,7 @@ TEST(ApiJsonTest, StatusBodyOfAFreshDaemonHasNulls) {
   EXPECT_EQ(body["election"]["candidates"], json::array());
   EXPECT_TRUE(body["leader"].is_null());
   EXPECT_TRUE(body["last_transition"].is_null());
+  EXPECT_EQ(body["recent_transitions"], json::array());
   EXPECT_FALSE(body["ready"].get<bool>());
 }
 

@@ -329,16 +329,45 @@ TEST_F(HttpServerTest, MetricsAreServedInThePrometheusTextFormat) {
   EXPECT_EQ(reply.Header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(reply.Header("x-zkelect-index"), std::to_string(board_.Current().index));
   EXPECT_NE(reply.body.find("\nzkelect_is_leader 0\n"), std::string::npos) << reply.body;
-  // The scrape itself is counted by the next one.
+  // The scrape itself is counted once its answer is written, so a later
+  // scrape shows it (the counter is bumped just after the client has read).
+  for (int i = 0; i < 2000 && metrics_.http_requests.Value({"/metrics", "200"}) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(metrics_.http_requests.Value({"/metrics", "200"}), 1u);
   EXPECT_NE(Get("/metrics")->body.find(
                 "zkelect_http_requests_total{path=\"/metrics\",code=\"200\"} 1\n"),
             std::string::npos);
   ExpectJsonError(Post("/metrics"), 405, "method_not_allowed");
 }
 
+TEST_F(HttpServerTest, RootServesTheStatusPageWithANonceItsPolicyRequires) {
+  StartServer();
+  const httplib::Result first = Get("/");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(first->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_TRUE(first->has_header(kIndexHeader));
+  const std::string policy = first->get_header_value("Content-Security-Policy");
+  const size_t at = policy.find("'nonce-");
+  ASSERT_NE(at, std::string::npos) << policy;
+  const std::string nonce = policy.substr(at + 7, 32);
+  EXPECT_NE(first->body.find("<script nonce=\"" + nonce + "\">"), std::string::npos);
+  EXPECT_NE(first->body.find("<style nonce=\"" + nonce + "\">"), std::string::npos);
+  EXPECT_EQ(first->body.find("{{NONCE}}"), std::string::npos);
+  // A fresh nonce for every answer.
+  const httplib::Result second = Get("/");
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->get_header_value("Content-Security-Policy"), policy);
+  // Same Host rule as the API.
+  ExpectJsonError(Get("/", {{"Host", "evil.example"}}), 403, "forbidden_host");
+  ExpectJsonError(Post("/"), 405, "method_not_allowed");
+}
+
 TEST_F(HttpServerTest, UnknownPathIs404) {
   StartServer();
-  for (const std::string path : {"/", "/nope", "/leader/", "/LEADER", "/leader/x"}) {
+  for (const std::string path : {"/nope", "/leader/", "/LEADER", "/leader/x", "/index.html"}) {
     SCOPED_TRACE(path);
     ExpectJsonError(Get(path), 404, "not_found");
   }
