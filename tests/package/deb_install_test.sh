@@ -35,7 +35,12 @@ phase() { printf 'deb_install_test: [%3ds] %s\n' "$((SECONDS - started))" "$*"; 
 work=$(mktemp -d)
 name=zkelect-debtest-$$
 cleanup() {
-  podman_cmd rm -f -t 0 "${name}-box" "${name}-zk" >/dev/null 2>&1 || true
+  # One name a call: given several, this podman stops at the first that is
+  # gone and leaves the others running.
+  local container
+  for container in "${name}-box" "${name}-zk"; do
+    podman_cmd rm -f -t 0 "${container}" >/dev/null 2>&1 || true
+  done
   rm -rf "${work}"
 }
 trap cleanup EXIT
