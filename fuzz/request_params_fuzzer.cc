@@ -64,7 +64,7 @@ void CheckLongPoll(const zkelect::QueryParams& params) {
       params.count("wait") == 0 || (wait != nullptr && zkelect::ParseDuration(*wait).ok());
   FUZZ_CHECK(parsed.ok() == (index_ok && wait_ok), "a long-poll is accepted iff its values are");
   if (!parsed.ok()) {
-    const std::string& message = parsed.status().message();
+    const std::string message = parsed.status().message();
     FUZZ_CHECK(message.find(index_ok ? "wait" : "index") != std::string::npos,
                "the error names the parameter");
     return;

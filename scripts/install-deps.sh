@@ -12,6 +12,9 @@ packages=(
   libzookeeper-mt-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   # tests
   libgtest-dev
+  # the libFuzzer targets of fuzz/ (clang; libclang-rt holds libFuzzer and
+  # the sanitizer runtimes)
+  clang-14 libclang-rt-14-dev
   # a real ZooKeeper for the integration tests and the demo (Java)
   zookeeper default-jre-headless
   # tools the scripts use
