@@ -19,6 +19,9 @@ build_packages=(
 
 test_packages=(
   libgtest-dev
+  # the libFuzzer targets of fuzz/ (clang; libclang-rt holds libFuzzer and
+  # the sanitizer runtimes)
+  clang-14 libclang-rt-14-dev
   # a real ZooKeeper for the integration tests and the demo (Java)
   zookeeper default-jre-headless
   # tools the scripts use

@@ -15,8 +15,9 @@ std::string EncodeNodeData(const NodeIdentity& identity);
 // Reads what any client wrote into a candidate node. A JSON object with a
 // string "id" gives id, address (if a string) and meta (string values kept,
 // others as their JSON text). Anything else (another client's data, invalid
-// JSON, invalid UTF-8, newlines, empty) is still a candidate: the raw bytes
-// are its id. Never throws; bounded work for any input.
+// JSON, JSON nested more than 32 levels deep, invalid UTF-8, newlines, empty)
+// is still a candidate: the raw bytes are its id. Never throws; bounded work
+// and stack for any input.
 NodeIdentity DecodeNodeData(std::string_view data);
 
 }  // namespace zkelect
