@@ -4,13 +4,16 @@
 # build or test of any preset fails (the other presets still run, so one
 # run shows every failure). Prints the time of every stage and a summary.
 #
-#   scripts/test.sh                                  # preset "release"
-#   ZKELECT_PRESETS="release fuzz debug tsan" scripts/test.sh   # what CI runs
+#   scripts/test.sh                                  # what CI runs: release fuzz debug tsan
+#   ZKELECT_PRESETS=release scripts/test.sh          # one preset (every test)
 #   ZKELECT_CTEST_ARGS="-R Election" scripts/test.sh # extra ctest arguments
 #   ZKELECT_LABELS_debug="unit" scripts/test.sh      # labels of one preset
+#   ZKELECT_EXCLUDED_LABELS_release="" ...           # labels it leaves out
 #
-# Presets and the tests they run by default (a ctest label regex; empty: all):
-#   release  every test: unit, integration, smoke, faults, container, ...
+# Presets and the tests they run by default (ctest label selection):
+#   release  every test but the integration suite (the sanitizer presets run
+#            that twice): unit, smoke, faults, browser, package, container
+#            (alone, ZKELECT_PRESETS=release runs everything)
 #   fuzz     the libFuzzer targets (label fuzz), ZKELECT_FUZZ_SECONDS each
 #   debug    ASan+UBSan: unit and integration
 #   tsan     ThreadSanitizer: unit and integration
@@ -19,7 +22,8 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "${repo_root}"
 
-# Labels run by each preset, overridable by ZKELECT_LABELS_<preset>.
+# Labels run by each preset, overridable by ZKELECT_LABELS_<preset> (a
+# regex for ctest -L; empty: every test).
 default_labels() {
   case "$1" in
     release) echo "" ;;
@@ -28,7 +32,15 @@ default_labels() {
   esac
 }
 
-read -r -a presets <<<"${ZKELECT_PRESETS:-release}"
+# Labels a preset leaves out (ctest -LE): the release preset skips the
+# integration suite when a sanitizer preset runs it in the same call.
+default_excluded_labels() {
+  if [[ $1 == release && " ${presets[*]} " =~ \ (debug|tsan)\  ]]; then
+    echo "^integration$"
+  fi
+}
+
+read -r -a presets <<<"${ZKELECT_PRESETS:-release fuzz debug tsan}"
 read -r -a ctest_args <<<"${ZKELECT_CTEST_ARGS:-}"
 jobs=$(nproc 2>/dev/null || echo 2)
 
@@ -64,8 +76,11 @@ run_tests() {
   local preset=$1
   local labels_var="ZKELECT_LABELS_${preset}"
   local labels=${!labels_var-$(default_labels "${preset}")}
+  local excluded_var="ZKELECT_EXCLUDED_LABELS_${preset}"
+  local excluded=${!excluded_var-$(default_excluded_labels "${preset}")}
   local label_args=()
-  [[ -n ${labels} ]] && label_args=(-L "${labels}")
+  [[ -n ${labels} ]] && label_args+=(-L "${labels}")
+  [[ -n ${excluded} ]] && label_args+=(-LE "${excluded}")
   # Fuzzers run side by side (each is one process for a fixed time). The
   # other tests run one at a time: the integration tests assert deadlines
   # (handoff within 1 s, long-poll within 100 ms).
