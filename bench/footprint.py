@@ -8,8 +8,8 @@ With a 3-server ZooKeeper ensemble already serving:
 - RSS (VmRSS) after start, after 10,000 GET /status (keep-alive, reconnecting
   when the server closes) and after 1,000 long-poll cycles (each parks on
   GET /leader?index=<current>&wait=5ms until the wait lapses);
-- CPU used while idle for --idle seconds: the sum over the daemon's threads of
-  /proc/<pid>/task/*/schedstat run time (nanoseconds), before and after.
+- CPU used while idle for --idle seconds: the process's utime + stime from
+  /proc/<pid>/stat (exited threads included), before and after.
 
 Usage: bench/footprint [--idle S] [--starts N] [--json FILE]
 """
@@ -38,14 +38,14 @@ def rss_kb(pid):
 
 
 def cpu_ns(pid):
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                total += int(f.read().split()[0])
-        except FileNotFoundError:
-            pass  # a thread that just ended
-    return total
+    """CPU time of the whole process, exited threads included (utime + stime
+    of /proc/<pid>/stat, in clock ticks: 10 ms steps, so measure a long
+    window). Summing the live threads' schedstat would lose the time of a
+    connection thread that exits inside the window."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
+    return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 def requests(port, paths):
@@ -129,6 +129,12 @@ def main():
             index = int(r.headers["X-Zkelect-Index"])
         ok = requests(d.port, ["/leader?index=%d&wait=5ms" % index] * 1000)
         rss["after 1,000 long-poll cycles (%d ok)" % ok] = rss_kb(pid)
+        # The connection threads that served the requests above exit after
+        # 10 s without work; the idle window starts once they have, since the
+        # CPU of a thread that exits inside it would vanish from the sum.
+        settle_deadline = time.monotonic() + 20
+        while time.monotonic() < settle_deadline and int(status_field(pid, "Threads")) > threads:
+            time.sleep(0.5)
         bl.log("idle for %ds" % args.idle)
         w0, c0, t0 = wakeups(pid), cpu_ns(pid), time.monotonic_ns()
         time.sleep(args.idle)
