@@ -19,6 +19,7 @@ readonly ZKELECT_BASE_IMAGE=docker.io/library/debian:bookworm-slim
 readonly ZOOKEEPER_IMAGE=docker.io/library/zookeeper:3.8
 readonly ZKELECT_IMAGE=localhost/zkelect:latest
 engine=()
+engine_is_wrapper=0
 
 container_engine_find() {
   local candidate
@@ -28,13 +29,26 @@ container_engine_find() {
     "$(command -v podman || true)"; do
     [[ -n "${candidate}" && -x "${candidate}" ]] || continue
     if [[ "$(basename "${candidate}")" == podman ]]; then
-      engine=("${candidate}")
+      plain_podman_engine "${candidate}"
     else
       engine=("${candidate}" podman)
+      engine_is_wrapper=1
     fi
     return 0
   done
   return 1
+}
+
+# Plain podman with what a sandboxed root needs (the settings the
+# container-engine wrapper uses): podman's default ulimits (nofile raised to
+# 1048576) make runc fail with "error setting rlimit type 7: operation not
+# permitted", and crun cannot run on a cgroup v1/hybrid host.
+plain_podman_engine() {
+  local conf="${TMPDIR:-/tmp}/zkelect-containers.conf"
+  printf '[containers]\ndefault_ulimits = []\n' >"${conf}"
+  engine=(env CONTAINERS_CONF="${conf}" "$1" --cgroup-manager=cgroupfs)
+  if command -v runc >/dev/null 2>&1; then engine+=(--runtime runc); fi
+  engine_is_wrapper=0
 }
 
 podman_cmd() {
@@ -47,7 +61,7 @@ container_base_ready() {
   if podman_cmd image exists "${ZKELECT_BASE_IMAGE}" 2>/dev/null; then
     return 0
   fi
-  if [[ ${#engine[@]} -eq 2 ]]; then
+  if [[ ${engine_is_wrapper} -eq 1 ]]; then
     "${engine[0]}" setup
     return 0
   fi
