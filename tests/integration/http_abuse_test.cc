@@ -22,6 +22,13 @@
 namespace zkelect::test {
 namespace {
 
+// This test and the daemon it runs come from the same build preset.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizedBuild = true;
+#else
+constexpr bool kSanitizedBuild = false;
+#endif
+
 // Open descriptors of `pid`.
 int OpenFds(pid_t pid) {
   DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
@@ -289,9 +296,18 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
   // Tolerance of 768 KiB: malloc keeps a few partly used pages and its two
   // arenas' tops after a burst of 500 threads (a leak of one connection's
   // state each would be several MiB).
-  EXPECT_LE(anon_after, anon_before + 768)
-      << "anonymous RSS grew by " << anon_after - anon_before << " KiB";
-  EXPECT_LE(rss_after, rss_before + 2048) << "RSS grew by " << rss_after - rss_before << " KiB";
+  if (kSanitizedBuild) {
+    // ASan keeps freed memory in its quarantine (256 MiB by default) and the
+    // sanitizers' allocators do not give pages back, so RSS says nothing
+    // about leaks there: +108 MiB was measured under ASan. LeakSanitizer
+    // checks the daemon at its exit instead, and the release build runs the
+    // bounds below.
+    std::cerr << "abuse: RSS bounds not checked in a sanitizer build\n";
+  } else {
+    EXPECT_LE(anon_after, anon_before + 768)
+        << "anonymous RSS grew by " << anon_after - anon_before << " KiB";
+    EXPECT_LE(rss_after, rss_before + 2048) << "RSS grew by " << rss_after - rss_before << " KiB";
+  }
   EXPECT_TRUE(target.running());
 }
 
