@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <string>
@@ -27,6 +28,16 @@ namespace {
 constexpr bool kSanitizedBuild = true;
 #else
 constexpr bool kSanitizedBuild = false;
+#endif
+// The probes' bound is the product's promise (100 ms) in every build but
+// ThreadSanitizer's, which makes each of the hundreds of connection threads
+// the abuse starts several times slower to create and run (193 ms was
+// measured there in CI, 47 ms under ASan): there the test is for races, and
+// the bound only catches a probe stuck behind the abuse.
+#if defined(__SANITIZE_THREAD__)
+constexpr std::chrono::milliseconds kProbeBound{500};
+#else
+constexpr std::chrono::milliseconds kProbeBound{100};
 #endif
 
 // Open descriptors of `pid`.
@@ -274,7 +285,7 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
   // Probes never waited, whatever else was going on.
   EXPECT_GT(sampler.samples(), 50);
   EXPECT_TRUE(sampler.failures().empty()) << sampler.failures().front();
-  EXPECT_LT(sampler.max_latency(), milliseconds(100)) << "slowest of " << sampler.samples();
+  EXPECT_LT(sampler.max_latency(), kProbeBound) << "slowest of " << sampler.samples();
 
   // Nothing leaks: descriptors come back at once (connections are closed
   // as the clients go), threads and memory once the idle connection threads
