@@ -21,6 +21,7 @@ let the JVMs (ZooKeeper's servers, Curator) compile their hot paths.
 
 Usage: bench/failover [--rounds N] [--session-timeout SECONDS] [--json FILE]
 """
+import abc
 import argparse
 import json
 import os
@@ -58,8 +59,9 @@ class StampFile:
         return lines
 
 
-class System:
-    """Three participants of one election implementation."""
+class System(abc.ABC):
+    """Three participants of one election implementation; subclasses say how
+    to start one participant and how to count the registered candidates."""
 
     name = ""
     graceful_signal = signal.SIGTERM
@@ -73,11 +75,13 @@ class System:
         self.stops = {}
         self.leader = None
 
+    @abc.abstractmethod
     def spawn(self, slot):  # -> bl.Proc
-        raise NotImplementedError
+        """Starts the participant of `slot`."""
 
+    @abc.abstractmethod
     def candidates(self):  # -> int
-        raise NotImplementedError
+        """How many participants are registered in the election now."""
 
     def start(self, slot):
         self.stamps[slot].new_lines()  # forget what an earlier incarnation wrote

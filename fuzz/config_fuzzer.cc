@@ -30,7 +30,8 @@ constexpr char kSourceName[] = "fuzz.toml";
 std::string Render(const zkelect::TomlDocument& document) {
   std::string text;
   for (const auto& [key, entry] : document) {
-    text += zkelect::FormatTomlKey(entry.path) + " = " + zkelect::FormatTomlValue(entry.value) + "\n";
+    text +=
+        zkelect::FormatTomlKey(entry.path) + " = " + zkelect::FormatTomlValue(entry.value) + "\n";
   }
   return text;
 }

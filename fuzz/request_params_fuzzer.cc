@@ -71,7 +71,8 @@ void CheckLongPoll(const zkelect::QueryParams& params) {
   }
   FUZZ_CHECK(parsed->index.has_value() == (index != nullptr), "index is set iff it was given");
   if (index != nullptr) {
-    const std::string digits = index->substr(std::min(index->find_first_not_of('0'), index->size()));
+    const std::string digits =
+        index->substr(std::min(index->find_first_not_of('0'), index->size()));
     FUZZ_CHECK(std::to_string(*parsed->index) == (digits.empty() ? "0" : digits),
                "the index is the number sent");
   }

@@ -43,11 +43,7 @@ auto Recipe::Confirmed(Callback callback) {
 
 Recipe::Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleListener& listener,
                Metrics& metrics)
-    : options_(std::move(options)),
-      zk_(zk),
-      clock_(clock),
-      listener_(listener),
-      metrics_(metrics) {
+    : options_(std::move(options)), zk_(zk), clock_(clock), listener_(listener), metrics_(metrics) {
   health_.enabled = options_.health_gated;
   zk_.SetEventSink(this);
 }
@@ -423,10 +419,9 @@ bool Recipe::NextInLine() const {
 
 void Recipe::ReadOwnNode(uint64_t seq) {
   own_read_seq_ = seq;
-  zk_.GetData(PathOf(*own_node_), true,
-              [this, seq](ZkCode c, const std::string&, const NodeStat& stat) {
-                OnOwnData(seq, c, stat);
-              });
+  zk_.GetData(
+      PathOf(*own_node_), true,
+      [this, seq](ZkCode c, const std::string&, const NodeStat& stat) { OnOwnData(seq, c, stat); });
 }
 
 void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
@@ -450,8 +445,8 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     } else {
       // An observer does not write: it waits for a candidate to create the path.
       zk_.Exists(options_.election_path, /*watch=*/true, [this](ZkCode c, const NodeStat&) {
-                   if (c == ZkCode::kOk) Refresh();
-                 });
+        if (c == ZkCode::kOk) Refresh();
+      });
     }
     UpdateRole(Reason::kDeleted);
     return;
@@ -476,9 +471,7 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     } else {
       const std::string node = *ours;
       zk_.Exists(PathOf(node), /*watch=*/false,
-                 [this, node](ZkCode c, const NodeStat& stat) {
-                   OnUncertainNode(node, c, stat);
-                 });
+                 [this, node](ZkCode c, const NodeStat& stat) { OnUncertainNode(node, c, stat); });
     }
   }
 

@@ -18,14 +18,14 @@ const std::vector<double> kZkBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
                                        0.05,   0.1,   0.25,   0.5,   1,    2.5};
 // Hooks are programs: milliseconds to minutes (hooks.timeout).
 const std::vector<double> kHookBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                         1,     2.5,  5,     10,   30,  60,  300};
+                                         1,     2.5,  5,     10,   30,  60,   300};
 
-constexpr std::array kRoles = {Role::kStarting,     Role::kFollower, Role::kLeader,
-                               Role::kWithdrawn,    Role::kDisconnected, Role::kObserver};
-constexpr std::array kReasons = {
-    Reason::kElected,  Reason::kResigned,   Reason::kDisconnected, Reason::kExpired,
-    Reason::kShutdown, Reason::kUnhealthy,  Reason::kDeleted,      Reason::kHookFailed,
-    Reason::kStarted,  Reason::kConnected,  Reason::kJoined,       Reason::kHoldOver};
+constexpr std::array kRoles = {Role::kStarting,  Role::kFollower,     Role::kLeader,
+                               Role::kWithdrawn, Role::kDisconnected, Role::kObserver};
+constexpr std::array kReasons = {Reason::kElected,   Reason::kResigned,   Reason::kDisconnected,
+                                 Reason::kExpired,   Reason::kShutdown,   Reason::kUnhealthy,
+                                 Reason::kDeleted,   Reason::kHookFailed, Reason::kStarted,
+                                 Reason::kConnected, Reason::kJoined,     Reason::kHoldOver};
 
 void Gauge(PrometheusWriter& out, std::string_view name, std::string_view help, double value) {
   out.Family(name, help, Type::kGauge);
@@ -35,8 +35,7 @@ void Gauge(PrometheusWriter& out, std::string_view name, std::string_view help, 
 }  // namespace
 
 Metrics::Metrics()
-    : transitions("zkelect_transitions_total", "Role changes of this node, by reason.",
-                  {"reason"}),
+    : transitions("zkelect_transitions_total", "Role changes of this node, by reason.", {"reason"}),
       session_reconnects("zkelect_session_reconnects_total",
                          "Connections re-established after a connection loss, same session.", {}),
       session_expirations("zkelect_session_expirations_total",
@@ -45,8 +44,8 @@ Metrics::Metrics()
                       "ZooKeeper sessions opened (the first, and one after each expiry, auth "
                       "failure or session given up after silence).",
                       {}),
-      zk_requests("zkelect_zk_requests_total", "ZooKeeper requests completed, by operation and result.",
-                  {"op", "result"}),
+      zk_requests("zkelect_zk_requests_total",
+                  "ZooKeeper requests completed, by operation and result.", {"op", "result"}),
       zk_request_duration("zkelect_zk_request_duration_seconds",
                           "Time from sending a ZooKeeper request to handling its reply.", {"op"},
                           kZkBounds),

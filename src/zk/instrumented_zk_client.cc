@@ -33,22 +33,22 @@ std::chrono::milliseconds InstrumentedZkClient::negotiated_timeout() const {
 
 template <typename Callback>
 Callback InstrumentedZkClient::Measured(std::string_view op, Callback done) {
-  return [this, op, sent = clock_.Now(), done = std::move(done)](ZkCode code, const auto&... reply) {
-    const Clock::TimePoint now = clock_.Now();
-    metrics_.zk_requests.Increment({std::string(op), std::string(ZkCodeName(code))});
-    metrics_.zk_request_duration.Observe({std::string(op)}, now - sent);
-    if (IsServerAnswer(code)) metrics_.NoteServerReply(now);
-    done(code, reply...);
-  };
+  return
+      [this, op, sent = clock_.Now(), done = std::move(done)](ZkCode code, const auto&... reply) {
+        const Clock::TimePoint now = clock_.Now();
+        metrics_.zk_requests.Increment({std::string(op), std::string(ZkCodeName(code))});
+        metrics_.zk_request_duration.Observe({std::string(op)}, now - sent);
+        if (IsServerAnswer(code)) metrics_.NoteServerReply(now);
+        done(code, reply...);
+      };
 }
 
-void InstrumentedZkClient::Create(const std::string& path, const std::string& data,
-                                  CreateMode mode, CreateCallback done) {
+void InstrumentedZkClient::Create(const std::string& path, const std::string& data, CreateMode mode,
+                                  CreateCallback done) {
   inner_.Create(path, data, mode, Measured("create", std::move(done)));
 }
 
-void InstrumentedZkClient::GetChildren(const std::string& path, bool watch,
-                                       ChildrenCallback done) {
+void InstrumentedZkClient::GetChildren(const std::string& path, bool watch, ChildrenCallback done) {
   inner_.GetChildren(path, watch, Measured("get_children", std::move(done)));
 }
 

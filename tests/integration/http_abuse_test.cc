@@ -292,8 +292,7 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
   // have exited (10 s) and their stacks are unmapped.
   EXPECT_TRUE(WaitUntil([&] { return OpenFds(pid) <= fds_before; }, seconds(15)))
       << OpenFds(pid) << " fds open, " << fds_before << " before";
-  EXPECT_TRUE(WaitUntil([&] { return ProcStatus(pid, "Threads:") <= threads_before; },
-                        seconds(30)))
+  EXPECT_TRUE(WaitUntil([&] { return ProcStatus(pid, "Threads:") <= threads_before; }, seconds(30)))
       << ProcStatus(pid, "Threads:") << " threads, " << threads_before << " before";
   const long rss_after = ProcStatus(pid, "VmRSS:");
   const long anon_after = ProcStatus(pid, "RssAnon:");

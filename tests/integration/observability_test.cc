@@ -29,9 +29,8 @@ class ObservabilityTest : public ElectionFixture {
     EXPECT_TRUE(type != reply.headers.end() &&
                 type->second == "text/plain; version=0.0.4; charset=utf-8");
     ExpositionCheck check = CheckExposition(reply.raw_body);
-    EXPECT_TRUE(check.errors.empty())
-        << ::testing::PrintToString(check.errors) << "\n"
-        << reply.raw_body;
+    EXPECT_TRUE(check.errors.empty()) << ::testing::PrintToString(check.errors) << "\n"
+                                      << reply.raw_body;
     CheckWithPromtool(reply.raw_body);
     return check;
   }
@@ -89,9 +88,9 @@ TEST_F(ObservabilityTest, MetricsPassAStrictCheckAndFollowAHandoff) {
   EXPECT_EQ(Value(before_leader, "zkelect_session_connected"), 1);
   EXPECT_GE(Value(before_leader, "zkelect_last_server_response_age_seconds"), 0);
   EXPECT_LT(Value(before_leader, "zkelect_last_server_response_age_seconds"), 3);
-  EXPECT_GE(Value(before_leader, "zkelect_http_requests_total",
-                  {{"path", "/metrics"}, {"code", "200"}}),
-            1);
+  EXPECT_GE(
+      Value(before_leader, "zkelect_http_requests_total", {{"path", "/metrics"}, {"code", "200"}}),
+      1);
 
   const ExpositionCheck before_follower = Scrape(follower);
   EXPECT_EQ(Value(before_follower, "zkelect_is_leader"), 0);
@@ -124,7 +123,8 @@ TEST_F(ObservabilityTest, JsonLogsAreOneObjectALineAndRoleChangesCarryReasonAndE
   ASSERT_TRUE(WaitReady(d, seconds(10)));
   size_t leader = 0;
   ASSERT_TRUE(WaitForLeader(seconds(10), &leader));
-  const int64_t epoch = JsonInt64(HttpGet(d.port(), "/leader").body["leader"]["epoch"]).value_or(-1);
+  const int64_t epoch =
+      JsonInt64(HttpGet(d.port(), "/leader").body["leader"]["epoch"]).value_or(-1);
   d.Terminate();
   ASSERT_TRUE(d.WaitExit(seconds(15)).has_value());
 
@@ -142,14 +142,14 @@ TEST_F(ObservabilityTest, JsonLogsAreOneObjectALineAndRoleChangesCarryReasonAndE
     if (object["fields"].value("event", "") == "role_change") role_changes.push_back(object);
   }
   EXPECT_GE(lines, 3);
-  const auto elected = std::find_if(role_changes.begin(), role_changes.end(), [](const auto& o) {
-    return o["fields"]["to"] == "leader";
-  });
+  const auto elected = std::find_if(role_changes.begin(), role_changes.end(),
+                                    [](const auto& o) { return o["fields"]["to"] == "leader"; });
   ASSERT_NE(elected, role_changes.end()) << d.log_text();
   EXPECT_EQ((*elected)["fields"]["reason"], "elected");
   EXPECT_EQ((*elected)["fields"]["epoch"], epoch);
-  const auto stepped_down = std::find_if(role_changes.begin(), role_changes.end(),
-                                         [](const auto& o) { return o["fields"]["from"] == "leader"; });
+  const auto stepped_down =
+      std::find_if(role_changes.begin(), role_changes.end(),
+                   [](const auto& o) { return o["fields"]["from"] == "leader"; });
   ASSERT_NE(stepped_down, role_changes.end()) << d.log_text();
   EXPECT_EQ((*stepped_down)["fields"]["reason"], "shutdown");
   EXPECT_EQ((*stepped_down)["fields"]["epoch"], epoch);

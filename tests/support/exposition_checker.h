@@ -15,7 +15,7 @@ struct ExpositionSample {
 
 // The result of checking a scrape.
 struct ExpositionCheck {
-  std::vector<std::string> errors;     // empty when the text is valid
+  std::vector<std::string> errors;  // empty when the text is valid
   std::vector<ExpositionSample> samples;
   std::map<std::string, std::string> types;  // family name -> counter, gauge, ...
 

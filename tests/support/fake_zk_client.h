@@ -127,7 +127,7 @@ class FakeZkClient final : public ZkClient {
   // Fires the child watch on `path`'s parent, if any.
   void FireChildWatch(const std::string& child_path);
   std::deque<std::function<void()>> queue_;
-  std::deque<std::function<void()>> held_;  // replies withheld while silent
+  std::deque<std::function<void()>> held_;         // replies withheld while silent
   std::deque<std::function<void()>> leader_held_;  // syncs and writes while quorum_lost_
   std::map<std::string, int> requests_;
   int64_t zxid_ = 100;

@@ -32,11 +32,11 @@ struct Metrics {
   // Records that a ZooKeeper server answered at `when` (any reply).
   void NoteServerReply(Clock::TimePoint when);
 
-  CounterFamily transitions;          // {reason}
-  CounterFamily session_reconnects;   // {}
-  CounterFamily session_expirations;  // {}
-  CounterFamily sessions_opened;      // {}
-  CounterFamily zk_requests;          // {op, result}
+  CounterFamily transitions;            // {reason}
+  CounterFamily session_reconnects;     // {}
+  CounterFamily session_expirations;    // {}
+  CounterFamily sessions_opened;        // {}
+  CounterFamily zk_requests;            // {op, result}
   HistogramFamily zk_request_duration;  // {op}
   CounterFamily hook_runs;              // {hook, result}
   HistogramFamily hook_duration;        // {hook}

@@ -73,8 +73,7 @@ TEST(LoggingTest, JsonFormatWritesOneObjectALineWithTimeLevelMessageAndFields) {
   // A separator byte in text from elsewhere does not make fields.
   EXPECT_EQ(objects[1]["level"], "warning");
   EXPECT_EQ(objects[1]["fields"], nlohmann::json::object());
-  EXPECT_NE(objects[1]["message"].get<std::string>().find("\"quoted\" \\ back"),
-            std::string::npos);
+  EXPECT_NE(objects[1]["message"].get<std::string>().find("\"quoted\" \\ back"), std::string::npos);
   EXPECT_EQ(objects[2]["message"], "a plain line");
 }
 

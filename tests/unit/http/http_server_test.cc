@@ -335,9 +335,9 @@ TEST_F(HttpServerTest, MetricsAreServedInThePrometheusTextFormat) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(metrics_.http_requests.Value({"/metrics", "200"}), 1u);
-  EXPECT_NE(Get("/metrics")->body.find(
-                "zkelect_http_requests_total{path=\"/metrics\",code=\"200\"} 1\n"),
-            std::string::npos);
+  EXPECT_NE(
+      Get("/metrics")->body.find("zkelect_http_requests_total{path=\"/metrics\",code=\"200\"} 1\n"),
+      std::string::npos);
   ExpectJsonError(Post("/metrics"), 405, "method_not_allowed");
 }
 

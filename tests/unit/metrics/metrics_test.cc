@@ -93,15 +93,14 @@ TEST(MetricsTest, CountersAndHistogramsRender) {
   const ExpositionCheck check = RenderAndCheck(metrics, Snapshot{});
   EXPECT_EQ(Value(check, "zkelect_transitions_total", {{"reason", "elected"}}), 2);
   EXPECT_EQ(Value(check, "zkelect_hook_runs_total", {{"hook", "on_start"}, {"result", "ok"}}), 1);
-  EXPECT_EQ(Value(check, "zkelect_hook_duration_seconds_bucket",
-                  {{"hook", "on_start"}, {"le", "0.005"}}),
-            0);
-  EXPECT_EQ(Value(check, "zkelect_hook_duration_seconds_bucket",
-                  {{"hook", "on_start"}, {"le", "0.01"}}),
-            1);
-  EXPECT_EQ(Value(check, "zkelect_hook_duration_seconds_bucket",
-                  {{"hook", "on_start"}, {"le", "1"}}),
-            2);
+  EXPECT_EQ(
+      Value(check, "zkelect_hook_duration_seconds_bucket", {{"hook", "on_start"}, {"le", "0.005"}}),
+      0);
+  EXPECT_EQ(
+      Value(check, "zkelect_hook_duration_seconds_bucket", {{"hook", "on_start"}, {"le", "0.01"}}),
+      1);
+  EXPECT_EQ(
+      Value(check, "zkelect_hook_duration_seconds_bucket", {{"hook", "on_start"}, {"le", "1"}}), 2);
   EXPECT_EQ(Value(check, "zkelect_hook_duration_seconds_count", {{"hook", "on_start"}}), 2);
   EXPECT_DOUBLE_EQ(Value(check, "zkelect_hook_duration_seconds_sum", {{"hook", "on_start"}}),
                    0.707);
@@ -112,9 +111,9 @@ TEST(MetricsTest, CountersAndHistogramsRender) {
 TEST(MetricsTest, ServerReplyAgeIsAbsentUntilTheFirstReply) {
   Metrics metrics;
   const Clock::TimePoint start(std::chrono::hours(1));
-  EXPECT_EQ(RenderAndCheck(metrics, Snapshot{}, start)
-                .Find("zkelect_last_server_response_age_seconds"),
-            nullptr);
+  EXPECT_EQ(
+      RenderAndCheck(metrics, Snapshot{}, start).Find("zkelect_last_server_response_age_seconds"),
+      nullptr);
   metrics.NoteServerReply(start);
   const ExpositionCheck check = RenderAndCheck(metrics, Snapshot{}, start + milliseconds(1500));
   EXPECT_DOUBLE_EQ(Value(check, "zkelect_last_server_response_age_seconds"), 1.5);

@@ -75,9 +75,8 @@ TEST_F(InstrumentedZkClientTest, ServerAnswersRefreshTheReplyAgeButLostRequestsD
   fake_.Deliver();
   clock_.Advance(milliseconds(2000));
   fake_.Disconnect();
-  zk_.Exists("/", false, [](ZkCode code, const NodeStat&) {
-    EXPECT_EQ(code, ZkCode::kConnectionLoss);
-  });
+  zk_.Exists("/", false,
+             [](ZkCode code, const NodeStat&) { EXPECT_EQ(code, ZkCode::kConnectionLoss); });
   fake_.Deliver();
   // The loss is no answer from a server: the age keeps growing.
   const std::string text = metrics_.Render(Snapshot{}, 0, clock_.Now());
