@@ -6,6 +6,7 @@
 #
 #   scripts/install-deps.sh           # build and test
 #   scripts/install-deps.sh --build   # build only (the container image's build stage)
+#   scripts/install-deps.sh --bench   # what bench/run-all needs on top (not CI)
 set -euo pipefail
 
 build_packages=(
@@ -39,11 +40,21 @@ test_packages=(
   chromium chromium-driver python3-selenium
 )
 
+# The peers the benchmarks measure zkelect against (Curator with a JDK to
+# compile its participant, kazoo, etcd), the load tools (wrk, nginx as the
+# static-file ceiling) and what builds the bench's static C tools.
+bench_packages=(
+  libcurator-recipes-java default-jdk-headless python3-kazoo etcd-server etcd-client
+  wrk nginx-light
+  gcc libc6-dev python3
+)
+
 case "${1:-}" in
   --build) packages=("${build_packages[@]}") ;;
+  --bench) packages=("${bench_packages[@]}") ;;
   "") packages=("${build_packages[@]}" "${test_packages[@]}") ;;
   *)
-    echo "install-deps.sh: unknown argument '$1': expected --build or nothing" >&2
+    echo "install-deps.sh: unknown argument '$1': expected --build, --bench or nothing" >&2
     exit 2
     ;;
 esac
