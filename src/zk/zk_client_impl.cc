@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <zookeeper/zookeeper.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -81,10 +82,14 @@ struct ZkClientImpl::Request {
   Callback done;
 
   static Request* New(ZkClientImpl* client, Callback done) {
+    client->RequestStarted();
     return new Request{client, client->generation_, std::move(done)};
   }
+  // The library's completion hands the request back.
   static std::shared_ptr<Request> Take(const void* data) {
-    return std::shared_ptr<Request>(static_cast<Request*>(const_cast<void*>(data)));
+    auto* request = static_cast<Request*>(const_cast<void*>(data));
+    request->client->RequestAnswered();
+    return std::shared_ptr<Request>(request);
   }
   // Runs `call(done)` on the election loop, if the request's handle is still
   // the current one. (Posted tasks live in std::function, which must be
@@ -98,8 +103,9 @@ struct ZkClientImpl::Request {
   }
   // The library refused the request synchronously: no completion will come.
   static void Refused(Request* raw, int rc, std::function<void(Callback&, ZkCode)> deliver) {
-    Deliver(std::shared_ptr<Request>(raw), [code = FromLibrary(rc), deliver = std::move(deliver)](
-                                               Callback& done) { deliver(done, code); });
+    Deliver(Take(raw), [code = FromLibrary(rc), deliver = std::move(deliver)](Callback& done) {
+      deliver(done, code);
+    });
   }
 };
 
@@ -141,11 +147,50 @@ void ZkClientImpl::Close() {
   // Replies still queued for this handle (including the kClosing completions
   // zookeeper_close produces) carry the old generation and are dropped.
   ++generation_;
+  AwaitRepliesInFlight();
   int rc = zookeeper_close(handle_);
   if (rc != ZOK) spdlog::debug("zk: close returned {}", zerror(rc));
   handle_ = nullptr;
   context_.reset();
   session_id_ = 0;
+  // The library's threads are gone: whatever it still held is never answered.
+  std::lock_guard<std::mutex> lock(in_flight_mu_);
+  if (in_flight_ > 0) spdlog::debug("zk: {} requests unanswered at close", in_flight_);
+  abandoned_ += in_flight_;
+  in_flight_ = 0;
+}
+
+void ZkClientImpl::AwaitRepliesInFlight() {
+  // Over a live connection a reply takes a round trip; over a dead one the
+  // library fails requests only after 2/3 of the timeout, too long to wait.
+  constexpr std::chrono::milliseconds kGrace{1000};
+  if (zoo_state(handle_) != ZOO_CONNECTED_STATE) return;
+  std::unique_lock<std::mutex> lock(in_flight_mu_);
+  in_flight_changed_.wait_for(lock, std::min(kGrace, negotiated_timeout_ / 4),
+                              [this] { return in_flight_ == 0; });
+}
+
+void ZkClientImpl::RequestStarted() {
+  std::lock_guard<std::mutex> lock(in_flight_mu_);
+  ++in_flight_;
+}
+
+void ZkClientImpl::RequestAnswered() {
+  {
+    std::lock_guard<std::mutex> lock(in_flight_mu_);
+    --in_flight_;
+  }
+  in_flight_changed_.notify_all();
+}
+
+size_t ZkClientImpl::requests_in_flight() const {
+  std::lock_guard<std::mutex> lock(in_flight_mu_);
+  return in_flight_;
+}
+
+size_t ZkClientImpl::requests_abandoned() const {
+  std::lock_guard<std::mutex> lock(in_flight_mu_);
+  return abandoned_;
 }
 
 void ZkClientImpl::PostIfCurrent(uint64_t generation, std::function<void()> task) {

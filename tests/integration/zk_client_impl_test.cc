@@ -126,6 +126,26 @@ TEST_F(ZkClientImplTest, StaleRepliesOfAClosedHandleAreDropped) {
   EXPECT_EQ(stale_replies.load(), 0);
 }
 
+// Regression (HooksTest.LeaderOnlyChild under ASan in CI): a ping issued just
+// before shutdown was still in flight when the handle closed. The library
+// queues the completions of such requests for a completion thread that it has
+// already stopped, so they never ran and their contexts leaked. Close() now
+// lets the replies of a live connection arrive first.
+TEST_F(ZkClientImplTest, ClosingWithRequestsInFlightWaitsForTheirReplies) {
+  ZkClientImpl zk(Config(), loop_);
+  zk.SetEventSink(&sink_);
+  ASSERT_TRUE(zk.Open());
+  ASSERT_TRUE(loop_.RunUntil([&] { return sink_.connected == 1; }, milliseconds(10000)));
+  for (int i = 0; i < 500; ++i) {
+    zk.Sync("/", [](ZkCode) {});
+    zk.Exists("/", false, [](ZkCode, const NodeStat&) {});
+  }
+  EXPECT_GT(zk.requests_in_flight(), 0U);
+  zk.Close();
+  EXPECT_EQ(zk.requests_in_flight(), 0U);
+  EXPECT_EQ(zk.requests_abandoned(), 0U) << "every reply arrived before the handle closed";
+}
+
 TEST_F(ZkClientImplTest, DigestAuthCreatesUnderCreatorAclThatOthersCanOnlyRead) {
   ZkClientImpl zk(Config("elector:s3cret"), loop_);
   zk.SetEventSink(&sink_);

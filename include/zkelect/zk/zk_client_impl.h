@@ -1,8 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "zkelect/zk/zk_client.h"
@@ -43,6 +46,12 @@ class ZkClientImpl final : public ZkClient {
   void Sync(const std::string& path, DoneCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
 
+  // Requests handed to the library whose completion has not run yet, and
+  // those a Close() left unanswered (the library never completes them). Any
+  // thread.
+  size_t requests_in_flight() const;
+  size_t requests_abandoned() const;
+
  private:
   struct HandleContext;
   template <typename Callback>
@@ -55,6 +64,13 @@ class ZkClientImpl final : public ZkClient {
 
   // Runs `task` on the loop if the handle of `generation` is still current.
   void PostIfCurrent(uint64_t generation, std::function<void()> task);
+
+  // Before zookeeper_close: gives the replies of a live connection a moment to
+  // arrive. The library queues the completions of requests still in flight at
+  // close for a completion thread it has already stopped, so they never run.
+  void AwaitRepliesInFlight();
+  void RequestStarted();
+  void RequestAnswered();  // also when the library refused it at once
 
   // Constant after construction.
   const std::string servers_;
@@ -69,6 +85,12 @@ class ZkClientImpl final : public ZkClient {
   uint64_t generation_ = 0;
   int64_t session_id_ = 0;
   std::chrono::milliseconds negotiated_timeout_;
+
+  // Loop thread and the library's completion thread.
+  mutable std::mutex in_flight_mu_;
+  std::condition_variable in_flight_changed_;
+  size_t in_flight_ = 0;
+  size_t abandoned_ = 0;
 };
 
 }  // namespace zkelect
