@@ -199,7 +199,7 @@ class ZkEnsemble:
     def connect(self):
         return ",".join("127.0.0.1:%d" % s["client"] for s in self.servers)
 
-    def start(self, timeout=60.0):
+    def start(self, timeout=60.0, warm_up=True):
         env = dict(os.environ)
         env.pop("JAVA_TOOL_OPTIONS", None)
         for s in self.servers:
@@ -212,6 +212,42 @@ class ZkEnsemble:
                  lambda: all("Mode: " in four_letter(s["client"], "srvr") for s in self.servers),
                  timeout, poll=0.2)
         log("ZooKeeper ensemble serving at %s" % self.connect)
+        if warm_up and not os.environ.get("BENCH_ZK_COLD"):
+            self.warm_up()
+
+    def warm_up(self, batches=40, batch=500):
+        """Drives ~50,000 requests through every server so that their JVMs
+        compile the request path, as in a ZooKeeper that has been up for a
+        while. A just-started server runs it interpreted: on this machine a
+        write then takes about 2.6 ms at p50 instead of 0.8 ms, which would
+        dominate every handoff figure (BENCH_ZK_COLD=1 skips this)."""
+        from kazoo.client import KazooClient  # Debian's python3-kazoo
+        start = time.monotonic()
+        clients = []
+        try:
+            for s in self.servers:  # one session per server: each one's pipeline warms
+                c = KazooClient(hosts="127.0.0.1:%d" % s["client"], timeout=10.0)
+                c.start(timeout=10)
+                clients.append(c)
+            clients[0].ensure_path("/bench-warm-up")
+            for b in range(batches):
+                c = clients[b % len(clients)]
+                paths = ["/bench-warm-up/n%d-" % b] * batch
+                created = [r.get() for r in [c.create_async(p, b"x", ephemeral=True,
+                                                            sequence=True) for p in paths]]
+                fired = []
+                for r in [c.exists_async(p, watch=fired.append) for p in created]:
+                    r.get()
+                c.get_children("/bench-warm-up")
+                for r in [c.delete_async(p) for p in created]:
+                    r.get()
+            clients[0].delete("/bench-warm-up", recursive=True)
+        finally:
+            for c in clients:
+                c.stop()
+                c.close()
+        log("ZooKeeper warmed up: %d requests in %.1f s" % (batches * batch * 3,
+                                                             time.monotonic() - start))
 
     def packets(self):
         """Sum over servers of (packets received, packets sent) from `srvr`... via mntr."""
