@@ -70,6 +70,7 @@ void Recipe::OpenSession() {
   candidates_.clear();
   candidates_known_ = false;
   leader_.reset();
+  watched_.clear();  // a new session holds no watch
   next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
   if (!zk_.Open()) {
     reopen_backoff_ = std::clamp(reopen_backoff_ * 2, kRetryDelay, kMaxReopenBackoff);
@@ -154,6 +155,7 @@ void Recipe::OnConnected() {
     // Rule 6: same session after a reconnect. Our node survived; re-read the
     // children and re-check the claim (rule 4) instead of recreating.
     spdlog::info("zk: reconnected, session {} still valid", Hex(session_id_));
+    watched_.clear();  // the library re-arms them; read again all the same
     Refresh();
   }
   UpdateRole(Reason::kConnected);
@@ -213,16 +215,15 @@ void Recipe::OnWake() {
   }
   if (now >= next_ping_) {
     next_ping_ = now + SessionTimeout() / 6;
-    // The sync proves the session alive at the quorum (rule 7); the exists
-    // notices a deleted election path before the next re-check (rule 9).
+    // The sync proves the session alive at the quorum (rule 7). (A deleted
+    // election path needs no ping of its own: its children go first, and
+    // the watch on the predecessor or on our own node fires.)
     zk_.Sync(options_.election_path, Confirmed([](ZkCode) {}));
-    zk_.Exists(options_.election_path, /*watch=*/false, [this](ZkCode code, const NodeStat&) {
-      if (code == ZkCode::kNoNode) Refresh();
-    });
   }
   if (now >= next_recheck_) {
     next_recheck_ = now + options_.recheck_interval;
-    Refresh();  // rule 9
+    watched_.clear();  // rule 9 re-arms every watch too, in case one was lost
+    Refresh();
   }
   if (now >= next_retry_) {
     next_retry_ = Clock::TimePoint::max();
@@ -505,17 +506,15 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
   } else {
     if (leading_) StepDown(Reason::kDeleted, {});
     // Track the leader for /leader (its czxid is the epoch)...
-    zk_.GetData(PathOf(first), true,
-                [this, seq, first](ZkCode c, const std::string& data, const NodeStat& st) {
-                  OnLeaderData(seq, first, c, data, st);
-                });
+    if (!leader_ || leader_->node != first || !watched_.contains(first)) ReadLeader(seq, first);
     // ...and watch only our predecessor (rule 5: no herd).
     if (own_node_) {
       own = std::find(candidates_.begin(), candidates_.end(), *own_node_);
-      const std::string& predecessor = *(own - 1);
-      if (predecessor != first) {
+      const std::string predecessor = *(own - 1);
+      if (predecessor != first && !watched_.contains(predecessor)) {
         zk_.GetData(PathOf(predecessor), true,
-                    [this](ZkCode c, const std::string&, const NodeStat&) {
+                    [this, predecessor](ZkCode c, const std::string&, const NodeStat&) {
+                      if (c == ZkCode::kOk) watched_.insert(predecessor);
                       if (c == ZkCode::kNoNode) Refresh();
                     });
       }
@@ -556,8 +555,16 @@ void Recipe::OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat) {
   }
 }
 
+void Recipe::ReadLeader(uint64_t seq, const std::string& node) {
+  zk_.GetData(PathOf(node), true,
+              [this, seq, node](ZkCode c, const std::string& data, const NodeStat& st) {
+                OnLeaderData(seq, node, c, data, st);
+              });
+}
+
 void Recipe::OnLeaderData(uint64_t seq, const std::string& node, ZkCode code,
                           const std::string& data, const NodeStat& stat) {
+  if (code == ZkCode::kOk) watched_.insert(node);  // whatever the answer is still for
   if (seq != refresh_seq_) return;
   if (code == ZkCode::kNoNode) {
     Refresh();
@@ -570,13 +577,32 @@ void Recipe::OnLeaderData(uint64_t seq, const std::string& node, ZkCode code,
 
 void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
   if (path != options_.election_path && !path.starts_with(options_.election_path + "/")) return;
-  if (type == NodeEventType::kDeleted && leading_ && own_node_ && path == PathOf(*own_node_) &&
+  const std::string node = Basename(path);
+  watched_.erase(node);  // a watch fires once
+  if (type == NodeEventType::kDeleted && leading_ && own_node_ && node == *own_node_ &&
       !withdrawing_) {
     // Rule 5: the leader watches its own node; a manual delete demotes it.
     spdlog::warn("our node {} was deleted by another client", *own_node_);
     StepDown(Reason::kDeleted, {});
   }
+  if (type == NodeEventType::kDeleted && FollowLeaderExit(node)) return;
   Refresh();
+}
+
+// Every follower watches the leader's node (for /leader), so its deletion
+// reaches them all. Only the next in line must list the children (rule 5:
+// it may lead). Behind it, no node below the second of the last listing can
+// exist (sequence numbers only grow; a node missing from that listing was
+// already gone), so the second is the new leader: one read of it, instead of
+// a herd of listings. If it went too, the listing happens after all.
+bool Recipe::FollowLeaderExit(const std::string& node) {
+  if (leading_ || NextInLine() || phase_ != Phase::kConnected || candidates_.size() < 2 ||
+      candidates_.front() != node || node == own_node_) {
+    return false;
+  }
+  candidates_.erase(candidates_.begin());
+  ReadLeader(refresh_seq_, candidates_.front());
+  return true;
 }
 
 // ---------------------------------------------------------------------------

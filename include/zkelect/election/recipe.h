@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -127,8 +128,15 @@ class Recipe final : public ZkEventSink {
   void OnChildren(uint64_t seq, bool watched, ZkCode code,
                   const std::vector<std::string>& children);
   void OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat);
+  // Reads `node` as the leader and watches it; the answer goes to
+  // OnLeaderData with listing `seq`.
+  void ReadLeader(uint64_t seq, const std::string& node);
   void OnLeaderData(uint64_t seq, const std::string& node, ZkCode code, const std::string& data,
                     const NodeStat& stat);
+  // The leader's node `node` was deleted: a follower that is not next in line
+  // reads the new leader instead of listing. Returns false where a listing is
+  // due (rule 5).
+  bool FollowLeaderExit(const std::string& node);
   void RetryLater();
 
   // Leadership.
@@ -182,6 +190,9 @@ class Recipe final : public ZkEventSink {
   uint64_t own_read_seq_ = 0;  // the refresh whose read of our node is sent
   std::vector<std::string> candidates_;
   bool candidates_known_ = false;
+  // Nodes whose data watch this session holds (a watched read answered, its
+  // event not yet fired): a listing does not read them again.
+  std::set<std::string> watched_;
   std::optional<LeaderView> leader_;
   // The epoch of the last leader known, kept when leader_ is cleared, for
   // the role-change log line.

@@ -228,6 +228,63 @@ TEST_F(RecipeTest, Rule5_PredecessorDeletionRelistsAndDoesNotAssumeLeadership) {
   EXPECT_TRUE(recipe_->leading());
 }
 
+// Every follower watches the leader's node, so its deletion reaches them all;
+// behind the next in line, one read of the new leader replaces the listing
+// (and the read of an unchanged predecessor): no herd of listings at scale.
+TEST_F(RecipeTest, Rule5_FollowersBehindTheNextInLineOnlyReadTheNewLeaderWhenTheLeaderGoes) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  const std::string b = AddPeer("b");
+  const std::string c = AddPeer("c");
+  StartAndSettle();
+  ASSERT_EQ(zk_.watches(), (std::set<std::string>{a, c}));
+  const int gets = zk_.requests("get");
+  const int lists = zk_.requests("children");
+  zk_.ExternalDelete(a);
+  Settle();
+  EXPECT_EQ(zk_.requests("children"), lists);
+  EXPECT_EQ(zk_.requests("get"), gets + 1);
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.id, "b");
+  EXPECT_EQ(Snap().leader->node, b.substr(b.rfind('/') + 1));
+  EXPECT_EQ(zk_.watches(), (std::set<std::string>{b, c}));
+  EXPECT_EQ(Snap().candidates.size(), 3u);
+  EXPECT_FALSE(recipe_->leading());
+}
+
+TEST_F(RecipeTest, Rule5_FollowerListsWhenTheExpectedNewLeaderIsGoneToo) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  const std::string b = AddPeer("b");
+  const std::string c = AddPeer("c");
+  StartAndSettle();
+  zk_.ExternalDelete(b);  // unwatched by us: no event
+  const int lists = zk_.requests("children");
+  zk_.ExternalDelete(a);
+  Settle();
+  EXPECT_EQ(zk_.requests("children"), lists + 1) << "b answered no-node: list after all";
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.id, "c");
+  EXPECT_FALSE(recipe_->leading());
+  zk_.ExternalDelete(c);
+  Settle();
+  EXPECT_TRUE(recipe_->leading()) << "our predecessor left: we are first";
+}
+
+TEST_F(RecipeTest, Rule5_ListingDoesNotReadAgainTheLeaderItAlreadyWatches) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  const std::string b = AddPeer("b");
+  const std::string c = AddPeer("c");
+  StartAndSettle();
+  const int gets = zk_.requests("get");
+  zk_.ExternalDelete(c);  // our predecessor: list, then watch b
+  Settle();
+  EXPECT_EQ(zk_.requests("get"), gets + 1) << "b only; a is watched and unchanged";
+  EXPECT_EQ(zk_.watches(), (std::set<std::string>{a, b}));
+  EXPECT_EQ(Snap().leader->identity.id, "a");
+}
+
 // A handoff costs the successor one round trip after the deletion: the next
 // in line sends the read of its own node (rule 4) together with the listing
 // (rule 5), and claims when both are answered.
@@ -326,12 +383,17 @@ TEST_F(RecipeTest, Rule7_LeaderOnAServerCutOffFromTheQuorumFencesItselfAlthoughR
   StartAndSettle();
   ASSERT_TRUE(recipe_->leading());
   zk_.LoseQuorum();
-  const int exists_before = zk_.requests("exists");
-  Advance(milliseconds(1900));
+  const int reads_before = zk_.requests("children") + zk_.requests("get");
+  Advance(milliseconds(1000));
+  // Another client touches our node: the watch fires, the recipe reads the
+  // election again, and the cut-off server answers those reads.
+  zk_.ExternalSetData(OwnPath(), EncodeNodeData(NodeIdentity{"me", "10.0.0.1:8080", {}}));
+  Advance(milliseconds(900));
   EXPECT_TRUE(recipe_->leading()) << "well inside the deadline";
   for (int i = 0; i < 12 && recipe_->leading(); ++i) Advance(milliseconds(100));
   EXPECT_FALSE(recipe_->leading()) << "no sync answered for timeout/2 = 3s";
-  EXPECT_GT(zk_.requests("exists"), exists_before) << "the pings' reads were answered meanwhile";
+  EXPECT_GT(zk_.requests("children") + zk_.requests("get"), reads_before)
+      << "reads were answered meanwhile";
   ASSERT_EQ(listener_.demoted.size(), 1u);
   EXPECT_EQ(listener_.demoted[0], Reason::kDisconnected);
   EXPECT_EQ(Snap().role, Role::kDisconnected);
