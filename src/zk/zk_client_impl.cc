@@ -65,6 +65,8 @@ ACL kAuthenticatedAcl[] = {{ZOO_PERM_ALL, {kAuthScheme, kEmptyId}},
                            {ZOO_PERM_READ, {kWorldScheme, kAnyoneId}}};
 ACL_vector kAuthenticatedAclVector = {2, kAuthenticatedAcl};
 
+constexpr std::chrono::milliseconds kResolutionDelay{30000};
+
 }  // namespace
 
 // What the library hands back to our static callbacks for one handle.
@@ -133,6 +135,12 @@ bool ZkClientImpl::Open() {
     context_.reset();
     return false;
   }
+  // By default the library resolves zk.servers again (getaddrinfo: a
+  // netlink query, and DNS for host names) on every turn of its I/O loop,
+  // that is before sending each request and after each reply. Once in a
+  // while is enough to follow DNS changes; a lost connection resolves anew
+  // regardless.
+  zoo_set_servers_resolution_delay(handle_, static_cast<int>(kResolutionDelay.count()));
   if (!digest_auth_.empty()) {
     int rc = zoo_add_auth(handle_, "digest", digest_auth_.data(),
                           static_cast<int>(digest_auth_.size()), nullptr, nullptr);
