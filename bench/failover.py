@@ -14,7 +14,8 @@ leadership callback begins (it writes its own timestamp):
 Rounds are interleaved (round r: every system graceful, then every system
 crash, in an order rotated each round) so that background load hits all
 systems alike. One real 3-server ZooKeeper ensemble serves zkelect, Curator
-and kazoo with the same session timeout; etcd runs with the same lease TTL.
+and kazoo with the same session timeout; etcd (a 3-member cluster, the same
+replication) runs with the same lease TTL.
 
 Before the measured rounds, --warmup unmeasured graceful rounds per system
 let the JVMs (ZooKeeper's servers, Curator) compile their hot paths.
@@ -295,6 +296,8 @@ def main():
     ap.add_argument("--session-timeout", type=float, default=2.0,
                     help="ZooKeeper session timeout and etcd lease TTL, seconds")
     ap.add_argument("--systems", default="zkelect,curator,kazoo,etcd")
+    ap.add_argument("--etcd-members", type=int, default=3,
+                    help="etcd cluster size (3: the same replication as ZooKeeper's ensemble)")
     ap.add_argument("--kinds", default="graceful,crash")
     ap.add_argument("--warmup", type=int, default=2,
                     help="unmeasured graceful rounds per system first (the JVMs' JIT)")
@@ -319,7 +322,7 @@ def main():
             elif name == "kazoo":
                 systems.append(KazooSystem(wd, args.session_timeout, ens, zk))
             elif name == "etcd":
-                etcd = bl.Etcd(wd)
+                etcd = bl.Etcd(wd, members=args.etcd_members)
                 etcd.start()
                 systems.append(EtcdSystem(wd, args.session_timeout, etcd, stamp))
             else:

@@ -268,28 +268,38 @@ class ZkEnsemble:
 
 
 class Etcd:
-    """A single-member etcd (Debian's etcd-server) on free loopback ports."""
+    """An etcd cluster (Debian's etcd-server) on free loopback ports: three
+    members by default, the same replication as the ZooKeeper ensemble (a
+    single member commits without waiting for any peer)."""
 
-    def __init__(self, workdir):
-        self.dir = workdir.sub("etcd")
-        self.client_port, self.peer_port = free_ports(2)
-        self.proc = None
+    def __init__(self, workdir, members=3):
+        self.workdir = workdir
+        ports = free_ports(2 * members)
+        self.members = [{"name": "m%d" % i, "client": ports[2 * i], "peer": ports[2 * i + 1],
+                         "dir": workdir.sub("etcd-m%d" % i), "proc": None}
+                        for i in range(members)]
 
     @property
     def endpoint(self):
-        return "127.0.0.1:%d" % self.client_port
+        """All client endpoints, comma-separated (etcdctl --endpoints)."""
+        return ",".join("127.0.0.1:%d" % m["client"] for m in self.members)
 
     def start(self, timeout=30.0):
-        c = "http://127.0.0.1:%d" % self.client_port
-        p = "http://127.0.0.1:%d" % self.peer_port
-        argv = ["etcd", "--name", "bench", "--data-dir", os.path.join(self.dir, "data"),
-                "--listen-client-urls", c, "--advertise-client-urls", c,
-                "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
-                "--initial-cluster", "bench=" + p, "--log-level", "warn"]
+        cluster = ",".join("%s=http://127.0.0.1:%d" % (m["name"], m["peer"]) for m in self.members)
         env = dict(os.environ, ETCD_UNSUPPORTED_ARCH=os.environ.get("ETCD_UNSUPPORTED_ARCH", ""))
-        self.proc = Proc(argv, os.path.join(self.dir, "etcd.log"), env=env)
-        wait_for("etcd health", lambda: http_get(c + "/health")[0] == 200, timeout, poll=0.1)
-        log("etcd serving at %s" % self.endpoint)
+        for m in self.members:
+            c = "http://127.0.0.1:%d" % m["client"]
+            p = "http://127.0.0.1:%d" % m["peer"]
+            argv = ["etcd", "--name", m["name"], "--data-dir", os.path.join(m["dir"], "data"),
+                    "--listen-client-urls", c, "--advertise-client-urls", c,
+                    "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
+                    "--initial-cluster", cluster, "--initial-cluster-state", "new",
+                    "--log-level", "warn"]
+            m["proc"] = Proc(argv, os.path.join(m["dir"], "etcd.log"), env=env)
+        wait_for("etcd health on every member",
+                 lambda: all(http_get("http://127.0.0.1:%d/health" % m["client"])[0] == 200
+                             for m in self.members), timeout, poll=0.1)
+        log("etcd (%d members) serving at %s" % (len(self.members), self.endpoint))
 
     def etcdctl(self, *args):
         return subprocess.run(["etcdctl", "--endpoints", self.endpoint] + list(args),
@@ -297,8 +307,9 @@ class Etcd:
                               env=dict(os.environ, ETCDCTL_API="3"))
 
     def stop(self):
-        if self.proc:
-            self.proc.stop(signal.SIGTERM, timeout=5)
+        for m in self.members:
+            if m["proc"]:
+                m["proc"].stop(signal.SIGTERM, timeout=5)
 
 
 class Zkelect:
