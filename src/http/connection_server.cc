@@ -16,8 +16,10 @@ using std::chrono::steady_clock;
 
 // The library listens with a backlog of 5; a burst of probes and long-poll
 // clients reconnecting after a change would overflow it and wait for a SYN
-// retransmit (1s).
-constexpr int kListenBacklog = 128;
+// retransmit (1s). Up to http.max_waiters clients (1000 and more) come back
+// at once after a leader change; the kernel caps this at
+// net.core.somaxconn (4096 by default).
+constexpr int kListenBacklog = SOMAXCONN;
 
 // A connection's deepest stack (parsing, routing, rendering JSON, logging)
 // is a few tens of KiB; only touched pages become resident.
