@@ -412,8 +412,8 @@ void HttpServer::Configure() {
          std::to_string(res.status)});
     // Printable() would run for every request even with debug lines off.
     if (spdlog::should_log(spdlog::level::debug)) {
-      spdlog::debug("HTTP {} {} from {} -> {}", req.method, Printable(req.target),
-                    req.remote_addr, res.status);
+      spdlog::debug("HTTP {} {} from {} -> {}", req.method, Printable(req.target), req.remote_addr,
+                    res.status);
     }
   });
 }

@@ -97,8 +97,9 @@ class HttpServer {
 
   // Long-poll (for a change of `topic`), then answer with the view: for
   // /leader, /status and /is-leader.
-  void ServeView(const httplib::Request& req, httplib::Response& res, StateBoard::Topic topic,
-                 const std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>& answer);
+  void ServeView(
+      const httplib::Request& req, httplib::Response& res, StateBoard::Topic topic,
+      const std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>& answer);
 
   // GET /: the status page (status_page.h).
   void HandleStatusPage(const httplib::Request& req, httplib::Response& res);

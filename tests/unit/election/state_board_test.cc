@@ -155,8 +155,8 @@ TEST(StateBoardTest, TopicWaitReturnsAtOnceWhenItsChangeIsAlreadyPast) {
   const auto start = steady_clock::now();
   EXPECT_EQ(board.WaitForChange(1, start + seconds(30), StateBoard::Topic::kLeader).index, 3u);
   // Nothing for the leader past 2: waits out its deadline.
-  EXPECT_EQ(
-      board.WaitForChange(2, start + milliseconds(100), StateBoard::Topic::kLeader).index, 3u);
+  EXPECT_EQ(board.WaitForChange(2, start + milliseconds(100), StateBoard::Topic::kLeader).index,
+            3u);
   EXPECT_GE(steady_clock::now() - start, milliseconds(100));
   EXPECT_LT(steady_clock::now() - start, seconds(5));
 }

@@ -24,8 +24,8 @@ class CountingRender {
   AnswerCache::Render Get() {
     return [this](const StateBoard::View& view) {
       ++calls;
-      return AnswerCache::Answer{200, prefix_ + " " + view.snapshot->id + " " +
-                                          std::to_string(view.index)};
+      return AnswerCache::Answer{
+          200, prefix_ + " " + view.snapshot->id + " " + std::to_string(view.index)};
     };
   }
   std::atomic<int> calls{0};
