@@ -17,8 +17,11 @@
 // view, so a /leader long-poll may be answered for a change that is not a new
 // leader.
 //
-// One epoll thread, so the client adds microseconds, not milliseconds, per
-// answer; and a connection that has its answer is closed only once every
+// An answer's time is when its last bytes reached the socket (the kernel's
+// receive timestamp, SO_TIMESTAMPNS), not when this process got to read it:
+// on the daemon's two cores this client competes with a thousand woken
+// server threads and may run only once most answers are in. One epoll
+// thread; and a connection that has its answer is closed only once every
 // waiter has one (the server closes its end at once), so that the client's
 // own TCP teardown does not take the two cores from the answers still to
 // come.
@@ -39,12 +42,6 @@
 
 enum { kMaxPolls = 20, kBufferBytes = 4096 };
 
-static long long now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 struct conn {
   int fd;
   int status;
@@ -53,6 +50,36 @@ struct conn {
   char buf[kBufferBytes];
   size_t len;
 };
+
+static long long clock_ns(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+
+// CLOCK_REALTIME minus CLOCK_MONOTONIC: receive timestamps are on the first.
+static long long realtime_offset;
+
+// Reads into c->buf; *stamp becomes the receive time of the bytes read (on
+// CLOCK_MONOTONIC), or `fallback` without one.
+static ssize_t read_stamped(struct conn* c, long long fallback, long long* stamp) {
+  struct iovec iov = {c->buf + c->len, sizeof c->buf - 1 - c->len};
+  char control[CMSG_SPACE(sizeof(struct timespec))];
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                       .msg_controllen = sizeof control};
+  const ssize_t r = recvmsg(c->fd, &msg, 0);
+  *stamp = fallback;
+  for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); r > 0 && cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec ts;
+      memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+      *stamp = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec - realtime_offset;
+    }
+  }
+  return r;
+}
 
 static struct sockaddr_in addr;
 static const char* host;
@@ -68,6 +95,7 @@ static int poll_from(struct conn* c, unsigned index, unsigned long long from) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   if (connect(fd, (struct sockaddr*)&addr, sizeof addr) != 0 ||
       write(fd, request, (size_t)len) != len) {
     fprintf(stderr, "longpoll: connection %u: %s\n", index, strerror(errno));
@@ -109,6 +137,7 @@ int main(int argc, char** argv) {
   addr.sin_port = htons((unsigned short)atoi(argv[2]));
   inet_pton(AF_INET, host, &addr.sin_addr);
   struct conn* conns = calloc((size_t)n, sizeof *conns);
+  realtime_offset = clock_ns(CLOCK_REALTIME) - now_ns();
   ep = epoll_create1(0);
   for (int i = 0; i < n; ++i) {
     if (poll_from(&conns[i], (unsigned)i, first_index) != 0) return 1;
@@ -132,7 +161,8 @@ int main(int argc, char** argv) {
     for (int j = 0; j < k; ++j) {
       const unsigned index = events[j].data.u32;
       struct conn* c = &conns[index];
-      ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
+      long long stamp = 0;
+      const ssize_t r = read_stamped(c, t, &stamp);
       if (r > 0) c->len += (size_t)r;
       c->buf[c->len] = '\0';
       if (!complete(c, r <= 0)) continue;
@@ -147,7 +177,7 @@ int main(int argc, char** argv) {
         if (poll_from(c, index, strtoull(next + 18, NULL, 10)) == 0) continue;
         c->fd = -1;
       }
-      if (expect == NULL || (body != NULL && strstr(body, expect) != NULL)) c->answered = t;
+      if (expect == NULL || (body != NULL && strstr(body, expect) != NULL)) c->answered = stamp;
       ++done;
     }
   }
