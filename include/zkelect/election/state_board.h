@@ -26,8 +26,8 @@ class StateBoard {
     uint64_t index = 0;
   };
 
-  // What a waiter waits for (design §4: a /leader long-poll is for a new
-  // leader, not for every change of the view). Each topic has its own
+  // What a waiter waits for: a /leader long-poll is for a new leader, not
+  // for every change of the view (README "Long-poll"). Each topic has its own
   // condition variable, so that a change wakes only the waiters it concerns:
   // a leader change moves the index several times on a follower (candidates,
   // position, then the leader), and a thousand parked /leader polls must not
