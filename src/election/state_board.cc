@@ -31,24 +31,50 @@ StateBoard::View StateBoard::Current() const {
   return Visible();
 }
 
+// Mirrors what api_json.h's LeaderBody() and IsLeaderBody() read, so that
+// a waiter on a topic wakes for every change of its answer (besides the
+// index), and only then.
+bool StateBoard::Changed(Topic topic, const Snapshot& before, const Snapshot& after) {
+  switch (topic) {
+    case Topic::kAny:
+      return true;
+    case Topic::kLeader:
+      return before.leader != after.leader || before.no_leader_reason != after.no_leader_reason ||
+             (before.role == Role::kLeader) != (after.role == Role::kLeader) ||
+             before.own_node != after.own_node;
+    case Topic::kRole:
+      return before.role != after.role;
+  }
+  return true;
+}
+
 bool StateBoard::Publish(Snapshot next, std::optional<Clock::TimePoint> lease) {
+  std::array<bool, kTopics> changed{};
   {
     MutexLock lock(&mu_);
     lease_ = lease;
     if (*snapshot_ == next) return false;
+    ++index_;
+    for (size_t topic = 0; topic < kTopics; ++topic) {
+      changed[topic] = Changed(static_cast<Topic>(topic), *snapshot_, next);
+      if (changed[topic]) changed_at_[topic] = index_;
+    }
     snapshot_ = std::make_shared<const Snapshot>(std::move(next));
     fenced_.reset();
-    ++index_;
   }
-  changed_.notify_all();
+  for (size_t topic = 0; topic < kTopics; ++topic) {
+    if (changed[topic]) changed_[topic].notify_all();
+  }
   return true;
 }
 
 StateBoard::View StateBoard::WaitForChange(uint64_t after,
-                                           std::chrono::steady_clock::time_point deadline) const {
+                                           std::chrono::steady_clock::time_point deadline,
+                                           Topic topic) const {
+  const auto t = static_cast<size_t>(topic);
   MutexLock lock(&mu_);
-  while (index_ <= after && !closed_) {
-    if (lock.WaitUntil(changed_, deadline) == std::cv_status::timeout) break;
+  while (changed_at_[t] <= after && !closed_) {
+    if (lock.WaitUntil(changed_[t], deadline) == std::cv_status::timeout) break;
   }
   return Visible();
 }
@@ -58,7 +84,7 @@ void StateBoard::Close() {
     MutexLock lock(&mu_);
     closed_ = true;
   }
-  changed_.notify_all();
+  for (std::condition_variable& changed : changed_) changed.notify_all();
 }
 
 }  // namespace zkelect

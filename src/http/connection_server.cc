@@ -1,5 +1,7 @@
 #include "zkelect/http/connection_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -16,12 +18,19 @@ using std::chrono::steady_clock;
 
 // The library listens with a backlog of 5; a burst of probes and long-poll
 // clients reconnecting after a change would overflow it and wait for a SYN
-// retransmit (1s).
-constexpr int kListenBacklog = 128;
+// retransmit (1s). Up to http.max_waiters clients (1000 and more) come back
+// at once after a leader change; the kernel caps this at
+// net.core.somaxconn (4096 by default).
+constexpr int kListenBacklog = SOMAXCONN;
 
 // A connection's deepest stack (parsing, routing, rendering JSON, logging)
 // is a few tens of KiB; only touched pages become resident.
 constexpr size_t kStackBytes = 256 * 1024;
+
+void SetCork(int sock, bool on) {
+  const int value = on ? 1 : 0;
+  ::setsockopt(sock, IPPROTO_TCP, TCP_CORK, &value, sizeof(value));
+}
 
 // The library's hook for where connections run.
 class PoolTaskQueue final : public httplib::TaskQueue {
@@ -82,10 +91,16 @@ bool ConnectionServer::process_and_close_socket(int sock) {
     stream.BeginRequest(steady_clock::now() + limits_.request_timeout, limits_.max_request_bytes);
     const bool last = served + 1 == limits_.max_requests_per_connection;
     bool client_closes = false;
-    if (!process_request(stream, last, client_closes, nullptr) || client_closes ||
-        stream.broken()) {
-      break;
-    }
+    // The library writes a response's head and body in two sends; corked,
+    // they leave as one segment when the request is done (one packet and
+    // one wake-up of the client instead of two, which counts when a leader
+    // change answers a thousand long-polls at once). A "100 Continue",
+    // which no zkelect endpoint needs, waits up to the kernel's 200 ms cork
+    // limit.
+    SetCork(sock, true);
+    const bool served_ok = process_request(stream, last, client_closes, nullptr);
+    SetCork(sock, false);
+    if (!served_ok || client_closes || stream.broken()) break;
   }
   return true;
 }

@@ -255,7 +255,14 @@ HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, Electi
       control_(control),
       metrics_(metrics),
       version_(std::move(version)),
-      policy_(config) {}
+      policy_(config),
+      leader_answers_([](const StateBoard::View& view) {
+        return Answer{view.snapshot->leader ? 200 : 503, LeaderBody(*view.snapshot, view.index)};
+      }),
+      is_leader_answers_([](const StateBoard::View& view) {
+        return Answer{view.snapshot->role == Role::kLeader ? 200 : 503,
+                      IsLeaderBody(*view.snapshot, view.index)};
+      }) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -403,8 +410,11 @@ void HttpServer::Configure() {
     metrics_.http_requests.Increment(
         {known != nullptr ? std::string(known->path) : std::string("other"),
          std::to_string(res.status)});
-    spdlog::debug("HTTP {} {} from {} -> {}", req.method, Printable(req.target), req.remote_addr,
-                  res.status);
+    // Printable() would run for every request even with debug lines off.
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("HTTP {} {} from {} -> {}", req.method, Printable(req.target), req.remote_addr,
+                    res.status);
+    }
   });
 }
 
@@ -495,8 +505,9 @@ bool HttpServer::AdmitWrite(const httplib::Request& req, httplib::Response& res)
   return false;
 }
 
-void HttpServer::ServeView(const httplib::Request& req, httplib::Response& res,
-                           const std::function<Answer(const StateBoard::View&)>& render) {
+void HttpServer::ServeView(
+    const httplib::Request& req, httplib::Response& res, StateBoard::Topic topic,
+    const std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>& answer) {
   const Result<LongPollParams> params = ParseLongPollParams(req.params, config_);
   if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
 
@@ -512,31 +523,31 @@ void HttpServer::ServeView(const httplib::Request& req, httplib::Response& res,
                             " long-polls are parked already (http.max_waiters): expected a "
                             "retry later, or a request without index");
     }
-    view = board_.WaitForChange(*params->index, std::chrono::steady_clock::now() + params->wait);
+    view = board_.WaitForChange(*params->index, std::chrono::steady_clock::now() + params->wait,
+                                topic);
   }
-  const Answer answer = render(view);
-  Reply(res, answer.status, answer.body);
+  const std::shared_ptr<const Answer> reply = answer(view);
+  Reply(res, reply->status, reply->body);
   SetIndex(res, view.index);
 }
 
 void HttpServer::HandleLeader(const httplib::Request& req, httplib::Response& res) {
-  ServeView(req, res, [](const StateBoard::View& view) {
-    return Answer{view.snapshot->leader ? 200 : 503, LeaderBody(*view.snapshot, view.index)};
-  });
+  ServeView(req, res, StateBoard::Topic::kLeader,
+            [this](const StateBoard::View& view) { return leader_answers_.Get(view); });
 }
 
 void HttpServer::HandleStatus(const httplib::Request& req, httplib::Response& res) {
-  ServeView(req, res, [this](const StateBoard::View& view) {
-    return Answer{200, StatusBody(*view.snapshot, view.index, version_,
-                                  HttpStats{waiters_.load(), config_.max_waiters})};
+  // Not cached: it shows the parked waiters, which change between requests.
+  ServeView(req, res, StateBoard::Topic::kAny, [this](const StateBoard::View& view) {
+    return std::make_shared<const Answer>(
+        Answer{200, StatusBody(*view.snapshot, view.index, version_,
+                               HttpStats{waiters_.load(), config_.max_waiters})});
   });
 }
 
 void HttpServer::HandleIsLeader(const httplib::Request& req, httplib::Response& res) {
-  ServeView(req, res, [](const StateBoard::View& view) {
-    return Answer{view.snapshot->role == Role::kLeader ? 200 : 503,
-                  IsLeaderBody(*view.snapshot, view.index)};
-  });
+  ServeView(req, res, StateBoard::Topic::kRole,
+            [this](const StateBoard::View& view) { return is_leader_answers_.Get(view); });
 }
 
 void HttpServer::HandleStatusPage(const httplib::Request&, httplib::Response& res) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -25,6 +26,19 @@ class StateBoard {
     uint64_t index = 0;
   };
 
+  // What a waiter waits for: a /leader long-poll is for a new leader, not
+  // for every change of the view (README "Long-poll"). Each topic has its own
+  // condition variable, so that a change wakes only the waiters it concerns:
+  // a leader change moves the index several times on a follower (candidates,
+  // position, then the leader), and a thousand parked /leader polls must not
+  // wake, answer and come back for each step.
+  enum class Topic {
+    kAny,     // every change
+    kLeader,  // what /leader shows: the leader (or why there is none) and
+              // whether it is this node
+    kRole,    // what /is-leader shows: this node's role
+  };
+
   // `clock` (default: the system clock) checks leader leases; it must
   // outlive the board.
   explicit StateBoard(Snapshot initial, const Clock* clock = nullptr);
@@ -43,23 +57,31 @@ class StateBoard {
   // serves before its election loop has run again.
   bool Publish(Snapshot next, std::optional<Clock::TimePoint> lease = std::nullopt) EXCLUDES(mu_);
 
-  // Blocks until the index exceeds `after`, `deadline` passes or Close() is
-  // called; returns the view at that moment.
-  View WaitForChange(uint64_t after, std::chrono::steady_clock::time_point deadline) const
-      EXCLUDES(mu_);
+  // Blocks until `topic` changes under an index past `after`, `deadline`
+  // passes or Close() is called; returns the view at that moment (its index
+  // may exceed `after` without a change of `topic` when the wait ends
+  // otherwise, or when `after` was older than the topic's last change).
+  View WaitForChange(uint64_t after, std::chrono::steady_clock::time_point deadline,
+                     Topic topic = Topic::kAny) const EXCLUDES(mu_);
 
   // Wakes every waiter for good (shutdown); later waits return at once.
   void Close() EXCLUDES(mu_);
 
  private:
+  static constexpr size_t kTopics = 3;
+
   // The view readers get: `snapshot_`, or its fenced copy past the lease.
   View Visible() const REQUIRES(mu_);
+  // Whether `topic` differs between two snapshots.
+  static bool Changed(Topic topic, const Snapshot& before, const Snapshot& after);
 
   const Clock& clock_;
   mutable Mutex mu_;
-  mutable std::condition_variable changed_;
+  mutable std::array<std::condition_variable, kTopics> changed_;  // by Topic
   std::shared_ptr<const Snapshot> snapshot_ GUARDED_BY(mu_);
   uint64_t index_ GUARDED_BY(mu_) = 1;
+  // By Topic: the index of its last change.
+  std::array<uint64_t, kTopics> changed_at_ GUARDED_BY(mu_) = {1, 1, 1};
   std::optional<Clock::TimePoint> lease_ GUARDED_BY(mu_);
   mutable std::shared_ptr<const Snapshot> fenced_ GUARDED_BY(mu_);  // made on demand
   bool closed_ GUARDED_BY(mu_) = false;

@@ -46,7 +46,7 @@ class ConnectionServer final : public httplib::Server {
 
   // Binds host:port (port 0: a free one) with SO_REUSEADDR but not the
   // library's SO_REUSEPORT (which would let a second daemon bind the same
-  // port without an error), and a listen backlog of 128 instead of 5.
+  // port without an error), and a listen backlog of SOMAXCONN instead of 5.
   // Returns the port, or -1 with errno set (0 for an unusable host).
   int Bind(const std::string& host, int port);
 

@@ -11,6 +11,7 @@
 #include "zkelect/common/status.h"
 #include "zkelect/config/config.h"
 #include "zkelect/election/state_board.h"
+#include "zkelect/http/answer_cache.h"
 #include "zkelect/http/host_policy.h"
 
 namespace httplib {
@@ -79,11 +80,7 @@ class HttpServer {
 
  private:
   struct ResignCall;
-  // A status and a JSON body.
-  struct Answer {
-    int status = 200;
-    std::string body;
-  };
+  using Answer = AnswerCache::Answer;
   using Endpoint = void (HttpServer::*)(const httplib::Request&, httplib::Response&);
   enum class Access { kRead, kWrite };
 
@@ -98,9 +95,11 @@ class HttpServer {
   bool AdmitHost(const httplib::Request& req, httplib::Response& res) const;
   bool AdmitWrite(const httplib::Request& req, httplib::Response& res) const;
 
-  // Long-poll, then render the view: for /leader, /status and /is-leader.
-  void ServeView(const httplib::Request& req, httplib::Response& res,
-                 const std::function<Answer(const StateBoard::View&)>& render);
+  // Long-poll (for a change of `topic`), then answer with the view: for
+  // /leader, /status and /is-leader.
+  void ServeView(
+      const httplib::Request& req, httplib::Response& res, StateBoard::Topic topic,
+      const std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>& answer);
 
   // GET /: the status page (status_page.h).
   void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
@@ -119,6 +118,11 @@ class HttpServer {
   Metrics& metrics_;
   const std::string version_;
   const HostPolicy policy_;
+
+  // Thread-safe: the answers of /leader and /is-leader, shared by the
+  // requests that serve the same view.
+  AnswerCache leader_answers_;
+  AnswerCache is_leader_answers_;
 
   // Owned by the owning thread (Start/Stop); constant while serving.
   std::unique_ptr<ConnectionServer> server_;

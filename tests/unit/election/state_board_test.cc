@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -80,6 +81,97 @@ TEST(StateBoardTest, WaitForChangeIgnoresPublishesThatChangeNothing) {
   waiter.join();
   EXPECT_EQ(seen.index, 1u);
   EXPECT_GE(steady_clock::now() - start, milliseconds(200));
+}
+
+Snapshot FollowerOf(const std::string& leader_id, std::vector<std::string> candidates) {
+  Snapshot snapshot = WithId("f");
+  snapshot.role = Role::kFollower;
+  snapshot.own_node = "n-f";
+  snapshot.candidates = std::move(candidates);
+  snapshot.leader = LeaderView{};
+  snapshot.leader->identity.id = leader_id;
+  snapshot.leader->node = "n-" + leader_id;
+  return snapshot;
+}
+
+// A leader change moves a follower's index several times (candidates, then
+// the leader); a waiter on the leader wakes for the leader only.
+TEST(StateBoardTest, LeaderWaiterSleepsThroughChangesThatKeepTheLeader) {
+  StateBoard board(FollowerOf("a", {"n-a", "n-f"}));
+  const auto start = steady_clock::now();
+  StateBoard::View seen;
+  std::thread waiter(
+      [&] { seen = board.WaitForChange(1, start + seconds(30), StateBoard::Topic::kLeader); });
+  ASSERT_TRUE(board.Publish(FollowerOf("a", {"n-a", "n-f", "n-g"})));  // index 2
+  ASSERT_TRUE(board.Publish(FollowerOf("a", {"n-f", "n-g"})));         // index 3
+  ASSERT_TRUE(board.Publish(FollowerOf("g", {"n-f", "n-g"})));         // index 4
+  waiter.join();
+  EXPECT_EQ(seen.index, 4u);
+  EXPECT_EQ(seen.snapshot->leader->identity.id, "g");
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST(StateBoardTest, LeaderWaiterWakesWhenThisNodeBecomesTheLeader) {
+  StateBoard board(FollowerOf("a", {"n-a", "n-f"}));
+  Snapshot leading = FollowerOf("f", {"n-f"});
+  leading.role = Role::kLeader;
+  Snapshot no_leader = FollowerOf("a", {});
+  no_leader.leader.reset();
+  no_leader.no_leader_reason = "no_candidates";
+  const auto start = steady_clock::now();
+  for (const Snapshot& next : {leading, no_leader}) {
+    const uint64_t after = board.Current().index;
+    StateBoard::View seen;
+    std::thread waiter([&] {
+      seen = board.WaitForChange(after, start + seconds(30), StateBoard::Topic::kLeader);
+    });
+    ASSERT_TRUE(board.Publish(next));
+    waiter.join();
+    EXPECT_EQ(seen.index, after + 1);
+  }
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST(StateBoardTest, RoleWaiterWakesForRoleChangesOnly) {
+  StateBoard board(FollowerOf("a", {"n-a", "n-f"}));
+  const auto start = steady_clock::now();
+  StateBoard::View seen;
+  std::thread waiter(
+      [&] { seen = board.WaitForChange(1, start + seconds(30), StateBoard::Topic::kRole); });
+  ASSERT_TRUE(board.Publish(FollowerOf("g", {"n-g", "n-f"})));  // a new leader, still following
+  Snapshot leading = FollowerOf("f", {"n-f"});
+  leading.role = Role::kLeader;
+  ASSERT_TRUE(board.Publish(leading));
+  waiter.join();
+  EXPECT_EQ(seen.index, 3u);
+  EXPECT_EQ(seen.snapshot->role, Role::kLeader);
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST(StateBoardTest, TopicWaitReturnsAtOnceWhenItsChangeIsAlreadyPast) {
+  StateBoard board(FollowerOf("a", {"n-a", "n-f"}));
+  ASSERT_TRUE(board.Publish(FollowerOf("g", {"n-g", "n-f"})));  // index 2: the leader
+  ASSERT_TRUE(board.Publish(FollowerOf("g", {"n-g"})));         // index 3: candidates
+  const auto start = steady_clock::now();
+  EXPECT_EQ(board.WaitForChange(1, start + seconds(30), StateBoard::Topic::kLeader).index, 3u);
+  // Nothing for the leader past 2: waits out its deadline.
+  EXPECT_EQ(board.WaitForChange(2, start + milliseconds(100), StateBoard::Topic::kLeader).index,
+            3u);
+  EXPECT_GE(steady_clock::now() - start, milliseconds(100));
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+}
+
+TEST(StateBoardTest, CloseWakesWaitersOnEveryTopic) {
+  StateBoard board(WithId("a"));
+  const auto start = steady_clock::now();
+  std::vector<std::thread> waiters;
+  for (const StateBoard::Topic topic :
+       {StateBoard::Topic::kAny, StateBoard::Topic::kLeader, StateBoard::Topic::kRole}) {
+    waiters.emplace_back([&, topic] { board.WaitForChange(1, start + seconds(30), topic); });
+  }
+  board.Close();
+  for (std::thread& waiter : waiters) waiter.join();
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
 }
 
 TEST(StateBoardTest, WaitForChangeTimesOutWithTheCurrentView) {

@@ -539,6 +539,66 @@ TEST_F(HttpServerTest, LongPollOnEachEndpoint) {
   }
 }
 
+// A follower's view changes several times during a leader change (the old
+// leader's node goes, positions move, then the new leader): /leader and
+// /is-leader waiters answer when their own answer changes, /status waiters
+// at the first change.
+TEST_F(HttpServerTest, LongPollsAnswerWhenTheirEndpointsAnswerChanges) {
+  StartServer();
+  auto leader = std::async(std::launch::async, [&] { return Get("/leader?index=1&wait=30s"); });
+  auto status = std::async(std::launch::async, [&] { return Get("/status?index=1&wait=30s"); });
+  auto is_leader =
+      std::async(std::launch::async, [&] { return Get("/is-leader?index=1&wait=30s"); });
+  ASSERT_TRUE(AwaitParkedWaiters(3));
+
+  Snapshot candidates_moved = FollowerSnapshot();
+  candidates_moved.candidates.pop_back();
+  ASSERT_TRUE(board_.Publish(candidates_moved));  // index 2: the same leader and role
+  const httplib::Result status_result = status.get();
+  ASSERT_TRUE(status_result);
+  EXPECT_EQ(status_result->get_header_value(kIndexHeader), "2");
+  ASSERT_TRUE(AwaitParkedWaiters(2));  // the others still parked
+
+  Snapshot new_leader = FollowerSnapshot();
+  new_leader.leader->identity.id = "node-c";
+  new_leader.leader->node = "_c_cccc-latch-0000000003";
+  ASSERT_TRUE(board_.Publish(new_leader));  // index 3: /leader changes
+  const httplib::Result leader_result = leader.get();
+  ASSERT_TRUE(leader_result);
+  EXPECT_EQ(leader_result->get_header_value(kIndexHeader), "3");
+  EXPECT_EQ(json::parse(leader_result->body)["leader"]["id"], "node-c");
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));  // index 4: this node leads
+  const httplib::Result is_leader_result = is_leader.get();
+  ASSERT_TRUE(is_leader_result);
+  EXPECT_EQ(is_leader_result->status, 200);
+  EXPECT_EQ(is_leader_result->get_header_value(kIndexHeader), "4");
+  EXPECT_EQ(json::parse(is_leader_result->body)["index"], 4);
+}
+
+// Answers are rendered once per view and shared: each endpoint keeps its
+// own, and a request after a change gets the new one.
+TEST_F(HttpServerTest, SharedAnswersFollowTheBoardAndStayPerEndpoint) {
+  StartServer();
+  for (int round = 0; round < 2; ++round) {
+    const std::string index = std::to_string(CurrentIndex());
+    const httplib::Result leader = Get("/leader");
+    const httplib::Result is_leader = Get("/is-leader");
+    ASSERT_TRUE(leader);
+    ASSERT_TRUE(is_leader);
+    EXPECT_EQ(leader->get_header_value(kIndexHeader), index);
+    EXPECT_EQ(is_leader->get_header_value(kIndexHeader), index);
+    EXPECT_TRUE(json::parse(leader->body).contains("is_self")) << leader->body;
+    EXPECT_FALSE(json::parse(is_leader->body).contains("is_self")) << is_leader->body;
+    EXPECT_EQ(json::parse(is_leader->body)["leader"], round == 1) << is_leader->body;
+    EXPECT_EQ(json::parse(leader->body)["is_self"], round == 1) << leader->body;
+    if (round == 0) {
+      ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
+    }
+  }
+}
+
 TEST_F(HttpServerTest, LongPollTimesOutWithTheCurrentState) {
   StartServer();
   const auto start = steady_clock::now();
