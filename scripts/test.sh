@@ -9,6 +9,15 @@
 #   ZKELECT_CTEST_ARGS="-R Election" scripts/test.sh # extra ctest arguments
 #   ZKELECT_LABELS_debug="unit" scripts/test.sh      # labels of one preset
 #   ZKELECT_EXCLUDED_LABELS_release="" ...           # labels it leaves out
+#   ZKELECT_OVERLAP_BUILDS=0 scripts/test.sh         # build, then test, preset by preset
+#
+# By default the builds overlap the tests: a background builder compiles the
+# presets in order at the lowest CPU priority (nice 19) while the tests of
+# the presets already built run. The tests keep the CPU they ask for (a
+# niced compiler only gets what they leave idle), so their deadlines hold
+# on 2 cores, and the compiler fills the time the tests spend waiting on
+# ZooKeeper and timers. A preset's build stage is timed from its start to
+# its end in the background, so stage times overlap; `total` is wall time.
 #
 # Presets and the tests they run by default (ctest label selection):
 #   release  every test but the integration suite (the sanitizer presets run
@@ -46,14 +55,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 summary=()
 failed=()
-# stage <name> <command...>: runs one stage, records its time and outcome.
-stage() {
-  local name=$1
-  shift
-  echo "===== test.sh: ${name} ====="
-  local start=${SECONDS} status=0
-  "$@" || status=$?
-  local took=$((SECONDS - start))
+# record <name> <status> <seconds>: records the time and outcome of a stage.
+record() {
+  local name=$1 status=$2 took=$3
   local outcome=ok
   if [[ ${status} -ne 0 ]]; then
     outcome="FAILED (exit ${status})"
@@ -61,12 +65,35 @@ stage() {
   fi
   summary+=("$(printf '%-28s %4dm%02ds  %s' "${name}" $((took / 60)) $((took % 60)) "${outcome}")")
   echo "===== test.sh: ${name}: ${outcome} after ${took}s ====="
+}
+
+# stage <name> <command...>: runs one stage, records its time and outcome.
+stage() {
+  local name=$1
+  shift
+  echo "===== test.sh: ${name} ====="
+  local start=${SECONDS} status=0
+  "$@" || status=$?
+  record "${name}" "${status}" $((SECONDS - start))
   return "${status}"
+}
+
+# label_selection <preset>: sets `labels` and `excluded`, the ctest label
+# regexes (-L, -LE; empty: no filter) of the tests <preset> runs.
+label_selection() {
+  local preset=$1
+  local labels_var="ZKELECT_LABELS_${preset}"
+  labels=${!labels_var-$(default_labels "${preset}")}
+  local excluded_var="ZKELECT_EXCLUDED_LABELS_${preset}"
+  excluded=${!excluded_var-$(default_excluded_labels "${preset}")}
 }
 
 build() {
   local preset=$1
-  local configure_args=()
+  local labels excluded
+  label_selection "${preset}"
+  # A preset builds the test programs of the labels it runs, no others.
+  local configure_args=(-DZKELECT_TEST_LABELS="${labels}" -DZKELECT_TEST_EXCLUDED_LABELS="${excluded}")
   [[ ${preset} == fuzz ]] && configure_args=(-DZKELECT_FUZZ_SECONDS="${ZKELECT_FUZZ_SECONDS:-20}")
   cmake --preset "${preset}" "${configure_args[@]}" &&
     cmake --build --preset "${preset}" --parallel "${jobs}"
@@ -74,10 +101,8 @@ build() {
 
 run_tests() {
   local preset=$1
-  local labels_var="ZKELECT_LABELS_${preset}"
-  local labels=${!labels_var-$(default_labels "${preset}")}
-  local excluded_var="ZKELECT_EXCLUDED_LABELS_${preset}"
-  local excluded=${!excluded_var-$(default_excluded_labels "${preset}")}
+  local labels excluded
+  label_selection "${preset}"
   local label_args=()
   [[ -n ${labels} ]] && label_args+=(-L "${labels}")
   [[ -n ${excluded} ]] && label_args+=(-LE "${excluded}")
@@ -90,12 +115,65 @@ run_tests() {
     "${label_args[@]}" "${ctest_args[@]}"
 }
 
+# The background builder: builds every preset in order, at nice 19. For each
+# it writes <builds>/<preset>.log (the output), then <builds>/<preset>.done
+# ("<exit status> <seconds>").
+builds=""
+builder_pid=""
+background_builder() {
+  renice -n 19 -p "${BASHPID}" >/dev/null
+  local preset start status
+  for preset in "${presets[@]}"; do
+    start=${SECONDS}
+    status=0
+    build "${preset}" >"${builds}/${preset}.log" 2>&1 || status=$?
+    echo "${status} $((SECONDS - start))" >"${builds}/${preset}.done"
+  done
+}
+
+# await_build <preset>: waits until the background builder is done with
+# <preset> (at most 2 hours), shows its output and records its stage.
+await_build() {
+  local preset=$1
+  local name="${preset}: build"
+  echo "===== test.sh: ${name} (in the background, nice 19) ====="
+  local waited=0
+  while [[ ! -e ${builds}/${preset}.done ]] && kill -0 "${builder_pid}" 2>/dev/null &&
+    ((waited < 7200)); do
+    sleep 1
+    waited=$((waited + 1))
+  done
+  cat "${builds}/${preset}.log" 2>/dev/null || true
+  local status=1 took=${waited}
+  [[ -e ${builds}/${preset}.done ]] && read -r status took <"${builds}/${preset}.done"
+  record "${name}" "${status}" "${took}"
+  return "${status}"
+}
+
+# On exit: stops the builder if still running (an interrupted run).
+stop_builder() {
+  if [[ -n ${builder_pid} ]]; then kill "${builder_pid}" 2>/dev/null || true; fi
+  if [[ -n ${builds} ]]; then rm -rf "${builds}"; fi
+}
+
 total_start=${SECONDS}
 stage "install-deps" bash "${repo_root}/scripts/install-deps.sh" || exit 1
-for preset in "${presets[@]}"; do
-  stage "${preset}: build" build "${preset}" || continue
-  stage "${preset}: test" run_tests "${preset}" || true
-done
+if [[ ${ZKELECT_OVERLAP_BUILDS:-1} == 1 ]]; then
+  builds=$(mktemp -d)
+  trap stop_builder EXIT
+  background_builder &
+  builder_pid=$!
+  for preset in "${presets[@]}"; do
+    await_build "${preset}" || continue
+    stage "${preset}: test" run_tests "${preset}" || true
+  done
+  wait "${builder_pid}" || true
+else
+  for preset in "${presets[@]}"; do
+    stage "${preset}: build" build "${preset}" || continue
+    stage "${preset}: test" run_tests "${preset}" || true
+  done
+fi
 total=$((SECONDS - total_start))
 
 echo "===== test.sh: summary ====="
