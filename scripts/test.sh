@@ -115,15 +115,15 @@ run_tests() {
     "${label_args[@]}" "${ctest_args[@]}"
 }
 
-# The background builder: builds every preset in order, at nice 19. For each
-# it writes <builds>/<preset>.log (the output), then <builds>/<preset>.done
-# ("<exit status> <seconds>").
+# background_builder <preset>...: builds the given presets in order, at
+# nice 19. For each it writes <builds>/<preset>.log (the output), then
+# <builds>/<preset>.done ("<exit status> <seconds>").
 builds=""
 builder_pid=""
 background_builder() {
   renice -n 19 -p "${BASHPID}" >/dev/null
   local preset start status
-  for preset in "${presets[@]}"; do
+  for preset in "$@"; do
     start=${SECONDS}
     status=0
     build "${preset}" >"${builds}/${preset}.log" 2>&1 || status=$?
@@ -159,12 +159,20 @@ stop_builder() {
 total_start=${SECONDS}
 stage "install-deps" bash "${repo_root}/scripts/install-deps.sh" || exit 1
 if [[ ${ZKELECT_OVERLAP_BUILDS:-1} == 1 ]]; then
+  # The first preset builds in the foreground (nothing to overlap yet, and
+  # at full priority), the others in the background from then on.
+  first_built=0
+  stage "${presets[0]}: build" build "${presets[0]}" && first_built=1
   builds=$(mktemp -d)
   trap stop_builder EXIT
-  background_builder &
+  background_builder "${presets[@]:1}" &
   builder_pid=$!
   for preset in "${presets[@]}"; do
-    await_build "${preset}" || continue
+    if [[ ${preset} == "${presets[0]}" ]]; then
+      ((first_built)) || continue
+    else
+      await_build "${preset}" || continue
+    fi
     stage "${preset}: test" run_tests "${preset}" || true
   done
   wait "${builder_pid}" || true
