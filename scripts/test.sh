@@ -9,6 +9,18 @@
 #   ZKELECT_CTEST_ARGS="-R Election" scripts/test.sh # extra ctest arguments
 #   ZKELECT_LABELS_debug="unit" scripts/test.sh      # labels of one preset
 #   ZKELECT_EXCLUDED_LABELS_release="" ...           # labels it leaves out
+#   ZKELECT_OVERLAP_BUILDS=0 scripts/test.sh         # build, then test, preset by preset
+#
+# By default the builds overlap the tests that tolerate it: once the first
+# preset is built, a background builder compiles the others in order at the
+# lowest CPU priority (nice 19) while the release and fuzz tests run (the
+# niced compiler gets what they leave idle: the release tests mostly wait on
+# ZooKeeper, timers and the fault schedule). The sanitizer presets' tests
+# run alone, after every build: their integration tests assert 100 ms and
+# 1 s deadlines on code slowed down 2-10x, and HttpAbuseTest's 100 ms probe
+# bound failed under ASan (255 ms) with the tsan build running niced beside
+# it. A background build stage is timed from its start to its end, so stage
+# times overlap; `total` is wall time.
 #
 # Presets and the tests they run by default (ctest label selection):
 #   release  every test but the integration suite (the sanitizer presets run
@@ -46,14 +58,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 summary=()
 failed=()
-# stage <name> <command...>: runs one stage, records its time and outcome.
-stage() {
-  local name=$1
-  shift
-  echo "===== test.sh: ${name} ====="
-  local start=${SECONDS} status=0
-  "$@" || status=$?
-  local took=$((SECONDS - start))
+# record <name> <status> <seconds>: records the time and outcome of a stage.
+record() {
+  local name=$1 status=$2 took=$3
   local outcome=ok
   if [[ ${status} -ne 0 ]]; then
     outcome="FAILED (exit ${status})"
@@ -61,12 +68,35 @@ stage() {
   fi
   summary+=("$(printf '%-28s %4dm%02ds  %s' "${name}" $((took / 60)) $((took % 60)) "${outcome}")")
   echo "===== test.sh: ${name}: ${outcome} after ${took}s ====="
+}
+
+# stage <name> <command...>: runs one stage, records its time and outcome.
+stage() {
+  local name=$1
+  shift
+  echo "===== test.sh: ${name} ====="
+  local start=${SECONDS} status=0
+  "$@" || status=$?
+  record "${name}" "${status}" $((SECONDS - start))
   return "${status}"
+}
+
+# label_selection <preset>: sets `labels` and `excluded`, the ctest label
+# regexes (-L, -LE; empty: no filter) of the tests <preset> runs.
+label_selection() {
+  local preset=$1
+  local labels_var="ZKELECT_LABELS_${preset}"
+  labels=${!labels_var-$(default_labels "${preset}")}
+  local excluded_var="ZKELECT_EXCLUDED_LABELS_${preset}"
+  excluded=${!excluded_var-$(default_excluded_labels "${preset}")}
 }
 
 build() {
   local preset=$1
-  local configure_args=()
+  local labels excluded
+  label_selection "${preset}"
+  # A preset builds the test programs of the labels it runs, no others.
+  local configure_args=(-DZKELECT_TEST_LABELS="${labels}" -DZKELECT_TEST_EXCLUDED_LABELS="${excluded}")
   [[ ${preset} == fuzz ]] && configure_args=(-DZKELECT_FUZZ_SECONDS="${ZKELECT_FUZZ_SECONDS:-20}")
   cmake --preset "${preset}" "${configure_args[@]}" &&
     cmake --build --preset "${preset}" --parallel "${jobs}"
@@ -74,10 +104,8 @@ build() {
 
 run_tests() {
   local preset=$1
-  local labels_var="ZKELECT_LABELS_${preset}"
-  local labels=${!labels_var-$(default_labels "${preset}")}
-  local excluded_var="ZKELECT_EXCLUDED_LABELS_${preset}"
-  local excluded=${!excluded_var-$(default_excluded_labels "${preset}")}
+  local labels excluded
+  label_selection "${preset}"
   local label_args=()
   [[ -n ${labels} ]] && label_args+=(-L "${labels}")
   [[ -n ${excluded} ]] && label_args+=(-LE "${excluded}")
@@ -90,12 +118,82 @@ run_tests() {
     "${label_args[@]}" "${ctest_args[@]}"
 }
 
+# background_builder <preset>...: builds the given presets in order, at
+# nice 19. For each it writes <builds>/<preset>.log (the output), then
+# <builds>/<preset>.done ("<exit status> <seconds>").
+builds=""
+builder_pid=""
+background_builder() {
+  renice -n 19 -p "${BASHPID}" >/dev/null
+  local preset start status
+  for preset in "$@"; do
+    start=${SECONDS}
+    status=0
+    build "${preset}" >"${builds}/${preset}.log" 2>&1 || status=$?
+    echo "${status} $((SECONDS - start))" >"${builds}/${preset}.done"
+  done
+}
+
+# await_build <preset>: waits until the background builder is done with
+# <preset> (at most 2 hours), shows its output and records its stage.
+await_build() {
+  local preset=$1
+  local name="${preset}: build"
+  echo "===== test.sh: ${name} (in the background, nice 19) ====="
+  local waited=0
+  while [[ ! -e ${builds}/${preset}.done ]] && kill -0 "${builder_pid}" 2>/dev/null &&
+    ((waited < 7200)); do
+    sleep 1
+    waited=$((waited + 1))
+  done
+  cat "${builds}/${preset}.log" 2>/dev/null || true
+  local status=1 took=${waited}
+  [[ -e ${builds}/${preset}.done ]] && read -r status took <"${builds}/${preset}.done"
+  record "${name}" "${status}" "${took}"
+  return "${status}"
+}
+
+# overlaps_builds <preset>: whether <preset>'s tests may run while the
+# background builder compiles (see the top of this file).
+overlaps_builds() {
+  [[ $1 == release || $1 == fuzz ]]
+}
+
+# On exit: stops the builder if still running (an interrupted run).
+stop_builder() {
+  if [[ -n ${builder_pid} ]]; then kill "${builder_pid}" 2>/dev/null || true; fi
+  if [[ -n ${builds} ]]; then rm -rf "${builds}"; fi
+}
+
 total_start=${SECONDS}
 stage "install-deps" bash "${repo_root}/scripts/install-deps.sh" || exit 1
-for preset in "${presets[@]}"; do
-  stage "${preset}: build" build "${preset}" || continue
-  stage "${preset}: test" run_tests "${preset}" || true
-done
+if [[ ${ZKELECT_OVERLAP_BUILDS:-1} == 1 ]]; then
+  # The first preset builds in the foreground (nothing to overlap yet, and
+  # at full priority), the others in the background from then on.
+  first_built=0
+  stage "${presets[0]}: build" build "${presets[0]}" && first_built=1
+  builds=$(mktemp -d)
+  trap stop_builder EXIT
+  background_builder "${presets[@]:1}" &
+  builder_pid=$!
+  for preset in "${presets[@]}"; do
+    if [[ ${preset} == "${presets[0]}" ]]; then
+      ((first_built)) || continue
+    else
+      await_build "${preset}" || continue
+    fi
+    if ! overlaps_builds "${preset}"; then
+      wait "${builder_pid}" || true
+    fi
+    stage "${preset}: test" run_tests "${preset}" || true
+  done
+  wait "${builder_pid}" || true
+else
+  for preset in "${presets[@]}"; do
+    stage "${preset}: build" build "${preset}" || continue
+    stage "${preset}: test" run_tests "${preset}" || true
+  done
+fi
 total=$((SECONDS - total_start))
 
 echo "===== test.sh: summary ====="
