@@ -235,7 +235,7 @@ class ZkEnsemble:
                 paths = ["/bench-warm-up/n%d-" % b] * batch
                 created = [r.get() for r in [c.create_async(p, b"x", ephemeral=True,
                                                             sequence=True) for p in paths]]
-                fired = []
+                fired = []  # the deletes below fire these watches: the notification path warms too
                 for r in [c.exists_async(p, watch=fired.append) for p in created]:
                     r.get()
                 c.get_children("/bench-warm-up")

@@ -564,7 +564,7 @@ void Recipe::ReadLeader(uint64_t seq, const std::string& node) {
 
 void Recipe::OnLeaderData(uint64_t seq, const std::string& node, ZkCode code,
                           const std::string& data, const NodeStat& stat) {
-  if (code == ZkCode::kOk) watched_.insert(node);  // whatever the answer is still for
+  if (code == ZkCode::kOk) watched_.insert(node);  // armed, even if the answer comes too late
   if (seq != refresh_seq_) return;
   if (code == ZkCode::kNoNode) {
     Refresh();
