@@ -1,108 +1,237 @@
 #include "zkelect/http/connection_server.h"
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "zkelect/http/connection_stream.h"
+#include "zkelect/http/elastic_thread_pool.h"
+#include "zkelect/http/http_request.h"
+#include "zkelect/http/http_response.h"
 
 namespace zkelect {
 namespace {
 
 using std::chrono::steady_clock;
 
-// The library listens with a backlog of 5; a burst of probes and long-poll
-// clients reconnecting after a change would overflow it and wait for a SYN
-// retransmit (1s). Up to http.max_waiters clients (1000 and more) come back
-// at once after a leader change; the kernel caps this at
-// net.core.somaxconn (4096 by default).
+// Up to http.max_waiters clients (1000 and more) come back at once after a
+// leader change; a short backlog would overflow and leave them waiting for a
+// SYN retransmit (1s). The kernel caps this at net.core.somaxconn (4096 by
+// default).
 constexpr int kListenBacklog = SOMAXCONN;
 
 // A connection's deepest stack (parsing, routing, rendering JSON, logging)
 // is a few tens of KiB; only touched pages become resident.
 constexpr size_t kStackBytes = 256 * 1024;
 
-void SetCork(int sock, bool on) {
-  const int value = on ? 1 : 0;
-  ::setsockopt(sock, IPPROTO_TCP, TCP_CORK, &value, sizeof(value));
+// Out of descriptors, the queued connection stays queued and the listen
+// socket stays readable: wait this long before trying again rather than
+// spin (connections that end meanwhile give descriptors back).
+constexpr int kAcceptBackoffMs = 50;
+
+// Connections taken from the listen queue per wake-up, so that Stop() is
+// noticed between bursts.
+constexpr int kMaxAcceptsPerWake = 64;
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// Opens, binds and listens on the first address of `host`:`port` that
+// works; -1 with errno set, or with errno 0 when the host resolves to none.
+int Listen(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found) != 0) {
+    errno = 0;
+    return -1;
+  }
+  errno = 0;
+  int fd = -1;
+  for (const addrinfo* ai = found; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) continue;
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, kListenBacklog) != 0) {
+      const int error = errno;
+      ::close(fd);
+      fd = -1;
+      errno = error;
+    }
+  }
+  ::freeaddrinfo(found);
+  return fd;
 }
 
-// The library's hook for where connections run.
-class PoolTaskQueue final : public httplib::TaskQueue {
- public:
-  explicit PoolTaskQueue(const ElasticThreadPool::Options& options) : pool_(options) {}
-  void enqueue(std::function<void()> fn) override { pool_.Submit(std::move(fn)); }
-  void shutdown() override { pool_.Shutdown(); }
-
- private:
-  ElasticThreadPool pool_;
-};
+int BoundPort(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return -1;
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  }
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
 
 }  // namespace
 
-ConnectionServer::ConnectionServer(const Limits& limits) : limits_(limits) {
-  new_task_queue = [max_threads = limits.max_threads]() -> httplib::TaskQueue* {
-    ElasticThreadPool::Options options;
-    options.max_threads = max_threads;
-    options.stack_bytes = kStackBytes;
-    return new PoolTaskQueue(options);
-  };
-  // Only for the Keep-Alive header that the library writes.
-  set_keep_alive_timeout(std::chrono::ceil<std::chrono::seconds>(limits.idle_timeout).count());
-  set_keep_alive_max_count(limits.max_requests_per_connection);
-  set_socket_options([this](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    listen_socket_ = sock;
-  });
+ConnectionServer::ConnectionServer(const Limits& limits, Handler handler,
+                                   ErrorHandler error_handler)
+    : limits_(limits),
+      handler_(std::move(handler)),
+      error_handler_(std::move(error_handler)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (wake_fd_ < 0) {
+    spdlog::critical("HTTP: eventfd: {}", std::strerror(errno));
+    std::abort();
+  }
+}
+
+ConnectionServer::~ConnectionServer() {
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  ::close(wake_fd_);
 }
 
 int ConnectionServer::Bind(const std::string& host, int port) {
-  errno = 0;
-  const int bound = port == 0 ? bind_to_any_port(host) : (bind_to_port(host, port) ? port : -1);
-  if (bound > 0 && ::listen(listen_socket_, kListenBacklog) != 0) {
-    spdlog::warn("HTTP: cannot widen the listen backlog of port {}: {}", bound,
-                 std::strerror(errno));
+  listen_fd_ = Listen(host, port);
+  if (listen_fd_ < 0) return -1;
+  const int bound = BoundPort(listen_fd_);
+  if (bound <= 0) {
+    const int error = errno;
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+    errno = error;
+    return -1;
   }
   return bound;
 }
 
-void ConnectionServer::Stop() {
-  {
-    MutexLock lock(&mu_);
-    stopping_ = true;
-    // Wakes their poll(): they read the end of the stream and close.
-    for (const int sock : idle_) ::shutdown(sock, SHUT_RDWR);
+void ConnectionServer::Serve() {
+  ElasticThreadPool::Options options;
+  options.max_threads = limits_.max_threads;
+  options.stack_bytes = kStackBytes;
+  ElasticThreadPool pool(options);
+  bool starved = false;  // out of descriptors: back off before accepting again
+  for (;;) {
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds, starved ? 1 : 2, starved ? kAcceptBackoffMs : -1);
+    if (ready < 0 && errno != EINTR) {
+      spdlog::error("HTTP: poll on the listen socket: {}", std::strerror(errno));
+      break;
+    }
+    if (ready > 0 && fds[0].revents != 0) break;  // Stop()
+    starved = !AcceptReady(pool);
   }
-  stop();
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+  pool.Shutdown();
 }
 
-// Replaces the library's loop, which polls an idle connection every 10ms
-// for up to the keep-alive timeout, and reads with a timeout per byte.
-bool ConnectionServer::process_and_close_socket(int sock) {
+bool ConnectionServer::AcceptReady(ElasticThreadPool& pool) {
+  for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
+    // SOCK_CLOEXEC: hooks are spawned concurrently and must never inherit a
+    // client's connection (it would stay open as long as the hook runs).
+    const int sock = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (sock < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        spdlog::warn("HTTP: cannot accept a connection: {}; retrying in {}ms",
+                     std::strerror(errno), kAcceptBackoffMs);
+        return false;
+      }
+      return true;  // EAGAIN: drained; ECONNABORTED and the like: that client is gone
+    }
+    // Answers go out in one send each; Nagle's algorithm would hold the
+    // next one back until the client's (delayed) ACK of the previous.
+    const int yes = 1;
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    pool.Submit([this, sock] { ServeConnection(sock); });
+  }
+  return true;
+}
+
+void ConnectionServer::Stop() {
+  MutexLock lock(&mu_);
+  if (stopping_) return;
+  stopping_ = true;
+  // Wakes their poll(): they read the end of the stream and close.
+  for (const int sock : idle_) ::shutdown(sock, SHUT_RDWR);
+  const uint64_t one = 1;
+  if (::write(wake_fd_, &one, sizeof(one)) != sizeof(one)) {
+    spdlog::error("HTTP: cannot wake the accept loop: {}", std::strerror(errno));
+  }
+}
+
+void ConnectionServer::ServeConnection(int sock) {
   ConnectionStream stream(sock, limits_.write_timeout);
+  const std::string remote_addr = stream.RemoteAddress();
   for (size_t served = 0; served < limits_.max_requests_per_connection; ++served) {
     if (!AwaitRequest(stream)) break;
     stream.BeginRequest(steady_clock::now() + limits_.request_timeout, limits_.max_request_bytes);
     const bool last = served + 1 == limits_.max_requests_per_connection;
-    bool client_closes = false;
-    // The library writes a response's head and body in two sends; corked,
-    // they leave as one segment when the request is done (one packet and
-    // one wake-up of the client instead of two, which counts when a leader
-    // change answers a thousand long-polls at once). A "100 Continue",
-    // which no zkelect endpoint needs, waits up to the kernel's 200 ms cork
-    // limit.
-    SetCork(sock, true);
-    const bool served_ok = process_request(stream, last, client_closes, nullptr);
-    SetCork(sock, false);
-    if (!served_ok || client_closes || stream.broken()) break;
+    if (!ServeRequest(stream, remote_addr, last)) break;
   }
-  return true;
+}
+
+bool ConnectionServer::ServeRequest(ConnectionStream& stream, const std::string& remote_addr,
+                                    bool last) {
+  HttpRequest request;
+  request.remote_addr = remote_addr;
+  std::string head;
+  const ConnectionStream::ReadResult read = stream.ReadHead(head);
+  if (read == ConnectionStream::ReadResult::kTooLarge) {
+    Refuse(stream, request, OversizedHead(head));
+    return false;
+  }
+  if (read != ConnectionStream::ReadResult::kOk) return false;
+
+  RequestLimits parse_limits;
+  parse_limits.max_body_bytes = limits_.max_body_bytes;
+  if (const std::optional<RequestError> error = ParseRequestHead(head, parse_limits, request)) {
+    Refuse(stream, request, *error);
+    return false;
+  }
+  if (request.expects_continue && request.content_length > 0 && !stream.Write(kContinue)) {
+    return false;
+  }
+  if (stream.ReadBody(request.content_length, request.body) != ConnectionStream::ReadResult::kOk) {
+    return false;
+  }
+
+  HttpResponse response;
+  handler_(request, response);
+  bool stopping = false;
+  {
+    MutexLock lock(&mu_);
+    stopping = stopping_;
+  }
+  const bool keep_alive = request.KeepAlive() && !last && !stopping;
+  ConnectionHeader connection = ConnectionHeader::kNone;
+  if (!keep_alive) connection = ConnectionHeader::kClose;
+  if (keep_alive && request.minor_version == 0) connection = ConnectionHeader::kKeepAlive;
+  return stream.Write(SerializeResponse(response, request.method == "HEAD", connection)) &&
+         keep_alive;
+}
+
+void ConnectionServer::Refuse(ConnectionStream& stream, const HttpRequest& request,
+                              const RequestError& error) {
+  HttpResponse response;
+  error_handler_(request, error, response);
+  if (stream.Write(SerializeResponse(response, request.method == "HEAD", ConnectionHeader::kClose))) {
+    stream.DrainBeforeClose();
+  }
 }
 
 bool ConnectionServer::AwaitRequest(ConnectionStream& stream) {

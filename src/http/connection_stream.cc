@@ -10,36 +10,23 @@
 #include <cerrno>
 #include <cstring>
 
+#include "zkelect/http/http_request.h"
+
 namespace zkelect {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-// The address of `sock` (peer or local) as text and port; empty and -1 when
-// unknown.
-void FormatAddress(int sock, bool peer, std::string& ip, int& port) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof(address);
-  auto* raw = reinterpret_cast<sockaddr*>(&address);
-  ip.clear();
-  port = -1;
-  if ((peer ? ::getpeername(sock, raw, &length) : ::getsockname(sock, raw, &length)) != 0) return;
-  char text[INET6_ADDRSTRLEN] = {};
-  if (address.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
-    ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
-    port = ntohs(v4->sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
-    port = ntohs(v6->sin6_port);
-  }
-  ip = text;
-}
+// DrainBeforeClose(): how long and how much. Enough for a request body that
+// a client sends before it reads the answer (the largest body a client can
+// start sending is about a socket buffer), short enough not to hold a thread.
+constexpr milliseconds kDrainTime{500};
+constexpr size_t kMaxDrainBytes = 1024 * 1024;
 
 }  // namespace
 
-ConnectionStream::ConnectionStream(int socket, std::chrono::milliseconds write_timeout)
+ConnectionStream::ConnectionStream(int socket, milliseconds write_timeout)
     : socket_(socket), write_timeout_(write_timeout), read_deadline_(steady_clock::now()) {}
 
 ConnectionStream::~ConnectionStream() {
@@ -56,60 +43,102 @@ void ConnectionStream::BeginRequest(TimePoint deadline, size_t max_bytes) {
   read_budget_ = max_bytes;
 }
 
-bool ConnectionStream::is_readable() const { return begin_ < end_ || Wait(POLLIN, read_deadline_); }
-
-bool ConnectionStream::is_writable() const {
-  return Wait(POLLOUT, steady_clock::now() + write_timeout_);
-}
-
-ssize_t ConnectionStream::read(char* ptr, size_t size) {
-  if (read_budget_ == 0) {
-    broken_ = true;
-    return -1;
-  }
-  if (begin_ == end_) {
-    const ssize_t filled = Fill();
-    if (filled <= 0) {
-      broken_ = true;
-      return filled;
+ConnectionStream::ReadResult ConnectionStream::ReadHead(std::string& head) {
+  head.clear();
+  for (;;) {
+    if (begin_ == end_ && !Fill()) return ReadResult::kFailed;
+    if (head.empty()) {
+      while (begin_ < end_ && read_budget_ > 0 &&
+             (buffer_[begin_] == '\r' || buffer_[begin_] == '\n')) {
+        ++begin_;
+        --read_budget_;
+      }
+      if (begin_ == end_) continue;
+    }
+    const std::string_view chunk = Take(end_ - begin_);
+    if (chunk.empty()) return ReadResult::kTooLarge;
+    // The empty line may begin up to two bytes before the new chunk.
+    const size_t from = head.size() < 2 ? 0 : head.size() - 2;
+    head.append(chunk);
+    const size_t end = FindHeadEnd(head, from);
+    if (end != std::string::npos) {
+      // Give back what follows the head: a body or the next request.
+      const size_t extra = head.size() - end;
+      begin_ -= extra;
+      read_budget_ += extra;
+      head.resize(end);
+      return ReadResult::kOk;
     }
   }
-  const size_t n = std::min({size, end_ - begin_, read_budget_});
-  read_budget_ -= n;
-  std::memcpy(ptr, buffer_.data() + begin_, n);
-  begin_ += n;
-  return static_cast<ssize_t>(n);
 }
 
-ssize_t ConnectionStream::Fill() {
+ConnectionStream::ReadResult ConnectionStream::ReadBody(size_t length, std::string& body) {
+  body.clear();
+  while (body.size() < length) {
+    if (begin_ == end_ && !Fill()) return ReadResult::kFailed;
+    const std::string_view chunk = Take(length - body.size());
+    if (chunk.empty()) return ReadResult::kTooLarge;
+    body.append(chunk);
+  }
+  return ReadResult::kOk;
+}
+
+std::string_view ConnectionStream::Take(size_t size) {
+  const size_t n = std::min({size, end_ - begin_, read_budget_});
+  const std::string_view taken(buffer_.data() + begin_, n);
+  begin_ += n;
+  read_budget_ -= n;
+  if (n == 0) broken_ = true;
+  return taken;
+}
+
+bool ConnectionStream::Fill() {
   begin_ = end_ = 0;
   for (;;) {
-    if (!Wait(POLLIN, read_deadline_)) return -1;
+    if (!Wait(POLLIN, read_deadline_)) break;
     const ssize_t n = ::recv(socket_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-    if (n >= 0) {
+    if (n > 0) {
       end_ = static_cast<size_t>(n);
-      return n;
+      return true;
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return -1;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
   }
+  broken_ = true;
+  return false;
 }
 
-ssize_t ConnectionStream::write(const char* ptr, size_t size) {
+bool ConnectionStream::Write(std::string_view data) {
   const TimePoint deadline = steady_clock::now() + write_timeout_;
-  for (;;) {
-    const ssize_t n = ::send(socket_, ptr, size, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return n;
+  while (!data.empty()) {
+    const ssize_t n = ::send(socket_, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
     if ((errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) || !Wait(POLLOUT, deadline)) {
       broken_ = true;
-      return -1;
+      return false;
     }
   }
+  return true;
+}
+
+void ConnectionStream::DrainBeforeClose() {
+  broken_ = true;
+  ::shutdown(socket_, SHUT_WR);
+  const TimePoint deadline = steady_clock::now() + kDrainTime;
+  size_t drained = 0;
+  while (drained < kMaxDrainBytes && Wait(POLLIN, deadline)) {
+    const ssize_t n = ::recv(socket_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
+    if (n > 0) drained += static_cast<size_t>(n);
+  }
+  begin_ = end_ = 0;
 }
 
 bool ConnectionStream::Wait(short events, TimePoint deadline) const {
   for (;;) {
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - steady_clock::now()).count();
+    const auto left = std::chrono::ceil<milliseconds>(deadline - steady_clock::now()).count();
     if (left <= 0) return false;
     pollfd entry{socket_, events, 0};
     const int ready = ::poll(&entry, 1, static_cast<int>(std::min<int64_t>(left, 60'000)));
@@ -118,12 +147,19 @@ bool ConnectionStream::Wait(short events, TimePoint deadline) const {
   }
 }
 
-void ConnectionStream::get_remote_ip_and_port(std::string& ip, int& port) const {
-  FormatAddress(socket_, /*peer=*/true, ip, port);
-}
-
-void ConnectionStream::get_local_ip_and_port(std::string& ip, int& port) const {
-  FormatAddress(socket_, /*peer=*/false, ip, port);
+std::string ConnectionStream::RemoteAddress() const {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (::getpeername(socket_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr, text,
+                sizeof(text));
+  } else if (address.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr, text,
+                sizeof(text));
+  }
+  return text;
 }
 
 }  // namespace zkelect

@@ -1,6 +1,5 @@
 #include "zkelect/http/http_server.h"
 
-#include <httplib.h>
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -19,6 +18,8 @@
 #include "zkelect/election/election_control.h"
 #include "zkelect/http/api_json.h"
 #include "zkelect/http/connection_server.h"
+#include "zkelect/http/http_request.h"
+#include "zkelect/http/http_response.h"
 #include "zkelect/http/request_params.h"
 #include "zkelect/http/status_page.h"
 #include "zkelect/metrics/metrics.h"
@@ -45,42 +46,14 @@ constexpr std::chrono::seconds kKeepAlive{2};
 constexpr std::chrono::seconds kRequestTimeout{5};
 constexpr std::chrono::seconds kWriteTimeout{5};
 constexpr size_t kKeepAliveMaxRequests = 100;
-// Request line and headers (the library allows 8 KiB a line, any number of
-// lines) plus the largest body; beyond it the connection is dropped.
+// Request line and headers (8 KiB a line, any number of lines up to this)
+// plus the largest body: a head beyond it is answered 431.
 constexpr size_t kMaxRequestBytes = 64 * 1024 + kMaxBodyBytes;
 // How long POST /resign waits for the election loop: the stop hook runs in
 // between, so this is generous, but a request must not hang forever.
 constexpr std::chrono::minutes kResignTimeout{2};
 // Resigns waiting at once: each holds a thread while the stop hook runs.
 constexpr size_t kMaxPendingResigns = 4;
-
-struct KnownPath {
-  std::string_view path;
-  std::string_view allow;  // the Allow header of a 405
-};
-constexpr std::array<KnownPath, 8> kKnownPaths = {{
-    {"/", "GET, HEAD"},
-    {"/leader", "GET, HEAD"},
-    {"/status", "GET, HEAD"},
-    {"/is-leader", "GET, HEAD"},
-    {"/healthz", "GET, HEAD"},
-    {"/readyz", "GET, HEAD"},
-    {"/resign", "POST"},
-    {"/metrics", "GET, HEAD"},
-}};
-
-const KnownPath* FindKnownPath(std::string_view path) {
-  const auto it = std::find_if(kKnownPaths.begin(), kKnownPaths.end(),
-                               [path](const KnownPath& known) { return known.path == path; });
-  return it == kKnownPaths.end() ? nullptr : &*it;
-}
-
-// The methods that the library routes to registered handlers (HEAD goes to
-// the GET handlers); others (TRACE, CONNECT) are answered in pre-routing.
-bool IsRoutedMethod(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "POST" || method == "PUT" ||
-         method == "PATCH" || method == "DELETE" || method == "OPTIONS";
-}
 
 // Client-controlled text, made safe for one log line or one message: control
 // characters escaped, cut short.
@@ -102,43 +75,24 @@ std::string Printable(std::string_view text) {
   return out;
 }
 
-void Reply(httplib::Response& res, int status, const std::string& body) {
+void Reply(HttpResponse& res, int status, std::string body) {
   res.status = status;
-  res.set_content(body, kJson);
+  res.SetContent(std::move(body), kJson);
 }
 
-void ReplyError(httplib::Response& res, int status, std::string_view code,
-                std::string_view message) {
+void ReplyError(HttpResponse& res, int status, std::string_view code, std::string_view message) {
   Reply(res, status, ErrorBody(code, message));
 }
 
-void SetIndex(httplib::Response& res, uint64_t index) {
-  res.set_header(kIndexHeader, std::to_string(index));
+void SetIndex(HttpResponse& res, uint64_t index) {
+  res.SetHeader(kIndexHeader, std::to_string(index));
 }
 
-// Code and message for an error the library answered by itself (malformed
-// request, unknown path, body too large, ...), which comes without a body.
-std::pair<std::string, std::string> LibraryError(const httplib::Request& req, int status) {
-  switch (status) {
-    case 400:
-      return {"bad_request", "the request is not valid HTTP/1.1"};
-    case 404:
-      return {"not_found", "no endpoint at \"" + Printable(req.path) +
-                               "\": expected /, /leader, /status, /is-leader, /healthz, "
-                               "/readyz, /resign or /metrics"};
-    case 413:
-      return {"payload_too_large", "the request body is larger than " +
-                                       std::to_string(kMaxBodyBytes) + " bytes: expected no body"};
-    case 414:
-      return {"uri_too_long", "the request line is too long"};
-    case 416:
-      return {"range_not_satisfiable", "the Range header is not valid: expected none"};
-    case 500:
-      return {"internal", "the server failed to answer this request"};
-    default:
-      return {"http_" + std::to_string(status),
-              "the request failed with HTTP status " + std::to_string(status)};
-  }
+void ReplyNotFound(const HttpRequest& req, HttpResponse& res) {
+  ReplyError(res, 404, "not_found",
+             "no endpoint at \"" + Printable(req.path) +
+                 "\": expected /, /leader, /status, /is-leader, /healthz, /readyz, /resign or "
+                 "/metrics");
 }
 
 ConnectionServer::Limits ConnectionLimits(const HttpConfig& config) {
@@ -150,12 +104,14 @@ ConnectionServer::Limits ConnectionLimits(const HttpConfig& config) {
   limits.write_timeout = kWriteTimeout;
   limits.max_requests_per_connection = kKeepAliveMaxRequests;
   limits.max_request_bytes = kMaxRequestBytes;
+  limits.max_body_bytes = kMaxBodyBytes;
   return limits;
 }
 
 // Each connection holds a descriptor, and the usual soft limit (1024) would
-// stop accepting (the library sleeps and retries) below the connection count
-// that the server allows. Raises the soft limit to `wanted`, within the hard
+// stop accepting below the connection count
+// that the server allows (accepting backs off while the process is out of
+// descriptors). Raises the soft limit to `wanted`, within the hard
 // limit, which is the operator's (systemd LimitNOFILE=).
 void RaiseOpenFileLimit(rlim_t wanted) {
   rlimit limit{};
@@ -287,9 +243,11 @@ Status HttpServer::Start() {
   // Connections, plus the daemon's own descriptors and a margin.
   RaiseOpenFileLimit(static_cast<rlim_t>(limits.max_threads + 256));
   LimitMallocArenas();
-  server_ = std::make_unique<ConnectionServer>(limits);
-  Configure();
-  RegisterRoutes();
+  server_ = std::make_unique<ConnectionServer>(
+      limits, [this](const HttpRequest& req, HttpResponse& res) { Serve(req, res); },
+      [this](const HttpRequest& req, const RequestError& error, HttpResponse& res) {
+        Refuse(req, error, res);
+      });
 
   const int bound = server_->Bind(listen->host, port);
   if (bound <= 0) {
@@ -302,17 +260,7 @@ Status HttpServer::Start() {
   bound_host_ = listen->host;
   port_ = bound;
 
-  listener_ = std::thread([this] {
-    if (!server_->listen_after_bind()) {
-      spdlog::error("HTTP: {} stopped accepting", listen_address());
-    }
-    listener_done_ = true;
-  });
-  // The library's stop() does nothing until its accept loop runs: wait for it
-  // (microseconds) so that a Stop() right after Start() cannot be lost.
-  while (!server_->is_running() && !listener_done_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  listener_ = std::thread([this] { server_->Serve(); });
   spdlog::debug("http: bound {}", listen_address());
   return Status::Ok();
 }
@@ -337,145 +285,92 @@ void HttpServer::Stop() {
   }
 }
 
-void HttpServer::Configure() {
-  httplib::Server& server = *server_;
-  server.set_payload_max_length(kMaxBodyBytes);
-  // Headers and body go out in two writes: without this, Nagle's algorithm
-  // and the client's delayed ACK hold the body back by up to 40ms.
-  server.set_tcp_nodelay(true);
+// The endpoints. HEAD is served by the GET endpoints (without the body).
+struct HttpServer::Route {
+  std::string_view path;
+  std::string_view method;  // GET or POST
+  Endpoint endpoint;
+  Access access;
+  std::string_view allow;  // the Allow header of a 405
+};
 
-  // Runs before the library reads a body. The request is not const here (the
-  // library passes its own local object), which is the only way to correct
-  // two of the library's habits before they apply:
-  //  - it honours Range headers by cutting the JSON body, even on a 200;
-  //  - a POST without Content-Length makes it read until the client closes,
-  //    and a chunked body is read with no size limit.
-  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    auto& request = const_cast<httplib::Request&>(req);
-    request.ranges.clear();
-    if (req.has_header("Transfer-Encoding")) {
-      ReplyError(res, 411, "length_required",
-                 "the request body has no Content-Length: expected no body, or one with a "
-                 "Content-Length");
-      res.set_header("Connection", "close");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (!req.has_header("Content-Length")) request.set_header("Content-Length", "0");
-    if (!IsRoutedMethod(req.method)) {
-      RejectMethod(req, res);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+const HttpServer::Route* HttpServer::FindRoute(std::string_view path) {
+  static constexpr std::array<Route, 8> kRoutes = {{
+      {"/", "GET", &HttpServer::HandleStatusPage, Access::kRead, "GET, HEAD"},
+      {"/leader", "GET", &HttpServer::HandleLeader, Access::kRead, "GET, HEAD"},
+      {"/status", "GET", &HttpServer::HandleStatus, Access::kRead, "GET, HEAD"},
+      {"/is-leader", "GET", &HttpServer::HandleIsLeader, Access::kRead, "GET, HEAD"},
+      {"/healthz", "GET", &HttpServer::HandleHealthz, Access::kRead, "GET, HEAD"},
+      {"/readyz", "GET", &HttpServer::HandleReadyz, Access::kRead, "GET, HEAD"},
+      {"/resign", "POST", &HttpServer::HandleResign, Access::kWrite, "POST"},
+      {"/metrics", "GET", &HttpServer::HandleMetrics, Access::kRead, "GET, HEAD"},
+  }};
+  const auto it = std::find_if(kRoutes.begin(), kRoutes.end(),
+                               [path](const Route& route) { return route.path == path; });
+  return it == kRoutes.end() ? nullptr : &*it;
+}
 
-  // Errors the library produced itself have no body yet; ours always do.
-  // These answers skip the library's body processing (ranges, compression,
-  // Content-Length), so Content-Length is set here; returning Handled would
-  // apply a Range header that the pre-routing handler has not seen yet.
-  const httplib::Server::HandlerWithResponse on_error = [](const httplib::Request& req,
-                                                           httplib::Response& res) {
-    if (res.body.empty()) {
-      const auto [code, message] = LibraryError(req, res.status);
-      res.set_content(ErrorBody(code, message), kJson);
-      res.set_header("Content-Length", std::to_string(res.body.size()));
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  };
-  server.set_error_handler(on_error);
+void HttpServer::Serve(const HttpRequest& req, HttpResponse& res) {
+  try {
+    Dispatch(req, res);
+  } catch (const std::exception& e) {
+    spdlog::error("HTTP {} {}: {}", Printable(req.method), Printable(req.path), e.what());
+    res = HttpResponse();
+    ReplyError(res, 500, "internal", "the server failed to answer this request");
+  }
+  Finish(req, res);
+}
 
-  server.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
-        std::string what = "unknown exception";
-        try {
-          std::rethrow_exception(std::move(error));
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::error("HTTP {} {}: {}", req.method, Printable(req.path), what);
-        ReplyError(res, 500, "internal", "the server failed to answer this request");
-      });
+void HttpServer::Refuse(const HttpRequest& req, const RequestError& error, HttpResponse& res) {
+  ReplyError(res, error.status, error.code, error.message);
+  Finish(req, res);
+}
 
+void HttpServer::Dispatch(const HttpRequest& req, HttpResponse& res) {
+  const Route* route = FindRoute(req.path);
+  if (route == nullptr) return ReplyNotFound(req, res);
+  const bool served =
+      req.method == route->method || (req.method == "HEAD" && route->method == "GET");
+  if (!served) return RejectMethod(req, route->allow, res);
+  if (!AdmitHost(req, res)) return;
+  if (route->access == Access::kWrite && !AdmitWrite(req, res)) return;
+  (this->*route->endpoint)(req, res);
+}
+
+void HttpServer::Finish(const HttpRequest& req, HttpResponse& res) {
   // Every answer carries the board index: the one the handler rendered, or
   // the current one for errors.
-  server.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
-    if (!res.has_header(kIndexHeader)) SetIndex(res, board_.Current().index);
-    if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
-  });
-
-  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    // The path label is a known endpoint or "other": clients choose paths,
-    // and each label value is a series kept forever.
-    const KnownPath* known = FindKnownPath(req.path);
-    metrics_.http_requests.Increment(
-        {known != nullptr ? std::string(known->path) : std::string("other"),
-         std::to_string(res.status)});
-    // Printable() would run for every request even with debug lines off.
-    if (spdlog::should_log(spdlog::level::debug)) {
-      spdlog::debug("HTTP {} {} from {} -> {}", req.method, Printable(req.target), req.remote_addr,
-                    res.status);
-    }
-  });
-}
-
-void HttpServer::RegisterRoutes() {
-  httplib::Server& server = *server_;
-  server.Get("/", Guarded(&HttpServer::HandleStatusPage, Access::kRead));
-  server.Get("/leader", Guarded(&HttpServer::HandleLeader, Access::kRead));
-  server.Get("/status", Guarded(&HttpServer::HandleStatus, Access::kRead));
-  server.Get("/is-leader", Guarded(&HttpServer::HandleIsLeader, Access::kRead));
-  server.Get("/healthz", Guarded(&HttpServer::HandleHealthz, Access::kRead));
-  server.Get("/readyz", Guarded(&HttpServer::HandleReadyz, Access::kRead));
-  server.Post("/resign", Guarded(&HttpServer::HandleResign, Access::kWrite));
-  server.Get("/metrics", Guarded(&HttpServer::HandleMetrics, Access::kRead));
-
-  // Known paths with other methods: 405. Unknown paths fall through to the
-  // library's 404.
-  const auto reject = [this](const httplib::Request& req, httplib::Response& res) {
-    RejectMethod(req, res);
-  };
-  for (const KnownPath& known : kKnownPaths) {
-    const std::string path(known.path);
-    if (known.allow.find("GET") == std::string_view::npos) server.Get(path, reject);
-    if (known.allow.find("POST") == std::string_view::npos) server.Post(path, reject);
-    server.Put(path, reject);
-    server.Patch(path, reject);
-    server.Delete(path, reject);
-    server.Options(path, reject);
+  if (!res.HasHeader(kIndexHeader)) SetIndex(res, board_.Current().index);
+  if (!res.HasHeader("Cache-Control")) res.SetHeader("Cache-Control", "no-store");
+  // The path label is a known endpoint or "other": clients choose paths,
+  // and each label value is a series kept forever.
+  const Route* route = FindRoute(req.path);
+  metrics_.http_requests.Increment(
+      {route != nullptr ? std::string(route->path) : std::string("other"),
+       std::to_string(res.status)});
+  // Printable() would run for every request even with debug lines off.
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("HTTP {} {} from {} -> {}", Printable(req.method), Printable(req.target),
+                  req.remote_addr, res.status);
   }
 }
 
-std::function<void(const httplib::Request&, httplib::Response&)> HttpServer::Guarded(
-    Endpoint endpoint, Access access) {
-  return [this, endpoint, access](const httplib::Request& req, httplib::Response& res) {
-    if (!AdmitHost(req, res)) return;
-    if (access == Access::kWrite && !AdmitWrite(req, res)) return;
-    (this->*endpoint)(req, res);
-  };
-}
-
-void HttpServer::RejectMethod(const httplib::Request& req, httplib::Response& res) {
-  const KnownPath* known = FindKnownPath(req.path);
-  if (known == nullptr) {
-    const auto [code, message] = LibraryError(req, 404);
-    ReplyError(res, 404, code, message);
-    return;
-  }
+void HttpServer::RejectMethod(const HttpRequest& req, std::string_view allow, HttpResponse& res) {
   if (!AdmitHost(req, res)) return;
   ReplyError(res, 405, "method_not_allowed",
-             Printable(req.method) + " " + std::string(known->path) + " is not served: expected " +
-                 std::string(known->allow));
-  res.set_header("Allow", std::string(known->allow));
+             Printable(req.method) + " " + req.path + " is not served: expected " +
+                 std::string(allow));
+  res.SetHeader("Allow", std::string(allow));
 }
 
-bool HttpServer::AdmitHost(const httplib::Request& req, httplib::Response& res) const {
-  const size_t hosts = req.get_header_value_count("Host");
+bool HttpServer::AdmitHost(const HttpRequest& req, HttpResponse& res) const {
+  const size_t hosts = req.HeaderCount("Host");
   if (hosts > 1) {
     ReplyError(res, 400, "bad_request",
                "the request has " + std::to_string(hosts) + " Host headers: expected one");
     return false;
   }
-  const std::string host = req.get_header_value("Host");
+  const std::string_view host = req.Header("Host");
   if (policy_.AllowsHost(host)) return true;
   ReplyError(res, 403, "forbidden_host",
              "Host \"" + Printable(host) +
@@ -484,8 +379,8 @@ bool HttpServer::AdmitHost(const httplib::Request& req, httplib::Response& res) 
   return false;
 }
 
-bool HttpServer::AdmitWrite(const httplib::Request& req, httplib::Response& res) const {
-  switch (policy_.CheckWrite(req.get_header_value("Authorization"))) {
+bool HttpServer::AdmitWrite(const HttpRequest& req, HttpResponse& res) const {
+  switch (policy_.CheckWrite(req.Header("Authorization"))) {
     case HostPolicy::WriteAccess::kAllowed:
       return true;
     case HostPolicy::WriteAccess::kUnauthorized:
@@ -493,7 +388,7 @@ bool HttpServer::AdmitWrite(const httplib::Request& req, httplib::Response& res)
                  req.method + " " + req.path +
                      " needs the header \"Authorization: Bearer <token>\" with the token of "
                      "http.token_file");
-      res.set_header("WWW-Authenticate", "Bearer realm=\"zkelect\"");
+      res.SetHeader("WWW-Authenticate", "Bearer realm=\"zkelect\"");
       return false;
     case HostPolicy::WriteAccess::kTokenRequired:
       ReplyError(res, 403, "token_required",
@@ -506,7 +401,7 @@ bool HttpServer::AdmitWrite(const httplib::Request& req, httplib::Response& res)
 }
 
 void HttpServer::ServeView(
-    const httplib::Request& req, httplib::Response& res, StateBoard::Topic topic,
+    const HttpRequest& req, HttpResponse& res, StateBoard::Topic topic,
     const std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>& answer) {
   const Result<LongPollParams> params = ParseLongPollParams(req.params, config_);
   if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
@@ -531,12 +426,12 @@ void HttpServer::ServeView(
   SetIndex(res, view.index);
 }
 
-void HttpServer::HandleLeader(const httplib::Request& req, httplib::Response& res) {
+void HttpServer::HandleLeader(const HttpRequest& req, HttpResponse& res) {
   ServeView(req, res, StateBoard::Topic::kLeader,
             [this](const StateBoard::View& view) { return leader_answers_.Get(view); });
 }
 
-void HttpServer::HandleStatus(const httplib::Request& req, httplib::Response& res) {
+void HttpServer::HandleStatus(const HttpRequest& req, HttpResponse& res) {
   // Not cached: it shows the parked waiters, which change between requests.
   ServeView(req, res, StateBoard::Topic::kAny, [this](const StateBoard::View& view) {
     return std::make_shared<const Answer>(
@@ -545,39 +440,39 @@ void HttpServer::HandleStatus(const httplib::Request& req, httplib::Response& re
   });
 }
 
-void HttpServer::HandleIsLeader(const httplib::Request& req, httplib::Response& res) {
+void HttpServer::HandleIsLeader(const HttpRequest& req, HttpResponse& res) {
   ServeView(req, res, StateBoard::Topic::kRole,
             [this](const StateBoard::View& view) { return is_leader_answers_.Get(view); });
 }
 
-void HttpServer::HandleStatusPage(const httplib::Request&, httplib::Response& res) {
+void HttpServer::HandleStatusPage(const HttpRequest&, HttpResponse& res) {
   const std::string nonce = NewNonce();
-  res.set_content(StatusPageHtml(nonce), "text/html; charset=utf-8");
-  res.set_header("Content-Security-Policy", StatusPagePolicy(nonce));
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Referrer-Policy", "no-referrer");
+  res.SetContent(StatusPageHtml(nonce), "text/html; charset=utf-8");
+  res.SetHeader("Content-Security-Policy", StatusPagePolicy(nonce));
+  res.SetHeader("X-Content-Type-Options", "nosniff");
+  res.SetHeader("Referrer-Policy", "no-referrer");
 }
 
-void HttpServer::HandleHealthz(const httplib::Request&, httplib::Response& res) {
+void HttpServer::HandleHealthz(const HttpRequest&, HttpResponse& res) {
   const bool responsive = control_.IsResponsive();
   Reply(res, responsive ? 200 : 503, HealthBody(responsive));
 }
 
-void HttpServer::HandleReadyz(const httplib::Request&, httplib::Response& res) {
+void HttpServer::HandleReadyz(const HttpRequest&, HttpResponse& res) {
   const StateBoard::View view = board_.Current();
   Reply(res, view.snapshot->ready ? 200 : 503, ReadyBody(*view.snapshot, view.index));
   SetIndex(res, view.index);
 }
 
-void HttpServer::HandleMetrics(const httplib::Request&, httplib::Response& res) {
+void HttpServer::HandleMetrics(const HttpRequest&, HttpResponse& res) {
   const StateBoard::View view = board_.Current();
   res.status = 200;
-  res.set_content(metrics_.Render(*view.snapshot, waiters_.load(), BootClock::now()),
-                  kPrometheusContentType);
+  res.SetContent(metrics_.Render(*view.snapshot, waiters_.load(), BootClock::now()),
+                 kPrometheusContentType);
   SetIndex(res, view.index);
 }
 
-void HttpServer::HandleResign(const httplib::Request& req, httplib::Response& res) {
+void HttpServer::HandleResign(const HttpRequest& req, HttpResponse& res) {
   const Result<ResignParams> params = ParseResignParams(req.params);
   if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
 

@@ -1,66 +1,84 @@
 #pragma once
 
-#include <httplib.h>
-
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace zkelect {
 
-// One accepted HTTP connection as the httplib::Stream that the library's
-// request parser and response writer use. Includes <httplib.h>: build with
-// the library's pkg-config flags (they change its class layout).
-//
-// Unlike the library's own socket stream it
-//  - waits with poll(), so a descriptor numbered past FD_SETSIZE (1024)
-//    works, where select() would be undefined behaviour;
-//  - reads a request against one deadline and one size limit for the whole
+// One accepted HTTP connection: reads request heads and bodies, writes
+// answers.
+//  - Waits with poll(), so a descriptor numbered past FD_SETSIZE (1024)
+//    works, where select() would be undefined behaviour.
+//  - Reads a request against one deadline and one size limit for the whole
 //    request, so a client that sends a byte now and then (slow loris) cannot
-//    hold the connection beyond it, where the library's timeout restarts
-//    with every byte, and endless headers cannot fill the memory;
-//  - buffers reads (the parser asks for one byte at a time).
+//    hold the connection beyond it, and endless headers cannot fill the
+//    memory.
+//  - Buffers reads; bytes after a request (the next pipelined one) stay
+//    buffered for the next ReadHead().
 //
 // Owns the socket: the destructor shuts it down and closes it. Used by one
 // thread at a time.
-class ConnectionStream final : public httplib::Stream {
+class ConnectionStream {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
 
-  // Each write may wait `write_timeout` for the client to make room.
+  enum class ReadResult {
+    kOk,
+    kTooLarge,  // the request's byte budget ran out first
+    kFailed,    // timeout, error, or the client closed
+  };
+
+  // Each Write() may wait `write_timeout` for the client to make room.
   ConnectionStream(int socket, std::chrono::milliseconds write_timeout);
   ConnectionStream(const ConnectionStream&) = delete;
   ConnectionStream& operator=(const ConnectionStream&) = delete;
-  ~ConnectionStream() override;
+  ~ConnectionStream();
 
   // Waits until the next request begins (bytes are buffered or arrive, or
   // the client closes) or `deadline` passes. False on timeout or error.
   bool AwaitRequest(TimePoint deadline);
 
   // Every read until the next BeginRequest() fails once `deadline` passes,
-  // or once more than `max_bytes` have been read: the library's parser keeps
-  // every header line of a request, however many come.
+  // or once more than `max_bytes` have been read.
   void BeginRequest(TimePoint deadline, size_t max_bytes);
+
+  // Reads a request head into `head`, through the empty line that ends it
+  // (see FindHeadEnd); empty lines before it are skipped (RFC 9112 §2.2).
+  // On kTooLarge, `head` holds the bytes read so far.
+  ReadResult ReadHead(std::string& head);
+
+  // Reads exactly `length` body bytes into `body`.
+  ReadResult ReadBody(size_t length, std::string& body);
+
+  // Sends all of `data`; false (and broken()) on error or when the client
+  // makes no room within the write timeout.
+  bool Write(std::string_view data);
+
+  // Before closing after an error answer: stops sending and discards what
+  // the client still sends, for a moment, so that its kernel does not
+  // receive a reset (which can discard the answer before it is read) for
+  // bytes that we never read.
+  void DrainBeforeClose();
 
   // A read or write failed, timed out or met the end of the stream: the
   // connection cannot carry another request.
   bool broken() const { return broken_; }
 
-  // httplib::Stream.
-  bool is_readable() const override;
-  bool is_writable() const override;
-  ssize_t read(char* ptr, size_t size) override;
-  ssize_t write(const char* ptr, size_t size) override;
-  void get_remote_ip_and_port(std::string& ip, int& port) const override;
-  void get_local_ip_and_port(std::string& ip, int& port) const override;
-  int socket() const override { return socket_; }
+  int socket() const { return socket_; }
+
+  // The peer's IP address as text; "" when unknown.
+  std::string RemoteAddress() const;
 
  private:
   // Polls for `events` until `deadline`; false on timeout or error.
   bool Wait(short events, TimePoint deadline) const;
-  // Refills the empty buffer; the byte count, 0 at the end, -1 on failure.
-  ssize_t Fill();
+  // Refills the empty buffer; false at the end, on failure or on timeout.
+  bool Fill();
+  // Takes up to `size` buffered bytes within the budget.
+  std::string_view Take(size_t size);
 
   const int socket_;
   const std::chrono::milliseconds write_timeout_;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "zkelect/common/mutex.h"
@@ -14,24 +15,21 @@
 #include "zkelect/http/answer_cache.h"
 #include "zkelect/http/host_policy.h"
 
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
-
 namespace zkelect {
 
 class ConnectionServer;
 class ElectionControl;
+struct HttpRequest;
+struct HttpResponse;
 struct Metrics;
+struct RequestError;
 
-// The HTTP API of design §4 over cpp-httplib: GET /leader, /status,
+// The HTTP API of design §4, served by ConnectionServer: GET /leader, /status,
 // /is-leader (also HEAD; all three long-poll with ?index=N&wait=D), /healthz,
 // /readyz, POST /resign, GET /metrics (Prometheus text format) and GET / (the
 // status page, HTML). Answers are JSON, errors
-// `{"error": {"code", "message"}}`, and every answer, errors of the library
-// itself included, carries `X-Zkelect-Index`.
+// `{"error": {"code", "message"}}`, and every answer, refused requests
+// included, carries `X-Zkelect-Index` and `Cache-Control: no-store`.
 //
 // Handlers are thin: they parse, read a snapshot from the board (or park on
 // it for a long-poll), or ask `control` for a resign and wait for its answer,
@@ -81,35 +79,42 @@ class HttpServer {
  private:
   struct ResignCall;
   using Answer = AnswerCache::Answer;
-  using Endpoint = void (HttpServer::*)(const httplib::Request&, httplib::Response&);
+  using Endpoint = void (HttpServer::*)(const HttpRequest&, HttpResponse&);
   enum class Access { kRead, kWrite };
+  struct Route;
 
-  void Configure();
-  void RegisterRoutes();
-  // The handler that checks Host (and for kWrite the token), then runs
-  // `endpoint`.
-  std::function<void(const httplib::Request&, httplib::Response&)> Guarded(Endpoint endpoint,
-                                                                           Access access);
+  // The endpoint at `path`, or nullptr.
+  static const Route* FindRoute(std::string_view path);
+
+  // The handlers given to ConnectionServer (pool threads): answer a parsed
+  // request, or one the parser refused, then Finish().
+  void Serve(const HttpRequest& req, HttpResponse& res);
+  void Refuse(const HttpRequest& req, const RequestError& error, HttpResponse& res);
+  // Routes `req` to its endpoint, or answers 404 or 405.
+  void Dispatch(const HttpRequest& req, HttpResponse& res);
+  // What every answer gets: the index and Cache-Control headers, the
+  // request counted in the metrics, a debug log line.
+  void Finish(const HttpRequest& req, HttpResponse& res);
   // Answers a known path with a method it does not serve: 405 and Allow.
-  void RejectMethod(const httplib::Request& req, httplib::Response& res);
-  bool AdmitHost(const httplib::Request& req, httplib::Response& res) const;
-  bool AdmitWrite(const httplib::Request& req, httplib::Response& res) const;
+  void RejectMethod(const HttpRequest& req, std::string_view allow, HttpResponse& res);
+  bool AdmitHost(const HttpRequest& req, HttpResponse& res) const;
+  bool AdmitWrite(const HttpRequest& req, HttpResponse& res) const;
 
   // Long-poll (for a change of `topic`), then answer with the view: for
   // /leader, /status and /is-leader.
   void ServeView(
-      const httplib::Request& req, httplib::Response& res, StateBoard::Topic topic,
+      const HttpRequest& req, HttpResponse& res, StateBoard::Topic topic,
       const std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>& answer);
 
   // GET /: the status page (status_page.h).
-  void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
-  void HandleLeader(const httplib::Request& req, httplib::Response& res);
-  void HandleStatus(const httplib::Request& req, httplib::Response& res);
-  void HandleIsLeader(const httplib::Request& req, httplib::Response& res);
-  void HandleHealthz(const httplib::Request& req, httplib::Response& res);
-  void HandleReadyz(const httplib::Request& req, httplib::Response& res);
-  void HandleResign(const httplib::Request& req, httplib::Response& res);
-  void HandleMetrics(const httplib::Request& req, httplib::Response& res);
+  void HandleStatusPage(const HttpRequest& req, HttpResponse& res);
+  void HandleLeader(const HttpRequest& req, HttpResponse& res);
+  void HandleStatus(const HttpRequest& req, HttpResponse& res);
+  void HandleIsLeader(const HttpRequest& req, HttpResponse& res);
+  void HandleHealthz(const HttpRequest& req, HttpResponse& res);
+  void HandleReadyz(const HttpRequest& req, HttpResponse& res);
+  void HandleResign(const HttpRequest& req, HttpResponse& res);
+  void HandleMetrics(const HttpRequest& req, HttpResponse& res);
 
   // Constant after construction.
   const HttpConfig config_;
@@ -129,7 +134,6 @@ class HttpServer {
   std::thread listener_;
   std::string bound_host_;
   int port_ = 0;
-  std::atomic<bool> listener_done_{false};
 
   // Long-polls parked right now (HTTP threads).
   std::atomic<int> waiters_{0};

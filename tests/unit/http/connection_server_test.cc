@@ -13,6 +13,8 @@
 
 #include "support/http_probe.h"
 #include "support/raw_connection.h"
+#include "zkelect/http/http_request.h"
+#include "zkelect/http/http_response.h"
 
 namespace zkelect {
 namespace {
@@ -39,15 +41,19 @@ class ConnectionServerTest : public ::testing::Test {
   ~ConnectionServerTest() override { Stop(); }
 
   void Start(const ConnectionServer::Limits& limits = ShortLimits()) {
-    server_ = std::make_unique<ConnectionServer>(limits);
-    server_->Get("/ping", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("pong", "text/plain");
-    });
+    server_ = std::make_unique<ConnectionServer>(
+        limits,
+        [](const HttpRequest& req, HttpResponse& res) {
+          // Echoes what the parser read, for the tests to check.
+          res.SetContent(req.method + " " + req.path + " " + req.body, "text/plain");
+        },
+        [](const HttpRequest&, const RequestError& error, HttpResponse& res) {
+          res.status = error.status;
+          res.SetContent(error.code, "text/plain");
+        });
     port_ = static_cast<uint16_t>(server_->Bind("127.0.0.1", 0));
     ASSERT_GT(port_, 0);
-    listener_ = std::thread([this] { server_->listen_after_bind(); });
-    ASSERT_TRUE(
-        test::WaitUntil([this] { return server_->is_running(); }, seconds(5), milliseconds(1)));
+    listener_ = std::thread([this] { server_->Serve(); });
   }
 
   void Stop() {
@@ -96,7 +102,7 @@ TEST_F(ConnectionServerTest, AnIdleConnectionIsClosedAfterTheIdleTimeout) {
   EXPECT_LT(steady_clock::now() - start, seconds(2));
 }
 
-// Regression: the library's read timeout restarted with every byte, so a
+// Regression: cpp-httplib's read timeout restarted with every byte, so a
 // client sending one byte now and then held its connection (and thread)
 // forever.
 TEST_F(ConnectionServerTest, SlowLorisIsCutOffAtTheRequestDeadline) {
@@ -115,7 +121,7 @@ TEST_F(ConnectionServerTest, SlowLorisIsCutOffAtTheRequestDeadline) {
   EXPECT_LT(steady_clock::now() - start, seconds(3));
 }
 
-// Regression: the library's parser keeps every header line of a request,
+// Regression: cpp-httplib's parser kept every header line of a request,
 // however many come, so one client could fill the memory within the
 // request deadline.
 TEST_F(ConnectionServerTest, EndlessHeadersAreCutOffAtTheRequestSizeLimit) {
@@ -163,7 +169,7 @@ TEST_F(ConnectionServerTest, IdleConnectionsDoNotStarveNewOnes) {
   EXPECT_TRUE(closed);
 }
 
-// Regression: the library waits with select(), undefined for a descriptor
+// Regression: cpp-httplib waited with select(), undefined for a descriptor
 // numbered FD_SETSIZE (1024) or more.
 TEST_F(ConnectionServerTest, SocketsPastFdSetSizeAreServed) {
   rlimit limit{};
@@ -182,6 +188,184 @@ TEST_F(ConnectionServerTest, SocketsPastFdSetSizeAreServed) {
   }
   EXPECT_EQ(StatusOf(Ping()), 200);
   for (const int fd : filler) ::close(fd);
+}
+
+// Every answer on `raw`, in order: the status codes.
+std::vector<int> StatusesOf(const std::string& raw) {
+  std::vector<int> statuses;
+  for (size_t at = raw.find("HTTP/1.1 "); at != std::string::npos;
+       at = raw.find("HTTP/1.1 ", at + 1)) {
+    statuses.push_back(test::StatusOf(std::string_view(raw).substr(at)));
+  }
+  return statuses;
+}
+
+TEST_F(ConnectionServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  Start();
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send(
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
+      "GET /c HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  bool closed = false;
+  const std::string received = connection.ReadUntilClosed(seconds(2), &closed);
+  EXPECT_TRUE(closed) << "Connection: close on the last one";
+  const size_t a = received.find("GET /a ");
+  const size_t b = received.find("POST /b xyz");
+  const size_t c = received.find("GET /c ");
+  ASSERT_NE(a, std::string::npos) << received;
+  ASSERT_NE(b, std::string::npos) << received;
+  ASSERT_NE(c, std::string::npos) << received;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_NE(received.find("Connection: close\r\n"), std::string::npos);
+}
+
+TEST_F(ConnectionServerTest, RequestsSplitAcrossPacketsAreReassembled) {
+  Start();
+  RawConnection connection(port_);
+  const std::string request =
+      "POST /split?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+      "Connection: close\r\n\r\nhello";
+  for (const char c : request) {  // one byte per segment (TCP_NODELAY on our side)
+    ASSERT_TRUE(connection.Send(std::string(1, c)));
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  bool closed = false;
+  const std::string received = connection.ReadUntilClosed(seconds(2), &closed);
+  EXPECT_EQ(StatusOf(received), 200) << received;
+  EXPECT_EQ(test::BodyOf(received), "POST /split hello");
+}
+
+TEST_F(ConnectionServerTest, Http10ClosesUnlessKeepAliveIsAsked) {
+  Start();
+  {
+    RawConnection connection(port_);
+    ASSERT_TRUE(connection.Send("GET /old HTTP/1.0\r\n\r\n"));
+    bool closed = false;
+    const std::string received = connection.ReadUntilClosed(seconds(1), &closed);
+    EXPECT_TRUE(closed) << "HTTP/1.0 without keep-alive: closed at once";
+    EXPECT_EQ(StatusOf(received), 200);
+    EXPECT_NE(received.find("Connection: close\r\n"), std::string::npos) << received;
+  }
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  bool closed = false;
+  std::string received = connection.ReadUntilClosed(milliseconds(100), &closed);
+  EXPECT_FALSE(closed);
+  EXPECT_NE(received.find("Connection: keep-alive\r\n"), std::string::npos) << received;
+  ASSERT_TRUE(connection.Send("GET /again HTTP/1.0\r\n\r\n"));
+  received = connection.ReadUntilClosed(seconds(1), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(test::BodyOf(received), "GET /again ");
+}
+
+TEST_F(ConnectionServerTest, ExpectContinueIsAnsweredBeforeTheBodyIsRead) {
+  Start();
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send(
+      "POST /upload HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n"
+      "Connection: close\r\n\r\n"));
+  bool closed = false;
+  const std::string interim = connection.ReadUntilClosed(milliseconds(300), &closed);
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  EXPECT_FALSE(closed);
+  ASSERT_TRUE(connection.Send("body"));
+  const std::string received = connection.ReadUntilClosed(seconds(2), &closed);
+  EXPECT_EQ(StatusOf(received), 200) << received;
+  EXPECT_EQ(test::BodyOf(received), "POST /upload body");
+}
+
+TEST_F(ConnectionServerTest, HeadAnswersCarryTheLengthButNoBody) {
+  Start();
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send("HEAD /h HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  bool closed = false;
+  const std::string received = connection.ReadUntilClosed(seconds(2), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(received.find("Content-Length: 8\r\n"), std::string::npos) << received;  // "HEAD /h "
+  EXPECT_EQ(received.substr(received.size() - 4), "\r\n\r\n") << received;
+}
+
+TEST_F(ConnectionServerTest, RefusedRequestsAreAnsweredAndTheConnectionCloses) {
+  ConnectionServer::Limits limits = ShortLimits();
+  limits.max_request_bytes = 16 * 1024;
+  limits.max_body_bytes = 100;
+  Start(limits);
+  const struct {
+    std::string request;
+    int status;
+  } kCases[] = {
+      {"GET /x HTTP/1.1\r\nBad Header: 1\r\n\r\n", 400},
+      {"POST /x HTTP/1.1\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'x'), 413},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411},
+      {"GET /" + std::string(20 * 1024, 'a') + " HTTP/1.1\r\n\r\n", 414},
+      {"GET /x HTTP/1.1\r\nX: " + std::string(20 * 1024, 'a') + "\r\n\r\n", 431},
+      {"GET /x HTTP/2.0\r\n\r\n", 505},
+  };
+  for (const auto& c : kCases) {
+    RawConnection connection(port_);
+    // Followed by a valid request, which must not be answered.
+    ASSERT_TRUE(connection.Send(c.request + kPing));
+    bool closed = false;
+    const std::string received = connection.ReadUntilClosed(seconds(3), &closed);
+    EXPECT_TRUE(closed) << c.status;
+    EXPECT_EQ(StatusesOf(received), std::vector<int>{c.status}) << received;
+    EXPECT_NE(received.find("Connection: close\r\n"), std::string::npos) << received;
+  }
+}
+
+TEST_F(ConnectionServerTest, StopBeforeServeReturnsAtOnce) {
+  ConnectionServer server(
+      ShortLimits(), [](const HttpRequest&, HttpResponse&) {},
+      [](const HttpRequest&, const RequestError&, HttpResponse&) {});
+  ASSERT_GT(server.Bind("127.0.0.1", 0), 0);
+  server.Stop();
+  server.Serve();  // returns: the wake-up was not lost
+}
+
+TEST_F(ConnectionServerTest, BindsIpv6LiteralsAndRefusesABusyPort) {
+  ConnectionServer v6(
+      ShortLimits(), [](const HttpRequest&, HttpResponse&) {},
+      [](const HttpRequest&, const RequestError&, HttpResponse&) {});
+  const int port = v6.Bind("::1", 0);
+  if (port < 0 && (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT)) {
+    GTEST_SKIP() << "no IPv6 loopback here";
+  }
+  EXPECT_GT(port, 0);
+  Start();
+  ConnectionServer busy(
+      ShortLimits(), [](const HttpRequest&, HttpResponse&) {},
+      [](const HttpRequest&, const RequestError&, HttpResponse&) {});
+  int bound = busy.Bind("127.0.0.1", port_);
+  int error = errno;
+  EXPECT_EQ(bound, -1) << "no SO_REUSEPORT";
+  EXPECT_EQ(error, EADDRINUSE);
+  bound = busy.Bind("no.such.host.invalid", 0);
+  error = errno;
+  EXPECT_EQ(bound, -1);
+  EXPECT_EQ(error, 0) << "a host that resolves to nothing";
+}
+
+// Hooks are spawned while connections are open: a socket without
+// FD_CLOEXEC would stay open in every hook for as long as it runs.
+TEST_F(ConnectionServerTest, AcceptedSocketsAreCloseOnExec) {
+  Start();
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send("GET /a HTTP/1.1\r\n\r\n"));
+  bool closed = false;
+  ASSERT_EQ(StatusOf(connection.ReadUntilClosed(milliseconds(200), &closed)), 200);
+  // Every socket of this process (the server's and the test's) is CLOEXEC.
+  size_t sockets = 0;
+  for (int fd = 3; fd < 1024; ++fd) {
+    char link[64] = {};
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    if (::readlink(path.c_str(), link, sizeof(link) - 1) <= 0) continue;
+    if (std::string(link).rfind("socket:", 0) != 0) continue;
+    ++sockets;
+    EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "fd " << fd;
+  }
+  EXPECT_GE(sockets, 3u) << "listen socket, accepted socket, client socket";
 }
 
 }  // namespace
