@@ -65,6 +65,8 @@ RequestError BadRequest(std::string message) {
   return RequestError{400, "bad_request", std::move(message)};
 }
 
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -114,14 +116,13 @@ std::optional<RequestError> ParseRequestLine(std::string_view line, const Reques
   request.path = PercentDecode(target.substr(0, question), /*plus_is_space=*/false);
   if (question != std::string_view::npos) request.params = ParseQuery(target.substr(question + 1));
 
-  if (version == "HTTP/1.1" || version == "HTTP/1.0") {
-    request.minor_version = version.back() - '0';
+  const bool well_formed = version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
+                           IsDigit(version[5]) && version[6] == '.' && IsDigit(version[7]);
+  if (well_formed && version[5] == '1') {
+    // RFC 9112 §2.3: a later minor version is served as the latest we know.
+    request.minor_version = std::min(version[7] - '0', 1);
     return std::nullopt;
   }
-  const bool well_formed = version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
-                           HexValue(version[5]) >= 0 && HexValue(version[5]) <= 9 &&
-                           version[6] == '.' && HexValue(version[7]) >= 0 &&
-                           HexValue(version[7]) <= 9;
   if (well_formed) {
     return RequestError{505, "http_version_not_supported",
                         "the request is " + std::string(version) + ": expected HTTP/1.1 or 1.0"};
@@ -171,9 +172,7 @@ std::optional<RequestError> CheckFraming(const RequestLimits& limits, HttpReques
   }
   if (lengths == 1) {
     const std::string_view text = request.Header("Content-Length");
-    const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
+    const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), IsDigit);
     uint64_t length = 0;
     if (!digits ||
         std::from_chars(text.data(), text.data() + text.size(), length).ec != std::errc()) {

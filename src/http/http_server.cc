@@ -3,7 +3,6 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -109,10 +108,10 @@ ConnectionServer::Limits ConnectionLimits(const HttpConfig& config) {
 }
 
 // Each connection holds a descriptor, and the usual soft limit (1024) would
-// stop accepting below the connection count
-// that the server allows (accepting backs off while the process is out of
-// descriptors). Raises the soft limit to `wanted`, within the hard
-// limit, which is the operator's (systemd LimitNOFILE=).
+// stop accepting (ConnectionServer backs off while out of descriptors) below
+// the connection count that the server allows. Raises the soft limit to
+// `wanted`, within the hard limit, which is the operator's (systemd
+// LimitNOFILE=).
 void RaiseOpenFileLimit(rlim_t wanted) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;

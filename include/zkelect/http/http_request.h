@@ -70,7 +70,7 @@ size_t FindHeadEnd(std::string_view buffer, size_t from = 0);
 //  - Content-Length: at most one, digits only, at most max_body_bytes (413);
 //    any Transfer-Encoding is refused (411: zkelect takes no chunked
 //    bodies); an Expect other than 100-continue is refused (417);
-//  - other HTTP versions: 505.
+//  - HTTP/1.2 to 1.9 are read as 1.1 (RFC 9112 §2.3); other versions: 505.
 // Fills `request` (all but body and remote_addr) and returns nothing, or the
 // error to answer with, after which the connection must close; `request`
 // then holds what was read before the error (method and path, for logs).

@@ -46,6 +46,13 @@ TEST(HttpRequestTest, BareLineFeedsAreAccepted) {
   EXPECT_EQ(request.Header("Host"), "a");
 }
 
+TEST(HttpRequestTest, LaterMinorVersionsAreReadAs11) {
+  HttpRequest request;
+  ASSERT_FALSE(Parse("GET / HTTP/1.9\r\n\r\n", request));
+  EXPECT_EQ(request.minor_version, 1);
+  EXPECT_TRUE(request.KeepAlive());
+}
+
 TEST(HttpRequestTest, HeaderLookupIsCaseInsensitiveAndCounts) {
   HttpRequest request;
   ASSERT_FALSE(Parse("GET / HTTP/1.1\r\nHost: a\r\nhOST: b\r\n\r\n", request));
@@ -117,6 +124,8 @@ TEST(HttpRequestTest, EachRejectionHasItsStatus) {
       {"GET / HTTP/1.2x\r\n\r\n", 400, "bad_request"},
       {"GET / http/1.1\r\n\r\n", 400, "bad_request"},
       {"GET / HTTP/2.0\r\n\r\n", 505, "http_version_not_supported"},
+      {"GET / HTTP/0.9\r\n\r\n", 505, "http_version_not_supported"},
+      {"GET / HTTP/1.a\r\n\r\n", 400, "bad_request"},
       {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, "bad_request"},
       {"GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400, "bad_request"},
       {"GET / HTTP/1.1\r\n: empty\r\n\r\n", 400, "bad_request"},
