@@ -43,23 +43,8 @@ std::string_view TrimWhitespace(std::string_view text) {
   return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
 }
 
-// Client bytes quoted in a message: control characters escaped, cut short.
-std::string Shown(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text.substr(0, kMaxShown)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f || c == '"' || c == '\\') {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (text.size() > kMaxShown) out += "...";
-  return out + "\"";
-}
+// Client bytes quoted in a message.
+std::string Shown(std::string_view text) { return "\"" + Printable(text, kMaxShown) + "\""; }
 
 RequestError BadRequest(std::string message) {
   return RequestError{400, "bad_request", std::move(message)};
@@ -84,13 +69,21 @@ bool NextLine(std::string_view& rest, std::string_view& line) {
   return true;
 }
 
+// The error for a line longer than the limit, or nothing.
+std::optional<RequestError> CheckLineLength(std::string_view line, const RequestLimits& limits,
+                                            int status, std::string_view code,
+                                            std::string_view what) {
+  if (line.size() <= limits.max_line_bytes) return std::nullopt;
+  return RequestError{status, std::string(code),
+                      std::string(what) + " is " + std::to_string(line.size()) +
+                          " bytes long: expected at most " +
+                          std::to_string(limits.max_line_bytes)};
+}
+
 std::optional<RequestError> ParseRequestLine(std::string_view line, const RequestLimits& limits,
                                              HttpRequest& request) {
-  if (line.size() > limits.max_line_bytes) {
-    return RequestError{414, "uri_too_long",
-                        "the request line is " + std::to_string(line.size()) +
-                            " bytes long: expected at most " +
-                            std::to_string(limits.max_line_bytes)};
+  if (auto error = CheckLineLength(line, limits, 414, "uri_too_long", "the request line")) {
+    return error;
   }
   const size_t first = line.find(' ');
   const size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
@@ -132,11 +125,9 @@ std::optional<RequestError> ParseRequestLine(std::string_view line, const Reques
 
 std::optional<RequestError> ParseHeaderLine(std::string_view line, const RequestLimits& limits,
                                             HttpRequest& request) {
-  if (line.size() > limits.max_line_bytes) {
-    return RequestError{431, "request_header_fields_too_large",
-                        "a header line is " + std::to_string(line.size()) +
-                            " bytes long: expected at most " +
-                            std::to_string(limits.max_line_bytes)};
+  if (auto error = CheckLineLength(line, limits, 431, "request_header_fields_too_large",
+                                   "a header line")) {
+    return error;
   }
   if (line.front() == ' ' || line.front() == '\t') {
     return BadRequest("the header line " + Shown(line) +
@@ -270,6 +261,23 @@ RequestError OversizedHead(std::string_view partial_head) {
   return RequestError{431, "request_header_fields_too_large",
                       "the request headers are larger than the request size limit (" +
                           std::to_string(partial_head.size()) + " bytes)"};
+}
+
+std::string Printable(std::string_view text, size_t max_shown) {
+  std::string out;
+  for (const char c : text.substr(0, max_shown)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f || c == '"' || c == '\\') {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  if (text.size() > max_shown) out += "...";
+  return out;
 }
 
 std::string PercentDecode(std::string_view text, bool plus_is_space) {

@@ -54,26 +54,6 @@ constexpr std::chrono::minutes kResignTimeout{2};
 // Resigns waiting at once: each holds a thread while the stop hook runs.
 constexpr size_t kMaxPendingResigns = 4;
 
-// Client-controlled text, made safe for one log line or one message: control
-// characters escaped, cut short.
-std::string Printable(std::string_view text) {
-  constexpr size_t kMaxShown = 200;
-  std::string out;
-  for (const char c : text.substr(0, kMaxShown)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (text.size() > kMaxShown) out += "...";
-  return out;
-}
-
 void Reply(HttpResponse& res, int status, std::string body) {
   res.status = status;
   res.SetContent(std::move(body), kJson);

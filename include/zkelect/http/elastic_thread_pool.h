@@ -18,7 +18,7 @@ namespace zkelect {
 // idle for `idle_timeout` exits, so an idle daemon holds no such thread.
 //
 // Why not a fixed pool: each connection holds its thread for its whole life
-// (cpp-httplib serves one connection per task), so a fixed pool lets a few
+// (ConnectionServer serves one connection per task), so a fixed pool lets a few
 // idle connections starve /healthz. Here an idle connection costs one parked
 // thread on a small stack, and new connections still find a thread.
 //

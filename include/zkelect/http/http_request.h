@@ -82,6 +82,11 @@ std::optional<RequestError> ParseRequestHead(std::string_view head, const Reques
 // 414 while its request line is still unfinished, 431 after.
 RequestError OversizedHead(std::string_view partial_head);
 
+// Client-controlled text made safe for a log line or a message: control
+// characters, '"' and '\\' escaped as \xHH, cut after `max_shown` bytes
+// (then "..." follows).
+std::string Printable(std::string_view text, size_t max_shown = 200);
+
 // Percent-decodes %XX; with `plus_is_space`, '+' becomes ' ' too (query
 // strings). A '%' not followed by two hex digits stays as it is.
 std::string PercentDecode(std::string_view text, bool plus_is_space);

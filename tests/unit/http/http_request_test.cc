@@ -172,6 +172,11 @@ TEST(HttpRequestTest, MessagesQuoteTheOffendingBytesSafely) {
   EXPECT_NE(quoted->message.find("Bad\\x22Name"), std::string::npos) << quoted->message;
 }
 
+TEST(HttpRequestTest, PrintableEscapesAndCuts) {
+  EXPECT_EQ(Printable("a\x01\"\\\x7f\xc3\xa9", 100), "a\\x01\\x22\\x5c\\x7f\xc3\xa9");
+  EXPECT_EQ(Printable("abcdef", 3), "abc...");
+}
+
 TEST(HttpRequestTest, LineLimits) {
   RequestLimits limits;
   limits.max_line_bytes = 32;
