@@ -133,7 +133,13 @@ void ConnectionServer::Serve() {
       break;
     }
     if (ready > 0 && fds[0].revents != 0) break;  // Stop()
+    const bool was_starved = starved;
     starved = !AcceptReady(pool);
+    if (starved && !was_starved) {
+      spdlog::warn("HTTP: out of file descriptors ({}): not accepting connections, retrying "
+                   "every {}ms",
+                   std::strerror(errno), kAcceptBackoffMs);
+    }
   }
   ::close(listen_fd_);
   listen_fd_ = -1;
@@ -146,11 +152,7 @@ bool ConnectionServer::AcceptReady(ElasticThreadPool& pool) {
     // client's connection (it would stay open as long as the hook runs).
     const int sock = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (sock < 0) {
-      if (errno == EMFILE || errno == ENFILE) {
-        spdlog::warn("HTTP: cannot accept a connection: {}; retrying in {}ms",
-                     std::strerror(errno), kAcceptBackoffMs);
-        return false;
-      }
+      if (errno == EMFILE || errno == ENFILE) return false;
       return true;  // EAGAIN: drained; ECONNABORTED and the like: that client is gone
     }
     // Answers go out in one send each; Nagle's algorithm would hold the

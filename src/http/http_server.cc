@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -290,10 +291,16 @@ const HttpServer::Route* HttpServer::FindRoute(std::string_view path) {
 }
 
 void HttpServer::Serve(const HttpRequest& req, HttpResponse& res) {
+  std::optional<std::string> failure;
   try {
     Dispatch(req, res);
   } catch (const std::exception& e) {
-    spdlog::error("HTTP {} {}: {}", Printable(req.method), Printable(req.path), e.what());
+    failure = e.what();
+  } catch (...) {
+    failure = "unknown exception";
+  }
+  if (failure) {
+    spdlog::error("HTTP {} {}: {}", Printable(req.method), Printable(req.path), *failure);
     res = HttpResponse();
     ReplyError(res, 500, "internal", "the server failed to answer this request");
   }

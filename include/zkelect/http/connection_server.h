@@ -81,8 +81,8 @@ class ConnectionServer final {
   void Stop() EXCLUDES(mu_);
 
  private:
-  // Accepts what the listen socket has queued; false when the process is
-  // out of descriptors (the caller backs off).
+  // Accepts what the listen socket has queued; false, with errno set, when
+  // the process is out of descriptors (the caller backs off).
   bool AcceptReady(ElasticThreadPool& pool);
   // Serves one accepted connection until it closes, breaks or times out.
   void ServeConnection(int sock) EXCLUDES(mu_);
