@@ -1,8 +1,12 @@
 #include "zkelect/http/connection_server.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -366,6 +370,58 @@ TEST_F(ConnectionServerTest, AcceptedSocketsAreCloseOnExec) {
     EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "fd " << fd;
   }
   EXPECT_GE(sockets, 3u) << "listen socket, accepted socket, client socket";
+}
+
+// Out of descriptors, accept4() fails while the connection stays queued and
+// the listen socket readable: a loop that polls again at once spins a core.
+TEST_F(ConnectionServerTest, OutOfDescriptorsBacksOffAndServesOnceDescriptorsAreBack) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  Start();
+  const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  // Every descriptor from the lowest free one up is now beyond the limit.
+  const int lowest_free = ::dup(0);
+  ASSERT_GE(lowest_free, 0);
+  ::close(lowest_free);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port_);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool connected =
+      ::connect(client, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  std::this_thread::sleep_for(milliseconds(500));
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(connected);
+  const auto cpu = [](const rusage& usage) {
+    return seconds(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           std::chrono::microseconds(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+  };
+  // A spinning accept loop would burn about the whole 500 ms.
+  EXPECT_LT(cpu(after) - cpu(before), milliseconds(150));
+
+  const std::string request = "GET /late HTTP/1.1\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(client, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string received;
+  char buffer[1024];
+  for (int i = 0; i < 50; ++i) {  // up to 5 s
+    pollfd entry{client, POLLIN, 0};
+    if (::poll(&entry, 1, 100) <= 0) continue;
+    const ssize_t n = ::recv(client, buffer, sizeof(buffer), 0);
+    if (n <= 0) break;
+    received.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(client);
+  EXPECT_EQ(test::BodyOf(received), "GET /late ") << received;
 }
 
 }  // namespace
