@@ -54,8 +54,7 @@ void CheckHeadEnd(std::string_view input, size_t end) {
 void CheckAccepted(const zkelect::HttpRequest& request, const zkelect::RequestLimits& limits) {
   FUZZ_CHECK(IsToken(request.method), "the method is a token");
   FUZZ_CHECK(!request.target.empty() && request.target.front() == '/', "origin-form target");
-  FUZZ_CHECK(!HasControl(request.target, false) &&
-                 request.target.find(' ') == std::string::npos,
+  FUZZ_CHECK(!HasControl(request.target, false) && request.target.find(' ') == std::string::npos,
              "the target is visible ASCII");
   const std::string_view raw_path =
       std::string_view(request.target).substr(0, request.target.find('?'));
@@ -79,9 +78,9 @@ void CheckAccepted(const zkelect::HttpRequest& request, const zkelect::RequestLi
 
 void CheckRefused(const zkelect::RequestError& error) {
   constexpr int kStatuses[] = {400, 411, 413, 414, 417, 431, 505};
-  FUZZ_CHECK(std::find(std::begin(kStatuses), std::end(kStatuses), error.status) !=
-                 std::end(kStatuses),
-             "a known refusal status");
+  FUZZ_CHECK(
+      std::find(std::begin(kStatuses), std::end(kStatuses), error.status) != std::end(kStatuses),
+      "a known refusal status");
   FUZZ_CHECK(!error.code.empty() && !error.message.empty(), "a code and a message");
   FUZZ_CHECK(!HasControl(error.message, false), "the message holds no control characters");
 }

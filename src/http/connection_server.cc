@@ -136,9 +136,10 @@ void ConnectionServer::Serve() {
     const bool was_starved = starved;
     starved = !AcceptReady(pool);
     if (starved && !was_starved) {
-      spdlog::warn("HTTP: out of file descriptors ({}): not accepting connections, retrying "
-                   "every {}ms",
-                   std::strerror(errno), kAcceptBackoffMs);
+      spdlog::warn(
+          "HTTP: out of file descriptors ({}): not accepting connections, retrying "
+          "every {}ms",
+          std::strerror(errno), kAcceptBackoffMs);
     }
   }
   ::close(listen_fd_);
@@ -231,7 +232,8 @@ void ConnectionServer::Refuse(ConnectionStream& stream, const HttpRequest& reque
                               const RequestError& error) {
   HttpResponse response;
   error_handler_(request, error, response);
-  if (stream.Write(SerializeResponse(response, request.method == "HEAD", ConnectionHeader::kClose))) {
+  if (stream.Write(
+          SerializeResponse(response, request.method == "HEAD", ConnectionHeader::kClose))) {
     stream.DrainBeforeClose();
   }
 }

@@ -76,8 +76,7 @@ std::optional<RequestError> CheckLineLength(std::string_view line, const Request
   if (line.size() <= limits.max_line_bytes) return std::nullopt;
   return RequestError{status, std::string(code),
                       std::string(what) + " is " + std::to_string(line.size()) +
-                          " bytes long: expected at most " +
-                          std::to_string(limits.max_line_bytes)};
+                          " bytes long: expected at most " + std::to_string(limits.max_line_bytes)};
 }
 
 std::optional<RequestError> ParseRequestLine(std::string_view line, const RequestLimits& limits,
@@ -125,8 +124,8 @@ std::optional<RequestError> ParseRequestLine(std::string_view line, const Reques
 
 std::optional<RequestError> ParseHeaderLine(std::string_view line, const RequestLimits& limits,
                                             HttpRequest& request) {
-  if (auto error = CheckLineLength(line, limits, 431, "request_header_fields_too_large",
-                                   "a header line")) {
+  if (auto error =
+          CheckLineLength(line, limits, 431, "request_header_fields_too_large", "a header line")) {
     return error;
   }
   if (line.front() == ' ' || line.front() == '\t') {
@@ -285,7 +284,8 @@ std::string PercentDecode(std::string_view text, bool plus_is_space) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    if (c == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
+    if (c == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+        HexValue(text[i + 2]) >= 0) {
       out += static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
       i += 2;
     } else {

@@ -99,8 +99,8 @@ class ConnectionServer final {
   const Limits limits_;
   const Handler handler_;
   const ErrorHandler error_handler_;
-  const int wake_fd_;     // eventfd: Stop() wakes Serve()
-  int listen_fd_ = -1;    // set by Bind()
+  const int wake_fd_;   // eventfd: Stop() wakes Serve()
+  int listen_fd_ = -1;  // set by Bind()
 
   Mutex mu_;
   bool stopping_ GUARDED_BY(mu_) = false;

@@ -14,10 +14,10 @@ namespace zkelect {
 // One HTTP/1.x request as ParseRequestHead() read it. A plain value: the
 // connection that read it owns it for the time of one request.
 struct HttpRequest {
-  std::string method;  // as sent, e.g. "GET" (methods are case-sensitive)
-  std::string target;  // the request-target as sent: path and query
-  std::string path;    // the target's path, percent-decoded
-  QueryParams params;  // the target's query, '+' and %XX decoded
+  std::string method;     // as sent, e.g. "GET" (methods are case-sensitive)
+  std::string target;     // the request-target as sent: path and query
+  std::string path;       // the target's path, percent-decoded
+  QueryParams params;     // the target's query, '+' and %XX decoded
   int minor_version = 1;  // HTTP/1.<minor_version>
   // Header fields in the order sent, names as sent, values without the
   // surrounding whitespace.

@@ -22,10 +22,10 @@ int StatusOf(const std::string& head, const RequestLimits& limits = RequestLimit
 
 TEST(HttpRequestTest, ParsesARequest) {
   HttpRequest request;
-  ASSERT_FALSE(Parse(
-      "POST /resign?hold=5s HTTP/1.1\r\nHost: localhost:4040\r\nX-A:  spaced \t\r\n"
-      "Content-Length: 3\r\n\r\n",
-      request));
+  ASSERT_FALSE(
+      Parse("POST /resign?hold=5s HTTP/1.1\r\nHost: localhost:4040\r\nX-A:  spaced \t\r\n"
+            "Content-Length: 3\r\n\r\n",
+            request));
   EXPECT_EQ(request.method, "POST");
   EXPECT_EQ(request.target, "/resign?hold=5s");
   EXPECT_EQ(request.path, "/resign");
@@ -63,14 +63,12 @@ TEST(HttpRequestTest, HeaderLookupIsCaseInsensitiveAndCounts) {
 
 TEST(HttpRequestTest, PathAndQueryAreDecoded) {
   HttpRequest request;
-  ASSERT_FALSE(
-      Parse("GET /is%2Dleader?index=7&wait=1m%2030s&a+b=c+d&flag&&x=%zz HTTP/1.1\r\n\r\n", request));
+  ASSERT_FALSE(Parse("GET /is%2Dleader?index=7&wait=1m%2030s&a+b=c+d&flag&&x=%zz HTTP/1.1\r\n\r\n",
+                     request));
   EXPECT_EQ(request.path, "/is-leader");
-  EXPECT_EQ(request.params, (QueryParams{{"index", "7"},
-                                         {"wait", "1m 30s"},
-                                         {"a b", "c d"},
-                                         {"flag", ""},
-                                         {"x", "%zz"}}));
+  EXPECT_EQ(request.params,
+            (QueryParams{
+                {"index", "7"}, {"wait", "1m 30s"}, {"a b", "c d"}, {"flag", ""}, {"x", "%zz"}}));
   EXPECT_EQ(PercentDecode("/a+b%41%", false), "/a+bA%");
   EXPECT_EQ(PercentDecode("a+b%2b", true), "a b+");
 }
@@ -102,8 +100,8 @@ TEST(HttpRequestTest, KeepAliveRules) {
 
 TEST(HttpRequestTest, ExpectContinue) {
   HttpRequest request;
-  ASSERT_FALSE(Parse("POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n",
-                     request));
+  ASSERT_FALSE(
+      Parse("POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n", request));
   EXPECT_TRUE(request.expects_continue);
   EXPECT_EQ(StatusOf("POST / HTTP/1.1\r\nExpect: something-else\r\n\r\n"), 417);
 }
@@ -167,7 +165,8 @@ TEST(HttpRequestTest, MessagesQuoteTheOffendingBytesSafely) {
             "the value of header \"X-A\" holds a control character: expected visible "
             "characters, spaces or tabs");
   EXPECT_EQ(request.method, "GET") << "what was parsed stays, for the log line";
-  const std::optional<RequestError> quoted = Parse("GET / HTTP/1.1\r\nBad\"Name: 1\r\n\r\n", request);
+  const std::optional<RequestError> quoted =
+      Parse("GET / HTTP/1.1\r\nBad\"Name: 1\r\n\r\n", request);
   ASSERT_TRUE(quoted);
   EXPECT_NE(quoted->message.find("Bad\\x22Name"), std::string::npos) << quoted->message;
 }
