@@ -68,12 +68,23 @@ class ConnectionServerTest : public ::testing::Test {
 
   // One GET /ping on a fresh connection: the raw answer, within `timeout`.
   std::string Ping(milliseconds timeout = seconds(5)) {
+    return SendOnce("GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout)
+        .received;
+  }
+
+  struct Exchange {
+    std::string received;
+    bool closed = false;  // by the server, within the timeout
+  };
+  // Sends `request` on a new connection, then reads until the server closes
+  // it or `timeout` passes.
+  Exchange SendOnce(const std::string& request, milliseconds timeout = seconds(2)) {
     RawConnection connection(port_);
-    bool closed = false;
-    if (!connection.Send("GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")) {
-      return "";
+    Exchange exchange;
+    if (connection.Send(request)) {
+      exchange.received = connection.ReadUntilClosed(timeout, &exchange.closed);
     }
-    return connection.ReadUntilClosed(timeout, &closed);
+    return exchange;
   }
 
   std::unique_ptr<ConnectionServer> server_;
@@ -207,10 +218,10 @@ std::vector<int> StatusesOf(const std::string& raw) {
 TEST_F(ConnectionServerTest, PipelinedRequestsAreAnsweredInOrder) {
   Start();
   RawConnection connection(port_);
-  ASSERT_TRUE(connection.Send(
-      "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-      "POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
-      "GET /c HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      connection.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
+                      "GET /c HTTP/1.1\r\nConnection: close\r\n\r\n"));
   bool closed = false;
   const std::string received = connection.ReadUntilClosed(seconds(2), &closed);
   EXPECT_TRUE(closed) << "Connection: close on the last one";
@@ -243,15 +254,10 @@ TEST_F(ConnectionServerTest, RequestsSplitAcrossPacketsAreReassembled) {
 
 TEST_F(ConnectionServerTest, Http10ClosesUnlessKeepAliveIsAsked) {
   Start();
-  {
-    RawConnection connection(port_);
-    ASSERT_TRUE(connection.Send("GET /old HTTP/1.0\r\n\r\n"));
-    bool closed = false;
-    const std::string received = connection.ReadUntilClosed(seconds(1), &closed);
-    EXPECT_TRUE(closed) << "HTTP/1.0 without keep-alive: closed at once";
-    EXPECT_EQ(StatusOf(received), 200);
-    EXPECT_NE(received.find("Connection: close\r\n"), std::string::npos) << received;
-  }
+  const Exchange once = SendOnce("GET /old HTTP/1.0\r\n\r\n", seconds(1));
+  EXPECT_TRUE(once.closed) << "HTTP/1.0 without keep-alive: closed at once";
+  EXPECT_EQ(StatusOf(once.received), 200);
+  EXPECT_NE(once.received.find("Connection: close\r\n"), std::string::npos) << once.received;
   RawConnection connection(port_);
   ASSERT_TRUE(connection.Send("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
   bool closed = false;
@@ -267,9 +273,9 @@ TEST_F(ConnectionServerTest, Http10ClosesUnlessKeepAliveIsAsked) {
 TEST_F(ConnectionServerTest, ExpectContinueIsAnsweredBeforeTheBodyIsRead) {
   Start();
   RawConnection connection(port_);
-  ASSERT_TRUE(connection.Send(
-      "POST /upload HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n"
-      "Connection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      connection.Send("POST /upload HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n"
+                      "Connection: close\r\n\r\n"));
   bool closed = false;
   const std::string interim = connection.ReadUntilClosed(milliseconds(300), &closed);
   EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -282,12 +288,11 @@ TEST_F(ConnectionServerTest, ExpectContinueIsAnsweredBeforeTheBodyIsRead) {
 
 TEST_F(ConnectionServerTest, HeadAnswersCarryTheLengthButNoBody) {
   Start();
-  RawConnection connection(port_);
-  ASSERT_TRUE(connection.Send("HEAD /h HTTP/1.1\r\nConnection: close\r\n\r\n"));
-  bool closed = false;
-  const std::string received = connection.ReadUntilClosed(seconds(2), &closed);
-  EXPECT_TRUE(closed);
+  const Exchange head = SendOnce("HEAD /h HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(head.closed);
+  const std::string& received = head.received;
   EXPECT_NE(received.find("Content-Length: 8\r\n"), std::string::npos) << received;  // "HEAD /h "
+  ASSERT_GE(received.size(), 4u);
   EXPECT_EQ(received.substr(received.size() - 4), "\r\n\r\n") << received;
 }
 
@@ -308,14 +313,12 @@ TEST_F(ConnectionServerTest, RefusedRequestsAreAnsweredAndTheConnectionCloses) {
       {"GET /x HTTP/2.0\r\n\r\n", 505},
   };
   for (const auto& c : kCases) {
-    RawConnection connection(port_);
     // Followed by a valid request, which must not be answered.
-    ASSERT_TRUE(connection.Send(c.request + kPing));
-    bool closed = false;
-    const std::string received = connection.ReadUntilClosed(seconds(3), &closed);
-    EXPECT_TRUE(closed) << c.status;
-    EXPECT_EQ(StatusesOf(received), std::vector<int>{c.status}) << received;
-    EXPECT_NE(received.find("Connection: close\r\n"), std::string::npos) << received;
+    const Exchange refused = SendOnce(c.request + kPing, seconds(3));
+    EXPECT_TRUE(refused.closed) << c.status;
+    EXPECT_EQ(StatusesOf(refused.received), std::vector<int>{c.status}) << refused.received;
+    EXPECT_NE(refused.received.find("Connection: close\r\n"), std::string::npos)
+        << refused.received;
   }
 }
 
