@@ -11,6 +11,7 @@
 
 #include "zkelect/common/mutex.h"
 #include "zkelect/config/config.h"
+#include "zkelect/http/http_client.h"
 
 namespace zkelect {
 
@@ -114,9 +115,11 @@ class HealthMonitor {
   const std::unique_ptr<ProcessSpawner> own_spawner_;  // when none was given
   ProcessSpawner& spawner_;
   const HttpTarget http_target_;
+  // Cancelled by Stop(); thread-safe.
+  HttpCanceller cancel_;
 
   mutable Mutex mu_;
-  // Wakes the monitor's thread: Stop(), and the end of an HTTP request.
+  // Wakes the monitor's thread between probes: Stop().
   std::condition_variable wake_;
   bool started_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
