@@ -309,9 +309,9 @@ TEST(HttpClientTest, ConnectionRefusedSaysSoWithTheErrno) {
   EXPECT_EQ(failure.detail, "connection refused");
 }
 
-// "localhost" may resolve to ::1 first, where nothing listens: the next
-// address is tried.
-TEST(HttpClientTest, ResolvesANameAndTriesEachAddress) {
+// Where "localhost" resolves to ::1 as well (and first), nothing listens
+// there, and the next address is tried.
+TEST(HttpClientTest, ResolvesAName) {
   ScriptedServer server({"HTTP/1.1 204 No Content\r\n\r\n"}, ScriptedServer::Then::kClose);
   ASSERT_TRUE(server.ok());
   const HttpResponse response =
