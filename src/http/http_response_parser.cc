@@ -136,31 +136,21 @@ void HttpResponseParser::Step(std::string_view& bytes) {
       }
       return;
     }
-    case Phase::kFixedBody: {
-      const size_t take = static_cast<size_t>(std::min<uint64_t>(bytes.size(), body_left_));
-      const bool over = KeepBody(bytes.substr(0, take));
-      bytes.remove_prefix(take);
-      body_left_ -= take;
-      if (over || body_left_ == 0) Complete();
+    case Phase::kFixedBody:
+      if (TakeCountedBody(bytes) || body_left_ == 0) Complete();
       return;
-    }
     case Phase::kChunkSize: {
       const std::optional<std::string> raw = TakeLine(bytes, kMaxChunkLineBytes);
       if (raw) OnChunkSizeLine(Chomp(*raw));
       return;
     }
-    case Phase::kChunkData: {
-      const size_t take = static_cast<size_t>(std::min<uint64_t>(bytes.size(), body_left_));
-      const bool over = KeepBody(bytes.substr(0, take));
-      bytes.remove_prefix(take);
-      body_left_ -= take;
-      if (over) {
+    case Phase::kChunkData:
+      if (TakeCountedBody(bytes)) {
         Complete();
       } else if (body_left_ == 0) {
         phase_ = Phase::kChunkEnd;
       }
       return;
-    }
     case Phase::kChunkEnd: {
       const std::optional<std::string> raw = TakeLine(bytes, kMaxChunkLineBytes);
       if (!raw) return;
@@ -295,6 +285,14 @@ void HttpResponseParser::OnChunkSizeLine(std::string_view line) {
   }
   body_left_ = *size;
   phase_ = *size == 0 ? Phase::kTrailers : Phase::kChunkData;
+}
+
+bool HttpResponseParser::TakeCountedBody(std::string_view& bytes) {
+  const size_t take = static_cast<size_t>(std::min<uint64_t>(bytes.size(), body_left_));
+  const bool over = KeepBody(bytes.substr(0, take));
+  bytes.remove_prefix(take);
+  body_left_ -= take;
+  return over;
 }
 
 bool HttpResponseParser::KeepBody(std::string_view data) {

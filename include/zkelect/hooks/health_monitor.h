@@ -34,7 +34,7 @@ struct HealthVerdict {
 // `health.http` (GET on a loopback URL; healthy on a 2xx answer within
 // `timeout`; no redirects followed). A command that outlives `timeout` is
 // killed with its whole process group (SIGKILL) and reaped; an HTTP request
-// that does is abandoned. Either counts as a failure.
+// that does is ended and its connection closed. Either counts as a failure.
 //
 // Verdicts: before the first probe there is none ("unknown"; the daemon keeps
 // the node out of the election). The first probe decides the first verdict

@@ -102,6 +102,9 @@ class HttpResponseParser {
   void OnHeaderLine(std::string_view line);
   void OnHeadersEnd();
   void OnChunkSizeLine(std::string_view line);
+  // Consumes the front of `bytes` up to body_left_ bytes (of a
+  // Content-Length or a chunk) as body; true when that went past the cap.
+  bool TakeCountedBody(std::string_view& bytes);
   // Keeps `data` as body up to the cap; true when it went past the cap.
   bool KeepBody(std::string_view data);
   // Header bytes the response may still use (kMaxHeaderBytes in all).
