@@ -41,7 +41,9 @@ class HttpCanceller {
 struct HttpRequest {
   std::string method = "GET";
   // Where to connect: an IPv4 or IPv6 literal (no brackets) or a name, which
-  // getaddrinfo() resolves; each address is tried in turn.
+  // getaddrinfo() resolves. Its addresses are tried in turn: a failed one
+  // (refused, unreachable) passes to the next, but one that does not answer
+  // uses up the connect deadline, which is one for them all.
   std::string host;
   int port = 0;
   // The Host header, as the server expects it: "name:port", "[v6]:port".
