@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Run(pieces, stream, max_piece);
 
   FUZZ_CHECK(whole.state() == pieces.state(), "the state does not depend on the cuts");
-  FUZZ_CHECK(whole.state() != HttpResponseParser::State::kIncomplete, "the end of the stream decides");
+  FUZZ_CHECK(whole.state() != HttpResponseParser::State::kIncomplete,
+             "the end of the stream decides");
   FUZZ_CHECK(whole.error() == pieces.error(), "the error does not depend on the cuts");
   if (whole.state() == HttpResponseParser::State::kMalformed) {
     FUZZ_CHECK(!whole.error().empty(), "a malformed response says why");

@@ -133,8 +133,7 @@ std::string Serialize(const HttpRequest& request) {
 }
 
 // A socket connected to one of the host's addresses, or why there is none.
-std::variant<ScopedFd, HttpFailure> Connect(const HttpRequest& request,
-                                            const HttpLimits& limits) {
+std::variant<ScopedFd, HttpFailure> Connect(const HttpRequest& request, const HttpLimits& limits) {
   using Kind = HttpFailure::Kind;
   constexpr HttpFailure::Step kStep = HttpFailure::Step::kConnect;
   addrinfo hints{};
@@ -153,8 +152,8 @@ std::variant<ScopedFd, HttpFailure> Connect(const HttpRequest& request,
   }
   const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, ::freeaddrinfo);
 
-  const TimePoint deadline = std::min(limits.deadline, limits.connect_deadline.value_or(
-                                                           TimePoint::max()));
+  const TimePoint deadline =
+      std::min(limits.deadline, limits.connect_deadline.value_or(TimePoint::max()));
   int last_error = EADDRNOTAVAIL;  // stays so only if getaddrinfo() found nothing
   for (const addrinfo* ai = addresses.get(); ai != nullptr; ai = ai->ai_next) {
     ScopedFd fd(

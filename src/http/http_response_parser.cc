@@ -111,8 +111,8 @@ HttpResponseParser::State HttpResponseParser::Finish() {
     case Phase::kChunkData:
     case Phase::kChunkEnd:
     case Phase::kTrailers:
-      Fail("connection closed in the chunked body, after " +
-           std::to_string(response_.body.size()) + " bytes");
+      Fail("connection closed in the chunked body, after " + std::to_string(response_.body.size()) +
+           " bytes");
       break;
   }
   return state_;
@@ -191,8 +191,8 @@ void HttpResponseParser::OnStatusLine(std::string_view line) {
   const bool well_formed = line.size() >= 12 && line.starts_with("HTTP/1.") && IsDigit(line[7]) &&
                            line[8] == ' ' && IsDigit(line[9]) && IsDigit(line[10]) &&
                            IsDigit(line[11]) && (line.size() == 12 || line[12] == ' ');
-  const int status = well_formed ? (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0')
-                                 : 0;
+  const int status =
+      well_formed ? (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0') : 0;
   if (status < 100 || status > 599) {
     Fail("malformed status line " + Quoted(line));
     return;
@@ -300,9 +300,9 @@ bool HttpResponseParser::KeepBody(std::string_view data) {
   response_.body.append(data.substr(0, room));
   // A Content-Length beyond the cap is known before the bytes come: the
   // kept part is all that will be read.
-  const bool over = data.size() > room ||
-                    (phase_ == Phase::kFixedBody && response_.body.size() == max_body_ &&
-                     body_left_ > data.size());
+  const bool over =
+      data.size() > room || (phase_ == Phase::kFixedBody && response_.body.size() == max_body_ &&
+                             body_left_ > data.size());
   response_.body_truncated = over;
   return over;
 }

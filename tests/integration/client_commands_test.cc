@@ -2,9 +2,8 @@
 // HTTP health check, as real `zkelect` processes talking HTTP to real
 // daemons on a real ZooKeeper ensemble.
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -141,8 +140,8 @@ TEST_F(ClientCommandsTest, HttpHealthCheckFollowsARealServer) {
   const std::optional<ExitStatus> exit = checked.WaitExit(seconds(10));
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->exit_code, 0) << checked.LogTail();
-  std::cout << "[ measure  ] daemon with an HTTP health check stopped in "
-            << MillisSince(stopping) << " ms\n";
+  std::cout << "[ measure  ] daemon with an HTTP health check stopped in " << MillisSince(stopping)
+            << " ms\n";
 }
 
 }  // namespace

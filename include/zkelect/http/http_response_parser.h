@@ -85,12 +85,12 @@ class HttpResponseParser {
   enum class Phase {
     kStatusLine,
     kHeaders,
-    kFixedBody,     // Content-Length bytes
-    kChunkSize,     // the chunk-size line
-    kChunkData,     // the chunk's bytes
-    kChunkEnd,      // the CRLF after them
-    kTrailers,      // after the last chunk, up to the empty line
-    kBodyToClose,   // everything until the server closes
+    kFixedBody,    // Content-Length bytes
+    kChunkSize,    // the chunk-size line
+    kChunkData,    // the chunk's bytes
+    kChunkEnd,     // the CRLF after them
+    kTrailers,     // after the last chunk, up to the empty line
+    kBodyToClose,  // everything until the server closes
   };
 
   // One step of Feed on the front of `bytes`, which it consumes.

@@ -201,9 +201,9 @@ TEST(HttpClientTest, SendsAGetWithHostAndConnectionClose) {
   const HttpResponse response = ResponseOf(FetchHttp(request, Within(kSoon)));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.body, "ok");
-  EXPECT_EQ(server.WaitForRequest(), "GET /health?verbose=1 HTTP/1.1\r\nHost: 127.0.0.1:" +
-                                         std::to_string(server.port()) +
-                                         "\r\nUser-Agent: test\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(server.WaitForRequest(),
+            "GET /health?verbose=1 HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(server.port()) +
+                "\r\nUser-Agent: test\r\nConnection: close\r\n\r\n");
 }
 
 TEST(HttpClientTest, SendsAPostWithItsContentLength) {
@@ -214,9 +214,9 @@ TEST(HttpClientTest, SendsAPostWithItsContentLength) {
   request.method = "POST";
   request.target = "/resign";
   EXPECT_EQ(ResponseOf(FetchHttp(request, Within(kSoon))).status, 409);
-  EXPECT_EQ(server.WaitForRequest(), "POST /resign HTTP/1.1\r\nHost: 127.0.0.1:" +
-                                         std::to_string(server.port()) +
-                                         "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(server.WaitForRequest(),
+            "POST /resign HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(server.port()) +
+                "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
 }
 
 TEST(HttpClientTest, ReadsAChunkedBody) {
@@ -256,8 +256,7 @@ TEST(HttpClientTest, AServerThatNeverAnswersTimesOutAtTheDeadline) {
   ScriptedServer server({}, ScriptedServer::Then::kHoldOpen);
   ASSERT_TRUE(server.ok());
   const steady_clock::time_point start = steady_clock::now();
-  const HttpFailure failure =
-      FailureOf(FetchHttp(Get(server.port()), Within(milliseconds(200))));
+  const HttpFailure failure = FailureOf(FetchHttp(Get(server.port()), Within(milliseconds(200))));
   const auto took = steady_clock::now() - start;
   EXPECT_EQ(failure.kind, HttpFailure::Kind::kTimedOut);
   EXPECT_EQ(failure.step, HttpFailure::Step::kReceive);
@@ -371,7 +370,8 @@ TEST(HttpClientTest, CancelEndsARequestMidRead) {
     cancel.Cancel();
   });
   const steady_clock::time_point start = steady_clock::now();
-  const HttpFailure failure = FailureOf(FetchHttp(Get(server.port()), Within(seconds(30), &cancel)));
+  const HttpFailure failure =
+      FailureOf(FetchHttp(Get(server.port()), Within(seconds(30), &cancel)));
   canceller.join();
   EXPECT_LT(steady_clock::now() - start, kSoon);  // far from the 30 s deadline
   EXPECT_EQ(failure.kind, HttpFailure::Kind::kCancelled);
@@ -395,9 +395,9 @@ TEST(HttpClientTest, Ipv6Loopback) {
   if (!server.ok()) GTEST_SKIP() << "no IPv6 loopback here";
   const HttpResponse response = ResponseOf(FetchHttp(Get(server.port(), "::1"), Within(kSoon)));
   EXPECT_EQ(response.body, "v6");
-  EXPECT_NE(server.WaitForRequest().find("\r\nHost: [::1]:" + std::to_string(server.port()) +
-                                         "\r\n"),
-            std::string::npos);
+  EXPECT_NE(
+      server.WaitForRequest().find("\r\nHost: [::1]:" + std::to_string(server.port()) + "\r\n"),
+      std::string::npos);
 }
 
 TEST(HttpClientTest, RefusesToWriteALineBreakIntoAHeader) {

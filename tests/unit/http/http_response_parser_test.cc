@@ -62,8 +62,8 @@ INSTANTIATE_TEST_SUITE_P(
         GoodCase{"bytes_after_the_body_are_not_part_of_it",
                  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 500 X\r\n\r\n", false, 200,
                  "hi"},
-        GoodCase{"content_length_zero", "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
-                 false, 503, ""},
+        GoodCase{"content_length_zero",
+                 "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", false, 503, ""},
         GoodCase{"repeated_content_length_that_agrees",
                  "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\ncontent-length: 3\r\n\r\nabc", false,
                  200, "abc"},
@@ -71,10 +71,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "5;name=value\r\nhello\r\n1\r\n \r\nA \r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n",
                  false, 200, "hello 0123456789"},
-        GoodCase{"transfer_encoding_overrides_content_length",
-                 "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"
-                 "2\r\nok\r\n0\r\n\r\n",
-                 false, 200, "ok"},
+        GoodCase{
+            "transfer_encoding_overrides_content_length",
+            "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"
+            "2\r\nok\r\n0\r\n\r\n",
+            false, 200, "ok"},
         GoodCase{"body_until_close", "HTTP/1.1 200 OK\r\n\r\nuntil the end", true, 200,
                  "until the end"},
         GoodCase{"other_transfer_coding_runs_until_close",
@@ -86,11 +87,11 @@ INSTANTIATE_TEST_SUITE_P(
                  "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
                  "HTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\n!",
                  false, 201, "!"},
-        GoodCase{"bare_lf_line_ends_and_no_reason",
-                 "HTTP/1.1 404\nContent-Length: 2\n\nno", false, 404, "no"},
+        GoodCase{"bare_lf_line_ends_and_no_reason", "HTTP/1.1 404\nContent-Length: 2\n\nno", false,
+                 404, "no"},
         GoodCase{"content_length_over_the_cap_stops_at_it",
-                 "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + kLong.substr(0, 70), false,
-                 200, kLong.substr(0, kCap), true},
+                 "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + kLong.substr(0, 70), false, 200,
+                 kLong.substr(0, kCap), true},
         GoodCase{"chunked_over_the_cap_stops_at_it",
                  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" +
                      kLong.substr(0, 64) + "\r\n1\r\ny",
@@ -101,7 +102,9 @@ INSTANTIATE_TEST_SUITE_P(
                  false, 200, kLong.substr(0, kCap), false},
         GoodCase{"until_close_over_the_cap_stops_at_it", "HTTP/1.1 200 OK\r\n\r\n" + kLong, false,
                  200, kLong.substr(0, kCap), true}),
-    [](const testing::TestParamInfo<GoodCase>& param_info) { return std::string(param_info.param.name); });
+    [](const testing::TestParamInfo<GoodCase>& param_info) {
+      return std::string(param_info.param.name);
+    });
 
 struct BadCase {
   const char* name;
@@ -130,18 +133,22 @@ INSTANTIATE_TEST_SUITE_P(
     Responses, HttpResponseParserBadTest,
     testing::Values(
         BadCase{"nothing", "", "connection closed before an answer"},
-        BadCase{"not_http", "SSH-2.0-OpenSSH_9.2\r\n", "malformed status line \"SSH-2.0-OpenSSH_9.2\""},
+        BadCase{"not_http", "SSH-2.0-OpenSSH_9.2\r\n",
+                "malformed status line \"SSH-2.0-OpenSSH_9.2\""},
         BadCase{"http_2", "HTTP/2 200\r\n\r\n", "malformed status line"},
-        BadCase{"status_not_digits", "HTTP/1.1 2x0 OK\r\n\r\n", "malformed status line \"HTTP/1.1 2x0 OK\""},
+        BadCase{"status_not_digits", "HTTP/1.1 2x0 OK\r\n\r\n",
+                "malformed status line \"HTTP/1.1 2x0 OK\""},
         BadCase{"status_too_low", "HTTP/1.1 099 Low\r\n\r\n", "malformed status line"},
         BadCase{"status_too_high", "HTTP/1.1 600 High\r\n\r\n", "malformed status line"},
         BadCase{"status_four_digits", "HTTP/1.1 2000 OK\r\n\r\n", "malformed status line"},
         BadCase{"control_bytes_are_escaped", "HTTP/1.1 \x1b[2J\r\n\r\n",
                 "malformed status line \"HTTP/1.1 \\x1b[2J\""},
-        BadCase{"switching_protocols", "HTTP/1.1 101 Switching Protocols\r\n\r\n", "unexpected 101"},
+        BadCase{"switching_protocols", "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+                "unexpected 101"},
         BadCase{"header_without_colon", "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
                 "malformed header line \"NoColon\""},
-        BadCase{"blank_before_colon", "HTTP/1.1 200 OK\r\nName : v\r\n\r\n", "malformed header line"},
+        BadCase{"blank_before_colon", "HTTP/1.1 200 OK\r\nName : v\r\n\r\n",
+                "malformed header line"},
         BadCase{"folded_header", "HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n", "malformed header line"},
         BadCase{"bare_cr_in_value", "HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n", "malformed header line"},
         BadCase{"content_length_not_a_number", "HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n",
@@ -154,8 +161,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"content_lengths_disagree",
                 "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
                 "malformed Content-Length \"2\""},
-        BadCase{"chunk_size_not_hex",
-                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        BadCase{"chunk_size_not_hex", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
                 "malformed chunk-size line \"zz\""},
         BadCase{"chunk_longer_than_its_size",
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n",
@@ -163,16 +169,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"chunk_size_line_too_long",
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + std::string(2000, 'e'),
                 "chunk-size line over 1024 bytes"},
-        BadCase{"headers_too_long",
-                "HTTP/1.1 200 OK\r\n" + std::string(70'000, 'h'), "headers over 65536 bytes"},
-        BadCase{"many_headers_too_long", [] {
+        BadCase{"headers_too_long", "HTTP/1.1 200 OK\r\n" + std::string(70'000, 'h'),
+                "headers over 65536 bytes"},
+        BadCase{"many_headers_too_long",
+                [] {
                   std::string bytes = "HTTP/1.1 200 OK\r\n";
                   for (int i = 0; i < 10'000; ++i) bytes += "A: 0123456789\r\n";
                   return bytes;
                 }(),
                 "headers over 65536 bytes"},
         BadCase{"closed_in_status_line", "HTTP/1.1 20", "connection closed in the status line"},
-        BadCase{"closed_in_headers", "HTTP/1.1 200 OK\r\nContent-", "connection closed in the headers"},
+        BadCase{"closed_in_headers", "HTTP/1.1 200 OK\r\nContent-",
+                "connection closed in the headers"},
         BadCase{"closed_in_body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
                 "connection closed after 3 of 10 body bytes"},
         BadCase{"closed_in_chunked_body",
@@ -181,12 +189,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"closed_before_last_chunk",
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n",
                 "connection closed in the chunked body, after 2 bytes"}),
-    [](const testing::TestParamInfo<BadCase>& param_info) { return std::string(param_info.param.name); });
+    [](const testing::TestParamInfo<BadCase>& param_info) {
+      return std::string(param_info.param.name);
+    });
 
 TEST(HttpResponseParserTest, KeepsHeadersInOrderAndLooksThemUpIgnoringCase) {
   HttpResponseParser parser(kCap);
-  parser.Feed("HTTP/1.1 200 Fine\r\nX-Zkelect-Index:  42 \r\nX-Two: a\r\nx-two: b\r\n"
-              "Empty:\r\nContent-Length: 0\r\n\r\n");
+  parser.Feed(
+      "HTTP/1.1 200 Fine\r\nX-Zkelect-Index:  42 \r\nX-Two: a\r\nx-two: b\r\n"
+      "Empty:\r\nContent-Length: 0\r\n\r\n");
   ASSERT_EQ(parser.state(), State::kComplete) << parser.error();
   const HttpResponse& response = parser.response();
   EXPECT_EQ(response.reason, "Fine");
