@@ -11,8 +11,12 @@
 #include <climits>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <variant>
 
 namespace zkelect {
 namespace {
@@ -31,10 +35,7 @@ class ScopedFd {
  public:
   explicit ScopedFd(int fd = -1) : fd_(fd) {}
   ScopedFd(ScopedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  ScopedFd& operator=(ScopedFd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
+  ScopedFd& operator=(ScopedFd&&) = delete;
   ScopedFd(const ScopedFd&) = delete;
   ScopedFd& operator=(const ScopedFd&) = delete;
   ~ScopedFd() {
@@ -163,7 +164,8 @@ std::variant<ScopedFd, HttpFailure> Connect(const HttpRequest& request, const Ht
       continue;
     }
     if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0) return fd;
-    if (errno != EINPROGRESS) {
+    // After EINTR too the connection goes on in the background (POSIX).
+    if (errno != EINPROGRESS && errno != EINTR) {
       last_error = errno;
       continue;
     }
