@@ -21,6 +21,7 @@
 
 #include "support/free_port.h"
 #include "support/process_state.h"
+#include "support/scripted_server.h"
 #include "support/temp_dir.h"
 
 namespace zkelect {
@@ -418,6 +419,36 @@ TEST(HealthMonitorTest, HttpConnectionRefusedIsUnhealthy) {
   ASSERT_TRUE(log.WaitFor(1));
   EXPECT_FALSE(log.entries().front().healthy);
   EXPECT_EQ(log.entries().front().detail, "connection refused");
+}
+
+TEST(HealthMonitorTest, HttpAnswerThatIsNotHttpIsUnhealthySayingWhy) {
+  test::ScriptedServer server({"SSH-2.0-OpenSSH_9.2\r\n"}, test::ScriptedServer::Then::kClose);
+  ASSERT_TRUE(server.ok());
+  VerdictLog log;
+  HealthMonitor monitor(HttpCheck("http://127.0.0.1:" + std::to_string(server.port()) + "/"),
+                        log.Callback());
+  monitor.Start();
+  ASSERT_TRUE(log.WaitFor(1));
+  EXPECT_FALSE(log.entries().front().healthy);
+  EXPECT_EQ(log.entries().front().detail,
+            "no valid answer: malformed status line \"SSH-2.0-OpenSSH_9.2\"");
+}
+
+// Only the beginning of a long body is read: the verdict comes without the
+// rest, which the server never sends.
+TEST(HealthMonitorTest, HttpCheckReadsOnlyTheBeginningOfALongBody) {
+  test::ScriptedServer server(
+      {"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nup since 10:00\n" +
+       std::string(2000, '.')},
+      test::ScriptedServer::Then::kHoldOpen);
+  ASSERT_TRUE(server.ok());
+  VerdictLog log;
+  HealthMonitor monitor(HttpCheck("http://127.0.0.1:" + std::to_string(server.port()) + "/"),
+                        log.Callback());
+  monitor.Start();
+  ASSERT_TRUE(log.WaitFor(1));
+  EXPECT_TRUE(log.entries().front().healthy);
+  EXPECT_EQ(log.entries().front().detail, "HTTP 200: up since 10:00");
 }
 
 TEST(HealthMonitorTest, HttpAnswerPastTheTimeoutIsUnhealthy) {
