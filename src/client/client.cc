@@ -1,7 +1,5 @@
 #include "zkelect/client/client.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <charconv>
 #include <system_error>
@@ -9,9 +7,12 @@
 
 #include "zkelect/common/duration.h"
 #include "zkelect/http/host_policy.h"
+#include "zkelect/http/http_client.h"
 
 namespace zkelect {
 namespace {
+
+using std::chrono::milliseconds;
 
 constexpr char kIndexHeader[] = "X-Zkelect-Index";
 
@@ -21,7 +22,7 @@ bool IsDigits(std::string_view text) {
 }
 
 // The X-Zkelect-Index header as a number; 0 when absent or not a number.
-uint64_t ParseIndex(const std::string& header) {
+uint64_t ParseIndex(std::string_view header) {
   uint64_t index = 0;
   if (!IsDigits(header) ||
       std::from_chars(header.data(), header.data() + header.size(), index).ec != std::errc()) {
@@ -30,38 +31,36 @@ uint64_t ParseIndex(const std::string& header) {
   return index;
 }
 
-// "no answer ..." for a request that got none, naming the address and what
-// the library saw.
-Status Failure(const DaemonAddress& address, std::string_view request,
-               std::chrono::milliseconds read_timeout, httplib::Error error) {
+// Why `what` ("GET /status") got no answer from the daemon at `address`:
+// the connect did not succeed within `connect_timeout`, or the exchange did
+// not within `total`, or what the client saw.
+Status Failure(const DaemonAddress& address, std::string_view what, milliseconds connect_timeout,
+               milliseconds total, const HttpFailure& failure) {
+  using Kind = HttpFailure::Kind;
   const std::string where = address.ToString();
-  switch (error) {
-    case httplib::Error::Connection:
-    case httplib::Error::ConnectionTimeout:
-      return Status::Unavailable("cannot connect to the daemon at " + where +
-                                 " (connection refused or timed out)");
-    case httplib::Error::Read:
+  switch (failure.kind) {
+    case Kind::kCannotResolve:
+    case Kind::kCannotConnect:
+      return Status::Unavailable("cannot connect to the daemon at " + where + " (" +
+                                 failure.detail + ")");
+    case Kind::kTimedOut:
+      if (failure.step == HttpFailure::Step::kConnect) {
+        return Status::Unavailable("cannot connect to the daemon at " + where + " within " +
+                                   FormatDuration(connect_timeout) + " (timed out)");
+      }
       return Status::Unavailable("no answer from the daemon at " + where + " to " +
-                                 std::string(request) + " within " + FormatDuration(read_timeout) +
-                                 " (timed out or connection closed)");
-    case httplib::Error::Write:
-      return Status::Unavailable("cannot send " + std::string(request) + " to the daemon at " +
-                                 where + " (connection closed)");
-    default:
-      return Status::Unavailable(std::string(request) + " to the daemon at " + where +
-                                 " failed: " + httplib::to_string(error));
+                                 std::string(what) + " within " + FormatDuration(total) +
+                                 " (timed out)");
+    case Kind::kBadResponse:
+      return Status::Unavailable("no valid answer from the daemon at " + where + " to " +
+                                 std::string(what) + " (" + failure.detail + ")");
+    case Kind::kBadRequest:
+    case Kind::kCannotSend:
+    case Kind::kCancelled:
+      break;
   }
-}
-
-Result<DaemonReply> ToReply(const httplib::Result& result, const DaemonAddress& address,
-                            std::string_view request, std::chrono::milliseconds read_timeout) {
-  if (!result) return Failure(address, request, read_timeout, result.error());
-  DaemonReply reply;
-  reply.status = result->status;
-  reply.index = ParseIndex(result->get_header_value(kIndexHeader));
-  reply.body = result->body;
-  reply.json = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
-  return reply;
+  return Status::Unavailable("cannot send " + std::string(what) + " to the daemon at " + where +
+                             " (" + failure.detail + ")");
 }
 
 }  // namespace
@@ -90,41 +89,58 @@ Result<DaemonAddress> ParseDaemonAddress(std::string_view listen) {
   return address;
 }
 
-DaemonClient::DaemonClient(DaemonAddress address, std::chrono::milliseconds timeout,
-                           std::string token)
-    : address_(std::move(address)),
-      timeout_(timeout),
-      token_(std::move(token)),
-      http_(std::make_unique<httplib::Client>(address_.host, address_.port)) {
-  http_->set_connection_timeout(timeout_);
-  http_->set_write_timeout(timeout_);
-  http_->set_keep_alive(false);
-}
-
-DaemonClient::~DaemonClient() = default;
+DaemonClient::DaemonClient(DaemonAddress address, milliseconds timeout, std::string token)
+    : address_(std::move(address)), timeout_(timeout), token_(std::move(token)) {}
 
 Result<DaemonReply> DaemonClient::Get(std::string_view path, std::optional<LongPoll> poll) {
   std::string target(path);
-  std::chrono::milliseconds read_timeout = timeout_;
+  milliseconds total = timeout_;
   if (poll) {
     target += "?index=" + std::to_string(poll->index) + "&wait=" + FormatDuration(poll->wait);
-    read_timeout += poll->wait;
+    total += poll->wait;
   }
-  http_->set_read_timeout(read_timeout);
-  // Written here rather than left to the library: the daemon checks Host
-  // (against DNS rebinding) and accepts IP literals, IPv6 in brackets.
-  const httplib::Headers headers = {{"Host", address_.ToString()}};
-  return ToReply(http_->Get(target, headers), address_, "GET " + std::string(path), read_timeout);
+  return Exchange("GET", std::move(target), "GET " + std::string(path), total);
 }
 
-Result<DaemonReply> DaemonClient::Post(std::string_view target,
-                                       std::chrono::milliseconds read_timeout) {
-  http_->set_read_timeout(read_timeout);
-  httplib::Headers headers = {{"Host", address_.ToString()}};
-  if (!token_.empty()) headers.emplace("Authorization", "Bearer " + token_);
+Result<DaemonReply> DaemonClient::Post(std::string_view target, milliseconds read_timeout) {
   const std::string path(target.substr(0, target.find('?')));
-  return ToReply(http_->Post(std::string(target), headers, "", "text/plain"), address_,
-                 "POST " + path, read_timeout);
+  return Exchange("POST", std::string(target), "POST " + path, read_timeout);
+}
+
+Result<DaemonReply> DaemonClient::Exchange(std::string method, std::string target,
+                                           std::string_view what, milliseconds total) {
+  HttpRequest request;
+  request.method = std::move(method);
+  request.host = address_.host;
+  request.port = address_.port;
+  // The daemon checks Host (against DNS rebinding) and accepts IP literals,
+  // IPv6 in brackets.
+  request.authority = address_.ToString();
+  request.target = std::move(target);
+  if (request.method == "POST" && !token_.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + token_);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  HttpLimits limits;
+  limits.deadline = start + total;
+  limits.connect_deadline = start + timeout_;
+  limits.max_body = kMaxBodyBytes;
+  HttpResult result = FetchHttp(request, limits);
+  if (const HttpFailure* failure = std::get_if<HttpFailure>(&result)) {
+    return Failure(address_, what, timeout_, total, *failure);
+  }
+  HttpResponse& response = std::get<HttpResponse>(result);
+  if (response.body_truncated) {
+    return Status::Unavailable("no valid answer from the daemon at " + address_.ToString() +
+                               " to " + std::string(what) + " (a body over " +
+                               std::to_string(kMaxBodyBytes) + " bytes)");
+  }
+  DaemonReply reply;
+  reply.status = response.status;
+  reply.index = ParseIndex(response.Header(kIndexHeader).value_or(""));
+  reply.body = std::move(response.body);
+  reply.json = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  return reply;
 }
 
 }  // namespace zkelect

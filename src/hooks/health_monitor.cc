@@ -1,25 +1,20 @@
 #include "zkelect/hooks/health_monitor.h"
 
-#include <httplib.h>
-#include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <variant>
 
 #include "zkelect/common/duration.h"
 #include "zkelect/hooks/process_spawner.h"
+#include "zkelect/http/http_client.h"
 
 namespace zkelect {
 namespace {
@@ -33,15 +28,11 @@ constexpr milliseconds kStopCheckPeriod{50};
 // How long a SIGKILLed command may take to be reaped before we give up waiting
 // here (the Process's destructor then reaps it).
 constexpr milliseconds kReapWait{1000};
-// While cancelling an HTTP request, Client::stop() is repeated this often: a
-// stop() that lands before the request has its socket has nothing to shut.
-constexpr milliseconds kCancelRetry{10};
 // Longest detail taken from the command's output or the HTTP body.
 constexpr size_t kMaxDetailBytes = 200;
-// How much of an HTTP body is kept (the rest is read and dropped).
+// How much of an HTTP body is read (the rest is not: the detail needs only
+// its first line).
 constexpr size_t kMaxBodyBytes = 1024;
-// How long the connect that explains a connection failure may take.
-constexpr int kDiagnoseConnectMs = 100;
 
 // The first non-blank line of `text` (or its last one, with `last`), trimmed,
 // control characters turned into spaces, cut to kMaxDetailBytes without
@@ -90,59 +81,30 @@ std::string WithOutput(std::string what, const std::string& output_line) {
 
 std::string TimedOut(milliseconds timeout) { return "timed out after " + FormatDuration(timeout); }
 
-// httplib reports every failed connect as Error::Connection and leaves no
-// errno behind, so one more connect attempt (immediate on loopback) tells an
-// operator why: "connection refused" means nothing listens on the port.
-std::string WhyNoConnection(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
-    return "cannot resolve " + host;
+// Why an HTTP check got no answer, for the verdict's detail.
+std::string DescribeHttpFailure(const HttpFailure& failure, milliseconds timeout) {
+  switch (failure.kind) {
+    case HttpFailure::Kind::kTimedOut:
+      switch (failure.step) {
+        case HttpFailure::Step::kConnect:
+          return TimedOut(timeout) + " connecting";
+        case HttpFailure::Step::kSend:
+          return TimedOut(timeout) + " sending the request";
+        case HttpFailure::Step::kReceive:
+          break;
+      }
+      return TimedOut(timeout);  // as for a command: the application did not answer in time
+    case HttpFailure::Kind::kBadRequest:
+    case HttpFailure::Kind::kCannotSend:
+      return "cannot send the request: " + failure.detail;
+    case HttpFailure::Kind::kBadResponse:
+      return "no valid answer: " + failure.detail;
+    case HttpFailure::Kind::kCannotResolve:
+    case HttpFailure::Kind::kCannotConnect:
+    case HttpFailure::Kind::kCancelled:
+      break;
   }
-  bool refused = false;
-  int error = 0;
-  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    const int fd =
-        socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-    if (fd < 0) {
-      error = errno;
-      continue;
-    }
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-      error = 0;
-    } else if (errno != EINPROGRESS) {
-      error = errno;
-    } else if (pollfd ready{fd, POLLOUT, 0}; poll(&ready, 1, kDiagnoseConnectMs) == 1) {
-      socklen_t length = sizeof error;
-      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
-    } else {
-      error = ETIMEDOUT;
-    }
-    close(fd);
-    refused = refused || error == ECONNREFUSED;
-  }
-  freeaddrinfo(found);
-  if (refused) return "connection refused";
-  if (error == 0) return "cannot connect";  // it works now: the failure passed
-  return std::string("cannot connect: ") + std::strerror(error);
-}
-
-// Why an HTTP request to `target` got no answer.
-std::string DescribeHttpError(httplib::Error error, const std::string& host, int port) {
-  switch (error) {
-    case httplib::Error::Connection:
-      return WhyNoConnection(host, port);
-    case httplib::Error::ConnectionTimeout:
-      return "connect timed out";
-    case httplib::Error::Read:
-      return "no valid answer (connection closed or malformed response)";
-    case httplib::Error::Write:
-      return "cannot send the request";
-    default:
-      return "request failed: " + httplib::to_string(error);
-  }
+  return failure.detail;  // "connection refused", "cannot resolve ..."
 }
 
 bool ParsePort(std::string_view text, int* port) {
@@ -222,6 +184,7 @@ void HealthMonitor::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  cancel_.Cancel();  // ends an HTTP check in flight, and any later one at once
   if (thread_.joinable()) thread_.join();
 }
 
@@ -323,83 +286,30 @@ std::optional<HealthMonitor::Outcome> HealthMonitor::ProbeCommand() {
   return Outcome{false, TimedOut(config_.timeout)};
 }
 
-// httplib's timeouts bound each connect/read/write, not the whole request, and
-// a blocked request cannot be woken from its own thread. So the request runs
-// on a short-lived thread of its own while this one keeps the deadline and
-// watches for Stop(); either cancels it with Client::stop(), which shuts the
-// socket down and makes the request return at once.
+// One deadline bounds the whole request, and Stop() cancels it through
+// cancel_ whichever step it is in.
 std::optional<HealthMonitor::Outcome> HealthMonitor::ProbeHttp() {
   if (!http_target_.error.empty()) return Outcome{false, http_target_.error};
 
-  httplib::Client client(http_target_.host, http_target_.port);
-  client.set_connection_timeout(config_.timeout);
-  client.set_read_timeout(config_.timeout);
-  client.set_write_timeout(config_.timeout);
-  client.set_keep_alive(false);
-  client.set_follow_location(false);
-
-  // Written by the request thread, read here, both under mu_.
-  bool done = false;
-  Outcome answer;
-  const auto request = [this, &client, &done, &answer] {
-    const httplib::Headers headers = {{"Host", http_target_.authority},
-                                      {"User-Agent", "zkelect-health-check"}};
-    std::string body;
-    const httplib::Result result = client.Get(
-        http_target_.path, headers, [](const httplib::Response&) { return true; },
-        [&body](const char* data, size_t length) {
-          body.append(data, std::min(length, kMaxBodyBytes - body.size()));
-          return true;
-        });
-    Outcome outcome;
-    if (result) {
-      const int status = result->status;
-      outcome.ok = status >= 200 && status <= 299;
-      outcome.detail = WithOutput("HTTP " + std::to_string(status), OneLine(body, false));
-    } else {
-      outcome.detail = DescribeHttpError(result.error(), http_target_.host, http_target_.port);
-    }
-    {
-      MutexLock lock(&mu_);
-      done = true;
-      answer = std::move(outcome);
-    }
-    wake_.notify_all();
-  };
-  std::thread worker;
-  try {
-    worker = std::thread(request);
-  } catch (const std::system_error& e) {
-    return Outcome{false, std::string("cannot start the HTTP check: ") + e.what()};
+  HttpRequest request;
+  request.host = http_target_.host;
+  request.port = http_target_.port;
+  request.authority = http_target_.authority;
+  request.target = http_target_.path;
+  request.headers = {{"User-Agent", "zkelect-health-check"}};
+  HttpLimits limits;
+  limits.deadline = steady_clock::now() + config_.timeout;
+  limits.max_body = kMaxBodyBytes;
+  limits.cancel = &cancel_;
+  const HttpResult result = FetchHttp(request, limits);
+  if (const HttpFailure* failure = std::get_if<HttpFailure>(&result)) {
+    if (failure->kind == HttpFailure::Kind::kCancelled) return std::nullopt;
+    return Outcome{false, DescribeHttpFailure(*failure, config_.timeout)};
   }
-
-  const steady_clock::time_point deadline = steady_clock::now() + config_.timeout;
-  bool cancelled_by_stop = false;
-  bool timed_out = false;
-  for (;;) {
-    {
-      MutexLock lock(&mu_);
-      const bool cancelling = cancelled_by_stop || timed_out;
-      const steady_clock::time_point until =
-          cancelling ? steady_clock::now() + kCancelRetry : deadline;
-      while (!done && (cancelling || !stopping_) && steady_clock::now() < until) {
-        lock.WaitUntil(wake_, until);
-      }
-      if (done) break;
-      if (!cancelling) {
-        if (stopping_) {
-          cancelled_by_stop = true;
-        } else {
-          timed_out = true;
-        }
-      }
-    }
-    client.stop();
-  }
-  worker.join();
-  if (cancelled_by_stop) return std::nullopt;
-  if (timed_out) return Outcome{false, TimedOut(config_.timeout)};
-  return answer;  // the join ordered the request thread's write before this read
+  const HttpResponse& response = std::get<HttpResponse>(result);
+  const bool ok = response.status >= 200 && response.status <= 299;
+  return Outcome{ok, WithOutput("HTTP " + std::to_string(response.status),
+                                OneLine(response.body, /*last=*/false))};
 }
 
 }  // namespace zkelect

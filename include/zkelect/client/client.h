@@ -1,18 +1,14 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "zkelect/common/status.h"
-
-namespace httplib {
-class Client;
-}  // namespace httplib
 
 namespace zkelect {
 
@@ -37,14 +33,14 @@ Result<DaemonAddress> ParseDaemonAddress(std::string_view listen);
 struct DaemonReply {
   int status = 0;       // HTTP status
   uint64_t index = 0;   // X-Zkelect-Index; 0 when absent (never a daemon's)
-  std::string body;     // as received
+  std::string body;     // as received, at most DaemonClient::kMaxBodyBytes
   nlohmann::json json;  // `body` parsed; discarded() when it is not JSON
 };
 
 // A client of the local daemon's HTTP API (design §4): plain GETs, long-polls
 // (`?index=N&wait=D`) and POSTs, each bounded in time, with the bearer token
 // when one is given. No retries: every call is one request on a fresh
-// connection.
+// connection (src/http/http_client.h), closed when the answer is in.
 //
 // Not thread-safe: one thread uses an instance at a time.
 class DaemonClient {
@@ -56,32 +52,43 @@ class DaemonClient {
     std::chrono::milliseconds wait{0};
   };
 
-  // `timeout` bounds the connect and, for plain requests, the read. `token`
+  // The longest body taken: a daemon's answers are a few KiB of JSON (a
+  // /status with thousands of candidates, a few hundred KiB). A longer one
+  // is not read further: the call is Unavailable, saying so.
+  static constexpr size_t kMaxBodyBytes = 4 * 1024 * 1024;
+
+  // `timeout` bounds the connect and, for plain requests, the whole
+  // exchange. `token`
   // (empty for none) goes out as "Authorization: Bearer <token>" on POSTs.
   // Nothing is connected yet.
   DaemonClient(DaemonAddress address, std::chrono::milliseconds timeout, std::string token);
   DaemonClient(const DaemonClient&) = delete;
   DaemonClient& operator=(const DaemonClient&) = delete;
-  ~DaemonClient();
 
   // GET `path` (e.g. "/status"), with `?index=..&wait=..` when `poll` is
-  // given; the read may then take `poll->wait` plus the timeout. Any HTTP
+  // given; the exchange may then take `poll->wait` plus the timeout. Any HTTP
   // status is a reply; Unavailable when no answer came (the message names
   // the address and what failed).
   Result<DaemonReply> Get(std::string_view path, std::optional<LongPoll> poll = std::nullopt);
 
   // POST `target` (path and query, e.g. "/resign?hold=5s") with an empty
-  // body, reading for at most `read_timeout`. Errors as for Get.
+  // body: the connect within the timeout, the whole exchange within
+  // `read_timeout`. Errors as for Get.
   Result<DaemonReply> Post(std::string_view target, std::chrono::milliseconds read_timeout);
 
   const DaemonAddress& address() const { return address_; }
 
  private:
+  // Sends one request whose connect must be done within the timeout and
+  // whose whole exchange within `total`; `what` ("GET /status") and `total`
+  // are for messages.
+  Result<DaemonReply> Exchange(std::string method, std::string target, std::string_view what,
+                               std::chrono::milliseconds total);
+
   // Constant after construction.
   const DaemonAddress address_;
   const std::chrono::milliseconds timeout_;
   const std::string token_;
-  const std::unique_ptr<httplib::Client> http_;
 };
 
 }  // namespace zkelect

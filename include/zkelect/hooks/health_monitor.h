@@ -11,6 +11,7 @@
 
 #include "zkelect/common/mutex.h"
 #include "zkelect/config/config.h"
+#include "zkelect/http/http_client.h"
 
 namespace zkelect {
 
@@ -33,7 +34,7 @@ struct HealthVerdict {
 // `health.http` (GET on a loopback URL; healthy on a 2xx answer within
 // `timeout`; no redirects followed). A command that outlives `timeout` is
 // killed with its whole process group (SIGKILL) and reaped; an HTTP request
-// that does is abandoned. Either counts as a failure.
+// that does is ended and its connection closed. Either counts as a failure.
 //
 // Verdicts: before the first probe there is none ("unknown"; the daemon keeps
 // the node out of the election). The first probe decides the first verdict
@@ -114,9 +115,11 @@ class HealthMonitor {
   const std::unique_ptr<ProcessSpawner> own_spawner_;  // when none was given
   ProcessSpawner& spawner_;
   const HttpTarget http_target_;
+  // Cancelled by Stop(); thread-safe.
+  HttpCanceller cancel_;
 
   mutable Mutex mu_;
-  // Wakes the monitor's thread: Stop(), and the end of an HTTP request.
+  // Wakes the monitor's thread between probes: Stop().
   std::condition_variable wake_;
   bool started_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;

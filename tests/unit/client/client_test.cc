@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/free_port.h"
+#include "support/scripted_server.h"
 
 namespace zkelect {
 namespace {
@@ -162,9 +163,37 @@ TEST(DaemonClientUnreachableTest, ConnectFailureIsUnavailableNamingTheAddress) {
   const Result<DaemonReply> reply = client.Get("/status");
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(reply.status().message(), "cannot connect to the daemon at 127.0.0.1:" +
+                                          std::to_string(port) + " (connection refused)");
+}
+
+TEST(DaemonClientScriptedTest, AnAnswerThatIsNotHttpIsUnavailableSayingWhy) {
+  test::ScriptedServer server({"SSH-2.0-OpenSSH_9.2\r\n"}, test::ScriptedServer::Then::kHoldOpen);
+  ASSERT_TRUE(server.ok());
+  DaemonClient client({"127.0.0.1", server.port()}, seconds(5), "");
+  const Result<DaemonReply> reply = client.Get("/status");
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), Status::Code::kUnavailable);
   EXPECT_EQ(reply.status().message(),
-            "cannot connect to the daemon at 127.0.0.1:" + std::to_string(port) +
-                " (connection refused or timed out)");
+            "no valid answer from the daemon at 127.0.0.1:" + std::to_string(server.port()) +
+                " to GET /status (malformed status line \"SSH-2.0-OpenSSH_9.2\")");
+}
+
+// The client stops reading at the cap; the server still has more to send.
+TEST(DaemonClientScriptedTest, ABodyOverTheCapIsUnavailable) {
+  const size_t size = DaemonClient::kMaxBodyBytes + 1;
+  test::ScriptedServer server(
+      {"HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n",
+       std::string(size, ' ')},
+      test::ScriptedServer::Then::kHoldOpen);
+  ASSERT_TRUE(server.ok());
+  DaemonClient client({"127.0.0.1", server.port()}, seconds(5), "");
+  const Result<DaemonReply> reply = client.Get("/status");
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().message(),
+            "no valid answer from the daemon at 127.0.0.1:" + std::to_string(server.port()) +
+                " to GET /status (a body over " + std::to_string(DaemonClient::kMaxBodyBytes) +
+                " bytes)");
 }
 
 // The daemon refuses a Host header that is not host:port: an IPv6 literal

@@ -21,6 +21,7 @@
 
 #include "support/free_port.h"
 #include "support/process_state.h"
+#include "support/scripted_server.h"
 #include "support/temp_dir.h"
 
 namespace zkelect {
@@ -418,6 +419,38 @@ TEST(HealthMonitorTest, HttpConnectionRefusedIsUnhealthy) {
   ASSERT_TRUE(log.WaitFor(1));
   EXPECT_FALSE(log.entries().front().healthy);
   EXPECT_EQ(log.entries().front().detail, "connection refused");
+}
+
+// The first verdict of an HTTP check of `server`; healthy with detail
+// "no verdict" when none came soon.
+HealthVerdict FirstVerdictOf(const test::ScriptedServer& server) {
+  VerdictLog log;
+  HealthMonitor monitor(HttpCheck("http://127.0.0.1:" + std::to_string(server.port()) + "/"),
+                        log.Callback());
+  monitor.Start();
+  if (!log.WaitFor(1)) return HealthVerdict{true, "no verdict"};
+  return HealthVerdict{log.entries().front().healthy, log.entries().front().detail};
+}
+
+TEST(HealthMonitorTest, HttpAnswerThatIsNotHttpIsUnhealthySayingWhy) {
+  test::ScriptedServer server({"SSH-2.0-OpenSSH_9.2\r\n"}, test::ScriptedServer::Then::kClose);
+  ASSERT_TRUE(server.ok());
+  const HealthVerdict verdict = FirstVerdictOf(server);
+  EXPECT_FALSE(verdict.healthy);
+  EXPECT_EQ(verdict.detail, "no valid answer: malformed status line \"SSH-2.0-OpenSSH_9.2\"");
+}
+
+// Only the beginning of a long body is read: the verdict comes without the
+// rest, which the server never sends.
+TEST(HealthMonitorTest, HttpCheckReadsOnlyTheBeginningOfALongBody) {
+  test::ScriptedServer server(
+      {"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nup since 10:00\n" +
+       std::string(2000, '.')},
+      test::ScriptedServer::Then::kHoldOpen);
+  ASSERT_TRUE(server.ok());
+  const HealthVerdict verdict = FirstVerdictOf(server);
+  EXPECT_TRUE(verdict.healthy);
+  EXPECT_EQ(verdict.detail, "HTTP 200: up since 10:00");
 }
 
 TEST(HealthMonitorTest, HttpAnswerPastTheTimeoutIsUnhealthy) {
