@@ -57,8 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!whole.error().empty(), "a malformed response says why");
     return 0;
   }
-  const zkelect::HttpResponse& a = whole.response();
-  const zkelect::HttpResponse& b = pieces.response();
+  const zkelect::ClientResponse& a = whole.response();
+  const zkelect::ClientResponse& b = pieces.response();
   FUZZ_CHECK(a.status == b.status && a.reason == b.reason && a.headers == b.headers &&
                  a.body == b.body && a.body_truncated == b.body_truncated,
              "the response does not depend on the cuts");

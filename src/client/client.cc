@@ -109,7 +109,7 @@ Result<DaemonReply> DaemonClient::Post(std::string_view target, milliseconds rea
 
 Result<DaemonReply> DaemonClient::Exchange(std::string method, std::string target,
                                            std::string_view what, milliseconds total) {
-  HttpRequest request;
+  ClientRequest request;
   request.method = std::move(method);
   request.host = address_.host;
   request.port = address_.port;
@@ -129,7 +129,7 @@ Result<DaemonReply> DaemonClient::Exchange(std::string method, std::string targe
   if (const HttpFailure* failure = std::get_if<HttpFailure>(&result)) {
     return Failure(address_, what, timeout_, total, *failure);
   }
-  HttpResponse& response = std::get<HttpResponse>(result);
+  ClientResponse& response = std::get<ClientResponse>(result);
   if (response.body_truncated) {
     return Status::Unavailable("no valid answer from the daemon at " + address_.ToString() +
                                " to " + std::string(what) + " (a body over " +

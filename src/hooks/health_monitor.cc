@@ -291,7 +291,7 @@ std::optional<HealthMonitor::Outcome> HealthMonitor::ProbeCommand() {
 std::optional<HealthMonitor::Outcome> HealthMonitor::ProbeHttp() {
   if (!http_target_.error.empty()) return Outcome{false, http_target_.error};
 
-  HttpRequest request;
+  ClientRequest request;
   request.host = http_target_.host;
   request.port = http_target_.port;
   request.authority = http_target_.authority;
@@ -306,7 +306,7 @@ std::optional<HealthMonitor::Outcome> HealthMonitor::ProbeHttp() {
     if (failure->kind == HttpFailure::Kind::kCancelled) return std::nullopt;
     return Outcome{false, DescribeHttpFailure(*failure, config_.timeout)};
   }
-  const HttpResponse& response = std::get<HttpResponse>(result);
+  const ClientResponse& response = std::get<ClientResponse>(result);
   const bool ok = response.status >= 200 && response.status <= 299;
   return Outcome{ok, WithOutput("HTTP " + std::to_string(response.status),
                                 OneLine(response.body, /*last=*/false))};

@@ -102,7 +102,7 @@ bool IsWord(std::string_view text) {
 }
 
 // Why `request` cannot be written as HTTP/1.1 (empty when it can).
-std::string WhyUnwritable(const HttpRequest& request) {
+std::string WhyUnwritable(const ClientRequest& request) {
   if (!IsWord(request.method)) return "bad method \"" + request.method + "\"";
   const bool target_ok =
       request.target.starts_with('/') &&
@@ -120,7 +120,7 @@ std::string WhyUnwritable(const HttpRequest& request) {
   return "";
 }
 
-std::string Serialize(const HttpRequest& request) {
+std::string Serialize(const ClientRequest& request) {
   std::string out = request.method + " " + request.target + " HTTP/1.1\r\n";
   out += "Host: " + request.authority + "\r\n";
   for (const auto& [name, value] : request.headers) out += name + ": " + value + "\r\n";
@@ -134,7 +134,7 @@ std::string Serialize(const HttpRequest& request) {
 }
 
 // A socket connected to one of the host's addresses, or why there is none.
-std::variant<ScopedFd, HttpFailure> Connect(const HttpRequest& request, const HttpLimits& limits) {
+std::variant<ScopedFd, HttpFailure> Connect(const ClientRequest& request, const HttpLimits& limits) {
   using Kind = HttpFailure::Kind;
   constexpr HttpFailure::Step kStep = HttpFailure::Step::kConnect;
   addrinfo hints{};
@@ -264,7 +264,7 @@ void HttpCanceller::Cancel() {
   }
 }
 
-HttpResult FetchHttp(const HttpRequest& request, const HttpLimits& limits) {
+HttpResult FetchHttp(const ClientRequest& request, const HttpLimits& limits) {
   if (const std::string why = WhyUnwritable(request); !why.empty()) {
     return Failure(HttpFailure::Kind::kBadRequest, HttpFailure::Step::kConnect, why);
   }

@@ -73,7 +73,7 @@ std::optional<uint64_t> ParseNumber(std::string_view text, int base) {
 
 }  // namespace
 
-std::optional<std::string_view> HttpResponse::Header(std::string_view name) const {
+std::optional<std::string_view> ClientResponse::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
     if (EqualsIgnoreCase(key, name)) return std::string_view(value);
   }
@@ -234,7 +234,7 @@ void HttpResponseParser::OnHeaderLine(std::string_view line) {
 void HttpResponseParser::OnHeadersEnd() {
   const int status = response_.status;
   if (status < 200) {  // an interim answer: the real one follows
-    response_ = HttpResponse{};
+    response_ = ClientResponse{};
     phase_ = Phase::kStatusLine;
     return;
   }

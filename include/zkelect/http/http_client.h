@@ -38,7 +38,7 @@ class HttpCanceller {
 };
 
 // One request, sent as HTTP/1.1 with `Connection: close`.
-struct HttpRequest {
+struct ClientRequest {
   std::string method = "GET";
   // Where to connect: an IPv4 or IPv6 literal (no brackets) or a name, which
   // getaddrinfo() resolves. Its addresses are tried in turn: a failed one
@@ -66,7 +66,7 @@ struct HttpLimits {
   TimePoint deadline;
   // The connection must be up by then, if earlier than `deadline`.
   std::optional<TimePoint> connect_deadline;
-  // The body kept; a longer one ends the exchange there (HttpResponse's
+  // The body kept; a longer one ends the exchange there (ClientResponse's
   // body_truncated).
   size_t max_body = 1024 * 1024;
   // Optional; must outlive the call.
@@ -97,7 +97,7 @@ struct HttpFailure {
   std::string detail;
 };
 
-using HttpResult = std::variant<HttpResponse, HttpFailure>;
+using HttpResult = std::variant<ClientResponse, HttpFailure>;
 
 // Sends `request` on a new connection and reads the answer until the server
 // closes it or the response is complete (as HttpResponseParser says),
@@ -110,6 +110,6 @@ using HttpResult = std::variant<HttpResponse, HttpFailure>;
 // interrupted; IP literals and /etc/hosts names need no lookup).
 //
 // Thread-safe: no shared state.
-HttpResult FetchHttp(const HttpRequest& request, const HttpLimits& limits);
+HttpResult FetchHttp(const ClientRequest& request, const HttpLimits& limits);
 
 }  // namespace zkelect

@@ -11,7 +11,7 @@
 namespace zkelect {
 
 // One HTTP/1.x response as the client keeps it.
-struct HttpResponse {
+struct ClientResponse {
   int status = 0;      // 200..599 (interim 1xx answers are skipped)
   std::string reason;  // the reason phrase, possibly empty
   // In the order received, names as sent, values without surrounding blanks.
@@ -78,8 +78,8 @@ class HttpResponseParser {
   const std::string& error() const { return error_; }
 
   // Precondition: state() is kComplete.
-  const HttpResponse& response() const { return response_; }
-  HttpResponse TakeResponse() { return std::move(response_); }
+  const ClientResponse& response() const { return response_; }
+  ClientResponse TakeResponse() { return std::move(response_); }
 
  private:
   enum class Phase {
@@ -119,7 +119,7 @@ class HttpResponseParser {
   State state_ = State::kIncomplete;
   Phase phase_ = Phase::kStatusLine;
   std::string error_;
-  HttpResponse response_;
+  ClientResponse response_;
   std::string line_;          // the beginning of a line not yet complete
   size_t header_bytes_ = 0;   // status, header and trailer bytes so far
   uint64_t body_left_ = 0;    // kFixedBody: bytes to come; kChunkData: of the chunk

@@ -33,8 +33,8 @@ using std::chrono::steady_clock;
 // Generous bound for what should happen "soon" on a loaded machine.
 constexpr milliseconds kSoon{5'000};
 
-HttpRequest Get(uint16_t port, const std::string& host = "127.0.0.1") {
-  HttpRequest request;
+ClientRequest Get(uint16_t port, const std::string& host = "127.0.0.1") {
+  ClientRequest request;
   request.host = host;
   request.port = port;
   const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -51,17 +51,17 @@ HttpLimits Within(milliseconds timeout, const HttpCanceller* cancel = nullptr) {
 }
 
 // The response; fails the test when there is none.
-HttpResponse ResponseOf(const HttpResult& result) {
+ClientResponse ResponseOf(const HttpResult& result) {
   if (const HttpFailure* failure = std::get_if<HttpFailure>(&result)) {
     ADD_FAILURE() << "no response: " << failure->detail;
     return {};
   }
-  return std::get<HttpResponse>(result);
+  return std::get<ClientResponse>(result);
 }
 
 // The failure; fails the test when a response came.
 HttpFailure FailureOf(const HttpResult& result) {
-  if (const HttpResponse* response = std::get_if<HttpResponse>(&result)) {
+  if (const ClientResponse* response = std::get_if<ClientResponse>(&result)) {
     ADD_FAILURE() << "unexpected response " << response->status;
     return {};
   }
@@ -72,9 +72,9 @@ TEST(HttpClientTest, SendsAGetWithHostAndConnectionClose) {
   ScriptedServer server({"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
                         ScriptedServer::Then::kClose);
   ASSERT_TRUE(server.ok());
-  HttpRequest request = Get(server.port());
+  ClientRequest request = Get(server.port());
   request.headers = {{"User-Agent", "test"}};
-  const HttpResponse response = ResponseOf(FetchHttp(request, Within(kSoon)));
+  const ClientResponse response = ResponseOf(FetchHttp(request, Within(kSoon)));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.body, "ok");
   EXPECT_EQ(server.WaitForRequest(),
@@ -86,7 +86,7 @@ TEST(HttpClientTest, SendsAPostWithItsContentLength) {
   ScriptedServer server({"HTTP/1.1 409 Conflict\r\nContent-Length: 0\r\n\r\n"},
                         ScriptedServer::Then::kClose);
   ASSERT_TRUE(server.ok());
-  HttpRequest request = Get(server.port());
+  ClientRequest request = Get(server.port());
   request.method = "POST";
   request.target = "/resign";
   EXPECT_EQ(ResponseOf(FetchHttp(request, Within(kSoon))).status, 409);
@@ -100,7 +100,7 @@ TEST(HttpClientTest, ReadsAChunkedBody) {
                          "4\r\nWiki\r\n6;x=y\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\n\r\n"},
                         ScriptedServer::Then::kHoldOpen);  // the chunks say where it ends
   ASSERT_TRUE(server.ok());
-  const HttpResponse response = ResponseOf(FetchHttp(Get(server.port()), Within(kSoon)));
+  const ClientResponse response = ResponseOf(FetchHttp(Get(server.port()), Within(kSoon)));
   EXPECT_EQ(response.body, "Wikipedia in \r\n\r\nchunks.");
 }
 
@@ -108,7 +108,7 @@ TEST(HttpClientTest, ReadsABodyUntilTheServerCloses) {
   ScriptedServer server({"HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\n", "all of", " this"},
                         ScriptedServer::Then::kClose);
   ASSERT_TRUE(server.ok());
-  const HttpResponse response = ResponseOf(FetchHttp(Get(server.port()), Within(kSoon)));
+  const ClientResponse response = ResponseOf(FetchHttp(Get(server.port()), Within(kSoon)));
   EXPECT_EQ(response.body, "all of this");
   EXPECT_EQ(response.Header("x-a"), "1");
 }
@@ -121,7 +121,7 @@ TEST(HttpClientTest, ReadsAResponseSplitInManySmallPackets) {
   for (size_t i = 0; i < whole.size(); i += 3) pieces.push_back(whole.substr(i, 3));
   ScriptedServer server(pieces, ScriptedServer::Then::kHoldOpen);
   ASSERT_TRUE(server.ok());
-  const HttpResponse response = ResponseOf(FetchHttp(Get(server.port()), Within(kSoon)));
+  const ClientResponse response = ResponseOf(FetchHttp(Get(server.port()), Within(kSoon)));
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(response.reason, "Service Unavailable");
   EXPECT_EQ(response.Header("X-Zkelect-Index"), "7");
@@ -189,7 +189,7 @@ TEST(HttpClientTest, ConnectionRefusedSaysSoWithTheErrno) {
 TEST(HttpClientTest, ResolvesAName) {
   ScriptedServer server({"HTTP/1.1 204 No Content\r\n\r\n"}, ScriptedServer::Then::kClose);
   ASSERT_TRUE(server.ok());
-  const HttpResponse response =
+  const ClientResponse response =
       ResponseOf(FetchHttp(Get(server.port(), "localhost"), Within(kSoon)));
   EXPECT_EQ(response.status, 204);
 }
@@ -229,7 +229,7 @@ TEST(HttpClientTest, BodyOverTheCapEndsTheExchangeAtTheCap) {
   ASSERT_TRUE(server.ok());
   HttpLimits limits = Within(kSoon);
   limits.max_body = 150;
-  const HttpResponse response = ResponseOf(FetchHttp(Get(server.port()), limits));
+  const ClientResponse response = ResponseOf(FetchHttp(Get(server.port()), limits));
   EXPECT_EQ(response.status, 200);
   EXPECT_TRUE(response.body_truncated);
   EXPECT_EQ(response.body, std::string(100, 'a') + std::string(50, 'b'));
@@ -269,7 +269,7 @@ TEST(HttpClientTest, Ipv6Loopback) {
   ScriptedServer server({"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv6"},
                         ScriptedServer::Then::kClose, "::1");
   if (!server.ok()) GTEST_SKIP() << "no IPv6 loopback here";
-  const HttpResponse response = ResponseOf(FetchHttp(Get(server.port(), "::1"), Within(kSoon)));
+  const ClientResponse response = ResponseOf(FetchHttp(Get(server.port(), "::1"), Within(kSoon)));
   EXPECT_EQ(response.body, "v6");
   EXPECT_NE(
       server.WaitForRequest().find("\r\nHost: [::1]:" + std::to_string(server.port()) + "\r\n"),
@@ -277,7 +277,7 @@ TEST(HttpClientTest, Ipv6Loopback) {
 }
 
 TEST(HttpClientTest, RefusesToWriteALineBreakIntoAHeader) {
-  HttpRequest request = Get(test::PickFreePort());
+  ClientRequest request = Get(test::PickFreePort());
   request.headers = {{"Authorization", "Bearer x\r\nX-Injected: 1"}};
   const HttpFailure failure = FailureOf(FetchHttp(request, Within(kSoon)));
   EXPECT_EQ(failure.kind, HttpFailure::Kind::kBadRequest);

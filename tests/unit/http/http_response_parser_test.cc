@@ -199,7 +199,7 @@ TEST(HttpResponseParserTest, KeepsHeadersInOrderAndLooksThemUpIgnoringCase) {
       "HTTP/1.1 200 Fine\r\nX-Zkelect-Index:  42 \r\nX-Two: a\r\nx-two: b\r\n"
       "Empty:\r\nContent-Length: 0\r\n\r\n");
   ASSERT_EQ(parser.state(), State::kComplete) << parser.error();
-  const HttpResponse& response = parser.response();
+  const ClientResponse& response = parser.response();
   EXPECT_EQ(response.reason, "Fine");
   EXPECT_EQ(response.Header("x-zkelect-index"), "42");
   EXPECT_EQ(response.Header("X-TWO"), "a");
