@@ -97,6 +97,11 @@ build() {
   label_selection "${preset}"
   # A preset builds the test programs of the labels it runs, no others.
   local configure_args=(-DZKELECT_TEST_LABELS="${labels}" -DZKELECT_TEST_EXCLUDED_LABELS="${excluded}")
+  # The unit tests run as one process (cmake/BuildSpeed.cmake), unless the
+  # caller picks tests by name, which needs one CTest entry per test.
+  local one_process=ON
+  [[ -n ${ZKELECT_CTEST_ARGS:-} ]] && one_process=OFF
+  configure_args+=(-DZKELECT_UNIT_TESTS_IN_ONE_PROCESS="${one_process}")
   [[ ${preset} == fuzz ]] && configure_args=(-DZKELECT_FUZZ_SECONDS="${ZKELECT_FUZZ_SECONDS:-20}")
   cmake --preset "${preset}" "${configure_args[@]}" &&
     cmake --build --preset "${preset}" --parallel "${jobs}"
