@@ -4,7 +4,7 @@
 # build or test of any preset fails (the other presets still run, so one
 # run shows every failure). Prints the time of every stage and a summary.
 #
-#   scripts/test.sh                                  # what CI runs: release fuzz debug tsan
+#   scripts/test.sh                                  # what CI runs: release debug tsan fuzz
 #   ZKELECT_PRESETS=release scripts/test.sh          # one preset (every test)
 #   ZKELECT_CTEST_ARGS="-R Election" scripts/test.sh # extra ctest arguments
 #   ZKELECT_LABELS_debug="unit" scripts/test.sh      # labels of one preset
@@ -16,8 +16,10 @@
 # (nice 19) while the earlier presets' tests run. The niced compiler gets
 # what the tests leave idle (they mostly wait on ZooKeeper, timers and the
 # fault schedule), and a test thread that wakes up takes a core from it at
-# once. So the debug (ASan) tests run while the tsan build finishes; only
-# the tsan tests, last, run with nothing beside them. Deadlines that a
+# once. So the debug (ASan) tests run while the tsan build finishes, and the
+# tsan tests while the fuzzers build. The fuzzers run last: they keep both
+# cores busy for ZKELECT_FUZZ_SECONDS and need no quiet machine, and a build
+# waiting behind them would only wait. Deadlines that a
 # sanitizer's slowdown could break are relaxed in sanitized builds
 # (HttpAbuseTest's 100 ms probe bound measured 255 ms under ASan with the
 # tsan build beside it; it is 5 s there). A background build stage is timed
@@ -53,7 +55,7 @@ default_excluded_labels() {
   fi
 }
 
-read -r -a presets <<<"${ZKELECT_PRESETS:-release fuzz debug tsan}"
+read -r -a presets <<<"${ZKELECT_PRESETS:-release debug tsan fuzz}"
 read -r -a ctest_args <<<"${ZKELECT_CTEST_ARGS:-}"
 jobs=$(nproc 2>/dev/null || echo 2)
 
