@@ -134,7 +134,8 @@ std::string Serialize(const ClientRequest& request) {
 }
 
 // A socket connected to one of the host's addresses, or why there is none.
-std::variant<ScopedFd, HttpFailure> Connect(const ClientRequest& request, const HttpLimits& limits) {
+std::variant<ScopedFd, HttpFailure> Connect(const ClientRequest& request,
+                                            const HttpLimits& limits) {
   using Kind = HttpFailure::Kind;
   constexpr HttpFailure::Step kStep = HttpFailure::Step::kConnect;
   addrinfo hints{};

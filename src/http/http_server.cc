@@ -343,9 +343,9 @@ void HttpServer::Finish(const HttpRequest& req, HttpResponse& res) {
 
 void HttpServer::RejectMethod(const HttpRequest& req, std::string_view allow, HttpResponse& res) {
   if (!AdmitHost(req, res)) return;
-  ReplyError(res, 405, "method_not_allowed",
-             Printable(req.method) + " " + req.path + " is not served: expected " +
-                 std::string(allow));
+  ReplyError(
+      res, 405, "method_not_allowed",
+      Printable(req.method) + " " + req.path + " is not served: expected " + std::string(allow));
   res.SetHeader("Allow", std::string(allow));
 }
 
