@@ -61,6 +61,7 @@ bool StateBoard::Publish(Snapshot next, std::optional<Clock::TimePoint> lease) {
     }
     snapshot_ = std::make_shared<const Snapshot>(std::move(next));
     fenced_.reset();
+    if (listener_) listener_();
   }
   for (size_t topic = 0; topic < kTopics; ++topic) {
     if (changed[topic]) changed_[topic].notify_all();
@@ -83,8 +84,19 @@ void StateBoard::Close() {
   {
     MutexLock lock(&mu_);
     closed_ = true;
+    if (listener_) listener_();
   }
   for (std::condition_variable& changed : changed_) changed.notify_all();
+}
+
+StateBoard::Changes StateBoard::LastChanges() const {
+  MutexLock lock(&mu_);
+  return Changes{changed_at_, closed_};
+}
+
+void StateBoard::SetChangeListener(std::function<void()> listener) const {
+  MutexLock lock(&mu_);
+  listener_ = std::move(listener);
 }
 
 }  // namespace zkelect

@@ -86,23 +86,57 @@ int BoundPort(int fd) {
   return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
 }
 
+ConnectionHeader HeaderFor(bool keep_alive, bool http10) {
+  if (!keep_alive) return ConnectionHeader::kClose;
+  return http10 ? ConnectionHeader::kKeepAlive : ConnectionHeader::kNone;
+}
+
+int NewEventFd() {
+  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) {
+    spdlog::critical("HTTP: eventfd: {}", std::strerror(errno));
+    std::abort();
+  }
+  return fd;
+}
+
 }  // namespace
+
+// One accepted connection, between the threads that serve it in turn.
+struct HttpConnection {
+  HttpConnection(int sock, std::chrono::milliseconds write_timeout)
+      : stream(sock, write_timeout), remote_addr(stream.RemoteAddress()) {}
+
+  ConnectionStream stream;
+  const std::string remote_addr;
+  size_t served = 0;         // requests read so far
+  std::string unsent;        // the part of a pending answer that Send() could not write
+  bool close_after = false;  // once that answer is written
+};
+
+void PendingAnswer::Send(const HttpResponse& response) {
+  if (!connection_) return;
+  std::shared_ptr<HttpConnection> connection = std::move(connection_);
+  const bool keep_alive = keep_alive_ && !server_->stopping();
+  const std::string data = SerializeResponse(response, head_only_, HeaderFor(keep_alive, http10_));
+  const size_t sent = connection->stream.TrySend(data);
+  connection->unsent.assign(data, sent);
+  connection->close_after = !keep_alive || connection->stream.broken();
+  server_->Resume(std::move(connection));
+}
 
 ConnectionServer::ConnectionServer(const Limits& limits, Handler handler,
                                    ErrorHandler error_handler)
     : limits_(limits),
       handler_(std::move(handler)),
       error_handler_(std::move(error_handler)),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  if (wake_fd_ < 0) {
-    spdlog::critical("HTTP: eventfd: {}", std::strerror(errno));
-    std::abort();
-  }
-}
+      wake_fd_(NewEventFd()),
+      resume_fd_(NewEventFd()) {}
 
 ConnectionServer::~ConnectionServer() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
   ::close(wake_fd_);
+  ::close(resume_fd_);
 }
 
 int ConnectionServer::Bind(const std::string& host, int port) {
@@ -126,13 +160,17 @@ void ConnectionServer::Serve() {
   ElasticThreadPool pool(options);
   bool starved = false;  // out of descriptors: back off before accepting again
   for (;;) {
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
-    const int ready = ::poll(fds, starved ? 1 : 2, starved ? kAcceptBackoffMs : -1);
+    pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {resume_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds, starved ? 2 : 3, starved ? kAcceptBackoffMs : -1);
     if (ready < 0 && errno != EINTR) {
       spdlog::error("HTTP: poll on the listen socket: {}", std::strerror(errno));
       break;
     }
     if (ready > 0 && fds[0].revents != 0) break;  // Stop()
+    if (ready > 0 && fds[1].revents != 0) DispatchResumed(pool);
+    // Out of descriptors, any wake-up (the back-off is over, or resumed
+    // connections may have closed) is worth another try.
+    if (!starved && fds[2].revents == 0) continue;
     const bool was_starved = starved;
     starved = !AcceptReady(pool);
     if (starved && !was_starved) {
@@ -145,6 +183,10 @@ void ConnectionServer::Serve() {
   ::close(listen_fd_);
   listen_fd_ = -1;
   pool.Shutdown();
+  std::vector<std::shared_ptr<HttpConnection>> left;  // closed as it goes
+  MutexLock lock(&mu_);
+  finished_ = true;
+  left.swap(resumed_);
 }
 
 bool ConnectionServer::AcceptReady(ElasticThreadPool& pool) {
@@ -160,7 +202,8 @@ bool ConnectionServer::AcceptReady(ElasticThreadPool& pool) {
     // next one back until the client's (delayed) ACK of the previous.
     const int yes = 1;
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    pool.Submit([this, sock] { ServeConnection(sock); });
+    auto connection = std::make_shared<HttpConnection>(sock, limits_.write_timeout);
+    pool.Submit([this, connection] { ServeConnection(connection); });
   }
   return true;
 }
@@ -177,55 +220,105 @@ void ConnectionServer::Stop() {
   }
 }
 
-void ConnectionServer::ServeConnection(int sock) {
-  ConnectionStream stream(sock, limits_.write_timeout);
-  const std::string remote_addr = stream.RemoteAddress();
-  for (size_t served = 0; served < limits_.max_requests_per_connection; ++served) {
-    if (!AwaitRequest(stream)) break;
-    stream.BeginRequest(steady_clock::now() + limits_.request_timeout, limits_.max_request_bytes);
-    const bool last = served + 1 == limits_.max_requests_per_connection;
-    if (!ServeRequest(stream, remote_addr, last)) break;
+void ConnectionServer::ServeConnection(std::shared_ptr<HttpConnection> connection) {
+  while (connection->served < limits_.max_requests_per_connection) {
+    if (!AwaitRequest(connection->stream)) return;
+    connection->stream.BeginRequest(steady_clock::now() + limits_.request_timeout,
+                                    limits_.max_request_bytes);
+    const bool last = ++connection->served == limits_.max_requests_per_connection;
+    if (ServeRequest(connection, last) != Next::kRead) return;
   }
 }
 
-bool ConnectionServer::ServeRequest(ConnectionStream& stream, const std::string& remote_addr,
-                                    bool last) {
+ConnectionServer::Next ConnectionServer::ServeRequest(
+    const std::shared_ptr<HttpConnection>& connection, bool last) {
+  ConnectionStream& stream = connection->stream;
   HttpRequest request;
-  request.remote_addr = remote_addr;
+  request.remote_addr = connection->remote_addr;
   std::string head;
   const ConnectionStream::ReadResult read = stream.ReadHead(head);
   if (read == ConnectionStream::ReadResult::kTooLarge) {
     Refuse(stream, request, OversizedHead(head));
-    return false;
+    return Next::kClose;
   }
-  if (read != ConnectionStream::ReadResult::kOk) return false;
+  if (read != ConnectionStream::ReadResult::kOk) return Next::kClose;
 
   RequestLimits parse_limits;
   parse_limits.max_body_bytes = limits_.max_body_bytes;
   if (const std::optional<RequestError> error = ParseRequestHead(head, parse_limits, request)) {
     Refuse(stream, request, *error);
-    return false;
+    return Next::kClose;
   }
   if (request.expects_continue && request.content_length > 0 && !stream.Write(kContinue)) {
-    return false;
+    return Next::kClose;
   }
   if (stream.ReadBody(request.content_length, request.body) != ConnectionStream::ReadResult::kOk) {
-    return false;
+    return Next::kClose;
   }
 
   HttpResponse response;
-  handler_(request, response);
-  bool stopping = false;
+  PendingAnswer later;
+  later.server_ = this;
+  later.connection_ = connection;
+  later.head_only_ = request.method == "HEAD";
+  later.keep_alive_ = request.KeepAlive() && !last;
+  later.http10_ = request.minor_version == 0;
+  handler_(request, response, later);
+  if (!later) return Next::kDeferred;
+
+  const bool keep_alive = later.keep_alive_ && !stopping();
+  const std::string data =
+      SerializeResponse(response, later.head_only_, HeaderFor(keep_alive, later.http10_));
+  return stream.Write(data) && keep_alive ? Next::kRead : Next::kClose;
+}
+
+void ConnectionServer::Resume(std::shared_ptr<HttpConnection> connection) {
+  bool wake = false;
   {
     MutexLock lock(&mu_);
-    stopping = stopping_;
+    if (!finished_) {
+      // One wake-up per batch: Serve() takes the whole queue when it wakes.
+      wake = resumed_.empty();
+      resumed_.push_back(std::move(connection));
+    }
   }
-  const bool keep_alive = request.KeepAlive() && !last && !stopping;
-  ConnectionHeader connection = ConnectionHeader::kNone;
-  if (!keep_alive) connection = ConnectionHeader::kClose;
-  if (keep_alive && request.minor_version == 0) connection = ConnectionHeader::kKeepAlive;
-  return stream.Write(SerializeResponse(response, request.method == "HEAD", connection)) &&
-         keep_alive;
+  connection.reset();  // Serve() has returned: close it (here, not under the lock)
+  const uint64_t one = 1;
+  if (wake && ::write(resume_fd_, &one, sizeof(one)) != sizeof(one)) {
+    spdlog::error("HTTP: cannot wake the accept loop: {}", std::strerror(errno));
+  }
+}
+
+void ConnectionServer::DispatchResumed(ElasticThreadPool& pool) {
+  uint64_t count = 0;
+  if (::read(resume_fd_, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+    spdlog::error("HTTP: reading the resume eventfd: {}", std::strerror(errno));
+  }
+  std::vector<std::shared_ptr<HttpConnection>> resumed;
+  {
+    MutexLock lock(&mu_);
+    resumed.swap(resumed_);
+  }
+  for (std::shared_ptr<HttpConnection>& connection : resumed) {
+    // An answer written whole on a connection that ends: closed here, with
+    // no thread to wake.
+    if (connection->unsent.empty() && connection->close_after) continue;
+    pool.Submit([this, connection = std::move(connection)] { Continue(connection); });
+  }
+}
+
+void ConnectionServer::Continue(std::shared_ptr<HttpConnection> connection) {
+  if (!connection->unsent.empty()) {
+    if (!connection->stream.Write(connection->unsent)) return;
+    std::string().swap(connection->unsent);
+  }
+  if (connection->close_after) return;
+  ServeConnection(std::move(connection));
+}
+
+bool ConnectionServer::stopping() const {
+  MutexLock lock(&mu_);
+  return stopping_;
 }
 
 void ConnectionServer::Refuse(ConnectionStream& stream, const HttpRequest& request,

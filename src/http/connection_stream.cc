@@ -123,6 +123,22 @@ bool ConnectionStream::Write(std::string_view data) {
   return true;
 }
 
+size_t ConnectionStream::TrySend(std::string_view data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n =
+        ::send(socket_, data.data() + sent, data.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) broken_ = true;
+    break;
+  }
+  return sent;
+}
+
 void ConnectionStream::DrainBeforeClose() {
   broken_ = true;
   ::shutdown(socket_, SHUT_WR);

@@ -31,10 +31,12 @@ namespace {
 constexpr char kIndexHeader[] = "X-Zkelect-Index";
 constexpr char kJson[] = "application/json";
 
-// Connection threads beyond max_waiters: for idle keep-alive connections
-// and short requests. Each parked thread costs tens of KiB; far more
-// connections than one sidecar's clients open, so that probes find a thread
-// even while hundreds of idle connections run out their 2s.
+// Connection threads beyond max_waiters. A parked long-poll holds none, but
+// its connection takes one again between two polls (the client's next
+// request is read on it), as does every idle keep-alive connection. Each
+// idle thread costs tens of KiB; far more connections than one sidecar's
+// clients open, so that probes find a thread even while hundreds of idle
+// connections run out their 2s.
 constexpr size_t kConnectionThreads = 1024;
 // No endpoint takes a body; this only bounds what a client can make us read.
 constexpr size_t kMaxBodyBytes = 64 * 1024;
@@ -161,29 +163,6 @@ struct HttpServer::ResignCall {
   bool abandoned GUARDED_BY(mu) = false;
 };
 
-namespace {
-
-// Holds one of the `limit` long-poll places for the life of a request.
-class WaiterSlot {
- public:
-  WaiterSlot(std::atomic<int>& count, int limit) : count_(count) {
-    held_ = count_.fetch_add(1) < limit;
-    if (!held_) count_.fetch_sub(1);
-  }
-  ~WaiterSlot() {
-    if (held_) count_.fetch_sub(1);
-  }
-  WaiterSlot(const WaiterSlot&) = delete;
-  WaiterSlot& operator=(const WaiterSlot&) = delete;
-  bool held() const { return held_; }
-
- private:
-  std::atomic<int>& count_;
-  bool held_ = false;
-};
-
-}  // namespace
-
 HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, ElectionControl& control,
                        Metrics& metrics, std::string version)
     : config_(config),
@@ -198,7 +177,8 @@ HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, Electi
       is_leader_answers_([](const StateBoard::View& view) {
         return Answer{view.snapshot->role == Role::kLeader ? 200 : 503,
                       IsLeaderBody(*view.snapshot, view.index)};
-      }) {}
+      }),
+      hub_(board) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -224,7 +204,10 @@ Status HttpServer::Start() {
   RaiseOpenFileLimit(static_cast<rlim_t>(limits.max_threads + 256));
   LimitMallocArenas();
   server_ = std::make_unique<ConnectionServer>(
-      limits, [this](const HttpRequest& req, HttpResponse& res) { Serve(req, res); },
+      limits,
+      [this](const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {
+        Serve(req, res, later);
+      },
       [this](const HttpRequest& req, const RequestError& error, HttpResponse& res) {
         Refuse(req, error, res);
       });
@@ -240,6 +223,7 @@ Status HttpServer::Start() {
   bound_host_ = listen->host;
   port_ = bound;
 
+  hub_.Start();
   listener_ = std::thread([this] { server_->Serve(); });
   spdlog::debug("http: bound {}", listen_address());
   return Status::Ok();
@@ -259,6 +243,9 @@ void HttpServer::Stop() {
     calls = resign_calls_;
   }
   for (const std::shared_ptr<ResignCall>& call : calls) call->Abandon();
+  // Parked long-polls first: answered now, their connections go back to the
+  // server, which is still serving; later ones are answered at once.
+  hub_.Stop();
   if (listener_.joinable()) {
     server_->Stop();
     listener_.join();
@@ -290,10 +277,11 @@ const HttpServer::Route* HttpServer::FindRoute(std::string_view path) {
   return it == kRoutes.end() ? nullptr : &*it;
 }
 
-void HttpServer::Serve(const HttpRequest& req, HttpResponse& res) {
+void HttpServer::Serve(const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {
   std::optional<std::string> failure;
   try {
-    Dispatch(req, res);
+    Dispatch(req, res, later);
+    if (!later) return;  // parked: Finish() comes with the answer
   } catch (const std::exception& e) {
     failure = e.what();
   } catch (...) {
@@ -312,7 +300,7 @@ void HttpServer::Refuse(const HttpRequest& req, const RequestError& error, HttpR
   Finish(req, res);
 }
 
-void HttpServer::Dispatch(const HttpRequest& req, HttpResponse& res) {
+void HttpServer::Dispatch(const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {
   const Route* route = FindRoute(req.path);
   if (route == nullptr) return ReplyNotFound(req, res);
   const bool served =
@@ -320,7 +308,7 @@ void HttpServer::Dispatch(const HttpRequest& req, HttpResponse& res) {
   if (!served) return RejectMethod(req, route->allow, res);
   if (!AdmitHost(req, res)) return;
   if (route->access == Access::kWrite && !AdmitWrite(req, res)) return;
-  (this->*route->endpoint)(req, res);
+  (this->*route->endpoint)(req, res, later);
 }
 
 void HttpServer::Finish(const HttpRequest& req, HttpResponse& res) {
@@ -386,52 +374,68 @@ bool HttpServer::AdmitWrite(const HttpRequest& req, HttpResponse& res) const {
   return false;
 }
 
-void HttpServer::ServeView(
-    const HttpRequest& req, HttpResponse& res, StateBoard::Topic topic,
-    const std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>& answer) {
+void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAnswer& later,
+                           StateBoard::Topic topic, const ViewAnswer& answer) {
   const Result<LongPollParams> params = ParseLongPollParams(req.params, config_);
   if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
 
-  StateBoard::View view = board_.Current();
+  const StateBoard::View view = board_.Current();
   // Park only when the client has seen exactly this index. An older one means
   // news already; a newer one cannot come from this process (the daemon was
   // restarted and its index began again), so the client must hear now.
-  if (params->index && *params->index == view.index) {
-    const WaiterSlot slot(waiters_, config_.max_waiters);
-    if (!slot.held()) {
-      return ReplyError(res, 503, "too_many_waiters",
-                        std::to_string(config_.max_waiters) +
-                            " long-polls are parked already (http.max_waiters): expected a "
-                            "retry later, or a request without index");
-    }
-    view = board_.WaitForChange(*params->index, std::chrono::steady_clock::now() + params->wait,
-                                topic);
+  if (!params->index || *params->index != view.index) {
+    const std::shared_ptr<const Answer> reply = answer(view);
+    Reply(res, reply->status, reply->body);
+    return SetIndex(res, view.index);
   }
-  const std::shared_ptr<const Answer> reply = answer(view);
-  Reply(res, reply->status, reply->body);
-  SetIndex(res, view.index);
+  if (waiters_.fetch_add(1) >= config_.max_waiters) {
+    waiters_.fetch_sub(1);
+    return ReplyError(res, 503, "too_many_waiters",
+                      std::to_string(config_.max_waiters) +
+                          " long-polls are parked already (http.max_waiters): expected a retry "
+                          "later, or a request without index");
+  }
+  // What Finish() reads of the request; the rest (headers, body) is not kept
+  // while the poll is parked.
+  HttpRequest request;
+  request.method = req.method;
+  request.target = req.target;
+  request.path = req.path;
+  request.remote_addr = req.remote_addr;
+  hub_.Park(
+      topic, *params->index, std::chrono::steady_clock::now() + params->wait,
+      [this, answer, request = std::move(request),
+       pending = std::make_shared<PendingAnswer>(std::move(later))](const StateBoard::View& ended) {
+        HttpResponse response;
+        const std::shared_ptr<const Answer> reply = answer(ended);
+        Reply(response, reply->status, reply->body);
+        SetIndex(response, ended.index);
+        waiters_.fetch_sub(1);
+        Finish(request, response);
+        pending->Send(response);
+      });
 }
 
-void HttpServer::HandleLeader(const HttpRequest& req, HttpResponse& res) {
-  ServeView(req, res, StateBoard::Topic::kLeader,
+void HttpServer::HandleLeader(const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {
+  ServeView(req, res, later, StateBoard::Topic::kLeader,
             [this](const StateBoard::View& view) { return leader_answers_.Get(view); });
 }
 
-void HttpServer::HandleStatus(const HttpRequest& req, HttpResponse& res) {
+void HttpServer::HandleStatus(const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {
   // Not cached: it shows the parked waiters, which change between requests.
-  ServeView(req, res, StateBoard::Topic::kAny, [this](const StateBoard::View& view) {
+  ServeView(req, res, later, StateBoard::Topic::kAny, [this](const StateBoard::View& view) {
     return std::make_shared<const Answer>(
         Answer{200, StatusBody(*view.snapshot, view.index, version_,
                                HttpStats{waiters_.load(), config_.max_waiters})});
   });
 }
 
-void HttpServer::HandleIsLeader(const HttpRequest& req, HttpResponse& res) {
-  ServeView(req, res, StateBoard::Topic::kRole,
+void HttpServer::HandleIsLeader(const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {
+  ServeView(req, res, later, StateBoard::Topic::kRole,
             [this](const StateBoard::View& view) { return is_leader_answers_.Get(view); });
 }
 
-void HttpServer::HandleStatusPage(const HttpRequest&, HttpResponse& res) {
+void HttpServer::HandleStatusPage(const HttpRequest&, HttpResponse& res, PendingAnswer&) {
   const std::string nonce = NewNonce();
   res.SetContent(StatusPageHtml(nonce), "text/html; charset=utf-8");
   res.SetHeader("Content-Security-Policy", StatusPagePolicy(nonce));
@@ -439,18 +443,18 @@ void HttpServer::HandleStatusPage(const HttpRequest&, HttpResponse& res) {
   res.SetHeader("Referrer-Policy", "no-referrer");
 }
 
-void HttpServer::HandleHealthz(const HttpRequest&, HttpResponse& res) {
+void HttpServer::HandleHealthz(const HttpRequest&, HttpResponse& res, PendingAnswer&) {
   const bool responsive = control_.IsResponsive();
   Reply(res, responsive ? 200 : 503, HealthBody(responsive));
 }
 
-void HttpServer::HandleReadyz(const HttpRequest&, HttpResponse& res) {
+void HttpServer::HandleReadyz(const HttpRequest&, HttpResponse& res, PendingAnswer&) {
   const StateBoard::View view = board_.Current();
   Reply(res, view.snapshot->ready ? 200 : 503, ReadyBody(*view.snapshot, view.index));
   SetIndex(res, view.index);
 }
 
-void HttpServer::HandleMetrics(const HttpRequest&, HttpResponse& res) {
+void HttpServer::HandleMetrics(const HttpRequest&, HttpResponse& res, PendingAnswer&) {
   const StateBoard::View view = board_.Current();
   res.status = 200;
   res.SetContent(metrics_.Render(*view.snapshot, waiters_.load(), BootClock::now()),
@@ -458,7 +462,7 @@ void HttpServer::HandleMetrics(const HttpRequest&, HttpResponse& res) {
   SetIndex(res, view.index);
 }
 
-void HttpServer::HandleResign(const HttpRequest& req, HttpResponse& res) {
+void HttpServer::HandleResign(const HttpRequest& req, HttpResponse& res, PendingAnswer&) {
   const Result<ResignParams> params = ParseResignParams(req.params);
   if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
 

@@ -32,6 +32,10 @@ class RawConnection {
   // Returns what was read; `*closed` tells whether the server closed.
   std::string ReadUntilClosed(std::chrono::milliseconds timeout, bool* closed);
 
+  // Reads until what was read holds `marker` `count` times, the server
+  // closes or `timeout` passes; returns what was read.
+  std::string ReadUntil(std::string_view marker, size_t count, std::chrono::milliseconds timeout);
+
  private:
   int fd_ = -1;
 };

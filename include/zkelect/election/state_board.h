@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -67,9 +68,27 @@ class StateBoard {
   // Wakes every waiter for good (shutdown); later waits return at once.
   void Close() EXCLUDES(mu_);
 
- private:
   static constexpr size_t kTopics = 3;
 
+  // The index of each topic's last change, and whether the board is closed:
+  // what decides whether a wait for (`after`, `topic`) is over.
+  struct Changes {
+    std::array<uint64_t, kTopics> at{};  // by Topic
+    bool closed = false;
+    bool Past(uint64_t after, Topic topic) const {
+      return closed || at[static_cast<size_t>(topic)] > after;
+    }
+  };
+  Changes LastChanges() const EXCLUDES(mu_);
+
+  // For waiters that do not block a thread here (the HTTP server's parked
+  // long-polls): `listener` runs after every change and on Close(), on the
+  // publishing thread and under the board's lock, so it must be quick and
+  // must not call the board. Replaces an earlier listener; an empty one
+  // removes it.
+  void SetChangeListener(std::function<void()> listener) const EXCLUDES(mu_);
+
+ private:
   // The view readers get: `snapshot_`, or its fenced copy past the lease.
   View Visible() const REQUIRES(mu_);
   // Whether `topic` differs between two snapshots.
@@ -85,6 +104,7 @@ class StateBoard {
   std::optional<Clock::TimePoint> lease_ GUARDED_BY(mu_);
   mutable std::shared_ptr<const Snapshot> fenced_ GUARDED_BY(mu_);  // made on demand
   bool closed_ GUARDED_BY(mu_) = false;
+  mutable std::function<void()> listener_ GUARDED_BY(mu_);
 };
 
 }  // namespace zkelect

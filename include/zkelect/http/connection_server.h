@@ -3,18 +3,52 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "zkelect/common/mutex.h"
 
 namespace zkelect {
 
+class ConnectionServer;
 class ConnectionStream;
 class ElasticThreadPool;
+struct HttpConnection;  // connection_server.cc
 struct HttpRequest;
 struct HttpResponse;
 struct RequestError;
+
+// The answer to a request that its handler gives later, from any thread (a
+// parked long-poll); meanwhile the connection waits without a thread.
+// Move-only; must not outlive its ConnectionServer. Dropped unsent, or sent
+// once Serve() has returned, it closes the connection.
+class PendingAnswer {
+ public:
+  PendingAnswer() = default;
+  PendingAnswer(PendingAnswer&&) noexcept = default;
+  PendingAnswer& operator=(PendingAnswer&&) noexcept = default;
+  ~PendingAnswer() = default;
+
+  // Whether there is a connection to answer: not sent yet, not moved away.
+  explicit operator bool() const { return connection_ != nullptr; }
+
+  // Writes `response` (its head only, for a HEAD request) as far as the
+  // socket takes it without waiting, and hands the connection back to the
+  // server, which writes the rest on a connection thread and then serves
+  // the next request or closes. Once; does nothing on an empty one.
+  void Send(const HttpResponse& response);
+
+ private:
+  friend class ConnectionServer;
+
+  ConnectionServer* server_ = nullptr;
+  std::shared_ptr<HttpConnection> connection_;
+  bool head_only_ = false;
+  bool keep_alive_ = false;  // the request allows it, and it is not the connection's last
+  bool http10_ = false;
+};
 
 // An HTTP/1.1 server whose connections cannot starve each other. It accepts,
 // reads and parses requests (http_request.h), hands each to a handler and
@@ -32,6 +66,8 @@ struct RequestError;
 //    is answered by the error handler and the connection closed.
 //  - Stop() closes idle keep-alive connections at once instead of letting
 //    them run out their timeout.
+//  - A handler may answer later (PendingAnswer): the connection then holds
+//    no thread until the answer is sent.
 //
 // Bind(), Serve() and Stop() are for the owning thread(s): Serve() blocks
 // (typically on a thread of its own) until Stop(), which may come from any
@@ -49,9 +85,11 @@ class ConnectionServer final {
     size_t max_requests_per_connection = 100;
   };
 
-  // Fills the answer to a parsed request. `request.method` is never HEAD's
-  // business: a HEAD answer is written without its body.
-  using Handler = std::function<void(const HttpRequest& request, HttpResponse& response)>;
+  // Fills the answer to a parsed request, or moves `later` away to send the
+  // answer from elsewhere (`response` is ignored then). `request.method` is
+  // never HEAD's business: a HEAD answer is written without its body.
+  using Handler =
+      std::function<void(const HttpRequest& request, HttpResponse& response, PendingAnswer& later)>;
   // Fills the answer to a request refused by the parser; `request` holds
   // what was parsed before the error (perhaps nothing).
   using ErrorHandler = std::function<void(const HttpRequest& request, const RequestError& error,
@@ -72,8 +110,9 @@ class ConnectionServer final {
   int Bind(const std::string& host, int port);
 
   // Accepts and serves connections until Stop(); then lets the requests in
-  // progress finish, joins every connection thread and returns. Call once,
-  // after a successful Bind().
+  // progress finish, joins every connection thread and returns. Answers
+  // still pending then are the owner's: sent later, their connections are
+  // closed. Call once, after a successful Bind().
   void Serve() EXCLUDES(mu_);
 
   // Stops accepting and closes idle connections; Serve() then returns once
@@ -81,15 +120,31 @@ class ConnectionServer final {
   void Stop() EXCLUDES(mu_);
 
  private:
+  friend class PendingAnswer;
+
+  // What a connection does after a request.
+  enum class Next {
+    kRead,      // wait for the next request
+    kClose,     // close it
+    kDeferred,  // nothing here: a PendingAnswer has it
+  };
+
   // Accepts what the listen socket has queued; false, with errno set, when
   // the process is out of descriptors (the caller backs off).
   bool AcceptReady(ElasticThreadPool& pool);
-  // Serves one accepted connection until it closes, breaks or times out.
-  void ServeConnection(int sock) EXCLUDES(mu_);
-  // Reads, answers and writes one request; false when the connection must
-  // close.
-  bool ServeRequest(ConnectionStream& stream, const std::string& remote_addr, bool last)
-      EXCLUDES(mu_);
+  // Serves a connection until it closes, breaks, times out or waits for a
+  // pending answer.
+  void ServeConnection(std::shared_ptr<HttpConnection> connection) EXCLUDES(mu_);
+  // Reads, answers and writes one request.
+  Next ServeRequest(const std::shared_ptr<HttpConnection>& connection, bool last) EXCLUDES(mu_);
+  // A sent PendingAnswer gives its connection back (any thread): Serve()
+  // has it finished on the pool.
+  void Resume(std::shared_ptr<HttpConnection> connection) EXCLUDES(mu_);
+  // Hands the resumed connections to the pool (Serve()'s thread).
+  void DispatchResumed(ElasticThreadPool& pool) EXCLUDES(mu_);
+  // On the pool: writes what a pending answer could not, then goes on.
+  void Continue(std::shared_ptr<HttpConnection> connection) EXCLUDES(mu_);
+  bool stopping() const EXCLUDES(mu_);
   // Waits for the next request on `stream`, where Stop() can cut it short.
   bool AwaitRequest(ConnectionStream& stream) EXCLUDES(mu_);
   // Answers `error` and ends the connection.
@@ -99,12 +154,15 @@ class ConnectionServer final {
   const Limits limits_;
   const Handler handler_;
   const ErrorHandler error_handler_;
-  const int wake_fd_;   // eventfd: Stop() wakes Serve()
-  int listen_fd_ = -1;  // set by Bind()
+  const int wake_fd_;    // eventfd: Stop() wakes Serve()
+  const int resume_fd_;  // eventfd: Resume() wakes Serve()
+  int listen_fd_ = -1;   // set by Bind()
 
-  Mutex mu_;
+  mutable Mutex mu_;
   bool stopping_ GUARDED_BY(mu_) = false;
   std::set<int> idle_ GUARDED_BY(mu_);  // sockets waiting for a request
+  std::vector<std::shared_ptr<HttpConnection>> resumed_ GUARDED_BY(mu_);
+  bool finished_ GUARDED_BY(mu_) = false;  // Serve() is done: resumed ones are closed
 };
 
 }  // namespace zkelect

@@ -20,7 +20,7 @@ namespace zkelect {
 //    buffered for the next ReadHead().
 //
 // Owns the socket: the destructor shuts it down and closes it. Used by one
-// thread at a time.
+// thread at a time (a connection may move between threads).
 class ConnectionStream {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
@@ -56,6 +56,10 @@ class ConnectionStream {
   // Sends all of `data`; false (and broken()) on error or when the client
   // makes no room within the write timeout.
   bool Write(std::string_view data);
+
+  // Sends what the socket takes now, without waiting; returns how many
+  // bytes that was. On an error, broken().
+  size_t TrySend(std::string_view data);
 
   // Before closing after an error answer: stops sending and discards what
   // the client still sends, for a moment, so that its kernel does not

@@ -14,11 +14,13 @@
 #include "zkelect/election/state_board.h"
 #include "zkelect/http/answer_cache.h"
 #include "zkelect/http/host_policy.h"
+#include "zkelect/http/long_poll_hub.h"
 
 namespace zkelect {
 
 class ConnectionServer;
 class ElectionControl;
+class PendingAnswer;
 struct HttpRequest;
 struct HttpResponse;
 struct Metrics;
@@ -31,16 +33,18 @@ struct RequestError;
 // `{"error": {"code", "message"}}`, and every answer, refused requests
 // included, carries `X-Zkelect-Index` and `Cache-Control: no-store`.
 //
-// Handlers are thin: they parse, read a snapshot from the board (or park on
-// it for a long-poll), or ask `control` for a resign and wait for its answer,
-// then render. They never touch the election state.
+// Handlers are thin: they parse, read a snapshot from the board (or park a
+// long-poll in the hub), or ask `control` for a resign and wait for its
+// answer, then render. They never touch the election state.
 //
-// Threads: each connection is served on a thread of its own, made on demand
-// (ConnectionServer), up to http.max_waiters + 1024; at most
-// http.max_waiters long-polls park at once (one more gets 503
-// too_many_waiters at once) and at most 4 resigns wait for the election loop
-// (503 too_many_resigns), so that /healthz, /is-leader and /resign always
-// find a thread. Idle and half-sent connections are closed after 2s and 5s.
+// Threads: a connection is served on a thread of its own while it reads or
+// answers a request, made on demand (ConnectionServer), up to
+// http.max_waiters + 1024. A parked long-poll holds no thread: one hub
+// thread answers them all (LongPollHub). At most http.max_waiters
+// long-polls park at once (one more gets 503 too_many_waiters at once) and
+// at most 4 resigns wait for the election loop (503 too_many_resigns), so
+// that /healthz, /is-leader and /resign always find a thread. Idle and
+// half-sent connections are closed after 2s and 5s.
 //
 // Start() and Stop() are for the owning thread and must not run concurrently;
 // port() and listen_address() are valid after a successful Start().
@@ -70,16 +74,18 @@ class HttpServer {
   // "host:port" as bound, e.g. "127.0.0.1:4040" or "[::1]:4040".
   std::string listen_address() const;
 
-  // Stops accepting, answers pending /resign requests with 503 shutting_down,
-  // lets requests in progress finish and joins every thread. The owner calls
-  // board.Close() first so that parked long-polls answer at once; idle
-  // keep-alive connections are closed at once. Idempotent.
+  // Stops accepting, answers parked long-polls with the current view and
+  // pending /resign requests with 503 shutting_down, lets requests in
+  // progress finish and joins every thread; idle keep-alive connections are
+  // closed at once. Idempotent.
   void Stop();
 
  private:
   struct ResignCall;
   using Answer = AnswerCache::Answer;
-  using Endpoint = void (HttpServer::*)(const HttpRequest&, HttpResponse&);
+  // Answers in the HttpResponse, or moves the PendingAnswer away to answer
+  // later (a parked long-poll).
+  using Endpoint = void (HttpServer::*)(const HttpRequest&, HttpResponse&, PendingAnswer&);
   enum class Access { kRead, kWrite };
   struct Route;
 
@@ -87,11 +93,11 @@ class HttpServer {
   static const Route* FindRoute(std::string_view path);
 
   // The handlers given to ConnectionServer (pool threads): answer a parsed
-  // request, or one the parser refused, then Finish().
-  void Serve(const HttpRequest& req, HttpResponse& res);
+  // request (perhaps later), or one the parser refused, then Finish().
+  void Serve(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
   void Refuse(const HttpRequest& req, const RequestError& error, HttpResponse& res);
   // Routes `req` to its endpoint, or answers 404 or 405.
-  void Dispatch(const HttpRequest& req, HttpResponse& res);
+  void Dispatch(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
   // What every answer gets: the index and Cache-Control headers, the
   // request counted in the metrics, a debug log line.
   void Finish(const HttpRequest& req, HttpResponse& res);
@@ -100,21 +106,22 @@ class HttpServer {
   bool AdmitHost(const HttpRequest& req, HttpResponse& res) const;
   bool AdmitWrite(const HttpRequest& req, HttpResponse& res) const;
 
-  // Long-poll (for a change of `topic`), then answer with the view: for
-  // /leader, /status and /is-leader.
-  void ServeView(
-      const HttpRequest& req, HttpResponse& res, StateBoard::Topic topic,
-      const std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>& answer);
+  // Answers with the view, or parks a long-poll (for a change of `topic`)
+  // in the hub and answers when it ends: for /leader, /status and
+  // /is-leader.
+  using ViewAnswer = std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>;
+  void ServeView(const HttpRequest& req, HttpResponse& res, PendingAnswer& later,
+                 StateBoard::Topic topic, const ViewAnswer& answer);
 
   // GET /: the status page (status_page.h).
-  void HandleStatusPage(const HttpRequest& req, HttpResponse& res);
-  void HandleLeader(const HttpRequest& req, HttpResponse& res);
-  void HandleStatus(const HttpRequest& req, HttpResponse& res);
-  void HandleIsLeader(const HttpRequest& req, HttpResponse& res);
-  void HandleHealthz(const HttpRequest& req, HttpResponse& res);
-  void HandleReadyz(const HttpRequest& req, HttpResponse& res);
-  void HandleResign(const HttpRequest& req, HttpResponse& res);
-  void HandleMetrics(const HttpRequest& req, HttpResponse& res);
+  void HandleStatusPage(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleLeader(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleStatus(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleIsLeader(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleHealthz(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleReadyz(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleResign(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleMetrics(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
 
   // Constant after construction.
   const HttpConfig config_;
@@ -135,8 +142,10 @@ class HttpServer {
   std::string bound_host_;
   int port_ = 0;
 
-  // Long-polls parked right now (HTTP threads).
+  // Long-polls parked right now (HTTP threads and the hub's).
   std::atomic<int> waiters_{0};
+  // Where they wait. Started and stopped with the server.
+  LongPollHub hub_;
 
   Mutex mu_;
   bool stopping_ GUARDED_BY(mu_) = false;

@@ -239,5 +239,28 @@ TEST(StateBoardTest, LeaseOnlyConcernsLeaderSnapshots) {
   EXPECT_EQ(board.Current().snapshot->role, Role::kFollower);
 }
 
+TEST(StateBoardTest, LastChangesTellWhichTopicsMovedAndTheListenerHearsEachChange) {
+  StateBoard board(FollowerOf("a", {"n-a", "n-f"}));
+  int heard = 0;
+  board.SetChangeListener([&] { ++heard; });
+  ASSERT_TRUE(board.Publish(FollowerOf("a", {"n-a", "n-f", "n-g"})));  // index 2: not the leader
+  EXPECT_FALSE(board.Publish(FollowerOf("a", {"n-a", "n-f", "n-g"})));
+  StateBoard::Changes changes = board.LastChanges();
+  EXPECT_TRUE(changes.Past(1, StateBoard::Topic::kAny));
+  EXPECT_FALSE(changes.Past(1, StateBoard::Topic::kLeader));
+  EXPECT_FALSE(changes.Past(2, StateBoard::Topic::kAny));
+  EXPECT_EQ(heard, 1) << "not for a publish that changed nothing";
+
+  ASSERT_TRUE(board.Publish(FollowerOf("g", {"n-f", "n-g"})));  // index 3
+  changes = board.LastChanges();
+  EXPECT_TRUE(changes.Past(2, StateBoard::Topic::kLeader));
+  EXPECT_FALSE(changes.Past(3, StateBoard::Topic::kLeader));
+
+  board.Close();
+  EXPECT_EQ(heard, 3);
+  EXPECT_TRUE(board.LastChanges().Past(3, StateBoard::Topic::kRole)) << "closed: every wait ends";
+  board.SetChangeListener({});
+}
+
 }  // namespace
 }  // namespace zkelect

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,7 +48,12 @@ class ConnectionServerTest : public ::testing::Test {
   void Start(const ConnectionServer::Limits& limits = ShortLimits()) {
     server_ = std::make_unique<ConnectionServer>(
         limits,
-        [](const HttpRequest& req, HttpResponse& res) {
+        [this](const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {
+          if (req.path == "/later") {  // answered by the test, from its own thread
+            std::lock_guard<std::mutex> lock(pending_mu_);
+            pending_.push_back(std::move(later));
+            return;
+          }
           // Echoes what the parser read, for the tests to check.
           res.SetContent(req.method + " " + req.path + " " + req.body, "text/plain");
         },
@@ -87,9 +93,32 @@ class ConnectionServerTest : public ::testing::Test {
     return exchange;
   }
 
+  // Waits (up to 5s) until `count` requests for /later are pending; takes
+  // them.
+  std::vector<PendingAnswer> TakePending(size_t count) {
+    const auto deadline = steady_clock::now() + seconds(5);
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(pending_mu_);
+        if (pending_.size() >= count || steady_clock::now() > deadline) {
+          return std::exchange(pending_, {});
+        }
+      }
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  }
+
+  static HttpResponse Later(std::string body) {
+    HttpResponse response;
+    response.SetContent(std::move(body), "text/plain");
+    return response;
+  }
+
   std::unique_ptr<ConnectionServer> server_;
   std::thread listener_;
   uint16_t port_ = 0;
+  std::mutex pending_mu_;
+  std::vector<PendingAnswer> pending_;
 };
 
 TEST_F(ConnectionServerTest, ServesRequestsOnAKeepAliveConnection) {
@@ -322,9 +351,108 @@ TEST_F(ConnectionServerTest, RefusedRequestsAreAnsweredAndTheConnectionCloses) {
   }
 }
 
+// A long-poll: the handler keeps the request, another thread answers it;
+// the connection then goes on with the request pipelined behind it.
+TEST_F(ConnectionServerTest, AnAnswerSentLaterFromAnotherThreadKeepsTheConnectionsOrder) {
+  Start();
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send(std::string("GET /later HTTP/1.1\r\nHost: x\r\n\r\n") + kPing));
+  std::vector<PendingAnswer> pending = TakePending(1);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(connection.ReadUntil("HTTP/1.1", 1, milliseconds(200)), "")
+      << "nothing before the pending answer, not even the pipelined one";
+
+  std::thread([&] { pending[0].Send(Later("later")); }).join();
+  EXPECT_FALSE(pending[0]) << "sent once";
+  const std::string received = connection.ReadUntil("HTTP/1.1 200", 2, seconds(5));
+  const size_t later = received.find("\r\n\r\nlater");
+  const size_t ping = received.find("GET /ping");
+  EXPECT_NE(later, std::string::npos) << received;
+  EXPECT_NE(ping, std::string::npos) << received;
+  EXPECT_LT(later, ping) << received;
+
+  // And the connection still takes requests.
+  ASSERT_TRUE(connection.Send(kPing));
+  EXPECT_NE(connection.ReadUntil("GET /ping", 1, seconds(5)).find("GET /ping"), std::string::npos);
+}
+
+// A parked request gives its thread back: five times more of them than
+// the pool has threads, and requests are still served.
+TEST_F(ConnectionServerTest, PendingAnswersHoldNoThread) {
+  ConnectionServer::Limits limits = ShortLimits();
+  limits.max_threads = 4;
+  limits.idle_timeout = seconds(5);
+  Start(limits);
+  std::vector<RawConnection> parked;
+  for (int i = 0; i < 20; ++i) {
+    parked.emplace_back(port_);
+    ASSERT_TRUE(parked.back().Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  std::vector<PendingAnswer> pending = TakePending(20);
+  ASSERT_EQ(pending.size(), 20u);
+  EXPECT_EQ(StatusOf(Ping()), 200);
+  for (PendingAnswer& answer : pending) answer.Send(Later("done"));
+  for (RawConnection& connection : parked) {
+    EXPECT_NE(connection.ReadUntil("done", 1, seconds(5)).find("done"), std::string::npos);
+  }
+}
+
+TEST_F(ConnectionServerTest, PendingAnswersHonourHeadAndConnectionClose) {
+  Start();
+  RawConnection head(port_);
+  RawConnection closing(port_);
+  ASSERT_TRUE(head.Send("HEAD /later HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::vector<PendingAnswer> first = TakePending(1);
+  ASSERT_TRUE(closing.Send("GET /later HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  std::vector<PendingAnswer> second = TakePending(1);
+  ASSERT_EQ(first.size() + second.size(), 2u);
+  first[0].Send(Later("body"));
+  second[0].Send(Later("body"));
+
+  const std::string head_answer = head.ReadUntil("\r\n\r\n", 1, seconds(5));
+  EXPECT_NE(head_answer.find("Content-Length: 4\r\n"), std::string::npos) << head_answer;
+  bool closed = false;
+  EXPECT_EQ(head.ReadUntilClosed(milliseconds(100), &closed), "") << "no body after a HEAD";
+  EXPECT_FALSE(closed) << "kept alive";
+
+  const std::string closing_answer = closing.ReadUntilClosed(seconds(5), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(closing_answer.find("Connection: close\r\n"), std::string::npos) << closing_answer;
+  EXPECT_NE(closing_answer.find("\r\n\r\nbody"), std::string::npos) << closing_answer;
+}
+
+TEST_F(ConnectionServerTest, ADroppedPendingAnswerClosesTheConnection) {
+  Start();
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::vector<PendingAnswer> pending = TakePending(1);
+  ASSERT_EQ(pending.size(), 1u);
+  pending.clear();
+  bool closed = false;
+  EXPECT_EQ(connection.ReadUntilClosed(seconds(5), &closed), "");
+  EXPECT_TRUE(closed);
+}
+
+// The owner may still hold answers when the server stops: sent then, each
+// goes out and its connection closes.
+TEST_F(ConnectionServerTest, AnAnswerSentAfterServeReturnedIsWrittenAndTheConnectionCloses) {
+  Start();
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::vector<PendingAnswer> pending = TakePending(1);
+  ASSERT_EQ(pending.size(), 1u);
+  Stop();
+  pending[0].Send(Later("late"));
+  bool closed = false;
+  const std::string received = connection.ReadUntilClosed(seconds(5), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(received.find("Connection: close\r\n"), std::string::npos) << received;
+  EXPECT_NE(received.find("\r\n\r\nlate"), std::string::npos) << received;
+}
+
 TEST_F(ConnectionServerTest, StopBeforeServeReturnsAtOnce) {
   ConnectionServer server(
-      ShortLimits(), [](const HttpRequest&, HttpResponse&) {},
+      ShortLimits(), [](const HttpRequest&, HttpResponse&, PendingAnswer&) {},
       [](const HttpRequest&, const RequestError&, HttpResponse&) {});
   ASSERT_GT(server.Bind("127.0.0.1", 0), 0);
   server.Stop();
@@ -333,7 +461,7 @@ TEST_F(ConnectionServerTest, StopBeforeServeReturnsAtOnce) {
 
 TEST_F(ConnectionServerTest, BindsIpv6LiteralsAndRefusesABusyPort) {
   ConnectionServer v6(
-      ShortLimits(), [](const HttpRequest&, HttpResponse&) {},
+      ShortLimits(), [](const HttpRequest&, HttpResponse&, PendingAnswer&) {},
       [](const HttpRequest&, const RequestError&, HttpResponse&) {});
   const int port = v6.Bind("::1", 0);
   if (port < 0 && (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT)) {
@@ -342,7 +470,7 @@ TEST_F(ConnectionServerTest, BindsIpv6LiteralsAndRefusesABusyPort) {
   EXPECT_GT(port, 0);
   Start();
   ConnectionServer busy(
-      ShortLimits(), [](const HttpRequest&, HttpResponse&) {},
+      ShortLimits(), [](const HttpRequest&, HttpResponse&, PendingAnswer&) {},
       [](const HttpRequest&, const RequestError&, HttpResponse&) {});
   int bound = busy.Bind("127.0.0.1", port_);
   int error = errno;

@@ -1,0 +1,128 @@
+#include "zkelect/http/long_poll_hub.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace zkelect {
+
+LongPollHub::LongPollHub(const StateBoard& board) : board_(board) {}
+
+LongPollHub::~LongPollHub() { Stop(); }
+
+void LongPollHub::Start() {
+  // Under the board's lock: only note the change here, the hub's thread
+  // reads the board itself.
+  board_.SetChangeListener([this] {
+    {
+      MutexLock lock(&mu_);
+      changed_ = true;
+    }
+    wake_.notify_one();
+  });
+  thread_ = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "zkelect-polls");
+    Run();
+  });
+}
+
+void LongPollHub::Park(StateBoard::Topic topic, uint64_t after, TimePoint deadline, Answer answer) {
+  bool parked = false;
+  bool wake = false;
+  {
+    MutexLock lock(&mu_);
+    if (!stopping_) {
+      // The thread must look again when this wait may be over already (a
+      // change it has seen since the caller read the board, when this wait
+      // was not here yet) or ends before the thread would wake.
+      wake = seen_.Past(after, topic) || deadline < sleep_until_;
+      parked_.push_back(Wait{topic, after, deadline, std::move(answer)});
+      parked = true;
+      if (wake) changed_ = true;
+    }
+  }
+  if (!parked) {
+    answer(board_.Current());  // stopped: nothing waits any more
+  } else if (wake) {
+    wake_.notify_one();
+  }
+}
+
+void LongPollHub::Stop() {
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  board_.SetChangeListener({});
+  // Waits parked before Start() (or without it) have had no thread.
+  std::vector<Wait> left;
+  {
+    MutexLock lock(&mu_);
+    left.swap(parked_);
+  }
+  if (!left.empty()) {
+    const StateBoard::View view = board_.Current();
+    for (Wait& wait : left) wait.answer(view);
+  }
+}
+
+size_t LongPollHub::parked() const {
+  MutexLock lock(&mu_);
+  return parked_.size();
+}
+
+void LongPollHub::Run() {
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      while (!changed_ && !stopping_) {
+        sleep_until_ = TimePoint::max();
+        for (const Wait& wait : parked_) sleep_until_ = std::min(sleep_until_, wait.deadline);
+        if (sleep_until_ == TimePoint::max()) {
+          lock.Wait(wake_);
+        } else if (lock.WaitUntil(wake_, sleep_until_) == std::cv_status::timeout) {
+          break;
+        }
+      }
+      // Cleared before the board is read: a change published from here on
+      // sets it again and gets another pass.
+      changed_ = false;
+    }
+    const StateBoard::Changes changes = board_.LastChanges();
+    std::vector<Wait> finished;
+    bool stopping = false;
+    {
+      MutexLock lock(&mu_);
+      finished = TakeFinished(changes, std::chrono::steady_clock::now());
+      seen_ = changes;
+      stopping = stopping_;
+    }
+    if (!finished.empty()) {
+      const StateBoard::View view = board_.Current();
+      for (Wait& wait : finished) wait.answer(view);
+    }
+    if (stopping) return;
+  }
+}
+
+std::vector<LongPollHub::Wait> LongPollHub::TakeFinished(const StateBoard::Changes& changes,
+                                                         TimePoint now) {
+  std::vector<Wait> finished;
+  if (stopping_) {
+    finished.swap(parked_);
+    return finished;
+  }
+  auto over = [&](const Wait& wait) {
+    return changes.Past(wait.after, wait.topic) || wait.deadline <= now;
+  };
+  const auto keep = std::stable_partition(parked_.begin(), parked_.end(),
+                                          [&](const Wait& wait) { return !over(wait); });
+  finished.assign(std::make_move_iterator(keep), std::make_move_iterator(parked_.end()));
+  parked_.erase(keep, parked_.end());
+  return finished;
+}
+
+}  // namespace zkelect
