@@ -579,6 +579,10 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
   if (path != options_.election_path && !path.starts_with(options_.election_path + "/")) return;
   const std::string node = Basename(path);
   watched_.erase(node);  // a watch fires once
+  // Our own delete on the way out (rule 12) fired the watch on our node: a
+  // session about to close has nothing to learn from a listing, which would
+  // only reach the server along with the successor's.
+  if (type == NodeEventType::kDeleted && shutting_down_ && IsCandidateOf(node, uuid_)) return;
   if (type == NodeEventType::kDeleted && leading_ && own_node_ && node == *own_node_ &&
       !withdrawing_) {
     // Rule 5: the leader watches its own node; a manual delete demotes it.

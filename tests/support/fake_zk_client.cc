@@ -207,7 +207,9 @@ void FakeZkClient::Delete(const std::string& path, DoneCallback done) {
     if (nodes_.count(path) == 0) return done(ZkCode::kNoNode);
     if (!ChildrenOf(path).empty()) return done(ZkCode::kNotEmpty);
     RemoveNode(path);
-    done(ZkCode::kOk);
+    // As the server does: the watches the delete fired reach this session
+    // before the delete's own reply.
+    Queue([done] { done(ZkCode::kOk); });
   });
 }
 

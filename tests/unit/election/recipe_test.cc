@@ -572,6 +572,22 @@ TEST_F(RecipeTest, Rule12_ShutdownStopsThenDeletesThenCloses) {
   EXPECT_EQ(Snap().role, Role::kWithdrawn);
 }
 
+// The leader watches its own node (rule 5), so its own delete on the way
+// out fires that watch. A listing then would learn nothing for a session
+// about to close, and would reach the server just when the successor's
+// listing does.
+TEST_F(RecipeTest, Rule12_ShutdownDoesNotListAfterItsOwnDelete) {
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  const int listings = zk_.requests("children");
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Settle();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(zk_.requests("delete"), 1);
+  EXPECT_EQ(zk_.requests("children"), listings);
+}
+
 TEST_F(RecipeTest, ObserverReportsLeaderAndNeverCreates) {
   MakeParents();
   const std::string a = AddPeer("a");
