@@ -42,11 +42,13 @@ test_packages=(
 
 # The peers the benchmarks measure zkelect against (Curator with a JDK to
 # compile its participant, kazoo, etcd), the load tools (wrk, nginx as the
-# static-file ceiling) and what builds the bench's static C tools.
+# static-file ceiling), what builds the bench's static C tools, and tcpdump
+# for bench/handoff-trace.
 bench_packages=(
   libcurator-recipes-java default-jdk-headless python3-kazoo etcd-server etcd-client
   wrk nginx-light
   gcc libc6-dev python3
+  tcpdump
 )
 
 case "${1:-}" in
