@@ -52,11 +52,29 @@ bool RawConnection::Send(std::string_view data) {
 }
 
 std::string RawConnection::ReadUntilClosed(std::chrono::milliseconds timeout, bool* closed) {
+  return Read(timeout, closed, [](std::string_view) { return false; });
+}
+
+std::string RawConnection::ReadUntil(std::string_view marker, size_t count,
+                                     std::chrono::milliseconds timeout) {
+  bool closed = false;
+  return Read(timeout, &closed, [&](std::string_view received) {
+    size_t seen = 0;
+    for (size_t at = received.find(marker); at != std::string_view::npos && seen < count;
+         at = received.find(marker, at + marker.size())) {
+      ++seen;
+    }
+    return seen >= count;
+  });
+}
+
+std::string RawConnection::Read(std::chrono::milliseconds timeout, bool* closed,
+                                const std::function<bool(std::string_view)>& enough) {
   *closed = false;
   std::string received;
   const auto deadline = steady_clock::now() + timeout;
   char buffer[4096];
-  while (fd_ >= 0) {
+  while (fd_ >= 0 && !enough(received)) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
     if (left.count() <= 0) break;
@@ -67,35 +85,6 @@ std::string RawConnection::ReadUntilClosed(std::chrono::milliseconds timeout, bo
       received.append(buffer, static_cast<size_t>(n));
     } else if (n == 0 || errno != EINTR) {
       *closed = true;  // end of stream, or reset by the server
-      break;
-    }
-  }
-  return received;
-}
-
-std::string RawConnection::ReadUntil(std::string_view marker, size_t count,
-                                     std::chrono::milliseconds timeout) {
-  auto found = [&](std::string_view text) {
-    size_t seen = 0;
-    for (size_t at = text.find(marker); at != std::string_view::npos;
-         at = text.find(marker, at + marker.size())) {
-      ++seen;
-    }
-    return seen >= count;
-  };
-  std::string received;
-  const auto deadline = steady_clock::now() + timeout;
-  char buffer[4096];
-  while (fd_ >= 0 && !found(received)) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd entry{fd_, POLLIN, 0};
-    if (::poll(&entry, 1, static_cast<int>(left.count())) <= 0) continue;
-    const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
-    if (n > 0) {
-      received.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
       break;
     }
   }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,11 @@ class RawConnection {
   std::string ReadUntil(std::string_view marker, size_t count, std::chrono::milliseconds timeout);
 
  private:
+  // Reads until `enough` of what was read, the server closes (`*closed`) or
+  // `timeout` passes.
+  std::string Read(std::chrono::milliseconds timeout, bool* closed,
+                   const std::function<bool(std::string_view)>& enough);
+
   int fd_ = -1;
 };
 

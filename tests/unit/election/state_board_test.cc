@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "support/simulated_clock.h"
+#include "support/snapshots.h"
 
 namespace zkelect {
 namespace {
@@ -83,16 +84,7 @@ TEST(StateBoardTest, WaitForChangeIgnoresPublishesThatChangeNothing) {
   EXPECT_GE(steady_clock::now() - start, milliseconds(200));
 }
 
-Snapshot FollowerOf(const std::string& leader_id, std::vector<std::string> candidates) {
-  Snapshot snapshot = WithId("f");
-  snapshot.role = Role::kFollower;
-  snapshot.own_node = "n-f";
-  snapshot.candidates = std::move(candidates);
-  snapshot.leader = LeaderView{};
-  snapshot.leader->identity.id = leader_id;
-  snapshot.leader->node = "n-" + leader_id;
-  return snapshot;
-}
+using test::FollowerOf;
 
 // A leader change moves a follower's index several times (candidates, then
 // the leader); a waiter on the leader wakes for the leader only.

@@ -108,6 +108,14 @@ class ConnectionServerTest : public ::testing::Test {
     }
   }
 
+  // Parks one GET /later on a new connection: the connection and its
+  // pending answer (none if it did not come within 5s).
+  std::pair<RawConnection, std::vector<PendingAnswer>> ParkOne() {
+    RawConnection connection(port_);
+    EXPECT_TRUE(connection.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
+    return {std::move(connection), TakePending(1)};
+  }
+
   static HttpResponse Later(std::string body) {
     HttpResponse response;
     response.SetContent(std::move(body), "text/plain");
@@ -423,9 +431,7 @@ TEST_F(ConnectionServerTest, PendingAnswersHonourHeadAndConnectionClose) {
 
 TEST_F(ConnectionServerTest, ADroppedPendingAnswerClosesTheConnection) {
   Start();
-  RawConnection connection(port_);
-  ASSERT_TRUE(connection.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
-  std::vector<PendingAnswer> pending = TakePending(1);
+  auto [connection, pending] = ParkOne();
   ASSERT_EQ(pending.size(), 1u);
   pending.clear();
   bool closed = false;
@@ -437,9 +443,7 @@ TEST_F(ConnectionServerTest, ADroppedPendingAnswerClosesTheConnection) {
 // goes out and its connection closes.
 TEST_F(ConnectionServerTest, AnAnswerSentAfterServeReturnedIsWrittenAndTheConnectionCloses) {
   Start();
-  RawConnection connection(port_);
-  ASSERT_TRUE(connection.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n"));
-  std::vector<PendingAnswer> pending = TakePending(1);
+  auto [connection, pending] = ParkOne();
   ASSERT_EQ(pending.size(), 1u);
   Stop();
   pending[0].Send(Later("late"));

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/snapshots.h"
+
 namespace zkelect {
 namespace {
 
@@ -19,17 +21,7 @@ using std::chrono::seconds;
 using std::chrono::steady_clock;
 using Topic = StateBoard::Topic;
 
-Snapshot FollowerOf(const std::string& leader_id, std::vector<std::string> candidates) {
-  Snapshot snapshot;
-  snapshot.id = "f";
-  snapshot.role = Role::kFollower;
-  snapshot.own_node = "n-f";
-  snapshot.candidates = std::move(candidates);
-  snapshot.leader = LeaderView{};
-  snapshot.leader->identity.id = leader_id;
-  snapshot.leader->node = "n-" + leader_id;
-  return snapshot;
-}
+using test::FollowerOf;
 
 // The answer of one parked wait, as the hub gives it.
 class Answered {
