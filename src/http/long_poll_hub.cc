@@ -1,8 +1,10 @@
 #include "zkelect/http/long_poll_hub.h"
 
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <exception>
 #include <utility>
 
 namespace zkelect {
@@ -65,7 +67,7 @@ void LongPollHub::Stop() {
   }
   if (!left.empty()) {
     const StateBoard::View view = board_.Current();
-    for (Wait& wait : left) wait.answer(view);
+    for (Wait& wait : left) Deliver(wait, view);
   }
 }
 
@@ -102,9 +104,20 @@ void LongPollHub::Run() {
     }
     if (!finished.empty()) {
       const StateBoard::View view = board_.Current();
-      for (Wait& wait : finished) wait.answer(view);
+      for (Wait& wait : finished) Deliver(wait, view);
     }
     if (stopping) return;
+  }
+}
+
+void LongPollHub::Deliver(Wait& wait, const StateBoard::View& view) {
+  // One answer that fails (out of memory) must not keep the others, or the
+  // daemon: its wait is dropped, and with it what it held (a pending HTTP
+  // answer closes its connection).
+  try {
+    wait.answer(view);
+  } catch (const std::exception& e) {
+    spdlog::error("HTTP: answering a long-poll failed: {}", e.what());
   }
 }
 

@@ -7,6 +7,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -177,6 +178,23 @@ TEST_F(LongPollHubTest, StopAnswersEveryWaitAndLaterOnesAtOnce) {
   EXPECT_EQ(late.thread(), std::this_thread::get_id()) << "no hub thread any more";
   EXPECT_EQ(hub_.parked(), 0u);
   hub_.Stop();  // idempotent
+}
+
+TEST_F(LongPollHubTest, AnAnswerThatThrowsDoesNotKeepTheOthers) {
+  Answered& before = NewAnswered();
+  Answered& after = NewAnswered();
+  hub_.Park(Topic::kAny, 1, Later(), before.Callback());
+  hub_.Park(Topic::kAny, 1, Later(),
+            [](const StateBoard::View&) { throw std::runtime_error("out of memory, say"); });
+  hub_.Park(Topic::kAny, 1, Later(), after.Callback());
+  ASSERT_TRUE(board_.Publish(FollowerOf("a", {"n-a", "n-f", "n-g"})));
+  EXPECT_TRUE(before.Wait(milliseconds(5000)));
+  EXPECT_TRUE(after.Wait(milliseconds(5000)));
+  // And the hub still serves.
+  Answered& next = NewAnswered();
+  hub_.Park(Topic::kAny, 2, Later(), next.Callback());
+  ASSERT_TRUE(board_.Publish(FollowerOf("g", {"n-f", "n-g"})));
+  EXPECT_TRUE(next.Wait(milliseconds(5000)));
 }
 
 TEST(LongPollHubWithoutStartTest, StopAnswersWhatWasParked) {
