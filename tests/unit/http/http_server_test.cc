@@ -703,6 +703,28 @@ TEST_F(HttpServerTest, StopWakesParkedLongPollsPromptly) {
   }
 }
 
+// The long-poll hub answers what is parked when the server stops, whether
+// or not the owner closed the board first.
+TEST_F(HttpServerTest, StopAnswersParkedLongPollsWithoutTheBoardClosed) {
+  StartServer();
+  std::vector<std::future<httplib::Result>> polls;
+  for (const std::string path : {"/leader", "/status", "/is-leader"}) {
+    polls.push_back(
+        std::async(std::launch::async, [this, path] { return Get(path + "?index=1&wait=10m"); }));
+  }
+  ASSERT_TRUE(AwaitParkedWaiters(3));
+  const auto start = steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(steady_clock::now() - start, seconds(3));
+  EXPECT_EQ(server_->waiters(), 0);
+  for (auto& poll : polls) {
+    const httplib::Result result = poll.get();
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->status == 200 || result->status == 503) << result->body;
+    EXPECT_EQ(result->get_header_value(kIndexHeader), "1") << "the view, unchanged";
+  }
+}
+
 TEST_F(HttpServerTest, StopIsIdempotentAndRefusesNewConnections) {
   StartServer();
   const int port = server_->port();
