@@ -17,10 +17,11 @@ namespace zkelect {
 // `max_threads` exist; beyond that it waits, first in first out. A thread
 // idle for `idle_timeout` exits, so an idle daemon holds no such thread.
 //
-// Why not a fixed pool: each connection holds its thread for its whole life
-// (ConnectionServer serves one connection per task), so a fixed pool lets a few
-// idle connections starve /healthz. Here an idle connection costs one parked
-// thread on a small stack, and new connections still find a thread.
+// Why not a fixed pool: a connection holds its thread while it waits for its
+// next request (ConnectionServer serves a connection per task, until it
+// closes or parks a long-poll), so a fixed pool lets a few idle connections
+// starve /healthz. Here an idle connection costs one parked thread on a
+// small stack, and new connections still find a thread.
 //
 // Stacks are `stack_bytes` (at least 2 MiB under sanitizers), mapped and
 // unmapped by the pool itself: glibc
