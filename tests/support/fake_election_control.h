@@ -6,6 +6,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "zkelect/election/election_control.h"
@@ -30,9 +31,14 @@ class FakeElectionControl : public ElectionControl {
     if (answer) done(*answer);
   }
 
-  bool IsResponsive() const override { return responsive_; }
+  bool IsResponsive() const override {
+    if (fail_) throw std::runtime_error("the fake was told to fail");
+    return responsive_;
+  }
 
   void set_responsive(bool responsive) { responsive_ = responsive; }
+  // IsResponsive() throws while `fail` (a handler that fails: /healthz).
+  void set_fail(bool fail) { fail_ = fail; }
   // Every later Resign is answered with `outcome` at once; nullopt: left
   // pending.
   void AnswerWith(std::optional<ResignOutcome> outcome) {
@@ -60,6 +66,7 @@ class FakeElectionControl : public ElectionControl {
 
  private:
   std::atomic<bool> responsive_{true};
+  std::atomic<bool> fail_{false};
   mutable std::mutex mu_;
   std::condition_variable changed_;
   std::optional<ResignOutcome> outcome_ = ResignOutcome::kDone;

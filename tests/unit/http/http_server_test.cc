@@ -303,6 +303,22 @@ TEST_F(HttpServerTest, HealthzFollowsTheLoopsLiveness) {
   EXPECT_EQ(json::parse(result->body)["status"], "unresponsive");
 }
 
+// A handler that throws gets a 500 JSON error, and the server goes on.
+TEST_F(HttpServerTest, AHandlerThatThrowsIsAnswered500AndTheServerGoesOn) {
+  StartServer();
+  control_.set_fail(true);
+  ExpectJsonError(Get("/healthz"), 500, "internal");
+  control_.set_fail(false);
+  const httplib::Result healthy = Get("/healthz");
+  ASSERT_TRUE(healthy);
+  EXPECT_EQ(healthy->status, 200);
+  const httplib::Result metrics = Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find(R"(zkelect_http_requests_total{path="/healthz",code="500"} 1)"),
+            std::string::npos)
+      << metrics->body;
+}
+
 TEST_F(HttpServerTest, ReadyzFollowsTheSnapshot) {
   StartServer();
   httplib::Result result = Get("/readyz");
