@@ -114,14 +114,19 @@ struct HttpConnection {
   bool close_after = false;  // once that answer is written
 };
 
+std::string PendingAnswer::Serialize(const HttpResponse& response, bool* keep_alive) const {
+  *keep_alive = keep_alive_ && !server_->stopping();
+  return SerializeResponse(response, head_only_, HeaderFor(*keep_alive, http10_));
+}
+
 void PendingAnswer::Send(const HttpResponse& response) {
   if (!connection_) return;
   std::shared_ptr<HttpConnection> connection = std::move(connection_);
-  const bool keep_alive = keep_alive_ && !server_->stopping();
-  const std::string data = SerializeResponse(response, head_only_, HeaderFor(keep_alive, http10_));
+  bool keep_alive = false;
+  const std::string data = Serialize(response, &keep_alive);
   const size_t sent = connection->stream.TrySend(data);
-  connection->unsent.assign(data, sent);
   connection->close_after = !keep_alive || connection->stream.broken();
+  if (!connection->stream.broken()) connection->unsent.assign(data, sent);
   server_->Resume(std::move(connection));
 }
 
@@ -266,9 +271,8 @@ ConnectionServer::Next ConnectionServer::ServeRequest(
   handler_(request, response, later);
   if (!later) return Next::kDeferred;
 
-  const bool keep_alive = later.keep_alive_ && !stopping();
-  const std::string data =
-      SerializeResponse(response, later.head_only_, HeaderFor(keep_alive, later.http10_));
+  bool keep_alive = false;
+  const std::string data = later.Serialize(response, &keep_alive);
   return stream.Write(data) && keep_alive ? Next::kRead : Next::kClose;
 }
 

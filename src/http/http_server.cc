@@ -374,6 +374,13 @@ bool HttpServer::AdmitWrite(const HttpRequest& req, HttpResponse& res) const {
   return false;
 }
 
+void HttpServer::ReplyView(HttpResponse& res, const ViewAnswer& answer,
+                           const StateBoard::View& view) {
+  const std::shared_ptr<const Answer> reply = answer(view);
+  Reply(res, reply->status, reply->body);
+  SetIndex(res, view.index);
+}
+
 void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAnswer& later,
                            StateBoard::Topic topic, const ViewAnswer& answer) {
   const Result<LongPollParams> params = ParseLongPollParams(req.params, config_);
@@ -383,11 +390,7 @@ void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAns
   // Park only when the client has seen exactly this index. An older one means
   // news already; a newer one cannot come from this process (the daemon was
   // restarted and its index began again), so the client must hear now.
-  if (!params->index || *params->index != view.index) {
-    const std::shared_ptr<const Answer> reply = answer(view);
-    Reply(res, reply->status, reply->body);
-    return SetIndex(res, view.index);
-  }
+  if (!params->index || *params->index != view.index) return ReplyView(res, answer, view);
   if (waiters_.fetch_add(1) >= config_.max_waiters) {
     waiters_.fetch_sub(1);
     return ReplyError(res, 503, "too_many_waiters",
@@ -407,9 +410,7 @@ void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAns
       [this, answer, request = std::move(request),
        pending = std::make_shared<PendingAnswer>(std::move(later))](const StateBoard::View& ended) {
         HttpResponse response;
-        const std::shared_ptr<const Answer> reply = answer(ended);
-        Reply(response, reply->status, reply->body);
-        SetIndex(response, ended.index);
+        ReplyView(response, answer, ended);
         waiters_.fetch_sub(1);
         Finish(request, response);
         pending->Send(response);

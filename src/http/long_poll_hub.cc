@@ -65,10 +65,7 @@ void LongPollHub::Stop() {
     MutexLock lock(&mu_);
     left.swap(parked_);
   }
-  if (!left.empty()) {
-    const StateBoard::View view = board_.Current();
-    for (Wait& wait : left) Deliver(wait, view);
-  }
+  AnswerAll(left);
 }
 
 size_t LongPollHub::parked() const {
@@ -102,22 +99,23 @@ void LongPollHub::Run() {
       seen_ = changes;
       stopping = stopping_;
     }
-    if (!finished.empty()) {
-      const StateBoard::View view = board_.Current();
-      for (Wait& wait : finished) Deliver(wait, view);
-    }
+    AnswerAll(finished);
     if (stopping) return;
   }
 }
 
-void LongPollHub::Deliver(Wait& wait, const StateBoard::View& view) {
-  // One answer that fails (out of memory) must not keep the others, or the
-  // daemon: its wait is dropped, and with it what it held (a pending HTTP
-  // answer closes its connection).
-  try {
-    wait.answer(view);
-  } catch (const std::exception& e) {
-    spdlog::error("HTTP: answering a long-poll failed: {}", e.what());
+void LongPollHub::AnswerAll(std::vector<Wait>& waits) const {
+  if (waits.empty()) return;
+  const StateBoard::View view = board_.Current();
+  for (Wait& wait : waits) {
+    // One answer that fails (out of memory) must not keep the others, or
+    // the daemon: its wait is dropped, and with it what it held (a pending
+    // HTTP answer closes its connection).
+    try {
+      wait.answer(view);
+    } catch (const std::exception& e) {
+      spdlog::error("HTTP: answering a long-poll failed: {}", e.what());
+    }
   }
 }
 
@@ -128,11 +126,9 @@ std::vector<LongPollHub::Wait> LongPollHub::TakeFinished(const StateBoard::Chang
     finished.swap(parked_);
     return finished;
   }
-  auto over = [&](const Wait& wait) {
-    return changes.Past(wait.after, wait.topic) || wait.deadline <= now;
-  };
-  const auto keep = std::stable_partition(parked_.begin(), parked_.end(),
-                                          [&](const Wait& wait) { return !over(wait); });
+  const auto keep = std::stable_partition(parked_.begin(), parked_.end(), [&](const Wait& wait) {
+    return !changes.Past(wait.after, wait.topic) && wait.deadline > now;
+  });
   finished.assign(std::make_move_iterator(keep), std::make_move_iterator(parked_.end()));
   parked_.erase(keep, parked_.end());
   return finished;

@@ -43,6 +43,11 @@ class PendingAnswer {
  private:
   friend class ConnectionServer;
 
+  // `response` on the wire, announcing whether the connection goes on
+  // (`*keep_alive`: if the request allows it and the server is not
+  // stopping).
+  std::string Serialize(const HttpResponse& response, bool* keep_alive) const;
+
   ConnectionServer* server_ = nullptr;
   std::shared_ptr<HttpConnection> connection_;
   bool head_only_ = false;

@@ -112,6 +112,8 @@ class HttpServer {
   using ViewAnswer = std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>;
   void ServeView(const HttpRequest& req, HttpResponse& res, PendingAnswer& later,
                  StateBoard::Topic topic, const ViewAnswer& answer);
+  // Answers with `view` as `answer` renders it, and its index.
+  static void ReplyView(HttpResponse& res, const ViewAnswer& answer, const StateBoard::View& view);
 
   // GET /: the status page (status_page.h).
   void HandleStatusPage(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);

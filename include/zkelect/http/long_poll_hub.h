@@ -64,9 +64,9 @@ class LongPollHub {
   };
 
   void Run() EXCLUDES(mu_);
-  // Runs the wait's answer; logs what it throws instead of letting it end
-  // the hub's thread.
-  static void Deliver(Wait& wait, const StateBoard::View& view);
+  // Answers `waits` with the current view; logs what an answer throws
+  // instead of letting it end the hub's thread.
+  void AnswerAll(std::vector<Wait>& waits) const;
   // Takes out of `parked_` the waits that are over: for `changes`, at `now`,
   // or all of them once stopping.
   std::vector<Wait> TakeFinished(const StateBoard::Changes& changes, TimePoint now) REQUIRES(mu_);
