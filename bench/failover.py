@@ -127,6 +127,8 @@ class System(abc.ABC):
         slot, t1 = found
         self.poll_start(None)  # the old leader's stop stamp, if not read yet
         stop = self.stops.get(old)
+        # The round's stamps on CLOCK_MONOTONIC, for bench/handoff-trace.
+        self.last_round = {"t0": t0, "t1": t1, "stop": stop, "old": old, "new": slot}
         self.leader = slot
         self.procs[old].stop(signal.SIGKILL, timeout=10)  # graceful ones exit on their own
         self.start(old)

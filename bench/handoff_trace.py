@@ -91,24 +91,6 @@ def split(handoff, packets):
             "last answer -> start stamp": handoff["t1"] - answers[-1]}
 
 
-def graceful_round(system):
-    """System.round("graceful"), keeping the absolute stamps."""
-    old = system.leader
-    for stamp in system.stamps:
-        stamp.new_lines()
-    system.stops = {}
-    t0 = time.monotonic_ns()
-    os.kill(system.procs[old].pid, signal.SIGTERM)
-    new, t1 = bl.wait_for("a successor", lambda: system.poll_start(old), 20, poll=0.005)
-    system.poll_start(None)  # the old leader's stop stamp, if not read yet
-    stop = system.stops.get(old)
-    system.leader = new
-    system.procs[old].stop(signal.SIGKILL, timeout=10)
-    system.start(old)
-    system.wait_full()
-    return {"t0": t0, "t1": t1, "stop": stop, "old": old, "new": new}
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=10)
@@ -134,9 +116,8 @@ def main():
         for r in range(args.rounds):
             names = daemon_ports(system, zk_ports)
             names.update({s["client"]: "zk%d" % s["myid"] for s in ens.servers})
-            handoffs.append(graceful_round(system))
-            handoffs[-1]["names"] = names
-            latency = handoffs[-1]["t1"] - handoffs[-1]["t0"]
+            latency, _ = system.round("graceful")
+            handoffs.append(dict(system.last_round, names=names))
             bl.log("handoff %d/%d: %.2f ms" % (r + 1, args.rounds, latency / 1e6))
             time.sleep(0.3)
         time.sleep(0.5)
