@@ -147,13 +147,14 @@ int Daemon::Run() {
 
   int signo = signals.Wait(-1).value_or(SIGTERM);
   while (signo == kLeftElection) signo = signals.Wait(-1).value_or(SIGTERM);
+  // Leaving runs the stop hook, deletes our node and closes the session; it is
+  // bounded, since past that the server drops our node by itself. It starts
+  // first: a successor waits for it, and for nothing else done here. (A
+  // health verdict that comes in meanwhile finds the loop shutting down.)
+  loop.Shutdown([&signals] { signals.Notify(kLeftElection); });
   spdlog::info("received signal {}; leaving the election (send it again to exit at once)", signo);
   systemd.Stopping("leaving the election");
-
-  // Leaving runs the stop hook, deletes our node and closes the session; it is
-  // bounded, since past that the server drops our node by itself.
   if (health) health->Stop();
-  loop.Shutdown([&signals] { signals.Notify(kLeftElection); });
   const auto budget = ShutdownBudget(config_);
   std::optional<int> next = signals.Wait(static_cast<int>(budget.count()));
   if (next && *next != kLeftElection) {

@@ -89,7 +89,7 @@ void Recipe::ReopenSession(Reason why) {
   delete_in_flight_ = false;
   if (shutting_down_) {
     own_node_.reset();  // gone with the session
-    if (withdrawing_ && !stop_pending_) FinishWithdraw();
+    if (withdrawing_ && !stop_pending_) FinishWithdraw(/*deleted=*/false);
     return;
   }
   if (why == Reason::kExpired && phase_ != Phase::kIdle) {
@@ -104,7 +104,7 @@ void Recipe::ReopenSession(Reason why) {
   }
   // A resign whose delete was lost with the handle is over: the node went
   // with the session.
-  if (withdrawing_ && !stop_pending_) FinishWithdraw();
+  if (withdrawing_ && !stop_pending_) FinishWithdraw(/*deleted=*/false);
   UpdateRole(why);
 }
 
@@ -187,6 +187,10 @@ milliseconds Recipe::SessionTimeout() const { return zk_.negotiated_timeout(); }
 
 void Recipe::OnWake() {
   const Clock::TimePoint now = clock_.Now();
+  if (close_at_) {
+    if (now >= *close_at_) CloseSession();
+    return;  // leaving: nothing else to do
+  }
   if (session_id_ != 0) {
     const Clock::Duration silent = now - last_heard_;
     // Rule 8: silent for a whole timeout, the server has expired us.
@@ -231,7 +235,7 @@ void Recipe::OnWake() {
   }
   if (hold_until_ && now >= *hold_until_) {
     hold_until_.reset();
-    spdlog::info("resign hold over; rejoining the election");
+    spdlog::info("rejoining the election after resigning");
     Join();
     UpdateRole(Reason::kHoldOver);
   }
@@ -241,6 +245,7 @@ void Recipe::OnWake() {
 Clock::TimePoint Recipe::NextWakeup() const {
   Clock::TimePoint next = std::min({next_ping_, next_recheck_, next_retry_, next_reopen_});
   if (hold_until_) next = std::min(next, *hold_until_);
+  if (close_at_) next = std::min(next, *close_at_);
   if (session_id_ != 0) {
     const Clock::Duration tick{1};
     if (leading_ || role_ != Role::kDisconnected) {
@@ -374,11 +379,11 @@ void Recipe::CreateParentStep(size_t end) {
              }));
 }
 
-void Recipe::DeleteOwnNode(std::function<void()> then) {
+void Recipe::DeleteOwnNode(std::function<void(bool deleted)> then) {
   if (!own_node_ || phase_ != Phase::kConnected) {
     // No node, or no way to reach it now: closing or expiring the session
     // removes an ephemeral node all the same.
-    if (then) then();
+    if (then) then(false);
     return;
   }
   const std::string node = *own_node_;
@@ -391,7 +396,7 @@ void Recipe::DeleteOwnNode(std::function<void()> then) {
                } else {
                  spdlog::warn("could not delete our node {}: {}", node, ZkCodeName(code));
                }
-               if (then) then();
+               if (then) then(code == ZkCode::kOk);
              }));
 }
 
@@ -579,10 +584,14 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
   if (path != options_.election_path && !path.starts_with(options_.election_path + "/")) return;
   const std::string node = Basename(path);
   watched_.erase(node);  // a watch fires once
-  // Our own delete on the way out (rule 12) fired the watch on our node: a
-  // session about to close has nothing to learn from a listing, which would
-  // only reach the server along with the successor's.
-  if (type == NodeEventType::kDeleted && shutting_down_ && IsCandidateOf(node, uuid_)) return;
+  // Our own delete on the way out (rule 12) fired the watch on our node, and
+  // after it the session only waits to be closed: a session about to close
+  // has nothing to learn from a listing, which would only reach the server
+  // along with the successor's.
+  if (shutting_down_ &&
+      (close_at_ || (type == NodeEventType::kDeleted && IsCandidateOf(node, uuid_)))) {
+    return;
+  }
   if (type == NodeEventType::kDeleted && leading_ && own_node_ && node == *own_node_ &&
       !withdrawing_) {
     // Rule 5: the leader watches its own node; a manual delete demotes it.
@@ -635,8 +644,9 @@ void Recipe::AnnounceLeader() {
 void Recipe::BecomeLeader(const NodeStat& own_stat) {
   leading_ = true;
   SetLeader(*own_node_, options_.identity, own_stat.czxid);
-  UpdateRole(Reason::kElected);
+  // The start hook first: the role change's log line can wait.
   listener_.OnElected(*leader_);
+  UpdateRole(Reason::kElected);
   AnnounceLeader();
 }
 
@@ -647,9 +657,10 @@ void Recipe::StepDown(Reason reason, std::function<void()> after_stop) {
   }
   leading_ = false;
   leader_.reset();  // we no longer know who leads until the next listing
-  UpdateRole(reason);
+  // The stop hook first: a handoff waits for it, not for the log line.
   listener_.OnDemoted(
       reason, after_stop ? std::move(after_stop) : [] {});
+  UpdateRole(reason);
 }
 
 // ---------------------------------------------------------------------------
@@ -696,9 +707,10 @@ void Recipe::Shutdown(std::function<void()> done) {
   if (shutting_down_) return;
   shutting_down_ = true;
   hold_until_.reset();
+  // (A resign under way finishes, then closes.) The stop hook is on its way
+  // before the line below is written.
+  if (!withdrawing_) Withdraw(Reason::kShutdown);
   spdlog::info("shutting down: leaving election {}", options_.election_path);
-  if (withdrawing_) return;  // the resign under way finishes, then closes
-  Withdraw(Reason::kShutdown);
 }
 
 void Recipe::Withdraw(Reason reason) {
@@ -706,34 +718,48 @@ void Recipe::Withdraw(Reason reason) {
   stop_pending_ = true;
   StepDown(reason, [this] {
     stop_pending_ = false;
-    DeleteOwnNode([this] { FinishWithdraw(); });
+    DeleteOwnNode([this](bool deleted) { FinishWithdraw(deleted); });
   });
   UpdateRole(reason);
 }
 
-void Recipe::FinishWithdraw() {
+void Recipe::FinishWithdraw(bool deleted) {
   if (!withdrawing_) return;
   withdrawing_ = false;
   for (auto& waiter : resign_waiters_) waiter(ElectionControl::ResignOutcome::kDone);
   resign_waiters_.clear();
+  const milliseconds yield = deleted ? kYieldAfterDelete : milliseconds(0);
   if (shutting_down_) {
-    zk_.Close();  // rule 12: delete, then close
-    phase_ = Phase::kClosed;
-    session_id_ = 0;
-    own_node_.reset();
-    next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
-    UpdateRole(Reason::kShutdown);
-    auto waiters = std::move(shutdown_waiters_);
-    shutdown_waiters_.clear();
-    for (auto& waiter : waiters) waiter();
+    if (yield > milliseconds(0) && phase_ == Phase::kConnected) {
+      // Rule 12's close, once the successor has had its moment. Until then
+      // this session sends nothing.
+      close_at_ = clock_.Now() + yield;
+      next_ping_ = next_recheck_ = next_retry_ = Clock::TimePoint::max();
+    } else {
+      CloseSession();
+    }
     return;
   }
-  if (resign_hold_ > milliseconds(0)) {
-    hold_until_ = clock_.Now() + resign_hold_;
+  const milliseconds hold = std::max(resign_hold_, yield);
+  if (hold > milliseconds(0)) {
+    hold_until_ = clock_.Now() + hold;
   } else {
     Join();
   }
   UpdateRole(Reason::kResigned);
+}
+
+void Recipe::CloseSession() {
+  close_at_.reset();
+  zk_.Close();  // rule 12: delete, then close
+  phase_ = Phase::kClosed;
+  session_id_ = 0;
+  own_node_.reset();
+  next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
+  UpdateRole(Reason::kShutdown);
+  auto waiters = std::move(shutdown_waiters_);
+  shutdown_waiters_.clear();
+  for (auto& waiter : waiters) waiter();
 }
 
 // ---------------------------------------------------------------------------

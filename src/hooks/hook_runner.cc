@@ -128,7 +128,8 @@ void HookRunner::Loop() {
     }
     if (job.done) {
       HookOutcome outcome = Execute(job);
-      job.done(outcome);
+      job.done(outcome);  // a handoff waits for this, not for the log line
+      if (outcome.hook) LogResult(*outcome.hook);
     }
     WatchChild();
   }
@@ -189,14 +190,17 @@ HookResult HookRunner::RunHook(const std::string& name, const std::vector<std::s
     MutexLock lock(&mu_);
     running_.reset();
   }
+  return result;
+}
+
+void HookRunner::LogResult(const HookResult& result) {
   if (result.ok()) {
-    spdlog::info("hook {} finished: {} in {}", name, result.Describe(),
+    spdlog::info("hook {} finished: {} in {}", result.hook, result.Describe(),
                  FormatDuration(result.duration));
   } else {
-    spdlog::warn("hook {} failed: {} (after {})", name, result.Describe(),
+    spdlog::warn("hook {} failed: {} (after {})", result.hook, result.Describe(),
                  FormatDuration(result.duration));
   }
-  return result;
 }
 
 std::string HookRunner::StartChild(const std::map<std::string, std::string>& env) {

@@ -62,9 +62,17 @@ class Recipe final : public ZkEventSink {
   // The earliest time OnWake() has work to do.
   Clock::TimePoint NextWakeup() const;
 
+  // After our delete has handed the lead (or our place in line) on, the next
+  // in line lists the children and reads its node. Our own next write, the
+  // close of the session on exit or the create of a rejoin, is a quorum
+  // write like the delete: sent at once, the ensemble handles it just when it
+  // should answer the successor's claim. Nothing waits on that write, so it
+  // waits this long.
+  static constexpr std::chrono::milliseconds kYieldAfterDelete{20};
+
   // Steps down if leading: demote (stop hook), then delete our node, then
-  // rejoin at the back after `hold` (rule 12). `done` runs once, on this
-  // thread, with the outcome.
+  // rejoin at the back after `hold` (at least kYieldAfterDelete; rule 12).
+  // `done` runs once, on this thread, with the outcome.
   void Resign(std::chrono::milliseconds hold,
               std::function<void(ElectionControl::ResignOutcome)> done,
               Reason reason = Reason::kResigned);
@@ -75,8 +83,9 @@ class Recipe final : public ZkEventSink {
   // node stays out. `detail` is shown in /status.
   void SetHealth(bool healthy, std::string detail);
 
-  // Leaves for good: demote if leading, delete our node, close the session,
-  // then run `done`. Idempotent; later calls only add their `done`.
+  // Leaves for good: demote if leading, delete our node, close the session
+  // (kYieldAfterDelete after the delete), then run `done`. Idempotent; later
+  // calls only add their `done`.
   void Shutdown(std::function<void()> done);
 
   // The current state, for the StateBoard.
@@ -112,7 +121,8 @@ class Recipe final : public ZkEventSink {
   void OnUncertainNode(const std::string& node, ZkCode code, const NodeStat& stat);
   void EnsureParent();
   void CreateParentStep(size_t end);
-  void DeleteOwnNode(std::function<void()> then);
+  // Deletes our node; `then(deleted)` learns whether this delete removed it.
+  void DeleteOwnNode(std::function<void(bool deleted)> then);
 
   // The view: list children, then read the first (leader) and predecessor.
   // `watch_children`: for a node that will not create one of its own in an
@@ -148,7 +158,11 @@ class Recipe final : public ZkEventSink {
 
   // Voluntary withdrawal: resign and shutdown share it.
   void Withdraw(Reason reason);
-  void FinishWithdraw();
+  // `deleted`: our delete removed the node just now (see kYieldAfterDelete).
+  void FinishWithdraw(bool deleted);
+  // Rule 12's last step on the way out: close the session, then tell the
+  // shutdown's waiters.
+  void CloseSession();
 
   // Role bookkeeping: recomputes the role and records a transition.
   Role ComputeRole() const;
@@ -211,6 +225,7 @@ class Recipe final : public ZkEventSink {
   bool shutting_down_ = false;
   std::chrono::milliseconds resign_hold_{0};
   std::optional<Clock::TimePoint> hold_until_;
+  std::optional<Clock::TimePoint> close_at_;  // shutting down: the close waits until then
   std::vector<std::function<void(ElectionControl::ResignOutcome)>> resign_waiters_;
   std::vector<std::function<void()>> shutdown_waiters_;
 

@@ -99,6 +99,7 @@ class HookRunner {
   HookOutcome Execute(const Job& job);
   HookResult RunHook(const std::string& name, const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& env);
+  static void LogResult(const HookResult& result);
   std::string StartChild(const std::map<std::string, std::string>& env);
   void StopChild();
   void WatchChild();

@@ -526,6 +526,7 @@ TEST_F(RecipeTest, Rule12_ResignRunsStopToCompletionBeforeDeletingThenRejoinsAtB
   Settle();
   EXPECT_FALSE(zk_.NodeExists(own));
   ASSERT_EQ(outcome, ElectionControl::ResignOutcome::kDone);
+  Advance(Recipe::kYieldAfterDelete);
   ASSERT_TRUE(Snap().own_node.has_value());
   EXPECT_EQ(Snap().position, 1u) << "rejoined behind the peer";
   EXPECT_EQ(Snap().leader->node, peer.substr(std::string(kPath).size() + 1));
@@ -565,8 +566,9 @@ TEST_F(RecipeTest, Rule12_ShutdownStopsThenDeletesThenCloses) {
   EXPECT_FALSE(done);
   listener_.FinishStop();
   Settle();
-  EXPECT_TRUE(done);
   EXPECT_FALSE(zk_.NodeExists(own));
+  Advance(Recipe::kYieldAfterDelete);
+  EXPECT_TRUE(done);
   EXPECT_EQ(zk_.requests("delete"), 1) << "deleted explicitly, not left to the session close";
   EXPECT_EQ(Snap().session.state, "closed");
   EXPECT_EQ(Snap().role, Role::kWithdrawn);
@@ -583,9 +585,84 @@ TEST_F(RecipeTest, Rule12_ShutdownDoesNotListAfterItsOwnDelete) {
   bool done = false;
   recipe_->Shutdown([&] { done = true; });
   Settle();
+  Advance(Recipe::kYieldAfterDelete);
   EXPECT_TRUE(done);
   EXPECT_EQ(zk_.requests("delete"), 1);
   EXPECT_EQ(zk_.requests("children"), listings);
+}
+
+// The successor claims right after our delete (a listing and a read). The
+// close is a quorum write too: it waits.
+TEST_F(RecipeTest, Rule12_ShutdownClosesOnlyAfterTheSuccessorHadItsMoment) {
+  MakeParents();
+  StartAndSettle();
+  AddPeer("peer");
+  Advance(std::chrono::seconds(31));  // the re-check lists the peer
+  ASSERT_TRUE(recipe_->leading());
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Settle();
+  ASSERT_EQ(zk_.requests("delete"), 1);
+  EXPECT_FALSE(done);
+  EXPECT_EQ(Snap().session.state, "connected") << "not closed yet";
+  EXPECT_EQ(Snap().role, Role::kWithdrawn);
+  Advance(Recipe::kYieldAfterDelete - milliseconds(1));
+  EXPECT_FALSE(done);
+  Advance(milliseconds(1));
+  EXPECT_TRUE(done);
+  EXPECT_EQ(Snap().session.state, "closed");
+}
+
+// While it waits to close, a session has nothing to learn: an event that
+// would have had it list the children does not.
+TEST_F(RecipeTest, Rule12_ShutdownListsNothingWhileWaitingToClose) {
+  MakeParents();
+  const std::string leader = AddPeer("leader");
+  StartAndSettle();  // a follower, watching the leader's node
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Settle();
+  ASSERT_EQ(zk_.requests("delete"), 1);
+  ASSERT_FALSE(done);
+  const int listings = zk_.requests("children");
+  zk_.ExternalDelete(leader);
+  Settle();
+  EXPECT_EQ(zk_.requests("children"), listings);
+  Advance(Recipe::kYieldAfterDelete);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(zk_.requests("children"), listings);
+}
+
+// A node that left without deleting anything (a follower of a session that
+// is gone) has nothing to yield to: it closes at once.
+TEST_F(RecipeTest, ShutdownWithoutANodeToDeleteClosesAtOnce) {
+  MakeParents();
+  AddPeer("a");
+  StartAndSettle(/*campaign=*/false);
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  EXPECT_TRUE(done);
+  EXPECT_EQ(Snap().session.state, "closed");
+  EXPECT_EQ(zk_.requests("delete"), 0);
+}
+
+TEST_F(RecipeTest, Rule12_ResignRejoinsOnlyAfterTheSuccessorHadItsMoment) {
+  MakeParents();
+  StartAndSettle();
+  AddPeer("peer");
+  Advance(std::chrono::seconds(31));
+  ASSERT_TRUE(recipe_->leading());
+  std::optional<ElectionControl::ResignOutcome> outcome;
+  recipe_->Resign(milliseconds(0), [&](ElectionControl::ResignOutcome o) { outcome = o; });
+  Settle();
+  EXPECT_EQ(outcome, ElectionControl::ResignOutcome::kDone) << "answered at the delete";
+  EXPECT_EQ(zk_.requests("create"), 1);
+  EXPECT_EQ(Snap().role, Role::kWithdrawn);
+  Advance(Recipe::kYieldAfterDelete - milliseconds(1));
+  EXPECT_EQ(zk_.requests("create"), 1);
+  Advance(milliseconds(1));
+  EXPECT_EQ(zk_.requests("create"), 2);
+  EXPECT_EQ(Snap().role, Role::kFollower);
 }
 
 TEST_F(RecipeTest, ObserverReportsLeaderAndNeverCreates) {
@@ -637,7 +714,7 @@ TEST_F(RecipeTest, UnhealthyLeaderStopsThenDeletesThenRejoinsWhenHealthy) {
   EXPECT_EQ(Snap().role, Role::kWithdrawn);
   EXPECT_FALSE(Snap().ready);
   recipe_->SetHealth(true, "exit status 0");
-  Settle();
+  Advance(Recipe::kYieldAfterDelete);  // the delete's yield first
   EXPECT_TRUE(recipe_->leading());
 }
 
@@ -691,7 +768,7 @@ TEST_F(RecipeTest, RecentTransitionsKeepTheLatestRoleChangesInOrder) {
   for (size_t round = 0; round < kRecentTransitions; ++round) {
     const std::string peer = AddPeer("peer");
     recipe_->Resign(milliseconds(0), [](ElectionControl::ResignOutcome) {});
-    Settle();
+    Advance(Recipe::kYieldAfterDelete);
     zk_.ExternalDelete(peer);
     Settle();
   }
