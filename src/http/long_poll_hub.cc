@@ -15,13 +15,17 @@ LongPollHub::~LongPollHub() { Stop(); }
 
 void LongPollHub::Start() {
   // Under the board's lock: only note the change here, the hub's thread
-  // reads the board itself.
+  // reads the board itself. With nothing parked there is nobody to answer,
+  // so the thread sleeps on; the next Park() finds the change noted and
+  // wakes it.
   board_.SetChangeListener([this] {
+    bool wake = false;
     {
       MutexLock lock(&mu_);
       changed_ = true;
+      wake = !parked_.empty();
     }
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
   });
   thread_ = std::thread([this] {
     ::pthread_setname_np(::pthread_self(), "zkelect-polls");
@@ -36,9 +40,10 @@ void LongPollHub::Park(StateBoard::Topic topic, uint64_t after, TimePoint deadli
     MutexLock lock(&mu_);
     if (!stopping_) {
       // The thread must look again when this wait may be over already (a
-      // change it has seen since the caller read the board, when this wait
-      // was not here yet) or ends before the thread would wake.
-      wake = seen_.Past(after, topic) || deadline < sleep_until_;
+      // change it has not acted on yet, or one it has seen since the caller
+      // read the board, when this wait was not here yet) or ends before the
+      // thread would wake.
+      wake = changed_ || seen_.Past(after, topic) || deadline < sleep_until_;
       parked_.push_back(Wait{topic, after, deadline, std::move(answer)});
       parked = true;
       if (wake) changed_ = true;

@@ -132,6 +132,18 @@ TEST_F(LongPollHubTest, AChangeBeforeTheWaitWasParkedAnswersItAtOnce) {
   EXPECT_EQ(sleeper.calls(), 0);
 }
 
+// With nothing parked a change does not wake the hub; the next wait, read
+// before that change, still finds it.
+TEST_F(LongPollHubTest, AChangeWithNothingParkedIsFoundByTheNextWait) {
+  ASSERT_TRUE(board_.Publish(FollowerOf("g", {"n-f", "n-g"})));  // index 2
+  std::this_thread::sleep_for(milliseconds(50));
+  Answered& answered = NewAnswered();
+  hub_.Park(Topic::kLeader, 1, Later(), answered.Callback());
+  const std::optional<StateBoard::View> view = answered.Wait(milliseconds(5000));
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->index, 2u);
+}
+
 TEST_F(LongPollHubTest, AnswersAtTheDeadlineWithTheViewUnchanged) {
   Answered& answered = NewAnswered();
   const auto parked = steady_clock::now();
