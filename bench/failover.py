@@ -26,7 +26,7 @@ Before the measured rounds, --warmup unmeasured graceful rounds per system
 let the JVMs (ZooKeeper's servers, Curator) compile their hot paths.
 
 Usage: bench/failover [--rounds N] [--graceful-rounds N] [--session-timeout SECONDS]
-                      [--json FILE]
+                      [--tick-ms MS] [--json FILE]
 """
 import abc
 import argparse
@@ -304,6 +304,9 @@ def main():
     ap.add_argument("--graceful-rounds", type=int,
                     help="graceful rounds (default: --rounds); those past --rounds are "
                          "graceful only")
+    ap.add_argument("--tick-ms", type=int, default=100,
+                    help="the ZooKeeper servers' tickTime: they expire sessions once a tick, "
+                         "so a crash failover ends up to a tick after the timeout")
     ap.add_argument("--session-timeout", type=float, default=2.0,
                     help="ZooKeeper session timeout and etcd lease TTL, seconds")
     ap.add_argument("--systems", default="zkelect,curator,kazoo,etcd")
@@ -320,7 +323,7 @@ def main():
     systems = []
     try:
         stamp = bl.build_stamp(wd)
-        ens = bl.ZkEnsemble(wd)
+        ens = bl.ZkEnsemble(wd, tick_ms=args.tick_ms)
         ens.start()
         zk = KazooClient(hosts=ens.connect, timeout=10.0)
         zk.start(timeout=20)
