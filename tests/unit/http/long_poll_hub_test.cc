@@ -80,6 +80,18 @@ class LongPollHubTest : public ::testing::Test {
   // answers what is still parked when the test ends.
   Answered& NewAnswered() { return answered_.emplace_back(); }
 
+  // A change of the leader (index 2), time for the hub to act on it, then a
+  // wait for the leader from a caller that read index 1, before the change:
+  // the index that wait is answered with (0: none within 5 s).
+  uint64_t ChangeThenWaitFromBeforeIt() {
+    EXPECT_TRUE(board_.Publish(FollowerOf("g", {"n-f", "n-g"})));
+    std::this_thread::sleep_for(milliseconds(50));
+    Answered& answered = NewAnswered();
+    hub_.Park(Topic::kLeader, 1, Later(), answered.Callback());
+    const std::optional<StateBoard::View> view = answered.Wait(milliseconds(5000));
+    return view ? view->index : 0;
+  }
+
   StateBoard board_;
   std::deque<Answered> answered_;  // before hub_: destroyed after it
   LongPollHub hub_;
@@ -119,29 +131,17 @@ TEST_F(LongPollHubTest, AWaitForTheLeaderSleepsThroughOtherChanges) {
 TEST_F(LongPollHubTest, AChangeBeforeTheWaitWasParkedAnswersItAtOnce) {
   Answered& sleeper = NewAnswered();  // keeps the hub asleep until its deadline, 10s from now
   hub_.Park(Topic::kRole, 1, Later(milliseconds(10'000)), sleeper.Callback());
-  ASSERT_TRUE(board_.Publish(FollowerOf("g", {"n-f", "n-g"})));  // index 2: the leader only
-  // Let the hub act on that change first, so that only its own record of
-  // it (not a pending wake-up, nor a nearer deadline) can tell it that this
-  // wait is over.
-  std::this_thread::sleep_for(milliseconds(50));
-  Answered& answered = NewAnswered();
-  hub_.Park(Topic::kLeader, 1, Later(), answered.Callback());
-  const std::optional<StateBoard::View> view = answered.Wait(milliseconds(5000));
-  ASSERT_TRUE(view);
-  EXPECT_EQ(view->index, 2u);
+  // The hub acts on the change first (the sleeper is parked), so that only
+  // its own record of it (not a pending wake-up, nor a nearer deadline) can
+  // tell it that the later wait is over.
+  EXPECT_EQ(ChangeThenWaitFromBeforeIt(), 2u);
   EXPECT_EQ(sleeper.calls(), 0);
 }
 
 // With nothing parked a change does not wake the hub; the next wait, read
 // before that change, still finds it.
 TEST_F(LongPollHubTest, AChangeWithNothingParkedIsFoundByTheNextWait) {
-  ASSERT_TRUE(board_.Publish(FollowerOf("g", {"n-f", "n-g"})));  // index 2
-  std::this_thread::sleep_for(milliseconds(50));
-  Answered& answered = NewAnswered();
-  hub_.Park(Topic::kLeader, 1, Later(), answered.Callback());
-  const std::optional<StateBoard::View> view = answered.Wait(milliseconds(5000));
-  ASSERT_TRUE(view);
-  EXPECT_EQ(view->index, 2u);
+  EXPECT_EQ(ChangeThenWaitFromBeforeIt(), 2u);
 }
 
 TEST_F(LongPollHubTest, AnswersAtTheDeadlineWithTheViewUnchanged) {
