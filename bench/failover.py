@@ -375,14 +375,7 @@ def main():
                 json.dump({"session_timeout_s": args.session_timeout, "samples_ns": results,
                            "hook_start_cost_ms": hook_cost}, f, indent=1)
     finally:
-        for s in systems:
-            s.stop()
-        if zk:
-            zk.stop()
-        if etcd:
-            etcd.stop()
-        if ens:
-            ens.stop()
+        bl.stop_all(*systems, zk, etcd, ens)
         wd.close()
 
 

@@ -146,12 +146,8 @@ def main():
     finally:
         if tcpdump:
             tcpdump.kill()
-        if system:
-            system.stop()
-        if zk:
-            zk.stop()
-        if ens:
-            ens.stop()
+        bl.stop_all(system, zk, ens)
+        wd.close()
 
 
 if __name__ == "__main__":

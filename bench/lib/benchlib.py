@@ -49,6 +49,13 @@ def free_ports(n):
             s.close()
 
 
+def stop_all(*things):
+    """Stops, in order, each of `things` that was started (not None)."""
+    for thing in things:
+        if thing:
+            thing.stop()
+
+
 def wait_for(what, predicate, timeout, poll=0.02):
     """Returns predicate()'s first truthy value within timeout seconds."""
     deadline = time.monotonic() + timeout
