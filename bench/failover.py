@@ -35,11 +35,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import benchlib as bl  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
+from kazoo.protocol.states import EventType  # noqa: E402
 
 CURATOR_JARS = ["curator-recipes", "curator-framework", "curator-client", "zookeeper",
                 "zookeeper-jute", "guava", "slf4j-api", "slf4j-nop"]
@@ -90,6 +92,12 @@ class System(abc.ABC):
     def candidates(self):  # -> int
         """How many participants are registered in the election now."""
 
+    def watch_leader_node(self):
+        """Something whose deleted_ns() is when the leader's registration
+        vanished, as seen by the bench's own session; None where there is
+        no such thing to watch (etcd)."""
+        return None
+
     def start(self, slot):
         self.stamps[slot].new_lines()  # forget what an earlier incarnation wrote
         self.procs[slot] = self.spawn(slot)
@@ -119,13 +127,16 @@ class System(abc.ABC):
                     60, poll=0.05)
 
     def round(self, kind):
-        """One failover; returns its latency and, when the old leader stamped
-        the beginning of its stop, the time until then (ns, or None)."""
+        """One failover. Returns its moments on CLOCK_MONOTONIC (ns): t0 just
+        before the signal, t1 the successor's start stamp, and where seen,
+        stop (the old leader's stop stamp) and deleted (its node's deletion
+        reached the bench's session); with the old and the new slot."""
         old = self.leader
         for s in self.stamps:
             s.new_lines()
         self.stops = {}
         signo = self.graceful_signal if kind == "graceful" else signal.SIGKILL
+        watch = self.watch_leader_node()
         t0 = time.monotonic_ns()
         os.kill(self.procs[old].pid, signo)
         found = bl.wait_for("%s: a successor after %s" % (self.name, kind),
@@ -133,13 +144,12 @@ class System(abc.ABC):
         slot, t1 = found
         self.poll_start(None)  # the old leader's stop stamp, if not read yet
         stop = self.stops.get(old)
-        # The round's stamps on CLOCK_MONOTONIC, for bench/handoff-trace.
-        self.last_round = {"t0": t0, "t1": t1, "stop": stop, "old": old, "new": slot}
+        deleted = watch.deleted_ns(timeout=2) if watch else None
         self.leader = slot
         self.procs[old].stop(signal.SIGKILL, timeout=10)  # graceful ones exit on their own
         self.start(old)
         self.wait_full()
-        return t1 - t0, (stop - t0 if stop else None)
+        return {"t0": t0, "t1": t1, "stop": stop, "deleted": deleted, "old": old, "new": slot}
 
     def stop(self):
         for p in self.procs:
@@ -147,41 +157,83 @@ class System(abc.ABC):
                 p.stop(signal.SIGKILL, timeout=5)
 
 
-class ZkChildren:
+class NodeWatch:
+    """An exists-watch of the bench's own ZooKeeper session on one znode: the
+    CLOCK_MONOTONIC time its deletion was delivered (kazoo's event thread)."""
+
+    def __init__(self, zk, path):
+        self.event = threading.Event()
+        self.ns = None
+        if zk.exists(path, watch=self.fired) is None:
+            self.event.set()  # already gone: nothing to time
+
+    def fired(self, event):
+        if event.type == EventType.DELETED:
+            self.ns = time.monotonic_ns()
+        self.event.set()
+
+    def deleted_ns(self, timeout):
+        self.event.wait(timeout)
+        return self.ns
+
+
+class ZkElection:
+    """One system's election znode as the bench's session sees it. Each recipe
+    ends its candidates' names with the ten-digit sequence number."""
+
     def __init__(self, zk, path):
         self.zk, self.path = zk, path
 
-    def __call__(self):
-        return len(self.zk.get_children(self.path)) if self.zk.exists(self.path) else 0
+    def children(self):
+        return self.zk.get_children(self.path) if self.zk.exists(self.path) else []
+
+    def count(self):
+        return len(self.children())
+
+    def watch_leader(self):
+        names = self.children()
+        if not names:
+            return None
+        lowest = min(names, key=lambda n: n[-10:])
+        return NodeWatch(self.zk, "%s/%s" % (self.path, lowest))
 
 
-class ZkelectSystem(System):
+class ZkSystem(System):
+    """A system that elects through ZooKeeper: its leader's node is watched."""
+
+    def __init__(self, workdir, session_s, ens, zk, path):
+        super().__init__(workdir, session_s)
+        self.ens, self.election_path = ens, path
+        self.election = ZkElection(zk, path)
+
+    def candidates(self):
+        return self.election.count()
+
+    def watch_leader_node(self):
+        return self.election.watch_leader()
+
+
+class ZkelectSystem(ZkSystem):
     name = "zkelect"
 
     def __init__(self, workdir, session_s, ens, zk, stamp):
-        super().__init__(workdir, session_s)
-        self.ens, self.stamp_tool = ens, stamp
-        self.count = ZkChildren(zk, "/bench/zkelect")
+        super().__init__(workdir, session_s, ens, zk, "/bench/zkelect")
+        self.stamp_tool = stamp
 
     def spawn(self, slot):
         path = self.stamps[slot].path
-        d = bl.Zkelect(self.workdir, "z%d" % slot, self.ens.connect, "/bench/zkelect",
+        d = bl.Zkelect(self.workdir, "z%d" % slot, self.ens.connect, self.election_path,
                        self.session_s,
                        extra=["--hooks.on_start", json.dumps([self.stamp_tool, path, "start"]),
                               "--hooks.on_stop", json.dumps([self.stamp_tool, path, "stop"])])
         return d.start().proc
 
-    def candidates(self):
-        return self.count()
 
-
-class CuratorSystem(System):
+class CuratorSystem(ZkSystem):
     name = "curator"
 
     def __init__(self, workdir, session_s, ens, zk):
-        super().__init__(workdir, session_s)
-        self.ens = ens
-        self.count = ZkChildren(zk, "/bench/curator")
+        super().__init__(workdir, session_s, ens, zk, "/bench/curator")
         classes = workdir.sub("curator-classes")
         self.classpath = ":".join(["/usr/share/java/%s.jar" % j for j in CURATOR_JARS] + [classes])
         subprocess.run(["javac", "-d", classes, "-cp", self.classpath,
@@ -189,31 +241,23 @@ class CuratorSystem(System):
 
     def spawn(self, slot):
         argv = [bl.JAVA] + bl.JAVA_FLAGS + ["-Xmx64m", "-cp", self.classpath, "CuratorParticipant",
-                                             self.ens.connect, "/bench/curator", "c%d" % slot,
+                                             self.ens.connect, self.election_path, "c%d" % slot,
                                              str(int(self.session_s * 1000)),
                                              self.stamps[slot].path]
         return bl.Proc(argv, os.path.join(self.dir, "c%d.log" % slot))
 
-    def candidates(self):
-        return self.count()
 
-
-class KazooSystem(System):
+class KazooSystem(ZkSystem):
     name = "kazoo"
 
     def __init__(self, workdir, session_s, ens, zk):
-        super().__init__(workdir, session_s)
-        self.ens = ens
-        self.count = ZkChildren(zk, "/bench/kazoo")
+        super().__init__(workdir, session_s, ens, zk, "/bench/kazoo")
 
     def spawn(self, slot):
         argv = ["/usr/bin/python3", os.path.join(bl.BENCH, "peers", "kazoo_participant.py"),
-                self.ens.connect, "/bench/kazoo", "k%d" % slot, str(self.session_s),
+                self.ens.connect, self.election_path, "k%d" % slot, str(self.session_s),
                 self.stamps[slot].path]
         return bl.Proc(argv, os.path.join(self.dir, "k%d.log" % slot))
-
-    def candidates(self):
-        return self.count()
 
 
 class EtcdSystem(System):
@@ -250,6 +294,17 @@ class EtcdSystem(System):
         for r in self.readers:
             if r:
                 r.stop(signal.SIGKILL, timeout=2)
+
+
+def record(samples, kind, moments):
+    """Adds one round's latencies (ns) to one system's samples."""
+    t0, t1, stop, deleted = (moments[k] for k in ("t0", "t1", "stop", "deleted"))
+    samples[kind].append(t1 - t0)
+    if stop is not None:
+        samples["stop_" + kind].append(stop - t0)
+    if deleted is not None:
+        samples["deleted_" + kind].append(deleted - t0)
+        samples["after_deleted_" + kind].append(t1 - deleted)
 
 
 def spawn_cost(stamp):
@@ -292,6 +347,20 @@ def report(results, session_s, hook_cost):
                   "|---|---|---|"]
         for name, stop, total in split:
             lines.append("| %s | %.2f | %.2f |" % (name, stop["p50"], total["p50"] - stop["p50"]))
+    deletion = [(name, kind, bl.summary_ms(r["deleted_" + kind]),
+                 bl.summary_ms(r["after_deleted_" + kind]))
+                for kind in ("graceful", "crash") for name, r in results.items()
+                if r["deleted_" + kind]]
+    if deletion:
+        lines += ["", "Split at the old leader's node deletion, as the bench's own ZooKeeper "
+                      "session saw it (an exists watch on that node), ms:", "",
+                  "| system | kind | rounds | signal -> node deleted, p50 | max "
+                  "| node deleted -> successor begins, p50 | p99 | max |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for name, kind, gone, after in deletion:
+            lines.append("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+                name, kind, gone["n"], gone["p50"], gone["max"], after["p50"], after["p99"],
+                after["max"]))
     lines += ["", "Hook start cost (posix_spawn of the static stamp tool -> its first clock "
                   "reading, 200 runs): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
               % (hook_cost["p50"], hook_cost["p99"], hook_cost["max"])]
@@ -304,9 +373,9 @@ def main():
     ap.add_argument("--graceful-rounds", type=int,
                     help="graceful rounds (default: --rounds); those past --rounds are "
                          "graceful only")
-    ap.add_argument("--tick-ms", type=int, default=100,
-                    help="the ZooKeeper servers' tickTime: they expire sessions once a tick, "
-                         "so a crash failover ends up to a tick after the timeout")
+    ap.add_argument("--tick-ms", type=int, default=50,
+                    help="the ZooKeeper servers' tickTime: a crashed client's session ends "
+                         "up to 1.5 ticks after its timeout (see ZkEnsemble)")
     ap.add_argument("--session-timeout", type=float, default=2.0,
                     help="ZooKeeper session timeout and etcd lease TTL, seconds")
     ap.add_argument("--systems", default="zkelect,curator,kazoo,etcd")
@@ -348,7 +417,9 @@ def main():
             for s in systems:
                 s.round("graceful")
         kinds = args.kinds.split(",")
-        results = {s.name: {k: [] for k in ("graceful", "crash", "stop_graceful", "stop_crash")}
+        results = {s.name: {k + "_" + kind if k else kind: []
+                            for kind in ("graceful", "crash")
+                            for k in ("", "stop", "deleted", "after_deleted")}
                    for s in systems}
         wanted_rounds = {k: args.rounds for k in kinds}
         if "graceful" in kinds and args.graceful_rounds is not None:
@@ -359,10 +430,7 @@ def main():
             this_round = [k for k in kinds if r < wanted_rounds[k]]
             for kind in this_round:
                 for s in order:
-                    ns, stop_ns = s.round(kind)
-                    results[s.name][kind].append(ns)
-                    if stop_ns is not None:
-                        results[s.name]["stop_" + kind].append(stop_ns)
+                    record(results[s.name], kind, s.round(kind))
                     time.sleep(0.2)  # let the restarted participant settle
             bl.log("round %d/%d: %s" % (r + 1, total, ", ".join(
                 "%s %s" % (s.name, "/".join("%.1f" % (results[s.name][k][-1] / 1e6)

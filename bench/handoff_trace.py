@@ -116,9 +116,10 @@ def main():
         for r in range(args.rounds):
             names = daemon_ports(system, zk_ports)
             names.update({s["client"]: "zk%d" % s["myid"] for s in ens.servers})
-            latency, _ = system.round("graceful")
-            handoffs.append(dict(system.last_round, names=names))
-            bl.log("handoff %d/%d: %.2f ms" % (r + 1, args.rounds, latency / 1e6))
+            moments = system.round("graceful")
+            handoffs.append(dict(moments, names=names))
+            bl.log("handoff %d/%d: %.2f ms" % (r + 1, args.rounds,
+                                                (moments["t1"] - moments["t0"]) / 1e6))
             time.sleep(0.3)
         time.sleep(0.5)
         tcpdump.send_signal(signal.SIGINT)
