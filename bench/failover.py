@@ -126,7 +126,7 @@ class System(abc.ABC):
                     lambda: all(p.alive() for p in self.procs) and self.candidates() == 3,
                     60, poll=0.05)
 
-    def round(self, kind):
+    def round(self, kind, watch_deletion=True):
         """One failover. Returns its moments on CLOCK_MONOTONIC (ns): t0 just
         before the signal, t1 the successor's start stamp, and where seen,
         stop (the old leader's stop stamp) and deleted (its node's deletion
@@ -136,7 +136,7 @@ class System(abc.ABC):
             s.new_lines()
         self.stops = {}
         signo = self.graceful_signal if kind == "graceful" else signal.SIGKILL
-        watch = self.watch_leader_node()
+        watch = self.watch_leader_node() if watch_deletion else None
         t0 = time.monotonic_ns()
         os.kill(self.procs[old].pid, signo)
         found = bl.wait_for("%s: a successor after %s" % (self.name, kind),
@@ -384,6 +384,9 @@ def main():
     ap.add_argument("--kinds", default="graceful,crash")
     ap.add_argument("--warmup", type=int, default=2,
                     help="unmeasured graceful rounds per system first (the JVMs' JIT)")
+    ap.add_argument("--watch-deletion", default="graceful,crash",
+                    help="the kinds of round to split at the old leader's node deletion "
+                         "(\"\" for none): the bench's own session watches that node")
     ap.add_argument("--json", help="write raw samples (ns) here")
     args = ap.parse_args()
 
@@ -430,7 +433,8 @@ def main():
             this_round = [k for k in kinds if r < wanted_rounds[k]]
             for kind in this_round:
                 for s in order:
-                    record(results[s.name], kind, s.round(kind))
+                    record(results[s.name], kind,
+                           s.round(kind, watch_deletion=kind in args.watch_deletion.split(",")))
                     time.sleep(0.2)  # let the restarted participant settle
             bl.log("round %d/%d: %s" % (r + 1, total, ", ".join(
                 "%s %s" % (s.name, "/".join("%.1f" % (results[s.name][k][-1] / 1e6)
