@@ -243,9 +243,9 @@ void Recipe::OnWake() {
 }
 
 Clock::TimePoint Recipe::NextWakeup() const {
+  if (close_at_) return *close_at_;  // leaving: OnWake() has nothing else to do
   Clock::TimePoint next = std::min({next_ping_, next_recheck_, next_retry_, next_reopen_});
   if (hold_until_) next = std::min(next, *hold_until_);
-  if (close_at_) next = std::min(next, *close_at_);
   if (session_id_ != 0) {
     const Clock::Duration tick{1};
     if (leading_ || role_ != Role::kDisconnected) {
@@ -588,8 +588,8 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
   // after it the session only waits to be closed: a session about to close
   // has nothing to learn from a listing, which would only reach the server
   // along with the successor's.
-  if (shutting_down_ &&
-      (close_at_ || (type == NodeEventType::kDeleted && IsCandidateOf(node, uuid_)))) {
+  if (close_at_ ||
+      (shutting_down_ && type == NodeEventType::kDeleted && IsCandidateOf(node, uuid_))) {
     return;
   }
   if (type == NodeEventType::kDeleted && leading_ && own_node_ && node == *own_node_ &&
@@ -732,9 +732,9 @@ void Recipe::FinishWithdraw(bool deleted) {
   if (shutting_down_) {
     if (yield > milliseconds(0) && phase_ == Phase::kConnected) {
       // Rule 12's close, once the successor has had its moment. Until then
-      // this session sends nothing.
+      // this session sends nothing: no timer runs (OnWake()) and no event
+      // starts a listing (OnNodeEvent()).
       close_at_ = clock_.Now() + yield;
-      next_ping_ = next_recheck_ = next_retry_ = Clock::TimePoint::max();
     } else {
       CloseSession();
     }
