@@ -26,7 +26,7 @@ Before the measured rounds, --warmup unmeasured graceful rounds per system
 let the JVMs (ZooKeeper's servers, Curator) compile their hot paths.
 
 Usage: bench/failover [--rounds N] [--graceful-rounds N] [--session-timeout SECONDS]
-                      [--tick-ms MS] [--json FILE]
+                      [--tick-ms MS] [--watch-deletion KINDS] [--json FILE]
 """
 import abc
 import argparse
