@@ -124,7 +124,7 @@ void PendingAnswer::Send(const HttpResponse& response) {
   std::shared_ptr<HttpConnection> connection = std::move(connection_);
   bool keep_alive = false;
   const std::string data = Serialize(response, &keep_alive);
-  const size_t sent = connection->stream.TrySend(data);
+  const size_t sent = connection->stream.TrySend(data, /*end_stream=*/!keep_alive);
   connection->close_after = !keep_alive || connection->stream.broken();
   if (!connection->stream.broken()) connection->unsent.assign(data, sent);
   server_->Resume(std::move(connection));
@@ -273,7 +273,7 @@ ConnectionServer::Next ConnectionServer::ServeRequest(
 
   bool keep_alive = false;
   const std::string data = later.Serialize(response, &keep_alive);
-  return stream.Write(data) && keep_alive ? Next::kRead : Next::kClose;
+  return stream.Write(data, /*end_stream=*/!keep_alive) && keep_alive ? Next::kRead : Next::kClose;
 }
 
 void ConnectionServer::Resume(std::shared_ptr<HttpConnection> connection) {
@@ -313,7 +313,7 @@ void ConnectionServer::DispatchResumed(ElasticThreadPool& pool) {
 
 void ConnectionServer::Continue(std::shared_ptr<HttpConnection> connection) {
   if (!connection->unsent.empty()) {
-    if (!connection->stream.Write(connection->unsent)) return;
+    if (!connection->stream.Write(connection->unsent, connection->close_after)) return;
     std::string().swap(connection->unsent);
   }
   if (connection->close_after) return;
@@ -329,8 +329,8 @@ void ConnectionServer::Refuse(ConnectionStream& stream, const HttpRequest& reque
                               const RequestError& error) {
   HttpResponse response;
   error_handler_(request, error, response);
-  if (stream.Write(
-          SerializeResponse(response, request.method == "HEAD", ConnectionHeader::kClose))) {
+  if (stream.Write(SerializeResponse(response, request.method == "HEAD", ConnectionHeader::kClose),
+                   /*end_stream=*/true)) {
     stream.DrainBeforeClose();
   }
 }

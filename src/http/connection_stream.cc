@@ -107,10 +107,11 @@ bool ConnectionStream::Fill() {
   return false;
 }
 
-bool ConnectionStream::Write(std::string_view data) {
+bool ConnectionStream::Write(std::string_view data, bool end_stream) {
   const TimePoint deadline = steady_clock::now() + write_timeout_;
+  const int flags = SendFlags(end_stream);
   while (!data.empty()) {
-    const ssize_t n = ::send(socket_, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t n = ::send(socket_, data.data(), data.size(), flags);
     if (n >= 0) {
       data.remove_prefix(static_cast<size_t>(n));
       continue;
@@ -120,14 +121,15 @@ bool ConnectionStream::Write(std::string_view data) {
       return false;
     }
   }
+  if (end_stream) EndStream();
   return true;
 }
 
-size_t ConnectionStream::TrySend(std::string_view data) {
+size_t ConnectionStream::TrySend(std::string_view data, bool end_stream) {
   size_t sent = 0;
+  const int flags = SendFlags(end_stream);
   while (sent < data.size()) {
-    const ssize_t n =
-        ::send(socket_, data.data() + sent, data.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t n = ::send(socket_, data.data() + sent, data.size() - sent, flags);
     if (n >= 0) {
       sent += static_cast<size_t>(n);
       continue;
@@ -136,12 +138,24 @@ size_t ConnectionStream::TrySend(std::string_view data) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) broken_ = true;
     break;
   }
+  if (end_stream && sent == data.size()) EndStream();
   return sent;
 }
 
-void ConnectionStream::DrainBeforeClose() {
+int ConnectionStream::SendFlags(bool end_stream) {
+  // MSG_MORE holds the last bytes back (like TCP_CORK) until EndStream():
+  // the kernel then sets FIN on the segment that is still queued, so data
+  // and end of stream leave together.
+  return MSG_DONTWAIT | MSG_NOSIGNAL | (end_stream ? MSG_MORE : 0);
+}
+
+void ConnectionStream::EndStream() {
   broken_ = true;
   ::shutdown(socket_, SHUT_WR);
+}
+
+void ConnectionStream::DrainBeforeClose() {
+  EndStream();
   const TimePoint deadline = steady_clock::now() + kDrainTime;
   size_t drained = 0;
   while (drained < kMaxDrainBytes && Wait(POLLIN, deadline)) {

@@ -54,12 +54,21 @@ class ConnectionStream {
   ReadResult ReadBody(size_t length, std::string& body);
 
   // Sends all of `data`; false (and broken()) on error or when the client
-  // makes no room within the write timeout.
-  bool Write(std::string_view data);
+  // makes no room within the write timeout. With `end_stream`, `data` is
+  // the last this connection sends: the end of the stream (FIN) leaves in
+  // the same segment as its last bytes, and the stream is broken() after.
+  //
+  // Why: a client that asked for `Connection: close` then gets the answer
+  // and the end in one segment instead of two. After a leader change the
+  // daemon closes up to http.max_waiters connections at once, and each
+  // segment costs both ends a pass through the TCP stack.
+  bool Write(std::string_view data, bool end_stream = false);
 
   // Sends what the socket takes now, without waiting; returns how many
-  // bytes that was. On an error, broken().
-  size_t TrySend(std::string_view data);
+  // bytes that was. On an error, broken(). With `end_stream`, as Write()
+  // once all of `data` is sent; when only part of it is, the rest must be
+  // written with Write(..., true).
+  size_t TrySend(std::string_view data, bool end_stream = false);
 
   // Before closing after an error answer: stops sending and discards what
   // the client still sends, for a moment, so that its kernel does not
@@ -79,6 +88,10 @@ class ConnectionStream {
  private:
   // Polls for `events` until `deadline`; false on timeout or error.
   bool Wait(short events, TimePoint deadline) const;
+  // The flags of every send(); see Write().
+  static int SendFlags(bool end_stream);
+  // Shuts the sending side: the FIN goes out, on the queued segment if any.
+  void EndStream();
   // Refills the empty buffer; false at the end, on failure or on timeout.
   bool Fill();
   // Takes up to `size` buffered bytes within the budget.
