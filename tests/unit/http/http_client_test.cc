@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <variant>
@@ -253,6 +255,35 @@ TEST(HttpClientTest, CancelEndsARequestMidRead) {
   EXPECT_EQ(failure.kind, HttpFailure::Kind::kCancelled);
   EXPECT_EQ(failure.step, HttpFailure::Step::kReceive);
   EXPECT_TRUE(cancel.cancelled());
+}
+
+// Out of descriptors, a canceller has no eventfd to wake the request's
+// poll(); the request then looks at the flag every 50ms, and a cancel still
+// ends it long before its deadline.
+TEST(HttpClientTest, ACancellerWithoutAnEventfdStillEndsARequest) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit none = saved;
+  none.rlim_cur = 0;  // no new descriptor at all, for the eventfd() alone
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &none), 0);
+  auto cancel = std::make_unique<HttpCanceller>();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_EQ(cancel->fd(), -1) << "the eventfd was had after all";
+
+  ScriptedServer server({"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", "only part"},
+                        ScriptedServer::Then::kHoldOpen);
+  ASSERT_TRUE(server.ok());
+  std::thread canceller([&] {
+    server.WaitForRequest();
+    cancel->Cancel();
+  });
+  const steady_clock::time_point start = steady_clock::now();
+  const HttpFailure failure =
+      FailureOf(FetchHttp(Get(server.port()), Within(seconds(30), cancel.get())));
+  canceller.join();
+  EXPECT_LT(steady_clock::now() - start, kSoon);  // far from the 30 s deadline
+  EXPECT_EQ(failure.kind, HttpFailure::Kind::kCancelled);
+  EXPECT_EQ(failure.step, HttpFailure::Step::kReceive);
 }
 
 TEST(HttpClientTest, ACancelledCancellerEndsLaterRequestsAtOnce) {
