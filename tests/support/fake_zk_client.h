@@ -28,6 +28,7 @@ class FakeZkClient final : public ZkClient {
     int64_t ephemeral_owner = 0;
     int32_t version = 0;
     int64_t next_sequence = 0;  // for sequential children
+    bool auth_only = false;     // its ACL lets only its creator read it
   };
   // How the next Create is answered.
   enum class CreateFault { kNone, kLostAfterApply, kLostBeforeApply };
@@ -74,6 +75,9 @@ class FakeZkClient final : public ZkClient {
   // answers them.
   void LoseQuorum() { quorum_lost_ = true; }
   void RegainQuorum();
+  // The server expires the sessions of handles closed while it could not
+  // hear the close (see Close()): their ephemeral nodes go.
+  void ExpireOrphans();
   // The server refuses the credentials: kAuthFailed, the handle is dead.
   void FailAuth();
   // Watches are lost without firing (a missed notification).
@@ -93,6 +97,9 @@ class FakeZkClient final : public ZkClient {
                              bool sequential);
   void ExternalDelete(const std::string& path);
   void ExternalSetData(const std::string& path, const std::string& data);
+  // The node's ACL lets only its creator read it: our GetData gets kNoAuth
+  // (and sets no watch); exists needs no permission.
+  void MakeUnreadable(const std::string& path) { nodes_.at(path).auth_only = true; }
 
   // --- Inspection ---
   bool NodeExists(const std::string& path) const { return nodes_.count(path) != 0; }
@@ -115,6 +122,9 @@ class FakeZkClient final : public ZkClient {
   void QueueSessionState(SessionState state);
   // Deletes `path` at the server and fires the watch on it, if any.
   void RemoveNode(const std::string& path);
+  // Deletes every ephemeral node of `session` (no watches fire: tests of
+  // this fake watch nothing of other sessions).
+  void RemoveNodesOf(int64_t session);
   void FireWatch(const std::string& path, NodeEventType type);
   NodeStat StatOf(const Node& node) const;
   // Why a request cannot be served now, or nullopt when it can.
@@ -134,6 +144,7 @@ class FakeZkClient final : public ZkClient {
   int64_t next_session_ = 0x1000;
   int64_t server_session_ = 0;     // the live session at the server, 0 if none
   int64_t connected_session_ = 0;  // what the client reports
+  std::vector<int64_t> orphans_;   // closed while unreachable; alive at the server
   bool open_ = false;
   bool connected_ = false;
   bool expired_ = false;
