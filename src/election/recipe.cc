@@ -238,7 +238,8 @@ void Recipe::OnConnected() {
   phase_ = SessionPhase::kConnected;
   reopen_backoff_ = milliseconds(0);
   delete_not_before_ = {};  // a failed delete goes again on a new connection
-  last_heard_ = std::max(last_heard_, now);
+  // The server answered when the library got the event, not when we run.
+  last_heard_ = std::max(last_heard_, std::min(now, zk_.connected_at()));
   next_ping_ = now + SessionTimeout() / 6;
   next_recheck_ = now + options_.recheck_interval;
   if (zk_.session_id() != session_id_) {

@@ -41,6 +41,7 @@ class FakeZkClient final : public ZkClient {
   void Close() override;
   int64_t session_id() const override { return connected_session_; }
   std::chrono::milliseconds negotiated_timeout() const override { return timeout_; }
+  Clock::TimePoint connected_at() const override { return connected_at_; }
   void Create(const std::string& path, const std::string& data, CreateMode mode,
               CreateCallback done) override;
   void GetChildren(const std::string& path, bool watch, ChildrenCallback done) override;
@@ -87,6 +88,8 @@ class FakeZkClient final : public ZkClient {
   }
   void FailNextCreate(CreateFault fault) { create_fault_ = fault; }
   void set_negotiated_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+  // What connected_at() reports (by default TimePoint::max(): unknown).
+  void set_connected_at(Clock::TimePoint t) { connected_at_ = t; }
   // Open() fails (the connect string does not resolve) while set.
   void set_open_fails(bool fails) { open_fails_ = fails; }
 
@@ -154,6 +157,7 @@ class FakeZkClient final : public ZkClient {
   int opens_ = 0;
   CreateFault create_fault_ = CreateFault::kNone;
   std::chrono::milliseconds timeout_{6000};
+  Clock::TimePoint connected_at_ = Clock::TimePoint::max();
 };
 
 }  // namespace zkelect::testing

@@ -1052,5 +1052,25 @@ TEST_F(RecipeTest, Defect7_PredecessorWeMayNotReadIsWatchedAllTheSame) {
   EXPECT_EQ(Snap().position, 1u);
 }
 
+
+// Small one of the safety issue: on reconnect the liveness clock took the
+// time the loop handled the event, not when the library received it; a
+// loop that ran late stretched the lease by its delay.
+TEST_F(RecipeTest, ReconnectCountsLivenessFromWhenTheLibraryConnected) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  zk_.Disconnect();
+  Settle();
+  Advance(milliseconds(1000));
+  zk_.Reconnect();
+  zk_.set_connected_at(clock_.Now());
+  clock_.Advance(milliseconds(2500));  // the loop was busy (or paused) meanwhile
+  Settle();
+  ASSERT_TRUE(recipe_->leading());
+  ASSERT_TRUE(recipe_->LeaseExpiry().has_value());
+  EXPECT_LE(*recipe_->LeaseExpiry(), clock_.Now() + milliseconds(500))
+      << "the lease counts from when the loop ran";
+}
+
 }  // namespace
 }  // namespace zkelect
