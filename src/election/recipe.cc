@@ -292,8 +292,13 @@ void Recipe::OnWake() {
   if (phase_ == SessionPhase::kClosed) return;
   if (session_id_ != 0) {
     const Clock::Duration silent = now - last_heard_;
-    // Rule 8: silent for a whole timeout, the server has expired us.
-    if (silent > SessionTimeout()) {
+    // Rule 8: silent for a whole timeout, the server has expired us. Not on
+    // the way out: a new session would only have to delete the old node, and
+    // the server may keep the session alive (an ensemble that restarts gives
+    // every session a fresh timeout). There the library's word decides:
+    // reconnected (the delete goes out) or expired (the node is gone); the
+    // daemon's shutdown budget bounds the wait.
+    if (silent > SessionTimeout() && intent_ != Intent::kShutdown) {
       spdlog::warn(
           "zk: no answer for {} (more than the session timeout); assuming session {} "
           "expired",
@@ -340,19 +345,21 @@ void Recipe::OnWake() {
   UpdateRole(Reason::kDisconnected);  // the fence may have closed with time alone
 }
 
-// Every deadline here is one OnWake() acts on. Half the timeout counts only
-// while ahead: once passed, OnWake() has stepped down, and a deadline in the
-// past that nothing acts on would make the loop spin. The whole timeout is
-// always acted on (DropSession() ends the session it belongs to).
+// Every deadline here is one OnWake() acts on. Those of the liveness clock
+// count only while ahead: once passed, OnWake() has acted (stepped down, or
+// given the session up), or has nothing to do (a shutdown waits for the
+// library), and a deadline in the past would make the loop spin.
 Clock::TimePoint Recipe::NextWakeup() const {
   if (close_at_) return *close_at_;  // leaving: OnWake() has nothing else to do
   Clock::TimePoint next = std::min({next_ping_, next_recheck_, next_retry_, next_reopen_});
   if (hold_until_) next = std::min(next, *hold_until_);
   if (session_id_ != 0 && phase_ != SessionPhase::kClosed) {
+    const Clock::TimePoint now = clock_.Now();
     const Clock::Duration tick{1};
-    const Clock::TimePoint fence = last_heard_ + SessionTimeout() / 2 + tick;
-    if (fence > clock_.Now()) next = std::min(next, fence);
-    next = std::min(next, last_heard_ + SessionTimeout() + tick);
+    for (const Clock::TimePoint deadline : {last_heard_ + SessionTimeout() / 2 + tick,
+                                            last_heard_ + SessionTimeout() + tick}) {
+      if (deadline > now) next = std::min(next, deadline);
+    }
   }
   return next;
 }

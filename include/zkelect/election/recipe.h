@@ -89,9 +89,12 @@ class Recipe final : public ZkEventSink {
 
   // Leaves for good: demote if leading, delete our node once the stop hook
   // ended, close the session (kYieldAfterDelete after the delete), then run
-  // `done`. While disconnected it waits for the library to reconnect, up to
-  // the assumed expiry (a whole session timeout of silence: the server has
-  // dropped the node by then). Idempotent; later calls only add their `done`.
+  // `done`. While disconnected it waits for the library's word: a reconnect
+  // (then the delete goes out) or an expiry (the node is gone). It does not
+  // give the session up on its own (rule 8's assumed expiry): an ensemble
+  // that restarts keeps the session, and its node, for a whole timeout more.
+  // The caller bounds the wait (the daemon's shutdown budget). Idempotent;
+  // later calls only add their `done`.
   void Shutdown(std::function<void()> done);
 
   // The current state, for the StateBoard.

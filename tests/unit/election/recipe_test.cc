@@ -821,17 +821,20 @@ TEST_F(RecipeTest, ObserverOfAnElectionPathThatDoesNotExistYetWaitsForItWithoutW
 }
 
 // Regression: ZooKeeper went silent during shutdown, after our delete was
-// sent; the session was given up for expired and the delete's reply dropped
-// with the old handle, so shutdown waited for its whole budget.
-TEST_F(RecipeTest, ShutdownFinishesWhenTheSessionIsGivenUpWithTheDeleteInFlight) {
+// sent. The shutdown waits for the library's word, without a busy loop; the
+// delete's answer ends it.
+TEST_F(RecipeTest, ShutdownWithTheDeleteInFlightEndsWithItsAnswer) {
   zk_.set_negotiated_timeout(milliseconds(6000));
   StartAndSettle();
   zk_.GoSilent();
   bool done = false;
   recipe_->Shutdown([&] { done = true; });
-  Settle();
+  Advance(milliseconds(6500));  // past the whole timeout
   EXPECT_FALSE(done) << "the delete has no answer yet";
-  Advance(milliseconds(6500));  // past the whole timeout: the session is given up
+  EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
+  EXPECT_EQ(zk_.opens(), 1) << "no new session on the way out";
+  zk_.Speak();
+  Advance(milliseconds(200));
   EXPECT_TRUE(done);
   EXPECT_EQ(Snap().session.state, "closed");
 }
@@ -941,9 +944,10 @@ TEST_F(RecipeTest, Defect2_WithdrawnNodeDoesNotSpinWhileZooKeeperIsSilent) {
   EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
 }
 
-// Defect 3: the session was given up while a shutdown's stop hook ran; every
-// turn of the loop tried to give it up again, with no sleep and a warning.
-TEST_F(RecipeTest, Defect3_SessionGivenUpDuringAShutdownStopDoesNotSpin) {
+// Defect 3: the session was given up (T of silence, or expiry) while a
+// shutdown's stop hook ran; every turn of the loop tried to give it up again,
+// with no sleep and a warning.
+TEST_F(RecipeTest, Defect3_SilenceAndExpiryDuringAShutdownStopDoNotSpin) {
   zk_.set_negotiated_timeout(milliseconds(6000));
   listener_.set_hold_stops(true);
   StartAndSettle();
@@ -952,7 +956,12 @@ TEST_F(RecipeTest, Defect3_SessionGivenUpDuringAShutdownStopDoesNotSpin) {
   Settle();
   ASSERT_TRUE(listener_.stop_pending());
   zk_.GoSilent();
-  Advance(milliseconds(6500));  // the whole timeout: the session is given up
+  Advance(milliseconds(6500));  // the whole timeout of silence
+  recipe_->OnWake();
+  EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
+  zk_.Speak();
+  zk_.Expire();
+  Settle();
   recipe_->OnWake();
   EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
   EXPECT_NE(Snap().session.state, "connected");
@@ -1009,16 +1018,20 @@ TEST_F(RecipeTest, Defect6_ShutdownWhileDisconnectedWaitsForTheReconnectAndDelet
   EXPECT_FALSE(zk_.NodeExists(own));
 }
 
-// Defect 6, when ZooKeeper does not come back: the shutdown ends at the
-// assumed expiry (a whole timeout of silence), not later.
-TEST_F(RecipeTest, Defect6_ShutdownWhileDisconnectedEndsAtTheAssumedExpiry) {
+// Defect 6, when the server expired the session meanwhile: the node is gone
+// with it, and the shutdown ends.
+TEST_F(RecipeTest, Defect6_ShutdownWhileDisconnectedEndsWhenTheServerSaysExpired) {
   zk_.set_negotiated_timeout(milliseconds(6000));
   StartAndSettle();
   zk_.Disconnect();
   Settle();
   bool done = false;
   recipe_->Shutdown([&] { done = true; });
-  for (int i = 0; i < 80 && !done; ++i) Advance(milliseconds(100));
+  Advance(milliseconds(8000));
+  EXPECT_FALSE(done) << "gave up on its own while ZooKeeper could still come back";
+  EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
+  zk_.Expire();
+  Settle();
   EXPECT_TRUE(done);
   EXPECT_EQ(Snap().session.state, "closed");
 }
