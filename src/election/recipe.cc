@@ -984,6 +984,7 @@ void Recipe::InvariantBroken(const char* what) const {
                    own_node_.value_or("-"), Hex(session_id_));
   for (const std::string& line : Trace()) spdlog::critical("  {}", line);
   spdlog::default_logger()->flush();
+  if (options_.on_broken_invariant) options_.on_broken_invariant(what);
   std::abort();
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "zkelect/common/clock.h"
@@ -29,6 +30,10 @@ struct RecipeOptions {
   bool health_gated = false;  // true: stay out until SetHealth(true)
   std::chrono::milliseconds recheck_interval{30'000};
   std::string servers;  // for reporting only
+  // Runs when an invariant is broken, after the recent events were logged
+  // and before the process aborts (a simulator prints its seed and its own
+  // trace here). Must not throw.
+  std::function<void(std::string_view what)> on_broken_invariant;
 };
 
 // The election recipe of design §3: the decision core that owns all election
