@@ -51,7 +51,7 @@ echo "| mutant | first failing seed | simulated time to it | what the simulator 
 echo "|---|---|---|---|"
 for name in "${mutants[@]}"; do
   patch="${repo_root}/tests/sim/mutants/${name}.patch"
-  if ! patch -s -p1 --forward --reject-file=- <"${patch}" >/dev/null 2>&1; then
+  if ! patch -s -p1 --dry-run <"${patch}" >/dev/null 2>&1 || ! patch -s -p1 <"${patch}"; then
     echo "| ${name} | - | - | the patch does not apply: update it |"
     status=1
     continue
