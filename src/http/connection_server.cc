@@ -161,7 +161,7 @@ void PendingAnswer::Unwatch() {
   MutexLock lock(&connection_->mu);
   connection_->answered = true;
   connection_->on_hang_up = nullptr;
-  server_->Unwatch(*connection_);
+  server_->Unwatch(connection_->stream.socket(), std::exchange(connection_->watch_id, 0));
 }
 
 std::string PendingAnswer::Serialize(const HttpResponse& response, bool* keep_alive) const {
@@ -412,14 +412,11 @@ void ConnectionServer::WatchHangUp(const std::shared_ptr<HttpConnection>& connec
   connection->watch_id = id;
 }
 
-void ConnectionServer::Unwatch(HttpConnection& connection) {
-  if (connection.watch_id == 0) return;
-  ::epoll_ctl(hang_up_fd_, EPOLL_CTL_DEL, connection.stream.socket(), nullptr);
-  {
-    MutexLock lock(&mu_);
-    watched_.erase(connection.watch_id);
-  }
-  connection.watch_id = 0;
+void ConnectionServer::Unwatch(int socket, uint64_t watch_id) {
+  if (watch_id == 0) return;
+  ::epoll_ctl(hang_up_fd_, EPOLL_CTL_DEL, socket, nullptr);
+  MutexLock lock(&mu_);
+  watched_.erase(watch_id);
 }
 
 void ConnectionServer::DispatchHangUps() {
@@ -439,7 +436,7 @@ void ConnectionServer::DispatchHangUps() {
     {
       MutexLock lock(&connection->mu);
       if (connection->watch_id != id) continue;  // answered meanwhile
-      Unwatch(*connection);
+      Unwatch(connection->stream.socket(), std::exchange(connection->watch_id, 0));
       gone = std::move(connection->on_hang_up);
       connection->on_hang_up = nullptr;
     }

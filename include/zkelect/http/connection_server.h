@@ -177,8 +177,9 @@ class ConnectionServer final {
   // client's hang-up if the handler asked for it (PendingAnswer::OnHangUp)
   // and the answer is not sent yet.
   void WatchHangUp(const std::shared_ptr<HttpConnection>& connection) EXCLUDES(mu_);
-  // Ends a watch (the answer is sent or dropped). `connection.mu` held.
-  void Unwatch(HttpConnection& connection) EXCLUDES(mu_);
+  // Ends the watch `watch_id` of `socket` (0: none), once its answer is
+  // sent or dropped, or its client went away.
+  void Unwatch(int socket, uint64_t watch_id) EXCLUDES(mu_);
   // Runs the hang-up callbacks of the connections that epoll reports gone
   // (Serve()'s thread).
   void DispatchHangUps() EXCLUDES(mu_);
