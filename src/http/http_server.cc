@@ -137,7 +137,11 @@ struct HttpServer::ParkedPoll {
   std::atomic<int>& waiters;
   const HttpRequest request;  // what Finish() reads of it
   PendingAnswer pending;
-  bool holds_place = true;  // runs on the hub's thread, or once dropped: never both at once
+  // Until Release(): by the answer (on the hub's thread) or by the
+  // destructor, which come one after the other, never at once.
+  bool holds_place = true;
+  // Set by the handler before it returns, read by the hang-up callback,
+  // which ConnectionServer runs only after that.
   LongPollHub::Ticket ticket = 0;
 };
 
