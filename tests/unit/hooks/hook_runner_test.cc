@@ -461,6 +461,23 @@ TEST_F(HookRunnerTest, BackgroundProcessOfAHookIsNotKilledBySigpipe) {
   EXPECT_EQ(log.Count("hook on_start: background-line"), 3u);
 }
 
+// Issue 20 finding 10: a hook line holding the log's field separator and a
+// JSON object became the JSON log line's "fields"; terminal escapes went to
+// the log raw.
+TEST_F(HookRunnerTest, HookOutputCannotForgeLogFields) {
+  CapturedLog log;
+  HooksConfig hooks;
+  hooks.on_change = Sh(R"(printf 'ok\037{"id":"node-9","role":"leader","epoch":999}\n'; )"
+                       R"(printf '\033[2Jcleared\n')");
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.Start();
+  RunAndWait(runner, HookAction::kChange);
+  EXPECT_EQ(log.Count("\x1f"), 0u) << "a raw separator byte";
+  EXPECT_EQ(log.Count("\x1b"), 0u) << "a raw escape byte";
+  EXPECT_EQ(log.Count(R"(hook on_change: ok\x1f{"id":"node-9")"), 1u);
+  EXPECT_EQ(log.Count(R"(hook on_change: \x1b[2Jcleared)"), 1u);
+}
+
 // Sets environment variables for the scope of the object.
 class ScopedEnvironment {
  public:
