@@ -45,12 +45,6 @@ ExitStatus Terminate(Process& process, milliseconds grace, const Process::LineCa
 
 }  // namespace
 
-std::string HookResult::Describe() const {
-  if (!error.empty()) return "could not start: " + error;
-  if (timed_out) return "timed out after " + FormatDuration(duration);
-  return status ? status->ToString() : "unknown";
-}
-
 HookRunnerImpl::HookRunnerImpl(HooksConfig hooks, ChildConfig child, ProcessSpawner& spawner)
     : hooks_(std::move(hooks)), child_config_(std::move(child)), spawner_(spawner) {}
 
