@@ -684,6 +684,48 @@ TEST_F(HooksTest, LeaderOnlyChild) {
   EXPECT_FALSE(ProcessAlive(*child3)) << "node-1's child " << *child3 << " outlived it";
 }
 
+// Issue 20 finding 1: a start hook that printed steadily ran past
+// hooks.timeout for ever; SIGTERM then hung the daemon and its stop hook
+// never ran.
+TEST_F(HooksTest, ChattyHookStillTimesOutAndShutdownRunsTheStopHook) {
+  const std::string stopped = dir_.Sub("stopped");
+  ZkelectProcess& d = AddDaemonOn(
+      path_, "node-1",
+      {"--hooks.on_start=" + JsonArgv({"yes"}),
+       "--hooks.on_stop=" + JsonArgv({"/bin/sh", "-c", "echo stopped > " + stopped}),
+       "--hooks.timeout=1s", "--hooks.kill_grace=1s", "--hooks.start_failure=ignore"});
+  ASSERT_TRUE(StartReady(d));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  EXPECT_TRUE(WaitUntil(
+      [&] { return d.log_text().find("still running after 1s") != std::string::npos; },
+      seconds(20)))
+      << "no SIGTERM to the chatty on_start hook after its 1 s timeout";
+  d.Terminate();
+  const auto exit = d.WaitExit(seconds(20));
+  if (!exit) d.Kill();
+  ASSERT_TRUE(exit.has_value()) << "the daemon hung in its shutdown";
+  EXPECT_EQ(*exit, (ExitStatus{0, 0})) << exit->ToString();
+  EXPECT_EQ(ReadFileOrEmpty(stopped), "stopped\n") << "the stop hook did not run";
+}
+
+// Issue 21 finding 1: leader-only work outlived a daemon that was SIGKILLed.
+TEST_F(HooksTest, SigkillOfTheDaemonTakesItsChildAlong) {
+  ChildSweeper sweeper;
+  const std::string pidfile = dir_.Sub("child.pid");
+  ZkelectProcess& d = AddDaemonOn(
+      path_, "node-1", {"--", "/bin/sh", "-c", "echo $$ > " + pidfile + "; exec sleep 600"});
+  ASSERT_TRUE(StartReady(d));
+  std::optional<pid_t> child;
+  ASSERT_TRUE(WaitUntil([&] { return (child = ReadPidFile(pidfile)).has_value(); }, seconds(10)))
+      << "the leader-only child never started";
+  sweeper.Add(*child);
+  d.Kill();
+  ASSERT_TRUE(d.WaitExit(seconds(10)).has_value());
+  EXPECT_TRUE(WaitProcessGone(*child, milliseconds(20000)))
+      << "the leader-only child " << *child << " outlived its SIGKILLed daemon";
+}
+
 // ---------------------------------------------------------------------------
 // Point 7: data from ZooKeeper is data, never code.
 

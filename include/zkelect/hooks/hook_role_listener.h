@@ -8,22 +8,25 @@
 
 #include "zkelect/election/role_listener.h"
 #include "zkelect/election/snapshot.h"
+#include "zkelect/hooks/hook_runner.h"
 
 namespace zkelect {
 
-class HookRunner;
+class Clock;
 class TaskPoster;
-struct HookResult;
 struct Metrics;
-struct HookOutcome;
 
 // The RoleListener of a daemon with hooks (design §5): turns role changes
 // into HookRunner actions with the hook environment, and the runner's results
 // back into events on the election loop:
-//  - elected → on_start (+ the leader-only child); a failed start with
-//    start_failure = resign asks the recipe to step aside (hook_failed);
+//  - elected → on_start (+ the leader-only child) of a new term (counted
+//    from 1); a failed start with start_failure = resign asks the recipe to
+//    step aside (hook_failed), and so does a child that exits by itself,
+//    but only while that term is still ours;
 //  - demoted → stop the child, on_stop; `stopped` is posted to the loop when
-//    it has finished, so a resign or shutdown deletes the node only then;
+//    it has finished, so a resign or shutdown deletes the node only then. An
+//    involuntary stop that ends later than Options::stop_budget after the
+//    demotion is warned about and counted (hook_over_budget);
 //  - leader changed → on_change.
 // Data that came from ZooKeeper (other nodes' ids) goes only into
 // environment variables, never into a command line.
@@ -35,14 +38,19 @@ class HookRoleListener final : public RoleListener {
     std::string id;
     std::string election_path;
     bool resign_on_start_failure = true;
-    // Beyond this, a stop hook after an involuntary loss may overlap the
-    // next leader's start (design §5): logged as a warning.
-    std::chrono::milliseconds stop_budget{5000};
+    // The time from an involuntary demotion to the end of its stop (queue,
+    // child and on_stop) beyond which the next leader may already have
+    // started (design §5): half the NEGOTIATED session timeout. Asked at each
+    // demotion, on the loop thread. Over it: a warning and hook_over_budget.
+    std::function<std::chrono::milliseconds()> stop_budget = [] {
+      return std::chrono::milliseconds(5000);
+    };
   };
 
-  // `runner`, `loop` and `metrics` must outlive the listener; hook runs
-  // are counted in `metrics`.
-  HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop, Metrics& metrics);
+  // `runner`, `loop`, `clock` and `metrics` must outlive the listener; hook
+  // runs are counted in `metrics`; `clock` times the stop budget.
+  HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop, const Clock& clock,
+                   Metrics& metrics);
 
   // How to step aside after a failed start (or a child that exited): the
   // daemon wires it to Recipe::Resign with the given reason. Loop thread.
@@ -53,8 +61,10 @@ class HookRoleListener final : public RoleListener {
   void OnLeaderChanged(const std::optional<LeaderView>& previous,
                        const LeaderView& current) override;
 
-  // The leader-only child exited by itself. Any thread: posts to the loop.
-  void OnChildExited(const std::string& status);
+  // The leader-only child started by the kStart of `term` exited by itself.
+  // Any thread: posts to the loop, which steps aside only if that term is
+  // still ours.
+  void OnChildExited(HookTerm term, const std::string& status);
 
   // Hook state for /status.
   HooksView View() const;
@@ -62,6 +72,8 @@ class HookRoleListener final : public RoleListener {
  private:
   std::map<std::string, std::string> Environment(const char* event, Reason reason,
                                                  const LeaderView* leader) const;
+  // Whether `term` is the leadership we hold now.
+  bool IsCurrent(HookTerm term) const;
   // Keeps `outcome` for /status and counts the run in metrics.
   void Record(const HookOutcome& outcome, Reason reason);
   void CountRun(const HookResult& result);
@@ -69,10 +81,12 @@ class HookRoleListener final : public RoleListener {
   const Options options_;
   HookRunner& runner_;
   TaskPoster& loop_;
+  const Clock& clock_;
   Metrics& metrics_;
 
   std::function<void(Reason)> step_aside_;
   std::optional<LeaderView> self_;         // our leadership, while it lasts
+  HookTerm term_ = 0;                      // elections so far; self_'s term
   std::optional<LeaderView> last_leader_;  // for ZKELECT_PREVIOUS_LEADER_ID
   std::optional<HookResultView> last_;
 };
