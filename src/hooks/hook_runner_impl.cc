@@ -188,6 +188,16 @@ HookOutcome HookRunnerImpl::Execute(const Job& job) {
     outcome.skipped = true;
     return outcome;
   }
+  if (job.action == HookAction::kStop && !started_) {
+    // Its start was dropped (or never queued): the application was never
+    // told to start, so it is not told to stop (start and stop alternate).
+    spdlog::info("on_stop of leadership term {} skipped: no start ran since the last stop",
+                 job.term);
+    outcome.skipped = true;
+    return outcome;
+  }
+  if (job.action == HookAction::kStart) started_ = true;
+  if (job.action == HookAction::kStop) started_ = false;
   if (job.action != HookAction::kChange) restart_at_.reset();  // the action decides now
   if (job.action == HookAction::kStop && child_) StopChild();  // child first, then on_stop
   const std::vector<std::string>& argv = CommandFor(job.action);

@@ -122,6 +122,7 @@ class HookRunnerImpl final : public HookRunner {
   std::function<void(HookTerm, const ExitStatus&)> on_child_exit_;
   std::unique_ptr<Process> child_;
   HookTerm child_term_ = 0;
+  bool started_ = false;  // a kStart ran since the last kStop
   std::map<std::string, std::string> child_env_;
   // When the child that exited by itself is due to be restarted.
   std::optional<std::chrono::steady_clock::time_point> restart_at_;
