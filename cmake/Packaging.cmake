@@ -5,8 +5,8 @@
 # gives zkelect_<version>_<arch>.deb: the binary in /usr/bin, the systemd unit
 # in /lib/systemd/system, /etc/zkelect/zkelect.toml as a conffile, the example
 # hooks in /usr/share/zkelect/hooks, and maintainer scripts
-# (packaging/debian/) that create the `zkelect` system user on install and
-# remove it on purge. Runtime library dependencies are computed by
+# (packaging/debian/) that create the `zkelect` system user on install (a
+# purge keeps it, as Debian does). Runtime library dependencies are computed by
 # dpkg-shlibdeps from the binary, so they always match what it links.
 #
 # The unit and configuration go to the absolute paths Debian uses whatever the
