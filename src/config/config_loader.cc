@@ -435,12 +435,18 @@ bool CheckMaxWaiters(const Typed& v, Config* c) {
   return true;
 }
 
+// Below this a long-poll is no wait at all: every request would come back at
+// once, and `zkelect wait` and the status page would spin.
+constexpr milliseconds kMinLongPollWait = std::chrono::seconds(1);
+
 bool CheckDefaultWait(const Typed& v, Config* c) {
+  if (Millis(v) < kMinLongPollWait) return false;
   c->http.default_wait = Millis(v);
   return true;
 }
 
 bool CheckMaxWait(const Typed& v, Config* c) {
+  if (Millis(v) < kMinLongPollWait) return false;
   c->http.max_wait = Millis(v);
   return true;
 }
@@ -600,10 +606,12 @@ constexpr std::array<KeySpec, 31> kKeys = {{
      "file holding the bearer token required by POST endpoints [default: none]", &CheckTokenFile},
     {"http.max_waiters", Kind::kInteger, "64", "expected an integer from 1 to 10000", "N",
      "most long-poll requests parked at once [default: 64]", &CheckMaxWaiters},
-    {"http.default_wait", Kind::kDuration, R"("60s")", kDurationSyntax, "DURATION",
-     "long-poll wait when a request gives none [default: 60s]", &CheckDefaultWait},
-    {"http.max_wait", Kind::kDuration, R"("10m")", kDurationSyntax, "DURATION",
-     "longest long-poll wait a request may ask for [default: 10m]", &CheckMaxWait},
+    {"http.default_wait", Kind::kDuration, R"("60s")", "expected a duration of at least 1s",
+     "DURATION", "long-poll wait when a request gives none, at least 1s [default: 60s]",
+     &CheckDefaultWait},
+    {"http.max_wait", Kind::kDuration, R"("10m")", "expected a duration of at least 1s",
+     "DURATION", "longest long-poll wait a request may ask for, at least 1s [default: 10m]",
+     &CheckMaxWait},
     {"hooks.on_start", Kind::kArgv, R"(["/usr/local/bin/promote", "--fast"])",
      "expected a command as an array of strings, like [\"/usr/local/bin/promote\", \"--fast\"]",
      "ARGV", "command run when this node becomes leader [default: none]", &CheckOnStart},

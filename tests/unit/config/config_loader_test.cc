@@ -277,8 +277,8 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
       {"http.allowed_hosts", " a.example.com , B.example.com "},
       {"http.token_file", ""},
       {"http.max_waiters", "1"},
-      {"http.default_wait", "0s"},
-      {"http.max_wait", "0s"},
+      {"http.default_wait", "1s"},
+      {"http.max_wait", "1s"},
       {"log.level", "error"},
       {"log.format", "json"},
       {"hooks.on_start", R"(["/bin/start", "a b"])"},
@@ -329,8 +329,8 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
     EXPECT_EQ(config->http.allowed_hosts,
               (std::vector<std::string>{"a.example.com", "b.example.com"}));
     EXPECT_EQ(config->http.max_waiters, 1);
-    EXPECT_EQ(config->http.default_wait, milliseconds(0));
-    EXPECT_EQ(config->http.max_wait, milliseconds(0));
+    EXPECT_EQ(config->http.default_wait, milliseconds(1'000));
+    EXPECT_EQ(config->http.max_wait, milliseconds(1'000));
     EXPECT_EQ(config->log.level, "error");
     EXPECT_EQ(config->log.format, LogConfig::Format::kJson);
   }
@@ -1024,5 +1024,21 @@ TEST(ConfigLoaderTest, CurrentEnvironmentReadsTheProcessEnvironment) {
   EXPECT_EQ(env.at("ZKELECT_TEST_VARIABLE"), "a=b");
 }
 
+
+// --- Regression tests of the operations review (issue 21) -------------------
+
+// Finding 10: http.max_wait = "0s" made every long-poll return at once, and
+// `zkelect wait` spin.
+TEST(ConfigLoaderTest, ZeroLongPollWaitsAreRefused) {
+  EXPECT_EQ(ErrorOf(Load(Flags({{"http.max_wait", "0s"}, {"http.default_wait", "0s"}}))),
+            "http.default_wait = \"0s\" (from --http.default_wait): expected a duration of at "
+            "least 1s");
+  EXPECT_EQ(ErrorOf(Load({}, {{"ZKELECT_HTTP_MAX_WAIT", "999ms"}})),
+            "http.max_wait = \"999ms\" (from ZKELECT_HTTP_MAX_WAIT): expected a duration of at "
+            "least 1s");
+  Result<Config> edge = Load(Flags({{"http.max_wait", "1s"}, {"http.default_wait", "1s"}}));
+  ASSERT_TRUE(edge.ok()) << edge.status().message();
+  EXPECT_EQ(edge->http.max_wait, milliseconds(1'000));
+}
 }  // namespace
 }  // namespace zkelect
