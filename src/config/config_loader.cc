@@ -303,14 +303,18 @@ struct Setting {
 };
 
 // The value as an error message shows it: TOML syntax, one line. zk.auth is
-// a secret: only what precedes its first ':' is shown.
+// a secret: of a string only a ZooKeeper auth scheme before the first ':' is
+// shown ("sasl:***"), of any other type nothing (an array, a number).
 std::string ShowValue(const Setting& setting) {
+  if (setting.key != "zk.auth") return FormatTomlValue(setting.value);
+  constexpr std::array<std::string_view, 6> kSchemes = {"digest", "sasl",  "ip",
+                                                        "x509",   "world", "auth"};
   const auto* text = std::get_if<std::string>(&setting.value);
-  if (setting.key == "zk.auth" && text != nullptr) {
-    const std::size_t colon = text->find(':');
-    return FormatTomlValue(colon == std::string::npos ? "***" : text->substr(0, colon) + ":***");
-  }
-  return FormatTomlValue(setting.value);
+  if (text == nullptr) return "***";
+  const std::string_view scheme = std::string_view(*text).substr(0, text->find(':'));
+  const bool known = scheme.size() < text->size() &&
+                     std::find(kSchemes.begin(), kSchemes.end(), scheme) != kSchemes.end();
+  return FormatTomlValue(known ? std::string(scheme) + ":***" : "***");
 }
 
 // `key = value (from origin): expectation`, the one shape of a bad value.
@@ -581,10 +585,15 @@ constexpr std::array<KeySpec, 31> kKeys = {{
     {"zk.session_timeout", Kind::kDuration, R"("10s")", "expected a duration from 1s to 10m",
      "DURATION", "requested ZooKeeper session timeout [default: 10s]", &CheckSessionTimeout},
     {"zk.auth", Kind::kString, R"("digest:user:password")", "expected digest:user:password",
-     "digest:USER:PASSWORD", "ZooKeeper digest credentials [default: none]", &CheckAuth},
+     "digest:USER:PASSWORD",
+     "ZooKeeper digest credentials; as a flag visible to every user of the host in ps: "
+     "prefer --zk.auth_file [default: none]",
+     &CheckAuth},
     {"zk.auth_file", Kind::kString, R"("/etc/zkelect/zk-auth")",
      "expected the path of a file holding digest:user:password", "FILE",
-     "file holding digest:user:password, instead of --zk.auth [default: none]", &CheckAuthFile},
+     "file holding digest:user:password (mode 0640, group zkelect), instead of --zk.auth "
+     "[default: none]",
+     &CheckAuthFile},
     {"election.path", Kind::kString, R"("/zkelect/default")",
      "expected an absolute ZooKeeper path like /zkelect/default", "PATH",
      "ZooKeeper path of the election [default: /zkelect/default]", &CheckElectionPath},

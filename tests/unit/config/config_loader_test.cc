@@ -751,7 +751,7 @@ TEST(ConfigLoaderTest, RejectsBadValuesInTheFile) {
        "expected a duration string, like \"10s\""},
       {"[zk]\nsession_timeout = \"0s\"", "zk.session_timeout = \"0s\"",
        "expected a duration from 1s to 10m"},
-      {"[zk]\nauth = 1", "zk.auth = 1", "expected a string"},
+      {"[zk]\nauth = 1", "zk.auth = ***", "expected a string"},
       {"[zk]\nauth_file = false", "zk.auth_file = false", "expected a string"},
       {"[election]\npath = \"zk/x\"", "election.path = \"zk/x\"",
        "expected an absolute ZooKeeper path like /zkelect/default"},
@@ -1027,6 +1027,38 @@ TEST(ConfigLoaderTest, CurrentEnvironmentReadsTheProcessEnvironment) {
 
 // --- Regression tests of the operations review (issue 21) -------------------
 
+// Finding 3: an unquoted `auth = digest:admin:S3cretPW` printed the password
+// in the parse error; `auth = ["digest:admin:S3cretPW"]` printed the array.
+TEST(ConfigLoaderTest, BadZkAuthInAnyFormDoesNotEchoTheSecret) {
+  const std::vector<std::string> files = {
+      "[zk]\nauth = digest:admin:S3cretPW\n",
+      "[zk]\nauth = [\"digest:admin:S3cretPW\"]\n",
+      "[zk]\nauth = [\"digest:admin:S3cretPW\", 1]\n",
+      "[zk]\nauth = 12345S3cretPW\n",
+      "[zk]\nauth = 0123456789\n",
+      "[zk]\nauth = 99999999999999999999999\n",
+      "[zk]\nauth = 1__2\n",
+      "[zk]\nauth = \"digest:admin\"\n",
+      "[zk]\nauth = \"S3cretPW\"\n",
+  };
+  for (const std::string& file : files) {
+    const std::string error = ErrorOf(LoadFile(file));
+    EXPECT_TRUE(Contains(error, "zk.auth")) << file << " -> " << error;
+    for (const char* secret : {"S3cretPW", "admin", "0123456789", "99999999", "1__2"}) {
+      EXPECT_FALSE(Contains(error, secret)) << file << " -> " << error;
+    }
+  }
+  for (const std::string& value : {std::string("S3cretPW"), std::string("digest:S3cretPW"),
+                                   std::string("digest:admin:S3cretPW\x01")}) {
+    const std::string from_flag = ErrorOf(Load(Flags({{"zk.auth", value}})));
+    const std::string from_env = ErrorOf(Load({}, {{"ZKELECT_ZK_AUTH", value}}));
+    for (const std::string& error : {from_flag, from_env}) {
+      EXPECT_TRUE(Contains(error, "zk.auth")) << error;
+      EXPECT_FALSE(Contains(error, "S3cretPW")) << error;
+    }
+  }
+}
+
 // Finding 10: http.max_wait = "0s" made every long-poll return at once, and
 // `zkelect wait` spin.
 TEST(ConfigLoaderTest, ZeroLongPollWaitsAreRefused) {
@@ -1039,6 +1071,5 @@ TEST(ConfigLoaderTest, ZeroLongPollWaitsAreRefused) {
   Result<Config> edge = Load(Flags({{"http.max_wait", "1s"}, {"http.default_wait", "1s"}}));
   ASSERT_TRUE(edge.ok()) << edge.status().message();
   EXPECT_EQ(edge->http.max_wait, milliseconds(1'000));
-}
-}  // namespace
+}}  // namespace
 }  // namespace zkelect
