@@ -2,6 +2,8 @@
 // hands over to the library (design §1): `zkelect run` is the daemon, the other
 // subcommands are small clients of it.
 
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -102,14 +104,16 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
   if (run->parsed()) {
+    std::vector<std::string> warnings;
     zkelect::Result<zkelect::Config> config =
-        zkelect::LoadConfig(flags, zkelect::CurrentEnvironment());
+        zkelect::LoadConfig(flags, zkelect::CurrentEnvironment(), &warnings);
     if (!config.ok()) {
       std::fprintf(stderr, "zkelect: configuration error: %s\n", config.status().message().c_str());
       return kUsageError;
     }
     config.value().child.command = std::move(leader_command);
     zkelect::ConfigureLogging(config->log);
+    for (const std::string& warning : warnings) spdlog::warn("configuration: {}", warning);
     return zkelect::Daemon(std::move(config).value()).Run();
   }
   return zkelect::RunClientCommand(app, client_options, zkelect::CurrentEnvironment(), std::cout,

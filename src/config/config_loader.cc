@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string_view>
@@ -256,10 +257,16 @@ class FileDescriptor {
 
 std::string ErrnoText(int error) { return std::generic_category().message(error); }
 
+// A file's content and permission bits, read through one descriptor.
+struct SmallFile {
+  std::string content;
+  mode_t mode = 0;  // st_mode & 07777
+};
+
 // Reads a whole regular file of at most `max_bytes`. Errors carry the reason
 // only ("No such file or directory"); NotFound when the file does not exist.
 // O_NONBLOCK: naming a FIFO must give an error, not a hang.
-Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes) {
+Result<SmallFile> ReadSmallFile(const std::string& path, std::size_t max_bytes) {
   const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) {
     const int error = errno;
@@ -269,13 +276,15 @@ Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) return Status::InvalidArgument(ErrnoText(errno));
   if (!S_ISREG(info.st_mode)) return Status::InvalidArgument("not a regular file");
-  std::string content;
+  SmallFile file;
+  file.mode = info.st_mode & 07777;
+  std::string& content = file.content;
   std::array<char, 4096> buffer{};
   while (true) {
     const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::InvalidArgument(ErrnoText(errno));
-    if (n == 0) return content;
+    if (n == 0) return file;
     content.append(buffer.data(), static_cast<std::size_t>(n));
     if (content.size() > max_bytes) {
       return Status::InvalidArgument("larger than " + std::to_string(max_bytes) + " bytes");
@@ -825,11 +834,48 @@ Result<Typed> ConvertText(const KeySpec& spec, const Setting& setting) {
 // ---------------------------------------------------------------------------
 // Merging.
 
-// The configuration being built, and where each of its values came from.
+// The configuration being built, where each of its values came from, and
+// what to warn about.
 struct Loading {
   Config config;
   std::map<std::string, Setting> winners;  // key -> the setting its value came from
+  std::vector<std::string> warnings;
 };
+
+// "0644", as chmod writes a mode.
+std::string OctalMode(mode_t mode) {
+  std::ostringstream out;
+  out << std::oct << std::setw(4) << std::setfill('0') << mode;
+  return out.str();
+}
+
+// A configuration file that others may write lets any local user run code
+// as the daemon's user (hooks.on_start), and a secret file that others may
+// write lets them replace the credentials: refused, as sshd refuses such
+// files. Group-writable is left to the operator (the zkelect group).
+Status CheckNotWritableByOthers(const Setting& setting, mode_t mode) {
+  if ((mode & S_IWOTH) == 0) return Status::Ok();
+  return Invalid(setting, "expected a file that only its owner and group may write (mode " +
+                              OctalMode(mode) + "; chmod o-w)");
+}
+
+// Reads the secret file at `path`, which `setting` names and which holds
+// `what`. Refused when others may write it; a warning when they may read it.
+Result<std::string> ReadSecretFile(const std::string& path, const Setting& setting,
+                                   const std::string& what, Loading* loading) {
+  Result<SmallFile> file = ReadSmallFile(path, kMaxSecretFileBytes);
+  if (!file.ok()) {
+    return Invalid(
+        setting, "expected a readable file holding " + what + " (" + file.status().message() + ")");
+  }
+  if (Status s = CheckNotWritableByOthers(setting, file->mode); !s.ok()) return s;
+  if ((file->mode & S_IROTH) != 0) {
+    loading->warnings.push_back(setting.key + " = " + ShowValue(setting) + " (from " +
+                                setting.origin + "): every user may read this secret (mode " +
+                                OctalMode(file->mode) + "; chmod o-r)");
+  }
+  return std::move(file->content);
+}
 
 Status Apply(const KeySpec& spec, Setting setting, Loading* loading) {
   Result<Typed> typed = setting.from_file ? ConvertToml(spec, setting) : ConvertText(spec, setting);
@@ -906,13 +952,15 @@ Status LoadFile(const RawFlags& flags, const Environment& env, Loading* loading)
   }
   if (path.empty()) return Status::Ok();
 
-  Result<std::string> text = ReadSmallFile(path, kMaxConfigFileBytes);
-  if (!text.ok()) {
-    if (!named && text.status().code() == Status::Code::kNotFound) return Status::Ok();
-    return Invalid(Setting{"config", path, false, origin},
-                   "expected a readable TOML file (" + text.status().message() + ")");
+  const Setting config_setting{"config", path, false, origin};
+  Result<SmallFile> file = ReadSmallFile(path, kMaxConfigFileBytes);
+  if (!file.ok()) {
+    if (!named && file.status().code() == Status::Code::kNotFound) return Status::Ok();
+    return Invalid(config_setting,
+                   "expected a readable TOML file (" + file.status().message() + ")");
   }
-  Result<TomlDocument> document = ParseToml(*text, path);
+  if (Status s = CheckNotWritableByOthers(config_setting, file->mode); !s.ok()) return s;
+  Result<TomlDocument> document = ParseToml(file->content, path);
   if (!document.ok()) return document.status();
 
   // In the order of the file, so that the first problem reported is the
@@ -1006,11 +1054,9 @@ Status Finish(Loading* loading) {
       return Invalid(auth_file, "expected zk.auth or zk.auth_file, not both (zk.auth is set from " +
                                     auth.origin + ")");
     }
-    Result<std::string> content = ReadSmallFile(config.zk.auth_file, kMaxSecretFileBytes);
-    if (!content.ok()) {
-      return Invalid(auth_file, "expected a readable file holding digest:user:password (" +
-                                    content.status().message() + ")");
-    }
+    Result<std::string> content =
+        ReadSecretFile(config.zk.auth_file, auth_file, "digest:user:password", loading);
+    if (!content.ok()) return content.status();
     std::optional<std::string> credentials = ParseDigest(Trim(*content));
     if (!credentials) {
       return Invalid(auth_file, "expected a file holding digest:user:password");
@@ -1026,11 +1072,9 @@ Status Finish(Loading* loading) {
   config.http.token.clear();
   if (!config.http.token_file.empty()) {
     const Setting& token_file = loading->winners.at("http.token_file");
-    Result<std::string> content = ReadSmallFile(config.http.token_file, kMaxSecretFileBytes);
-    if (!content.ok()) {
-      return Invalid(token_file, "expected a readable file holding the bearer token (" +
-                                     content.status().message() + ")");
-    }
+    Result<std::string> content =
+        ReadSecretFile(config.http.token_file, token_file, "the bearer token", loading);
+    if (!content.ok()) return content.status();
     const std::string_view token = Trim(*content);
     if (token.empty()) {
       return Invalid(token_file, "expected a file holding the bearer token (the file is empty)");
@@ -1090,12 +1134,14 @@ Environment CurrentEnvironment() {
   return env;
 }
 
-Result<Config> LoadConfig(const RawFlags& flags, const Environment& env) {
+Result<Config> LoadConfig(const RawFlags& flags, const Environment& env,
+                          std::vector<std::string>* warnings) {
   Loading loading;
   if (Status s = LoadFile(flags, env, &loading); !s.ok()) return s;
   if (Status s = LoadEnvironment(env, &loading); !s.ok()) return s;
   if (Status s = LoadFlags(flags, &loading); !s.ok()) return s;
   if (Status s = Finish(&loading); !s.ok()) return s;
+  if (warnings != nullptr) *warnings = std::move(loading.warnings);
   return std::move(loading.config);
 }
 

@@ -69,8 +69,12 @@ Environment CurrentEnvironment();
 // line naming the key, the value, where it came from and what was expected:
 //   zk.session_timeout = "10x" (from --zk.session_timeout): expected a
 //   duration like 250ms, 6s or 1m30s
-// Secrets (zk.auth, file contents) are never echoed. Nothing is returned
-// half-applied: either the whole Config or an error.
-Result<Config> LoadConfig(const RawFlags& flags, const Environment& env);
+// Secrets (zk.auth in any form, file contents) are never echoed. A secret
+// file that others may write is refused; one that every user may read gives
+// a warning. Warnings (one line each, in the same shape) go to *warnings
+// when it is not null, for the caller to log once logging is set up.
+// Nothing is returned half-applied: either the whole Config or an error.
+Result<Config> LoadConfig(const RawFlags& flags, const Environment& env,
+                          std::vector<std::string>* warnings = nullptr);
 
 }  // namespace zkelect

@@ -1071,5 +1071,62 @@ TEST(ConfigLoaderTest, ZeroLongPollWaitsAreRefused) {
   Result<Config> edge = Load(Flags({{"http.max_wait", "1s"}, {"http.default_wait", "1s"}}));
   ASSERT_TRUE(edge.ok()) << edge.status().message();
   EXPECT_EQ(edge->http.max_wait, milliseconds(1'000));
-}}  // namespace
+}
+// Finding 7: a config file at mode 0666 loaded silently, so any local user
+// could set hooks.on_start and run code as the zkelect user.
+TEST(ConfigLoaderTest, ConfigFileWritableByOthersIsRefused) {
+  TempFile file("id = \"a\"\n");
+  ASSERT_EQ(::chmod(file.path().c_str(), 0666), 0);
+  RawFlags flags;
+  flags.config_path = file.path();
+  EXPECT_EQ(ErrorOf(LoadConfig(flags, {})),
+            "config = \"" + file.path() +
+                "\" (from --config): expected a file that only its owner and group may write "
+                "(mode 0666; chmod o-w)");
+  ASSERT_EQ(::chmod(file.path().c_str(), 0664), 0);
+  EXPECT_TRUE(LoadConfig(flags, {}).ok());
+}
+
+TEST(ConfigLoaderTest, SecretFileWritableByOthersIsRefused) {
+  TempFile auth("digest:u:p\n");
+  TempFile token("abc\n");
+  ASSERT_EQ(::chmod(auth.path().c_str(), 0602), 0);
+  ASSERT_EQ(::chmod(token.path().c_str(), 0646), 0);
+  EXPECT_EQ(ErrorOf(Load(Flags({{"zk.auth_file", auth.path()}}))),
+            "zk.auth_file = \"" + auth.path() +
+                "\" (from --zk.auth_file): expected a file that only its owner and group may "
+                "write (mode 0602; chmod o-w)");
+  EXPECT_EQ(ErrorOf(Load(Flags({{"http.token_file", token.path()}}))),
+            "http.token_file = \"" + token.path() +
+                "\" (from --http.token_file): expected a file that only its owner and group may "
+                "write (mode 0646; chmod o-w)");
+}
+
+TEST(ConfigLoaderTest, SecretFileReadableByOthersIsAWarning) {
+  TempFile auth("digest:u:p\n");
+  TempFile token("abc\n");
+  ASSERT_EQ(::chmod(auth.path().c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(token.path().c_str(), 0604), 0);
+  std::vector<std::string> warnings;
+  Result<Config> config = LoadConfig(
+      Flags({{"zk.auth_file", auth.path()}, {"http.token_file", token.path()}, {"id", "a"}}),
+      {{"ZKELECT_CONFIG", ""}}, &warnings);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(warnings, (std::vector<std::string>{
+                          "zk.auth_file = \"" + auth.path() +
+                              "\" (from --zk.auth_file): every user may read this secret (mode "
+                              "0644; chmod o-r)",
+                          "http.token_file = \"" + token.path() +
+                              "\" (from --http.token_file): every user may read this secret "
+                              "(mode 0604; chmod o-r)"}));
+  ASSERT_EQ(::chmod(auth.path().c_str(), 0640), 0);
+  ASSERT_EQ(::chmod(token.path().c_str(), 0600), 0);
+  warnings.clear();
+  EXPECT_TRUE(LoadConfig(Flags({{"zk.auth_file", auth.path()}, {"http.token_file", token.path()}}),
+                         {{"ZKELECT_CONFIG", ""}}, &warnings)
+                  .ok());
+  EXPECT_TRUE(warnings.empty());
+}
+
+}  // namespace
 }  // namespace zkelect
