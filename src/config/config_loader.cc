@@ -983,7 +983,80 @@ Status LoadFile(const RawFlags& flags, const Environment& env, Loading* loading)
   return Status::Ok();
 }
 
+// The variables zkelect sets for its hooks and its leader-only child: a
+// zkelect started from a hook inherits them. ZKELECT_ID is a key as well.
+constexpr std::array<std::string_view, 10> kHookVariables = {
+    "ZKELECT_EVENT",     "ZKELECT_REASON",         "ZKELECT_ID",    "ZKELECT_ELECTION",
+    "ZKELECT_LEADER_ID", "ZKELECT_LEADER_ADDRESS", "ZKELECT_EPOCH", "ZKELECT_PREVIOUS_LEADER_ID",
+    "ZKELECT_PRIORITY",  "ZKELECT_LEADER_PRIORITY"};
+
+// A variable's name spelled as a key: ZKELECT_ZK_SESION_TIMEOUT ->
+// "zk.sesion_timeout" (the first '_' becomes '.' after a table's name).
+std::string KeyOfVariable(std::string_view name) {
+  std::string key = AsciiLower(name.substr(std::string_view(kEnvPrefix).size()));
+  const std::size_t underscore = key.find('_');
+  if (underscore == std::string::npos) return key;
+  const std::string table = key.substr(0, underscore) + ".";
+  if (std::any_of(kKeys.begin(), kKeys.end(),
+                  [&table](const KeySpec& spec) { return spec.key.starts_with(table); })) {
+    key[underscore] = '.';
+  }
+  return key;
+}
+
+std::size_t DistanceToHookVariable(std::string_view name) {
+  std::size_t best = std::string_view::npos;
+  for (std::string_view hook : kHookVariables) best = std::min(best, EditDistance(name, hook));
+  return best;
+}
+
+// The key whose variable is the fewest edits away from `name`.
+std::string_view ClosestKey(std::string_view name) {
+  std::string_view best = kKeys.front().key;
+  std::size_t best_distance = std::string_view::npos;
+  for (const KeySpec& spec : kKeys) {
+    if (const std::size_t distance = EditDistance(name, EnvName(spec.key));
+        distance < best_distance) {
+      best = spec.key;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+// ZKELECT_ is zkelect's namespace, but not only zkelect's: scripts and other
+// tools use it (bench/run-all exports ZKELECT_BIN), and a zkelect started
+// from a hook inherits the hook variables, maybe of another version. A name
+// within a typo of a key's variable (ZKELECT_ELECTON_PATH) is an error, like
+// a misspelt key in the file: ignored, it would silently put the node in the
+// wrong election. Any other unknown name is a warning. The value is never
+// shown (a misspelt ZKELECT_ZK_AUTH holds a password).
+Status CheckUnknownVariables(const Environment& env, Loading* loading) {
+  for (const auto& [name, value] : env) {
+    if (!name.starts_with(kEnvPrefix) || name == kConfigEnv || name == kMetaEnv) continue;
+    const auto is_name = [&name](std::string_view known) { return known == name; };
+    if (std::any_of(kHookVariables.begin(), kHookVariables.end(), is_name) ||
+        std::any_of(kKeys.begin(), kKeys.end(),
+                    [&name](const KeySpec& spec) { return EnvName(spec.key) == name; })) {
+      continue;
+    }
+    const std::string prefix = name + " (from the environment): ";
+    const std::string_view suggestion = Suggest(KeyOfVariable(name));
+    if (!suggestion.empty() &&
+        EditDistance(name, EnvName(suggestion)) <= DistanceToHookVariable(name)) {
+      return Status::InvalidArgument(prefix + "unknown variable (did you mean " +
+                                     EnvName(suggestion) + ", key " + std::string(suggestion) +
+                                     "?)");
+    }
+    const std::string_view closest = ClosestKey(name);
+    loading->warnings.push_back(prefix + "not a zkelect variable, ignored (the closest is " +
+                                EnvName(closest) + ", key " + std::string(closest) + ")");
+  }
+  return Status::Ok();
+}
+
 Status LoadEnvironment(const Environment& env, Loading* loading) {
+  if (Status s = CheckUnknownVariables(env, loading); !s.ok()) return s;
   for (const KeySpec& spec : kKeys) {
     const std::string name = EnvName(spec.key);
     if (auto it = env.find(name); it != env.end()) {

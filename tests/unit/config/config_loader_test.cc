@@ -1027,6 +1027,53 @@ TEST(ConfigLoaderTest, CurrentEnvironmentReadsTheProcessEnvironment) {
 
 // --- Regression tests of the operations review (issue 21) -------------------
 
+// Finding 2: ZKELECT_ELECTON_PATH=/myapp/scheduler joined /zkelect/default,
+// with nothing in the log.
+TEST(ConfigLoaderTest, MisspeltZkelectVariableIsNotSilentlyIgnored) {
+  const std::string error = ErrorOf(Load({}, {{"ZKELECT_ELECTON_PATH", "/myapp/scheduler"}}));
+  EXPECT_EQ(error,
+            "ZKELECT_ELECTON_PATH (from the environment): unknown variable (did you mean "
+            "ZKELECT_ELECTION_PATH, key election.path?)");
+  EXPECT_FALSE(Contains(error, "/myapp/scheduler")) << error;
+  // A key's last part alone, and a table name misspelt.
+  EXPECT_TRUE(Contains(ErrorOf(Load({}, {{"ZKELECT_SESSION_TIMEOUT", "6s"}})),
+                       "did you mean ZKELECT_ZK_SESSION_TIMEOUT, key zk.session_timeout?"));
+  EXPECT_TRUE(Contains(ErrorOf(Load({}, {{"ZKELECT_ZK_SERVER", "zk:2181"}})),
+                       "did you mean ZKELECT_ZK_SERVERS, key zk.servers?"));
+  // The value of a misspelt secret is not echoed either.
+  const std::string auth = ErrorOf(Load({}, {{"ZKELECT_ZK_AUHT", "digest:u:S3cretPW"}}));
+  EXPECT_TRUE(Contains(auth, "ZKELECT_ZK_AUHT")) << auth;
+  EXPECT_FALSE(Contains(auth, "S3cretPW")) << auth;
+}
+
+// Finding 2, the other half: names far from every key are another tool's
+// (bench/run-all exports ZKELECT_BIN) or a hook variable of another zkelect
+// version; they are warned about, naming the closest key, and do not stop
+// the daemon. The variables zkelect sets for hooks pass without a word.
+TEST(ConfigLoaderTest, UnknownZkelectVariableFarFromEveryKeyIsAWarning) {
+  std::vector<std::string> warnings;
+  RawFlags no_file;
+  no_file.config_path = "";
+  Result<Config> config = LoadConfig(no_file,
+                                     {{"ZKELECT_BIN", "/usr/bin/zkelect"},
+                                      {"ZKELECT_EVENT", "start"},
+                                      {"ZKELECT_REASON", "elected"},
+                                      {"ZKELECT_ELECTION", "/zkelect/default"},
+                                      {"ZKELECT_LEADER_ID", "other node"},
+                                      {"ZKELECT_LEADER_ADDRESS", "10.0.0.1:80"},
+                                      {"ZKELECT_EPOCH", "3"},
+                                      {"ZKELECT_PREVIOUS_LEADER_ID", ""},
+                                      {"ZKELECT_PRIORITY", "1"},
+                                      {"ZKELECT_LEADER_PRIORITY", "1"}},
+                                     &warnings);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(*config, Defaults());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "ZKELECT_BIN (from the environment): not a zkelect variable, ignored (the closest is "
+            "ZKELECT_ID, key id)");
+}
+
 // Finding 3: an unquoted `auth = digest:admin:S3cretPW` printed the password
 // in the parse error; `auth = ["digest:admin:S3cretPW"]` printed the array.
 TEST(ConfigLoaderTest, BadZkAuthInAnyFormDoesNotEchoTheSecret) {
