@@ -627,9 +627,8 @@ constexpr std::array<KeySpec, 31> kKeys = {{
     {"http.default_wait", Kind::kDuration, R"("60s")", "expected a duration of at least 1s",
      "DURATION", "long-poll wait when a request gives none, at least 1s [default: 60s]",
      &CheckDefaultWait},
-    {"http.max_wait", Kind::kDuration, R"("10m")", "expected a duration of at least 1s",
-     "DURATION", "longest long-poll wait a request may ask for, at least 1s [default: 10m]",
-     &CheckMaxWait},
+    {"http.max_wait", Kind::kDuration, R"("10m")", "expected a duration of at least 1s", "DURATION",
+     "longest long-poll wait a request may ask for, at least 1s [default: 10m]", &CheckMaxWait},
     {"hooks.on_start", Kind::kArgv, R"(["/usr/local/bin/promote", "--fast"])",
      "expected a command as an array of strings, like [\"/usr/local/bin/promote\", \"--fast\"]",
      "ARGV", "command run when this node becomes leader [default: none]", &CheckOnStart},
@@ -938,7 +937,7 @@ Status ApplyFileMeta(const TomlEntry& entry, const Setting& setting, Loading* lo
 }
 
 Status LoadFile(const RawFlags& flags, const Environment& env, Loading* loading) {
-  std::string path = kDefaultConfigPath;
+  std::string path = flags.default_config_path;
   std::string origin = "default";
   bool named = true;
   if (flags.config_path) {

@@ -30,6 +30,9 @@ inline constexpr char kDefaultConfigPath[] = "/etc/zkelect/zkelect.toml";
 struct RawFlags {
   // --config: the TOML file to read. Empty means "read no file".
   std::optional<std::string> config_path;
+  // Not a flag: the file read when neither --config nor ZKELECT_CONFIG names
+  // one, which may be missing (tests point it elsewhere).
+  std::string default_config_path = kDefaultConfigPath;
   // "zk.servers" -> "..." as typed, for each --<key> given (the last one wins).
   std::map<std::string, std::string> values;
   // --meta key=value, in the order given (repeatable).
@@ -52,13 +55,17 @@ Environment CurrentEnvironment();
 
 // Builds the effective configuration: defaults < file < environment < flags.
 //
-// The file is --config, else ZKELECT_CONFIG, else kDefaultConfigPath; an
-// empty path means no file. Only the default path may be missing; an
+// The file is --config, else ZKELECT_CONFIG, else flags.default_config_path
+// (kDefaultConfigPath); an empty path means no file. Only the default path
+// may be missing; an
 // explicitly named file that is missing or unreadable is an error, as is a
 // TOML syntax error ("<file>:<line>: <what>") and an unknown key in the file.
+// A file that users other than its owner and group may write is refused.
 // From the environment only ZKELECT_CONFIG, ZKELECT_META and the variables
-// of known keys are read; other ZKELECT_* variables are ignored (hooks run
-// with ZKELECT_EVENT and others set). `meta` merges key by key across the
+// of known keys are read. Another ZKELECT_* name is an error when it is
+// within a typo of a key's variable (ZKELECT_ELECTON_PATH: "did you mean
+// ZKELECT_ELECTION_PATH"), and otherwise a warning, except for the variables
+// zkelect sets for hooks (ZKELECT_EVENT and others). `meta` merges key by key across the
 // sources ([meta] table < ZKELECT_META="k=v,k2=v2" < --meta k=v); every other
 // key is replaced whole, lists included (comma-separated in env and flags).
 //

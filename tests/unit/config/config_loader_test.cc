@@ -1024,7 +1024,6 @@ TEST(ConfigLoaderTest, CurrentEnvironmentReadsTheProcessEnvironment) {
   EXPECT_EQ(env.at("ZKELECT_TEST_VARIABLE"), "a=b");
 }
 
-
 // --- Regression tests of the operations review (issue 21) -------------------
 
 // Finding 2: ZKELECT_ELECTON_PATH=/myapp/scheduler joined /zkelect/default,
