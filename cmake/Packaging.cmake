@@ -4,10 +4,11 @@
 #
 # gives zkelect_<version>_<arch>.deb: the binary in /usr/bin, the systemd unit
 # in /lib/systemd/system, /etc/zkelect/zkelect.toml as a conffile, the example
-# hooks in /usr/share/zkelect/hooks, and maintainer scripts
-# (packaging/debian/) that create the `zkelect` system user on install and
-# remove it on purge. Runtime library dependencies are computed by
-# dpkg-shlibdeps from the binary, so they always match what it links.
+# hooks in /usr/share/zkelect/hooks, the manual page zkelect(8), and maintainer
+# scripts (packaging/debian/) that create the `zkelect` system user on install
+# (a purge keeps it, as Debian does). Runtime library dependencies are
+# computed by dpkg-shlibdeps from the binary, so they always match what it
+# links. The binary is built with Debian's hardening flags (Hardening.cmake).
 #
 # The unit and configuration go to the absolute paths Debian uses whatever the
 # install prefix, because the unit names /usr/bin/zkelect and the daemon reads
@@ -58,5 +59,24 @@ file(ARCHIVE_CREATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/changelog.gz
      PATHS ${PROJECT_BINARY_DIR}/packaging/changelog
      FORMAT raw COMPRESSION GZip COMPRESSION_LEVEL 9 MTIME 0)
 install(FILES ${PROJECT_BINARY_DIR}/packaging/changelog.gz DESTINATION share/doc/zkelect)
+
+# As Debian's dh_strip does, the binary loses its .comment section (compiler
+# versions) on top of cpack's strip.
+find_program(ZKELECT_OBJCOPY NAMES objcopy)
+if(ZKELECT_OBJCOPY)
+  install(CODE "execute_process(COMMAND ${ZKELECT_OBJCOPY} --remove-section=.comment
+                  \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/bin/zkelect\" COMMAND_ERROR_IS_FATAL ANY)")
+endif()
+
+# Lintian overrides, each with its reason (packaging/debian/lintian-overrides).
+install(FILES packaging/debian/lintian-overrides DESTINATION share/lintian/overrides
+        RENAME zkelect)
+
+# The manual page zkelect(8), compressed as Debian wants it.
+configure_file(packaging/zkelect.8 ${PROJECT_BINARY_DIR}/packaging/zkelect.8 COPYONLY)
+file(ARCHIVE_CREATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/zkelect.8.gz
+     PATHS ${PROJECT_BINARY_DIR}/packaging/zkelect.8
+     FORMAT raw COMPRESSION GZip COMPRESSION_LEVEL 9 MTIME 0)
+install(FILES ${PROJECT_BINARY_DIR}/packaging/zkelect.8.gz DESTINATION share/man/man8)
 
 include(CPack)

@@ -33,6 +33,9 @@ test_packages=(
   systemd
   # YAML parser for the Kubernetes manifest test
   python3 python3-yaml
+  # the package test of Debian's checks: lintian, hardening-check
+  # (devscripts) and man (man-db) for zkelect(8)
+  lintian devscripts man-db
   # promtool: checks /metrics (the exposition format) and unit-tests the alert
   # rules of docs/alerts.yaml
   prometheus

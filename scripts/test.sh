@@ -161,9 +161,11 @@ await_build() {
   return "${status}"
 }
 
-# On exit: stops the builder if still running (an interrupted run).
+# On exit: stops the builder if still running (an interrupted run), with
+# the builds it started: the builder leads a process group of its own, and
+# ninja passes the SIGTERM on to the compilers it started.
 stop_builder() {
-  if [[ -n ${builder_pid} ]]; then kill "${builder_pid}" 2>/dev/null || true; fi
+  if [[ -n ${builder_pid} ]]; then kill -TERM -- "-${builder_pid}" 2>/dev/null || true; fi
   if [[ -n ${builds} ]]; then rm -rf "${builds}"; fi
 }
 
@@ -176,8 +178,12 @@ if [[ ${ZKELECT_OVERLAP_BUILDS:-1} == 1 ]]; then
   stage "${presets[0]}: build" build "${presets[0]}" && first_built=1
   builds=$(mktemp -d)
   trap stop_builder EXIT
+  # Job control for this one job puts the builder in a process group of its
+  # own (its id is the builder's pid), which stop_builder ends whole.
+  set -m
   background_builder "${presets[@]:1}" &
   builder_pid=$!
+  set +m
   for preset in "${presets[@]}"; do
     if [[ ${preset} == "${presets[0]}" ]]; then
       ((first_built)) || continue

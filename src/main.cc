@@ -2,6 +2,8 @@
 // hands over to the library (design §1): `zkelect run` is the daemon, the other
 // subcommands are small clients of it.
 
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -19,6 +21,35 @@
 namespace {
 // Exit code for a bad command line or configuration (design §6).
 constexpr int kUsageError = 2;
+
+// What `zkelect run --help` says last: where secrets belong.
+constexpr char kSecretsFooter[] =
+    "Secrets: give the ZooKeeper credentials as --zk.auth_file FILE and the bearer token as "
+    "--http.token_file FILE, readable by the zkelect group alone (install -m 0640 -o root -g "
+    "zkelect). A --zk.auth value is visible to every user of the host in ps and "
+    "/proc/PID/cmdline.";
+
+// CLI11 quotes unexpected arguments back whole, and one may be a secret
+// (--zk.auht=digest:user:password, or the word after a misspelt option):
+// options are named without their values, other words only counted.
+std::string DescribeUnexpected(const std::vector<std::string>& args) {
+  std::string shown;
+  std::size_t hidden = 0;
+  for (const std::string& arg : args) {
+    if (!arg.starts_with("-")) {
+      ++hidden;
+      continue;
+    }
+    const std::size_t eq = arg.find('=');
+    shown +=
+        (shown.empty() ? "" : " ") + arg.substr(0, eq) + (eq == std::string::npos ? "" : "=...");
+  }
+  if (hidden > 0) {
+    shown += (shown.empty() ? "" : " and ") + std::to_string(hidden) +
+             (hidden == 1 ? " other argument" : " other arguments");
+  }
+  return "unexpected " + shown + " (values not shown); see --help";
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -33,6 +64,7 @@ int main(int argc, char** argv) {
       "Run the daemon: join the election and serve the HTTP API on localhost. With -- CMD "
       "ARGS..., also run CMD while this node leads (stopped when leadership ends)");
   zkelect::AddConfigFlags(*run, &flags);
+  run->footer(kSecretsFooter);
 
   // Client subcommands (status, leader, resign, wait, check): small clients
   // of a local daemon's HTTP API.
@@ -57,6 +89,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError&) {
+    std::fprintf(stderr, "zkelect: %s\n", DescribeUnexpected(app.remaining(true)).c_str());
+    return kUsageError;
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kUsageError;
@@ -69,14 +104,16 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
   if (run->parsed()) {
+    std::vector<std::string> warnings;
     zkelect::Result<zkelect::Config> config =
-        zkelect::LoadConfig(flags, zkelect::CurrentEnvironment());
+        zkelect::LoadConfig(flags, zkelect::CurrentEnvironment(), &warnings);
     if (!config.ok()) {
       std::fprintf(stderr, "zkelect: configuration error: %s\n", config.status().message().c_str());
       return kUsageError;
     }
     config.value().child.command = std::move(leader_command);
     zkelect::ConfigureLogging(config->log);
+    for (const std::string& warning : warnings) spdlog::warn("configuration: {}", warning);
     return zkelect::Daemon(std::move(config).value()).Run();
   }
   return zkelect::RunClientCommand(app, client_options, zkelect::CurrentEnvironment(), std::cout,

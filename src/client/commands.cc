@@ -1,5 +1,7 @@
 #include "zkelect/client/commands.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -225,10 +227,11 @@ struct Target {
 
 // Resolves the daemon's address (and for resign the token) from the options,
 // the environment and the configuration file, through the daemon's own
-// loader so that both read http.listen and http.token_file alike. Only the
-// variables that matter here are passed on, so that a stray ZKELECT_* value
-// meant for the daemon cannot stop a probe; secrets that a client does not
-// need (zk.auth_file; the token unless `want_token`) are not read.
+// loader so that both read the same file (the daemon's default one too) and
+// http.listen and http.token_file alike. Only the variables that matter here
+// are passed on, so that a stray ZKELECT_* value meant for the daemon cannot
+// stop a probe; secrets that a client does not need (zk.auth_file; the token
+// unless `want_token`) are not read.
 Result<Target> ResolveTarget(const ClientOptions& options, const Environment& env,
                              bool want_token) {
   Environment relevant;
@@ -237,12 +240,17 @@ Result<Target> ResolveTarget(const ClientOptions& options, const Environment& en
     if (const auto it = env.find(name); it != env.end()) relevant.insert(*it);
   }
   RawFlags flags;
-  // Unlike the daemon, a client reads no file unless told to.
-  const std::string config_file = options.config_path             ? *options.config_path
-                                  : relevant.contains(kConfigEnv) ? relevant.at(kConfigEnv)
-                                                                  : "";
-  // Left unset for ZKELECT_CONFIG, so that the loader's messages name it.
-  if (options.config_path || config_file.empty()) flags.config_path = config_file;
+  flags.config_path = options.config_path;  // unset: ZKELECT_CONFIG, else the default file
+  flags.default_config_path = options.default_config_path;
+  // The file read, for messages; the default one only when it exists.
+  std::string config_file;
+  if (options.config_path) {
+    config_file = *options.config_path;
+  } else if (relevant.contains(kConfigEnv)) {
+    config_file = relevant.at(kConfigEnv);
+  } else if (::access(options.default_config_path.c_str(), F_OK) == 0) {
+    config_file = options.default_config_path;
+  }
   flags.values["zk.auth_file"] = "";
   if (!want_token) {
     flags.values["http.token_file"] = "";
@@ -526,14 +534,15 @@ void AddCommonOptions(CLI::App& command, ClientOptions* options) {
   command
       .add_option("--addr", options->addr,
                   std::string("the daemon's HTTP address [default: env ") + kListenEnv +
-                      ", else http.listen of --config, else " + HttpConfig().listen + "]")
+                      ", else http.listen of the configuration file, else " + HttpConfig().listen +
+                      "]")
       ->type_name("HOST:PORT");
   command
       .add_option_function<std::string>(
           "--config", [options](const std::string& value) { options->config_path = value; },
-          std::string("read http.listen (and for resign http.token_file) from this TOML file "
-                      "(env ") +
-              kConfigEnv + ")")
+          std::string("read http.listen (and for resign http.token_file) from this TOML file; "
+                      "empty for none [default: env ") +
+              kConfigEnv + ", else " + kDefaultConfigPath + " if it exists, as the daemon]")
       ->type_name("FILE");
   command.add_flag("--json", options->json, "print the daemon's JSON answer, one line");
 }

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string_view>
@@ -256,10 +257,16 @@ class FileDescriptor {
 
 std::string ErrnoText(int error) { return std::generic_category().message(error); }
 
+// A file's content and permission bits, read through one descriptor.
+struct SmallFile {
+  std::string content;
+  mode_t mode = 0;  // st_mode & 07777
+};
+
 // Reads a whole regular file of at most `max_bytes`. Errors carry the reason
 // only ("No such file or directory"); NotFound when the file does not exist.
 // O_NONBLOCK: naming a FIFO must give an error, not a hang.
-Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes) {
+Result<SmallFile> ReadSmallFile(const std::string& path, std::size_t max_bytes) {
   const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) {
     const int error = errno;
@@ -269,13 +276,15 @@ Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) return Status::InvalidArgument(ErrnoText(errno));
   if (!S_ISREG(info.st_mode)) return Status::InvalidArgument("not a regular file");
-  std::string content;
+  SmallFile file;
+  file.mode = info.st_mode & 07777;
+  std::string& content = file.content;
   std::array<char, 4096> buffer{};
   while (true) {
     const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::InvalidArgument(ErrnoText(errno));
-    if (n == 0) return content;
+    if (n == 0) return file;
     content.append(buffer.data(), static_cast<std::size_t>(n));
     if (content.size() > max_bytes) {
       return Status::InvalidArgument("larger than " + std::to_string(max_bytes) + " bytes");
@@ -303,14 +312,18 @@ struct Setting {
 };
 
 // The value as an error message shows it: TOML syntax, one line. zk.auth is
-// a secret: only what precedes its first ':' is shown.
+// a secret: of a string only a ZooKeeper auth scheme before the first ':' is
+// shown ("sasl:***"), of any other type nothing (an array, a number).
 std::string ShowValue(const Setting& setting) {
+  if (setting.key != "zk.auth") return FormatTomlValue(setting.value);
+  constexpr std::array<std::string_view, 6> kSchemes = {"digest", "sasl",  "ip",
+                                                        "x509",   "world", "auth"};
   const auto* text = std::get_if<std::string>(&setting.value);
-  if (setting.key == "zk.auth" && text != nullptr) {
-    const std::size_t colon = text->find(':');
-    return FormatTomlValue(colon == std::string::npos ? "***" : text->substr(0, colon) + ":***");
-  }
-  return FormatTomlValue(setting.value);
+  if (text == nullptr) return "***";
+  const std::string_view scheme = std::string_view(*text).substr(0, text->find(':'));
+  const bool known = scheme.size() < text->size() &&
+                     std::find(kSchemes.begin(), kSchemes.end(), scheme) != kSchemes.end();
+  return FormatTomlValue(known ? std::string(scheme) + ":***" : "***");
 }
 
 // `key = value (from origin): expectation`, the one shape of a bad value.
@@ -435,12 +448,18 @@ bool CheckMaxWaiters(const Typed& v, Config* c) {
   return true;
 }
 
+// Below this a long-poll is no wait at all: every request would come back at
+// once, and `zkelect wait` and the status page would spin.
+constexpr milliseconds kMinLongPollWait = std::chrono::seconds(1);
+
 bool CheckDefaultWait(const Typed& v, Config* c) {
+  if (Millis(v) < kMinLongPollWait) return false;
   c->http.default_wait = Millis(v);
   return true;
 }
 
 bool CheckMaxWait(const Typed& v, Config* c) {
+  if (Millis(v) < kMinLongPollWait) return false;
   c->http.max_wait = Millis(v);
   return true;
 }
@@ -575,10 +594,15 @@ constexpr std::array<KeySpec, 31> kKeys = {{
     {"zk.session_timeout", Kind::kDuration, R"("10s")", "expected a duration from 1s to 10m",
      "DURATION", "requested ZooKeeper session timeout [default: 10s]", &CheckSessionTimeout},
     {"zk.auth", Kind::kString, R"("digest:user:password")", "expected digest:user:password",
-     "digest:USER:PASSWORD", "ZooKeeper digest credentials [default: none]", &CheckAuth},
+     "digest:USER:PASSWORD",
+     "ZooKeeper digest credentials; as a flag visible to every user of the host in ps: "
+     "prefer --zk.auth_file [default: none]",
+     &CheckAuth},
     {"zk.auth_file", Kind::kString, R"("/etc/zkelect/zk-auth")",
      "expected the path of a file holding digest:user:password", "FILE",
-     "file holding digest:user:password, instead of --zk.auth [default: none]", &CheckAuthFile},
+     "file holding digest:user:password (mode 0640, group zkelect), instead of --zk.auth "
+     "[default: none]",
+     &CheckAuthFile},
     {"election.path", Kind::kString, R"("/zkelect/default")",
      "expected an absolute ZooKeeper path like /zkelect/default", "PATH",
      "ZooKeeper path of the election [default: /zkelect/default]", &CheckElectionPath},
@@ -600,10 +624,11 @@ constexpr std::array<KeySpec, 31> kKeys = {{
      "file holding the bearer token required by POST endpoints [default: none]", &CheckTokenFile},
     {"http.max_waiters", Kind::kInteger, "64", "expected an integer from 1 to 10000", "N",
      "most long-poll requests parked at once [default: 64]", &CheckMaxWaiters},
-    {"http.default_wait", Kind::kDuration, R"("60s")", kDurationSyntax, "DURATION",
-     "long-poll wait when a request gives none [default: 60s]", &CheckDefaultWait},
-    {"http.max_wait", Kind::kDuration, R"("10m")", kDurationSyntax, "DURATION",
-     "longest long-poll wait a request may ask for [default: 10m]", &CheckMaxWait},
+    {"http.default_wait", Kind::kDuration, R"("60s")", "expected a duration of at least 1s",
+     "DURATION", "long-poll wait when a request gives none, at least 1s [default: 60s]",
+     &CheckDefaultWait},
+    {"http.max_wait", Kind::kDuration, R"("10m")", "expected a duration of at least 1s", "DURATION",
+     "longest long-poll wait a request may ask for, at least 1s [default: 10m]", &CheckMaxWait},
     {"hooks.on_start", Kind::kArgv, R"(["/usr/local/bin/promote", "--fast"])",
      "expected a command as an array of strings, like [\"/usr/local/bin/promote\", \"--fast\"]",
      "ARGV", "command run when this node becomes leader [default: none]", &CheckOnStart},
@@ -808,11 +833,48 @@ Result<Typed> ConvertText(const KeySpec& spec, const Setting& setting) {
 // ---------------------------------------------------------------------------
 // Merging.
 
-// The configuration being built, and where each of its values came from.
+// The configuration being built, where each of its values came from, and
+// what to warn about.
 struct Loading {
   Config config;
   std::map<std::string, Setting> winners;  // key -> the setting its value came from
+  std::vector<std::string> warnings;
 };
+
+// "0644", as chmod writes a mode.
+std::string OctalMode(mode_t mode) {
+  std::ostringstream out;
+  out << std::oct << std::setw(4) << std::setfill('0') << mode;
+  return out.str();
+}
+
+// A configuration file that others may write lets any local user run code
+// as the daemon's user (hooks.on_start), and a secret file that others may
+// write lets them replace the credentials: refused, as sshd refuses such
+// files. Group-writable is left to the operator (the zkelect group).
+Status CheckNotWritableByOthers(const Setting& setting, mode_t mode) {
+  if ((mode & S_IWOTH) == 0) return Status::Ok();
+  return Invalid(setting, "expected a file that only its owner and group may write (mode " +
+                              OctalMode(mode) + "; chmod o-w)");
+}
+
+// Reads the secret file at `path`, which `setting` names and which holds
+// `what`. Refused when others may write it; a warning when they may read it.
+Result<std::string> ReadSecretFile(const std::string& path, const Setting& setting,
+                                   const std::string& what, Loading* loading) {
+  Result<SmallFile> file = ReadSmallFile(path, kMaxSecretFileBytes);
+  if (!file.ok()) {
+    return Invalid(
+        setting, "expected a readable file holding " + what + " (" + file.status().message() + ")");
+  }
+  if (Status s = CheckNotWritableByOthers(setting, file->mode); !s.ok()) return s;
+  if ((file->mode & S_IROTH) != 0) {
+    loading->warnings.push_back(setting.key + " = " + ShowValue(setting) + " (from " +
+                                setting.origin + "): every user may read this secret (mode " +
+                                OctalMode(file->mode) + "; chmod o-r)");
+  }
+  return std::move(file->content);
+}
 
 Status Apply(const KeySpec& spec, Setting setting, Loading* loading) {
   Result<Typed> typed = setting.from_file ? ConvertToml(spec, setting) : ConvertText(spec, setting);
@@ -875,7 +937,7 @@ Status ApplyFileMeta(const TomlEntry& entry, const Setting& setting, Loading* lo
 }
 
 Status LoadFile(const RawFlags& flags, const Environment& env, Loading* loading) {
-  std::string path = kDefaultConfigPath;
+  std::string path = flags.default_config_path;
   std::string origin = "default";
   bool named = true;
   if (flags.config_path) {
@@ -889,13 +951,15 @@ Status LoadFile(const RawFlags& flags, const Environment& env, Loading* loading)
   }
   if (path.empty()) return Status::Ok();
 
-  Result<std::string> text = ReadSmallFile(path, kMaxConfigFileBytes);
-  if (!text.ok()) {
-    if (!named && text.status().code() == Status::Code::kNotFound) return Status::Ok();
-    return Invalid(Setting{"config", path, false, origin},
-                   "expected a readable TOML file (" + text.status().message() + ")");
+  const Setting config_setting{"config", path, false, origin};
+  Result<SmallFile> file = ReadSmallFile(path, kMaxConfigFileBytes);
+  if (!file.ok()) {
+    if (!named && file.status().code() == Status::Code::kNotFound) return Status::Ok();
+    return Invalid(config_setting,
+                   "expected a readable TOML file (" + file.status().message() + ")");
   }
-  Result<TomlDocument> document = ParseToml(*text, path);
+  if (Status s = CheckNotWritableByOthers(config_setting, file->mode); !s.ok()) return s;
+  Result<TomlDocument> document = ParseToml(file->content, path);
   if (!document.ok()) return document.status();
 
   // In the order of the file, so that the first problem reported is the
@@ -918,7 +982,80 @@ Status LoadFile(const RawFlags& flags, const Environment& env, Loading* loading)
   return Status::Ok();
 }
 
+// The variables zkelect sets for its hooks and its leader-only child: a
+// zkelect started from a hook inherits them. ZKELECT_ID is a key as well.
+constexpr std::array<std::string_view, 10> kHookVariables = {
+    "ZKELECT_EVENT",     "ZKELECT_REASON",         "ZKELECT_ID",    "ZKELECT_ELECTION",
+    "ZKELECT_LEADER_ID", "ZKELECT_LEADER_ADDRESS", "ZKELECT_EPOCH", "ZKELECT_PREVIOUS_LEADER_ID",
+    "ZKELECT_PRIORITY",  "ZKELECT_LEADER_PRIORITY"};
+
+// A variable's name spelled as a key: ZKELECT_ZK_SESION_TIMEOUT ->
+// "zk.sesion_timeout" (the first '_' becomes '.' after a table's name).
+std::string KeyOfVariable(std::string_view name) {
+  std::string key = AsciiLower(name.substr(std::string_view(kEnvPrefix).size()));
+  const std::size_t underscore = key.find('_');
+  if (underscore == std::string::npos) return key;
+  const std::string table = key.substr(0, underscore) + ".";
+  if (std::any_of(kKeys.begin(), kKeys.end(),
+                  [&table](const KeySpec& spec) { return spec.key.starts_with(table); })) {
+    key[underscore] = '.';
+  }
+  return key;
+}
+
+std::size_t DistanceToHookVariable(std::string_view name) {
+  std::size_t best = std::string_view::npos;
+  for (std::string_view hook : kHookVariables) best = std::min(best, EditDistance(name, hook));
+  return best;
+}
+
+// The key whose variable is the fewest edits away from `name`.
+std::string_view ClosestKey(std::string_view name) {
+  std::string_view best = kKeys.front().key;
+  std::size_t best_distance = std::string_view::npos;
+  for (const KeySpec& spec : kKeys) {
+    if (const std::size_t distance = EditDistance(name, EnvName(spec.key));
+        distance < best_distance) {
+      best = spec.key;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+// ZKELECT_ is zkelect's namespace, but not only zkelect's: scripts and other
+// tools use it (bench/run-all exports ZKELECT_BIN), and a zkelect started
+// from a hook inherits the hook variables, maybe of another version. A name
+// within a typo of a key's variable (ZKELECT_ELECTON_PATH) is an error, like
+// a misspelt key in the file: ignored, it would silently put the node in the
+// wrong election. Any other unknown name is a warning. The value is never
+// shown (a misspelt ZKELECT_ZK_AUTH holds a password).
+Status CheckUnknownVariables(const Environment& env, Loading* loading) {
+  for (const auto& [name, value] : env) {
+    if (!name.starts_with(kEnvPrefix) || name == kConfigEnv || name == kMetaEnv) continue;
+    const auto is_name = [&name](std::string_view known) { return known == name; };
+    if (std::any_of(kHookVariables.begin(), kHookVariables.end(), is_name) ||
+        std::any_of(kKeys.begin(), kKeys.end(),
+                    [&name](const KeySpec& spec) { return EnvName(spec.key) == name; })) {
+      continue;
+    }
+    const std::string prefix = name + " (from the environment): ";
+    const std::string_view suggestion = Suggest(KeyOfVariable(name));
+    if (!suggestion.empty() &&
+        EditDistance(name, EnvName(suggestion)) <= DistanceToHookVariable(name)) {
+      return Status::InvalidArgument(prefix + "unknown variable (did you mean " +
+                                     EnvName(suggestion) + ", key " + std::string(suggestion) +
+                                     "?)");
+    }
+    const std::string_view closest = ClosestKey(name);
+    loading->warnings.push_back(prefix + "not a zkelect variable, ignored (the closest is " +
+                                EnvName(closest) + ", key " + std::string(closest) + ")");
+  }
+  return Status::Ok();
+}
+
 Status LoadEnvironment(const Environment& env, Loading* loading) {
+  if (Status s = CheckUnknownVariables(env, loading); !s.ok()) return s;
   for (const KeySpec& spec : kKeys) {
     const std::string name = EnvName(spec.key);
     if (auto it = env.find(name); it != env.end()) {
@@ -989,11 +1126,9 @@ Status Finish(Loading* loading) {
       return Invalid(auth_file, "expected zk.auth or zk.auth_file, not both (zk.auth is set from " +
                                     auth.origin + ")");
     }
-    Result<std::string> content = ReadSmallFile(config.zk.auth_file, kMaxSecretFileBytes);
-    if (!content.ok()) {
-      return Invalid(auth_file, "expected a readable file holding digest:user:password (" +
-                                    content.status().message() + ")");
-    }
+    Result<std::string> content =
+        ReadSecretFile(config.zk.auth_file, auth_file, "digest:user:password", loading);
+    if (!content.ok()) return content.status();
     std::optional<std::string> credentials = ParseDigest(Trim(*content));
     if (!credentials) {
       return Invalid(auth_file, "expected a file holding digest:user:password");
@@ -1009,11 +1144,9 @@ Status Finish(Loading* loading) {
   config.http.token.clear();
   if (!config.http.token_file.empty()) {
     const Setting& token_file = loading->winners.at("http.token_file");
-    Result<std::string> content = ReadSmallFile(config.http.token_file, kMaxSecretFileBytes);
-    if (!content.ok()) {
-      return Invalid(token_file, "expected a readable file holding the bearer token (" +
-                                     content.status().message() + ")");
-    }
+    Result<std::string> content =
+        ReadSecretFile(config.http.token_file, token_file, "the bearer token", loading);
+    if (!content.ok()) return content.status();
     const std::string_view token = Trim(*content);
     if (token.empty()) {
       return Invalid(token_file, "expected a file holding the bearer token (the file is empty)");
@@ -1073,12 +1206,14 @@ Environment CurrentEnvironment() {
   return env;
 }
 
-Result<Config> LoadConfig(const RawFlags& flags, const Environment& env) {
+Result<Config> LoadConfig(const RawFlags& flags, const Environment& env,
+                          std::vector<std::string>* warnings) {
   Loading loading;
   if (Status s = LoadFile(flags, env, &loading); !s.ok()) return s;
   if (Status s = LoadEnvironment(env, &loading); !s.ok()) return s;
   if (Status s = LoadFlags(flags, &loading); !s.ok()) return s;
   if (Status s = Finish(&loading); !s.ok()) return s;
+  if (warnings != nullptr) *warnings = std::move(loading.warnings);
   return std::move(loading.config);
 }
 

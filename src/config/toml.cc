@@ -16,8 +16,6 @@ namespace {
 // included) has a bounded number of parts.
 constexpr int kMaxInlineDepth = 16;
 constexpr std::size_t kMaxKeyParts = 64;
-// Longest piece of the input quoted back in an error message.
-constexpr std::size_t kMaxQuotedToken = 40;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -173,11 +171,6 @@ std::string FormatScalar(const TomlScalar& scalar) {
   if (const auto* s = std::get_if<std::string>(&scalar)) return QuoteString(*s);
   if (const auto* i = std::get_if<std::int64_t>(&scalar)) return std::to_string(*i);
   return std::get<bool>(scalar) ? "true" : "false";
-}
-
-std::string Shorten(std::string_view token) {
-  if (token.size() <= kMaxQuotedToken) return std::string(token);
-  return std::string(token.substr(0, kMaxQuotedToken)) + "...";
 }
 
 // What a dotted key path names so far. Tables come in several kinds because
@@ -361,9 +354,10 @@ class Parser {
       return ParseInlineTable(path, depth + 1);
     }
     if (Status s = DefineKey(table.size(), path, section, NodeKind::kValue); !s.ok()) return s;
+    std::string key = FormatTomlKey(path);
+    value_key_ = key;
     TomlValue value;
     if (Status s = ParseValue(&value); !s.ok()) return s;
-    std::string key = FormatTomlKey(path);
     entries_.emplace(std::move(key), TomlEntry{std::move(value), key_line, std::move(path)});
     return Status::Ok();
   }
@@ -547,7 +541,7 @@ class Parser {
       return Error("floats are not supported");
     }
     if (unsigned_part.empty() || !IsDigit(unsigned_part[0])) {
-      return Error("invalid value " + Shorten(token) + " (strings must be quoted)");
+      return Error("invalid value of " + value_key_ + " (strings must be quoted)");
     }
     const bool date_like = token.size() >= 5 && IsDigit(token[0]) && IsDigit(token[1]) &&
                            IsDigit(token[2]) && IsDigit(token[3]) && token[4] == '-';
@@ -563,7 +557,7 @@ class Parser {
           unsigned_part.find_first_of(".eE") != std::string_view::npos &&
           unsigned_part.find_first_not_of("0123456789_.eE+-") == std::string_view::npos;
       if (float_like) return Error("floats are not supported");
-      return Error("invalid value " + Shorten(token) + " (strings must be quoted)");
+      return Error("invalid value of " + value_key_ + " (strings must be quoted)");
     }
     return ParseDecimal(token, out);
   }
@@ -573,7 +567,7 @@ class Parser {
     const bool negative = token[0] == '-';
     const std::string_view digits = (token[0] == '+' || token[0] == '-') ? token.substr(1) : token;
     if (digits.size() > 1 && digits[0] == '0') {
-      return Error("invalid integer " + Shorten(token) + ": leading zeros are not allowed");
+      return Error("invalid integer of " + value_key_ + ": leading zeros are not allowed");
     }
     const std::uint64_t limit =
         negative ? std::uint64_t{1} << 63
@@ -582,13 +576,13 @@ class Parser {
     for (std::size_t i = 0; i < digits.size(); ++i) {
       if (digits[i] == '_') {
         if (i + 1 == digits.size() || digits[i + 1] == '_') {
-          return Error("invalid integer " + Shorten(token) + ": '_' must be between digits");
+          return Error("invalid integer of " + value_key_ + ": '_' must be between digits");
         }
         continue;
       }
       const auto d = static_cast<std::uint64_t>(digits[i] - '0');
       if (magnitude > (limit - d) / 10) {
-        return Error("integer " + Shorten(token) + " is out of range (64-bit)");
+        return Error("integer of " + value_key_ + " is out of range (64-bit)");
       }
       magnitude = magnitude * 10 + d;
     }
@@ -689,6 +683,9 @@ class Parser {
   std::size_t pos_ = 0;
   int line_ = 1;
   int sections_ = 0;  // sections handed out so far; 0 is the top of the file
+  // The key whose value is being read. Errors about a value name this key,
+  // never the value's text: it may be a secret (zk.auth).
+  std::string value_key_;
   std::map<std::string, Node> nodes_;
   TomlDocument entries_;
 };

@@ -10,7 +10,13 @@
 #   - the unit's ExecStart line, read from the installed unit file, run as
 #     the zkelect user against a ZooKeeper (a sibling container sharing the
 #     network namespace), answers GET /readyz with 200 and leads;
-#   - SIGTERM makes it exit 0; `apt purge` removes the user and /etc/zkelect.
+#   - SIGTERM makes it exit 0;
+#   - `apt purge` with a token file added to /etc/zkelect (as
+#     docs/operations.md tells operators to) removes the package's files and
+#     keeps the token and the zkelect user and group, which still own it
+#     (finding 8 of the operations review: the purge deleted the group and
+#     left the token owned by a dangling group id); without added files,
+#     /etc/zkelect goes.
 #
 #   deb_install_test.sh BUILD_DIR VERSION
 #
@@ -129,11 +135,22 @@ in_box '
   echo "exit status 0"
 '
 
-phase "apt purge"
+phase "apt purge, with a token file the operator added"
 in_box '
+  install -m 0640 -o root -g zkelect /dev/null /etc/zkelect/token
   DEBIAN_FRONTEND=noninteractive apt-get purge -y -q zkelect >/dev/null
-  if getent passwd zkelect || getent group zkelect; then echo "FAILED: user left" >&2; exit 1; fi
-  if [ -e /etc/zkelect ] || [ -e /usr/bin/zkelect ]; then echo "FAILED: files left" >&2; exit 1; fi
-  echo "purged: no user, no /etc/zkelect, no binary"
+  fail() { echo "FAILED: $*" >&2; ls -ln /etc/zkelect >&2 || true; exit 1; }
+  [ -e /usr/bin/zkelect ] && fail "the binary is left"
+  [ -e /etc/zkelect/zkelect.toml ] && fail "the conffile is left"
+  [ -f /etc/zkelect/token ] || fail "the operator'"'"'s token file was removed"
+  getent passwd zkelect >/dev/null || fail "the zkelect user was removed (Debian keeps system users)"
+  owner=$(stat -c %U:%G /etc/zkelect/token)
+  [ "${owner}" = root:zkelect ] || fail "the token is owned by ${owner}, expected root:zkelect"
+  echo "purged: binary and conffile gone; the token stays, owned by ${owner}"
+  rm /etc/zkelect/token
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /deb/*.deb >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get purge -y -q zkelect >/dev/null
+  [ -e /etc/zkelect ] && fail "/etc/zkelect is left, with nothing added to it"
+  echo "purged again without added files: no /etc/zkelect"
 '
 phase "PASSED"

@@ -4,9 +4,18 @@
 - every file parses as YAML, every object has apiVersion, kind and a name,
   and kustomization.yaml lists exactly the other files;
 - the Deployment's zkelect sidecar probes through `zkelect check live`
-  (liveness) and `zkelect check ready` (readiness), takes its id and address
-  from the downward API, and mounts the ConfigMap and the Secret that the
-  manifests define at the paths the configuration names;
+  (liveness and readiness), takes its id and address from the downward API,
+  and mounts the ConfigMap and the Secret that the manifests define at the
+  paths the configuration names;
+- no_rbac_and_no_token_by_default (finding 4 of the operations review: a
+  Role let every pod patch every pod of the namespace, image included, and
+  both containers got an API token that nothing used): the base has no RBAC
+  and mounts no token; the opt-in label-leader/ overlay grants no more than
+  get/patch on pods, narrows it with an admission policy to the pod's own
+  zkelect.io/leader label, and mounts the token into the sidecar alone;
+- readiness_without_zookeeper (finding 5: the sidecar's readiness was
+  /readyz, so a ZooKeeper outage took every pod out of the Service): no
+  container's readiness needs ZooKeeper or leadership;
 - every ZKELECT_* variable it sets is one zkelect knows (`zkelect run
   --help` lists each key's variable);
 - the ConfigMap's zkelect.toml plus that environment, loaded by a real
@@ -14,7 +23,10 @@
   example values), is accepted and takes effect: the daemon starts with the
   pod name as id and the configured election path and ZooKeeper servers.
 
-    kubernetes_manifests_test.py ZKELECT_BINARY MANIFEST_DIR
+    kubernetes_manifests_test.py ZKELECT_BINARY MANIFEST_DIR [CHECK]
+
+CHECK runs one named check alone (no_rbac_and_no_token_by_default,
+readiness_without_zookeeper); without it, every check runs.
 """
 
 import os
@@ -34,6 +46,14 @@ POD_IP = "10.1.2.3"
 
 def fail(message):
     sys.exit(f"FAILED: {message}")
+
+
+def load_yaml_dir(directory):
+    objects = []
+    for name in sorted(f for f in os.listdir(directory) if f.endswith(".yaml")):
+        with open(os.path.join(directory, name), encoding="utf-8") as f:
+            objects += [doc for doc in yaml.safe_load_all(f) if doc is not None]
+    return objects
 
 
 def load_objects(manifest_dir):
@@ -59,7 +79,7 @@ def load_objects(manifest_dir):
 
 
 def find(objects, kind, name=None):
-    found = [o for o in objects if o["kind"] == kind and name in (None, o["metadata"]["name"])]
+    found = [o for o in objects if o["kind"] == kind and name in (None, o.get("metadata", {}).get("name"))]
     if len(found) != 1:
         fail(f"expected one {kind} {name or ''}, found {len(found)}")
     return found[0]
@@ -87,7 +107,7 @@ def check_sidecar(objects, deployment, binary):
     if sidecar is None:
         fail("no container named zkelect in the Deployment")
     probes = {"livenessProbe": ["zkelect", "check", "live"],
-              "readinessProbe": ["zkelect", "check", "ready"]}
+              "readinessProbe": ["zkelect", "check", "live"]}
     for probe, command in probes.items():
         if sidecar.get(probe, {}).get("exec", {}).get("command") != command:
             fail(f"zkelect {probe}: expected exec {command}")
@@ -179,12 +199,102 @@ def check_started(process, config_text):
     print(f"zkelect accepted the ConfigMap and environment: {line.strip()}")
 
 
+RBAC_KINDS = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount"}
+TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def token_mounts(pod):
+    """Container name -> whether a Kubernetes API token is mounted into it."""
+    projected = {v["name"] for v in pod.get("volumes", [])
+                 if any("serviceAccountToken" in s for s in v.get("projected", {}).get("sources", []))}
+    automount = pod.get("automountServiceAccountToken", True)
+    return {c["name"]: automount or any(m["name"] in projected or m["mountPath"].startswith(TOKEN_DIR)
+                                        for m in c.get("volumeMounts", []))
+            for c in pod["containers"]}
+
+
+def check_no_rbac_and_no_token_by_default(objects, manifest_dir):
+    granted = sorted(f"{o['kind']} {o['metadata']['name']}" for o in objects if o["kind"] in RBAC_KINDS)
+    if granted:
+        fail(f"the base manifests grant Kubernetes API access nothing uses: {granted}")
+    pod = find(objects, "Deployment")["spec"]["template"]["spec"]
+    if pod.get("automountServiceAccountToken") is not False:
+        fail("the pod does not set automountServiceAccountToken: false")
+    if "serviceAccountName" in pod:
+        fail(f"the pod runs as service account {pod['serviceAccountName']}, which nothing uses")
+    mounted = [name for name, has_token in token_mounts(pod).items() if has_token]
+    if mounted:
+        fail(f"a Kubernetes API token is mounted into {mounted}")
+
+    # The opt-in overlay: as little as Kubernetes allows, the sidecar alone.
+    overlay_dir = os.path.join(manifest_dir, "label-leader")
+    overlay = load_yaml_dir(overlay_dir)
+    listed = sorted(find(overlay, "Kustomization")["resources"])
+    expected = sorted(["../"] + [f for f in os.listdir(overlay_dir) if f.endswith(".yaml") and
+                                 f not in ("kustomization.yaml", "deployment-patch.yaml")])
+    if listed != expected:
+        fail(f"label-leader/kustomization.yaml lists {listed}, expected {expected}")
+    for role in (o for o in overlay if o["kind"] in ("Role", "ClusterRole")):
+        if role["kind"] == "ClusterRole":
+            fail("label-leader/ grants a ClusterRole")
+        for rule in role["rules"]:
+            if rule.get("resources") != ["pods"] or not set(rule["verbs"]) <= {"get", "patch"}:
+                fail(f"label-leader/ Role rule beyond get/patch on pods: {rule}")
+    account = find(overlay, "ServiceAccount")
+    if account.get("automountServiceAccountToken") is not False:
+        fail("label-leader/ ServiceAccount mounts its token into every container")
+    policy = find(overlay, "ValidatingAdmissionPolicy")
+    binding = find(overlay, "ValidatingAdmissionPolicyBinding")
+    if binding["spec"]["policyName"] != policy["metadata"]["name"] or \
+            binding["spec"]["validationActions"] != ["Deny"]:
+        fail("label-leader/ admission policy is not bound with Deny")
+    if account["metadata"]["name"] not in policy["spec"]["matchConditions"][0]["expression"]:
+        fail("label-leader/ admission policy does not match the hooks' service account")
+    rules = " ".join(v["expression"] for v in policy["spec"]["validations"])
+    for needed in ("authentication.kubernetes.io/pod-name", "object.spec == oldObject.spec",
+                   "zkelect.io/leader"):
+        if needed not in rules:
+            fail(f"label-leader/ admission policy does not check {needed}")
+    patched = find(overlay, "Deployment")["spec"]["template"]["spec"]
+    pod_with_overlay = {**pod, "volumes": pod["volumes"] + patched["volumes"],
+                        "containers": [{**c, "volumeMounts": c.get("volumeMounts", []) + next(
+                            (p["volumeMounts"] for p in patched["containers"] if p["name"] == c["name"]),
+                            [])} for c in pod["containers"]]}
+    mounted = sorted(name for name, has_token in token_mounts(pod_with_overlay).items() if has_token)
+    if mounted != ["zkelect"]:
+        fail(f"label-leader/ mounts the API token into {mounted}, expected the zkelect container alone")
+    print("no RBAC and no token by default; label-leader/ grants get/patch on pods, narrowed by "
+          "an admission policy to the own pod's zkelect.io/leader label, token in the sidecar alone")
+
+
+# Readiness commands that need ZooKeeper (a session) or leadership.
+ZOOKEEPER_PROBES = (["zkelect", "check", "ready"], ["zkelect", "check", "leader"])
+
+
+def check_readiness_without_zookeeper(objects):
+    pod = find(objects, "Deployment")["spec"]["template"]["spec"]
+    for container in pod["containers"]:
+        probe = container.get("readinessProbe", {})
+        command = probe.get("exec", {}).get("command")
+        path = probe.get("httpGet", {}).get("path", "")
+        if command in ZOOKEEPER_PROBES or path in ("/readyz", "/is-leader"):
+            fail(f"container {container['name']}: readiness {command or path} needs ZooKeeper; "
+                 "an outage would take every pod out of the Service")
+    print("no container's readiness needs ZooKeeper")
+
+
 def main():
     binary, manifest_dir = sys.argv[1], sys.argv[2]
+    only = sys.argv[3] if len(sys.argv) > 3 else None
     objects = load_objects(manifest_dir)
-    deployment = find(objects, "Deployment")
-    env, sources = check_sidecar(objects, deployment, binary)
-    run_daemon(binary, env, sources)
+    if only in (None, "no_rbac_and_no_token_by_default"):
+        check_no_rbac_and_no_token_by_default(objects, manifest_dir)
+    if only in (None, "readiness_without_zookeeper"):
+        check_readiness_without_zookeeper(objects)
+    if only is None:
+        deployment = find(objects, "Deployment")
+        env, sources = check_sidecar(objects, deployment, binary)
+        run_daemon(binary, env, sources)
     print("PASSED")
 
 

@@ -29,6 +29,9 @@ struct ClientOptions {
   std::string timeout;         // --timeout D; empty: no limit
   // check
   std::string probe;  // live, ready or leader
+  // Not an option: the file read when neither --config nor ZKELECT_CONFIG
+  // names one (the daemon's default); tests point it elsewhere.
+  std::string default_config_path = kDefaultConfigPath;
 };
 
 // The client subcommands of design §1, small clients of the local daemon's
@@ -56,13 +59,14 @@ void AddClientCommands(CLI::App& app, ClientOptions* options);
 // `err` as one line naming the address, the value or the daemon's message.
 //
 // The daemon's address is --addr, else ZKELECT_HTTP_LISTEN, else http.listen
-// of the configuration file (--config or ZKELECT_CONFIG), else 127.0.0.1:4040;
-// a wildcard host (0.0.0.0, [::]) means loopback. The resign token comes from
-// --token-file, else ZKELECT_HTTP_TOKEN_FILE, else http.token_file of the
-// file. Both are read with LoadConfig, as the daemon reads them, but unlike
-// the daemon a client reads no file unless one is named (not
-// /etc/zkelect/zkelect.toml), and reads no secret it does not need. Only
-// `env` is read, not the process environment.
+// of the configuration file, else 127.0.0.1:4040; a wildcard host (0.0.0.0,
+// [::]) means loopback. The resign token comes from --token-file, else
+// ZKELECT_HTTP_TOKEN_FILE, else http.token_file of the file. The file is the
+// daemon's: --config, else ZKELECT_CONFIG, else
+// options.default_config_path (/etc/zkelect/zkelect.toml) when it exists,
+// read with LoadConfig as the daemon reads it (a mounted file that moves
+// http.listen moves the probes too). No secret the client does not need is
+// read. Only `env` is read, not the process environment.
 //
 // Time: each request is bounded (5s to connect and to answer; resign waits
 // up to 2m10s for the daemon's stop hook). `wait` without --timeout waits

@@ -30,6 +30,9 @@ inline constexpr char kDefaultConfigPath[] = "/etc/zkelect/zkelect.toml";
 struct RawFlags {
   // --config: the TOML file to read. Empty means "read no file".
   std::optional<std::string> config_path;
+  // Not a flag: the file read when neither --config nor ZKELECT_CONFIG names
+  // one, which may be missing (tests point it elsewhere).
+  std::string default_config_path = kDefaultConfigPath;
   // "zk.servers" -> "..." as typed, for each --<key> given (the last one wins).
   std::map<std::string, std::string> values;
   // --meta key=value, in the order given (repeatable).
@@ -52,13 +55,17 @@ Environment CurrentEnvironment();
 
 // Builds the effective configuration: defaults < file < environment < flags.
 //
-// The file is --config, else ZKELECT_CONFIG, else kDefaultConfigPath; an
-// empty path means no file. Only the default path may be missing; an
+// The file is --config, else ZKELECT_CONFIG, else flags.default_config_path
+// (kDefaultConfigPath); an empty path means no file. Only the default path
+// may be missing; an
 // explicitly named file that is missing or unreadable is an error, as is a
 // TOML syntax error ("<file>:<line>: <what>") and an unknown key in the file.
+// A file that users other than its owner and group may write is refused.
 // From the environment only ZKELECT_CONFIG, ZKELECT_META and the variables
-// of known keys are read; other ZKELECT_* variables are ignored (hooks run
-// with ZKELECT_EVENT and others set). `meta` merges key by key across the
+// of known keys are read. Another ZKELECT_* name is an error when it is
+// within a typo of a key's variable (ZKELECT_ELECTON_PATH: "did you mean
+// ZKELECT_ELECTION_PATH"), and otherwise a warning, except for the variables
+// zkelect sets for hooks (ZKELECT_EVENT and others). `meta` merges key by key across the
 // sources ([meta] table < ZKELECT_META="k=v,k2=v2" < --meta k=v); every other
 // key is replaced whole, lists included (comma-separated in env and flags).
 //
@@ -69,8 +76,12 @@ Environment CurrentEnvironment();
 // line naming the key, the value, where it came from and what was expected:
 //   zk.session_timeout = "10x" (from --zk.session_timeout): expected a
 //   duration like 250ms, 6s or 1m30s
-// Secrets (zk.auth, file contents) are never echoed. Nothing is returned
-// half-applied: either the whole Config or an error.
-Result<Config> LoadConfig(const RawFlags& flags, const Environment& env);
+// Secrets (zk.auth in any form, file contents) are never echoed. A secret
+// file that others may write is refused; one that every user may read gives
+// a warning. Warnings (one line each, in the same shape) go to *warnings
+// when it is not null, for the caller to log once logging is set up.
+// Nothing is returned half-applied: either the whole Config or an error.
+Result<Config> LoadConfig(const RawFlags& flags, const Environment& env,
+                          std::vector<std::string>* warnings = nullptr);
 
 }  // namespace zkelect

@@ -46,6 +46,8 @@ using TomlDocument = std::map<std::string, TomlEntry>;
 // Parses `text`. Errors are InvalidArgument with the message
 // "<source_name>:<line>: <what is wrong>", e.g. a duplicate key, a table that
 // is also given a value (or the reverse), or one of the refused forms above.
+// An error about a value names its key, not its text, which may be a secret:
+// "zkelect.toml:3: invalid value of zk.auth (strings must be quoted)".
 // Safe on any input: no crash, no unbounded recursion, linear-ish time.
 Result<TomlDocument> ParseToml(std::string_view text, std::string_view source_name);
 

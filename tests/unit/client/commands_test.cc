@@ -110,11 +110,15 @@ struct Outcome {
 };
 
 // Parses `args` (after the program name) as main() does and runs the client
-// command with `env` as the whole environment.
-Outcome RunCommand(const std::vector<std::string>& args, const Environment& env = {}) {
+// command with `env` as the whole environment. `default_config` stands for
+// /etc/zkelect/zkelect.toml (by default a path that does not exist, so that
+// the test machine's file cannot change the results).
+Outcome RunCommand(const std::vector<std::string>& args, const Environment& env = {},
+                   const std::string& default_config = "/nonexistent/zkelect.toml") {
   CLI::App app;
   app.require_subcommand(1);
   ClientOptions options;
+  options.default_config_path = default_config;
   AddClientCommands(app, &options);
   std::vector<const char*> argv = {"zkelect"};
   for (const std::string& arg : args) argv.push_back(arg.c_str());
@@ -601,6 +605,37 @@ TEST_F(CommandsTest, AddressFromTheEnvironmentWithAWildcardHost) {
   const Outcome result = RunCommand({"leader"}, {{"ZKELECT_HTTP_LISTEN", listen}});
   EXPECT_EQ(result.code, 0) << result.err;
   EXPECT_EQ(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
+}
+
+// Finding 6 of the operations review: with a mounted config that changes
+// http.listen, `zkelect check live` probed 127.0.0.1:4040 and the container
+// stayed unhealthy forever. The clients read the daemon's default file.
+TEST_F(CommandsTest, ClientCommandsReadTheDaemonsDefaultConfigFile) {
+  StartServer("s3cret-token");
+  const test::TempDir dir("zkelect-client");
+  const std::string token = WriteFile(dir, "token", "s3cret-token\n");
+  const std::string config =
+      WriteFile(dir, "zkelect.toml",
+                "[http]\nlisten = \"" + Address() + "\"\ntoken_file = \"" + token + "\"\n");
+  Outcome result = RunCommand({"check", "live"}, {}, config);
+  EXPECT_EQ(result.code, 0) << result.err;
+  result = RunCommand({"leader"}, {}, config);
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
+  result = RunCommand({"resign"}, {}, config);  // with the token of http.token_file
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(control_.holds().size(), 1u);
+
+  // ZKELECT_CONFIG and --config still win, and "" means no file at all.
+  const std::string address = "127.0.0.1:" + std::to_string(test::PickFreePort());
+  result = RunCommand({"status"}, {{"ZKELECT_HTTP_LISTEN", address}}, config);
+  EXPECT_TRUE(Contains(result.err, "cannot connect to the daemon at " + address)) << result.err;
+  result = RunCommand({"leader", "--config", ""}, {}, config);
+  EXPECT_NE(result.out, "node-b 10.0.0.2:8080 epoch 77\n") << "--config \"\" read the file";
+  // A missing default file is no error: the built-in default address.
+  result = RunCommand({"leader"}, {}, dir.Sub("missing.toml"));
+  EXPECT_NE(result.code, 2) << result.err;
+  EXPECT_NE(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
 }
 
 TEST(CommandsConfigTest, BadAddressOrConfigurationIsAUsageError) {

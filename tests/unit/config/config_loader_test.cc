@@ -277,8 +277,8 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
       {"http.allowed_hosts", " a.example.com , B.example.com "},
       {"http.token_file", ""},
       {"http.max_waiters", "1"},
-      {"http.default_wait", "0s"},
-      {"http.max_wait", "0s"},
+      {"http.default_wait", "1s"},
+      {"http.max_wait", "1s"},
       {"log.level", "error"},
       {"log.format", "json"},
       {"hooks.on_start", R"(["/bin/start", "a b"])"},
@@ -329,8 +329,8 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
     EXPECT_EQ(config->http.allowed_hosts,
               (std::vector<std::string>{"a.example.com", "b.example.com"}));
     EXPECT_EQ(config->http.max_waiters, 1);
-    EXPECT_EQ(config->http.default_wait, milliseconds(0));
-    EXPECT_EQ(config->http.max_wait, milliseconds(0));
+    EXPECT_EQ(config->http.default_wait, milliseconds(1'000));
+    EXPECT_EQ(config->http.max_wait, milliseconds(1'000));
     EXPECT_EQ(config->log.level, "error");
     EXPECT_EQ(config->log.format, LogConfig::Format::kJson);
   }
@@ -751,7 +751,7 @@ TEST(ConfigLoaderTest, RejectsBadValuesInTheFile) {
        "expected a duration string, like \"10s\""},
       {"[zk]\nsession_timeout = \"0s\"", "zk.session_timeout = \"0s\"",
        "expected a duration from 1s to 10m"},
-      {"[zk]\nauth = 1", "zk.auth = 1", "expected a string"},
+      {"[zk]\nauth = 1", "zk.auth = ***", "expected a string"},
       {"[zk]\nauth_file = false", "zk.auth_file = false", "expected a string"},
       {"[election]\npath = \"zk/x\"", "election.path = \"zk/x\"",
        "expected an absolute ZooKeeper path like /zkelect/default"},
@@ -1022,6 +1022,156 @@ TEST(ConfigLoaderTest, CurrentEnvironmentReadsTheProcessEnvironment) {
   ::unsetenv("ZKELECT_TEST_VARIABLE");
   ASSERT_EQ(env.count("ZKELECT_TEST_VARIABLE"), 1u);
   EXPECT_EQ(env.at("ZKELECT_TEST_VARIABLE"), "a=b");
+}
+
+// --- Regression tests of the operations review (issue 21) -------------------
+
+// Finding 2: ZKELECT_ELECTON_PATH=/myapp/scheduler joined /zkelect/default,
+// with nothing in the log.
+TEST(ConfigLoaderTest, MisspeltZkelectVariableIsNotSilentlyIgnored) {
+  const std::string error = ErrorOf(Load({}, {{"ZKELECT_ELECTON_PATH", "/myapp/scheduler"}}));
+  EXPECT_EQ(error,
+            "ZKELECT_ELECTON_PATH (from the environment): unknown variable (did you mean "
+            "ZKELECT_ELECTION_PATH, key election.path?)");
+  EXPECT_FALSE(Contains(error, "/myapp/scheduler")) << error;
+  // A key's last part alone, and a table name misspelt.
+  EXPECT_TRUE(Contains(ErrorOf(Load({}, {{"ZKELECT_SESSION_TIMEOUT", "6s"}})),
+                       "did you mean ZKELECT_ZK_SESSION_TIMEOUT, key zk.session_timeout?"));
+  EXPECT_TRUE(Contains(ErrorOf(Load({}, {{"ZKELECT_ZK_SERVER", "zk:2181"}})),
+                       "did you mean ZKELECT_ZK_SERVERS, key zk.servers?"));
+  // The value of a misspelt secret is not echoed either.
+  const std::string auth = ErrorOf(Load({}, {{"ZKELECT_ZK_AUHT", "digest:u:S3cretPW"}}));
+  EXPECT_TRUE(Contains(auth, "ZKELECT_ZK_AUHT")) << auth;
+  EXPECT_FALSE(Contains(auth, "S3cretPW")) << auth;
+}
+
+// Finding 2, the other half: names far from every key are another tool's
+// (bench/run-all exports ZKELECT_BIN) or a hook variable of another zkelect
+// version; they are warned about, naming the closest key, and do not stop
+// the daemon. The variables zkelect sets for hooks pass without a word.
+TEST(ConfigLoaderTest, UnknownZkelectVariableFarFromEveryKeyIsAWarning) {
+  std::vector<std::string> warnings;
+  RawFlags no_file;
+  no_file.config_path = "";
+  Result<Config> config = LoadConfig(no_file,
+                                     {{"ZKELECT_BIN", "/usr/bin/zkelect"},
+                                      {"ZKELECT_EVENT", "start"},
+                                      {"ZKELECT_REASON", "elected"},
+                                      {"ZKELECT_ELECTION", "/zkelect/default"},
+                                      {"ZKELECT_LEADER_ID", "other node"},
+                                      {"ZKELECT_LEADER_ADDRESS", "10.0.0.1:80"},
+                                      {"ZKELECT_EPOCH", "3"},
+                                      {"ZKELECT_PREVIOUS_LEADER_ID", ""},
+                                      {"ZKELECT_PRIORITY", "1"},
+                                      {"ZKELECT_LEADER_PRIORITY", "1"}},
+                                     &warnings);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(*config, Defaults());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "ZKELECT_BIN (from the environment): not a zkelect variable, ignored (the closest is "
+            "ZKELECT_ID, key id)");
+}
+
+// Finding 3: an unquoted `auth = digest:admin:S3cretPW` printed the password
+// in the parse error; `auth = ["digest:admin:S3cretPW"]` printed the array.
+TEST(ConfigLoaderTest, BadZkAuthInAnyFormDoesNotEchoTheSecret) {
+  const std::vector<std::string> files = {
+      "[zk]\nauth = digest:admin:S3cretPW\n",
+      "[zk]\nauth = [\"digest:admin:S3cretPW\"]\n",
+      "[zk]\nauth = [\"digest:admin:S3cretPW\", 1]\n",
+      "[zk]\nauth = 12345S3cretPW\n",
+      "[zk]\nauth = 0123456789\n",
+      "[zk]\nauth = 99999999999999999999999\n",
+      "[zk]\nauth = 1__2\n",
+      "[zk]\nauth = \"digest:admin\"\n",
+      "[zk]\nauth = \"S3cretPW\"\n",
+  };
+  for (const std::string& file : files) {
+    const std::string error = ErrorOf(LoadFile(file));
+    EXPECT_TRUE(Contains(error, "zk.auth")) << file << " -> " << error;
+    for (const char* secret : {"S3cretPW", "admin", "0123456789", "99999999", "1__2"}) {
+      EXPECT_FALSE(Contains(error, secret)) << file << " -> " << error;
+    }
+  }
+  for (const std::string& value : {std::string("S3cretPW"), std::string("digest:S3cretPW"),
+                                   std::string("digest:admin:S3cretPW\x01")}) {
+    const std::string from_flag = ErrorOf(Load(Flags({{"zk.auth", value}})));
+    const std::string from_env = ErrorOf(Load({}, {{"ZKELECT_ZK_AUTH", value}}));
+    for (const std::string& error : {from_flag, from_env}) {
+      EXPECT_TRUE(Contains(error, "zk.auth")) << error;
+      EXPECT_FALSE(Contains(error, "S3cretPW")) << error;
+    }
+  }
+}
+
+// Finding 10: http.max_wait = "0s" made every long-poll return at once, and
+// `zkelect wait` spin.
+TEST(ConfigLoaderTest, ZeroLongPollWaitsAreRefused) {
+  EXPECT_EQ(ErrorOf(Load(Flags({{"http.max_wait", "0s"}, {"http.default_wait", "0s"}}))),
+            "http.default_wait = \"0s\" (from --http.default_wait): expected a duration of at "
+            "least 1s");
+  EXPECT_EQ(ErrorOf(Load({}, {{"ZKELECT_HTTP_MAX_WAIT", "999ms"}})),
+            "http.max_wait = \"999ms\" (from ZKELECT_HTTP_MAX_WAIT): expected a duration of at "
+            "least 1s");
+  Result<Config> edge = Load(Flags({{"http.max_wait", "1s"}, {"http.default_wait", "1s"}}));
+  ASSERT_TRUE(edge.ok()) << edge.status().message();
+  EXPECT_EQ(edge->http.max_wait, milliseconds(1'000));
+}
+// Finding 7: a config file at mode 0666 loaded silently, so any local user
+// could set hooks.on_start and run code as the zkelect user.
+TEST(ConfigLoaderTest, ConfigFileWritableByOthersIsRefused) {
+  TempFile file("id = \"a\"\n");
+  ASSERT_EQ(::chmod(file.path().c_str(), 0666), 0);
+  RawFlags flags;
+  flags.config_path = file.path();
+  EXPECT_EQ(ErrorOf(LoadConfig(flags, {})),
+            "config = \"" + file.path() +
+                "\" (from --config): expected a file that only its owner and group may write "
+                "(mode 0666; chmod o-w)");
+  ASSERT_EQ(::chmod(file.path().c_str(), 0664), 0);
+  EXPECT_TRUE(LoadConfig(flags, {}).ok());
+}
+
+TEST(ConfigLoaderTest, SecretFileWritableByOthersIsRefused) {
+  TempFile auth("digest:u:p\n");
+  TempFile token("abc\n");
+  ASSERT_EQ(::chmod(auth.path().c_str(), 0602), 0);
+  ASSERT_EQ(::chmod(token.path().c_str(), 0646), 0);
+  EXPECT_EQ(ErrorOf(Load(Flags({{"zk.auth_file", auth.path()}}))),
+            "zk.auth_file = \"" + auth.path() +
+                "\" (from --zk.auth_file): expected a file that only its owner and group may "
+                "write (mode 0602; chmod o-w)");
+  EXPECT_EQ(ErrorOf(Load(Flags({{"http.token_file", token.path()}}))),
+            "http.token_file = \"" + token.path() +
+                "\" (from --http.token_file): expected a file that only its owner and group may "
+                "write (mode 0646; chmod o-w)");
+}
+
+TEST(ConfigLoaderTest, SecretFileReadableByOthersIsAWarning) {
+  TempFile auth("digest:u:p\n");
+  TempFile token("abc\n");
+  ASSERT_EQ(::chmod(auth.path().c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(token.path().c_str(), 0604), 0);
+  std::vector<std::string> warnings;
+  Result<Config> config = LoadConfig(
+      Flags({{"zk.auth_file", auth.path()}, {"http.token_file", token.path()}, {"id", "a"}}),
+      {{"ZKELECT_CONFIG", ""}}, &warnings);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(warnings, (std::vector<std::string>{
+                          "zk.auth_file = \"" + auth.path() +
+                              "\" (from --zk.auth_file): every user may read this secret (mode "
+                              "0644; chmod o-r)",
+                          "http.token_file = \"" + token.path() +
+                              "\" (from --http.token_file): every user may read this secret "
+                              "(mode 0604; chmod o-r)"}));
+  ASSERT_EQ(::chmod(auth.path().c_str(), 0640), 0);
+  ASSERT_EQ(::chmod(token.path().c_str(), 0600), 0);
+  warnings.clear();
+  EXPECT_TRUE(LoadConfig(Flags({{"zk.auth_file", auth.path()}, {"http.token_file", token.path()}}),
+                         {{"ZKELECT_CONFIG", ""}}, &warnings)
+                  .ok());
+  EXPECT_TRUE(warnings.empty());
 }
 
 }  // namespace
