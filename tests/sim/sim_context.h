@@ -1,0 +1,24 @@
+#pragma once
+
+namespace zkelect::sim {
+
+class EventQueue;
+class Ensemble;
+class InvariantChecker;
+class SimClock;
+class SimRandom;
+class Trace;
+
+// What every simulated part shares: one clock, one agenda, one seed's random
+// stream, one trace, the ensemble and the invariant checker. Owned by the
+// Simulation, which outlives everything that holds this.
+struct SimContext {
+  SimClock& clock;
+  EventQueue& queue;
+  SimRandom& random;
+  Trace& trace;
+  Ensemble& ensemble;
+  InvariantChecker& checker;
+};
+
+}  // namespace zkelect::sim

@@ -1,0 +1,120 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "zkelect/common/clock.h"
+#include "zkelect/hooks/hook_runner.h"
+
+namespace zkelect::sim {
+
+class EventQueue;
+class SimRandom;
+class Trace;
+
+// How a daemon's hooks behave: the simulator changes it to inject slow,
+// failing and hanging hooks. Chances are per million runs.
+struct HookProfile {
+  std::chrono::milliseconds min_duration{1};
+  std::chrono::milliseconds max_duration{40};
+  uint32_t slow_per_million = 0;     // runs up to `slow_duration` instead
+  std::chrono::milliseconds slow_duration{3000};
+  uint32_t fail_per_million = 0;     // exits 1
+  uint32_t hang_per_million = 0;     // runs until hooks.timeout, then killed
+  uint32_t child_exit_per_million = 0;  // per start: the child exits by itself later
+};
+
+// Told when a hook command begins and ends (the invariant checker's view of
+// "acting as leader": a start's begin to a stop's end).
+class HookObserver {
+ public:
+  virtual ~HookObserver() = default;
+  virtual void OnHookBegin(HookAction action, const std::map<std::string, std::string>& env) = 0;
+  virtual void OnHookEnd(HookAction action, const HookOutcome& outcome) = 0;
+};
+
+// The HookRunner of a simulated daemon (design §5) in virtual time: one
+// serial queue; start = on_start, then the leader-only child if the hook
+// succeeded (or start_failure is ignore); stop = stop the child (up to
+// stop_grace), then on_stop; change = on_change. A hook past hooks.timeout
+// is killed: it ends kill_grace later at most, timed out. The child may
+// exit by itself (the child-exit handler is told). `done` runs at the
+// action's end, as the real runner's thread would call it.
+//
+// TODO(hooks seam): derive from the HookRunner interface once the split of
+// HookRunner into an interface and HookRunnerImpl lands (/work/wt/HOOK_SEAM.md),
+// and drive the real HookRoleListener with it.
+//
+// Not thread-safe.
+class SimHookRunner {
+ public:
+  struct Options {
+    HooksConfig hooks;          // only the commands' presence, timeout, kill_grace, start_failure
+    bool child = false;         // a leader-only child is configured
+    std::chrono::milliseconds stop_grace{500};
+    std::string name;           // tags trace lines
+  };
+
+  SimHookRunner(Options options, EventQueue& queue, SimRandom& random, Trace& trace,
+                HookObserver& observer);
+  ~SimHookRunner();
+  SimHookRunner(const SimHookRunner&) = delete;
+  SimHookRunner& operator=(const SimHookRunner&) = delete;
+
+  void SetChildExitHandler(std::function<void(const ExitStatus&)> handler) {
+    child_exit_ = std::move(handler);
+  }
+  void Run(HookAction action, std::map<std::string, std::string> env,
+           std::function<void(const HookOutcome&)> done);
+  std::optional<std::string> running() const;
+  bool has_hook(HookAction action) const;
+  bool has_child() const { return options_.child; }
+
+  // The process exits: whatever runs now ends at this instant (its group is
+  // killed, the child gets its parent-death signal); the queue is dropped.
+  void KillAll();
+
+  // The end of the action running now and of every queued one, if each took
+  // its longest (for the liveness deadline).
+  std::chrono::nanoseconds Busy() const;
+
+  HookProfile& profile() { return profile_; }
+
+ private:
+  struct Job {
+    HookAction action;
+    std::map<std::string, std::string> env;
+    std::function<void(const HookOutcome&)> done;
+  };
+
+  void Next();
+  // How long one hook command runs, and how it ends.
+  HookResult Draw(const char* name, std::chrono::milliseconds* duration);
+  void Finish(uint64_t job_id);
+  void StartChild();
+
+  const Options options_;
+  EventQueue& queue_;
+  SimRandom& random_;
+  Trace& trace_;
+  HookObserver& observer_;
+  HookProfile profile_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::function<void(const ExitStatus&)> child_exit_;
+
+  std::deque<Job> queue_jobs_;
+  std::optional<Job> current_;
+  HookOutcome current_outcome_;
+  uint64_t job_id_ = 0;
+  Clock::TimePoint current_end_{};
+  bool child_running_ = false;
+  uint64_t child_id_ = 0;
+};
+
+}  // namespace zkelect::sim
