@@ -204,7 +204,11 @@ void InvariantChecker::CheckClaim(int later, int64_t epoch, const char* what) {
   for (int earlier = 0; earlier < static_cast<int>(daemons_.size()); ++earlier) {
     if (earlier == later) continue;
     Daemon& a = At(earlier);
-    if (a.board_leader && clock_.Now() < a.board_lease) {
+    // An operator deleted the earlier leader's node: nothing can make the
+    // next one wait (rule 5 only asks the earlier to step down).
+    const bool deleted_by_operator = std::any_of(
+        a.leads.begin(), a.leads.end(), [](const Leadership& l) { return l.removed_by_foreign; });
+    if (a.board_leader && clock_.Now() < a.board_lease && !deleted_by_operator) {
       Fail(1, fmt::format("daemon {} claims leadership (epoch {}: {}) while daemon {}'s state "
                           "board still answers leader (epoch {}) within its lease",
                           later, epoch, what, earlier, a.board_epoch));

@@ -2,9 +2,12 @@
 // prints one line per failing seed (with its trace) and a summary.
 //
 //   zkelect_sim --seed 1 --seeds 100 --events 100000 --daemons 3
+//   zkelect_sim --seed 1 --events 50000 --total-events 1000000 --keep-going
 //
-// --daemons 0 draws 3 to 5 daemons per seed. Exits 1 if any seed broke an
-// invariant; the same seed (and options) replays the same run bit for bit.
+// --daemons 0 runs 3, 4 or 5 daemons (by seed). --total-events keeps taking
+// seeds until that many events ran (a run stops early at a violation).
+// Exits 1 if any seed broke an invariant; the same seed (and options)
+// replays the same run bit for bit.
 #include <CLI/CLI.hpp>
 #include <spdlog/fmt/fmt.h>
 
@@ -17,6 +20,7 @@ int main(int argc, char** argv) {
   uint64_t first_seed = 1;
   uint64_t seeds = 1;
   uint64_t events = 100'000;
+  uint64_t total_wanted = 0;
   int daemons = 0;
   bool keep_going = false;
   bool quiet = false;
@@ -24,6 +28,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", first_seed, "first seed");
   app.add_option("--seeds", seeds, "number of seeds (first, first+1, ...)");
   app.add_option("--events", events, "events per seed");
+  app.add_option("--total-events", total_wanted, "run further seeds until this many events ran");
   app.add_option("--daemons", daemons, "daemons per run, 3-5 (0: drawn from the seed)")
       ->check(CLI::Range(0, 5));
   app.add_flag("--keep-going", keep_going, "run every seed even after a failure");
@@ -34,7 +39,8 @@ int main(int argc, char** argv) {
   uint64_t total_events = 0;
   uint64_t failed = 0;
   std::chrono::nanoseconds simulated{0};
-  for (uint64_t seed = first_seed; seed < first_seed + seeds; ++seed) {
+  for (uint64_t seed = first_seed;
+       seed < first_seed + seeds || (total_wanted > 0 && total_events < total_wanted); ++seed) {
     zkelect::sim::SimOptions options;
     options.seed = seed;
     options.max_events = events;
