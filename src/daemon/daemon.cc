@@ -17,7 +17,7 @@
 #include "zkelect/election/state_board.h"
 #include "zkelect/hooks/health_monitor.h"
 #include "zkelect/hooks/hook_role_listener.h"
-#include "zkelect/hooks/hook_runner.h"
+#include "zkelect/hooks/hook_runner_impl.h"
 #include "zkelect/hooks/process_spawner.h"
 #include "zkelect/http/http_server.h"
 #include "zkelect/metrics/metrics.h"
@@ -112,18 +112,20 @@ int Daemon::Run() {
   ZkClientImpl zk_impl(config_.zk, loop);
   InstrumentedZkClient zk(zk_impl, clock, metrics);
   PosixProcessSpawner spawner;
-  HookRunner runner(config_.hooks, config_.child, spawner);
+  HookRunnerImpl runner(config_.hooks, config_.child, spawner);
   HookRoleListener listener({config_.id, config_.election.path,
                              config_.hooks.start_failure == HooksConfig::StartFailure::kResign,
-                             config_.zk.session_timeout / 2},
-                            runner, loop, metrics);
+                             [&zk] { return zk.negotiated_timeout() / 2; }},
+                            runner, loop, clock, metrics);
   Recipe recipe(MakeRecipeOptions(config_), zk, clock, listener, metrics);
   listener.SetStepAside([&recipe](Reason reason) {
     recipe.Resign(
         kStepAsideHold, [](ElectionControl::ResignOutcome) {}, reason);
   });
   runner.SetChildExitHandler(
-      [&listener](const ExitStatus& status) { listener.OnChildExited(status.ToString()); });
+      [&listener](HookTerm term, const ExitStatus& status) {
+        listener.OnChildExited(term, status.ToString());
+      });
   loop.SetSnapshotDecorator([&listener](Snapshot* snapshot) { snapshot->hooks = listener.View(); });
   std::unique_ptr<HealthMonitor> health;
   if (config_.health.enabled()) {

@@ -12,8 +12,12 @@
 namespace zkelect {
 
 HookRoleListener::HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop,
-                                   Metrics& metrics)
-    : options_(std::move(options)), runner_(runner), loop_(loop), metrics_(metrics) {}
+                                   const Clock& clock, Metrics& metrics)
+    : options_(std::move(options)),
+      runner_(runner),
+      loop_(loop),
+      clock_(clock),
+      metrics_(metrics) {}
 
 void HookRoleListener::SetStepAside(std::function<void(Reason)> step_aside) {
   step_aside_ = std::move(step_aside);
@@ -36,11 +40,12 @@ std::map<std::string, std::string> HookRoleListener::Environment(const char* eve
 
 void HookRoleListener::OnElected(const LeaderView& self) {
   self_ = self;
+  ++term_;
   auto env = Environment("start", Reason::kElected, &self);
   if (last_leader_ && last_leader_->node != self.node) {
     env["ZKELECT_PREVIOUS_LEADER_ID"] = last_leader_->identity.id;
   }
-  runner_.Run(HookAction::kStart, std::move(env), [this](const HookOutcome& outcome) {
+  runner_.Run(HookAction::kStart, term_, std::move(env), [this](const HookOutcome& outcome) {
     loop_.Post([this, outcome] {
       Record(outcome, Reason::kElected);
       if (!outcome.ok() && options_.resign_on_start_failure && self_ && step_aside_) {
@@ -55,15 +60,16 @@ void HookRoleListener::OnDemoted(Reason reason, std::function<void()> stopped) {
   const std::optional<LeaderView> ended = std::exchange(self_, std::nullopt);
   const bool involuntary = reason == Reason::kDisconnected || reason == Reason::kExpired ||
                            reason == Reason::kDeleted || reason == Reason::kUnhealthy;
+  const std::chrono::milliseconds budget = options_.stop_budget();
   runner_.Run(
-      HookAction::kStop, Environment("stop", reason, ended ? &*ended : nullptr),
-      [this, reason, involuntary, stopped = std::move(stopped)](const HookOutcome& outcome) {
-        if (involuntary && outcome.hook && outcome.hook->duration > options_.stop_budget) {
+      HookAction::kStop, term_, Environment("stop", reason, ended ? &*ended : nullptr),
+      [this, reason, involuntary, budget, stopped = std::move(stopped)](const HookOutcome& outcome) {
+        if (involuntary && outcome.hook && outcome.hook->duration > budget) {
           metrics_.hook_over_budget.Increment({});
           spdlog::warn(
               "stop hook took {}, longer than the {} budget after an "
               "involuntary loss: another node may have started meanwhile",
-              FormatDuration(outcome.hook->duration), FormatDuration(options_.stop_budget));
+              FormatDuration(outcome.hook->duration), FormatDuration(budget));
         }
         loop_.Post([this, outcome, reason, stopped] {
           Record(outcome, reason);
@@ -80,12 +86,12 @@ void HookRoleListener::OnLeaderChanged(const std::optional<LeaderView>& previous
   const Reason reason = Reason::kElected;
   auto env = Environment("change", reason, &current);
   if (previous) env["ZKELECT_PREVIOUS_LEADER_ID"] = previous->identity.id;
-  runner_.Run(HookAction::kChange, std::move(env), [this, reason](const HookOutcome& outcome) {
+  runner_.Run(HookAction::kChange, 0, std::move(env), [this, reason](const HookOutcome& outcome) {
     loop_.Post([this, outcome, reason] { Record(outcome, reason); });
   });
 }
 
-void HookRoleListener::OnChildExited(const std::string& status) {
+void HookRoleListener::OnChildExited(HookTerm /*term*/, const std::string& status) {
   loop_.Post([this, status] {
     if (!self_ || !step_aside_) return;
     spdlog::warn("the leader-only child exited by itself ({}); stepping aside", status);

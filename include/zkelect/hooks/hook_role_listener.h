@@ -8,14 +8,13 @@
 
 #include "zkelect/election/role_listener.h"
 #include "zkelect/election/snapshot.h"
+#include "zkelect/hooks/hook_runner.h"
 
 namespace zkelect {
 
-class HookRunner;
+class Clock;
 class TaskPoster;
-struct HookResult;
 struct Metrics;
-struct HookOutcome;
 
 // The RoleListener of a daemon with hooks (design §5): turns role changes
 // into HookRunner actions with the hook environment, and the runner's results
@@ -35,14 +34,19 @@ class HookRoleListener final : public RoleListener {
     std::string id;
     std::string election_path;
     bool resign_on_start_failure = true;
-    // Beyond this, a stop hook after an involuntary loss may overlap the
-    // next leader's start (design §5): logged as a warning.
-    std::chrono::milliseconds stop_budget{5000};
+    // The time from an involuntary demotion to the end of its stop (queue,
+    // child and on_stop) beyond which the next leader may already have
+    // started (design §5): half the NEGOTIATED session timeout. Asked at each
+    // demotion, on the loop thread. Over it: a warning and hook_over_budget.
+    std::function<std::chrono::milliseconds()> stop_budget = [] {
+      return std::chrono::milliseconds(5000);
+    };
   };
 
-  // `runner`, `loop` and `metrics` must outlive the listener; hook runs
-  // are counted in `metrics`.
-  HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop, Metrics& metrics);
+  // `runner`, `loop`, `clock` and `metrics` must outlive the listener; hook
+  // runs are counted in `metrics`; `clock` times the stop budget.
+  HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop, const Clock& clock,
+                   Metrics& metrics);
 
   // How to step aside after a failed start (or a child that exited): the
   // daemon wires it to Recipe::Resign with the given reason. Loop thread.
@@ -53,8 +57,10 @@ class HookRoleListener final : public RoleListener {
   void OnLeaderChanged(const std::optional<LeaderView>& previous,
                        const LeaderView& current) override;
 
-  // The leader-only child exited by itself. Any thread: posts to the loop.
-  void OnChildExited(const std::string& status);
+  // The leader-only child started by the kStart of `term` exited by itself.
+  // Any thread: posts to the loop, which steps aside only if that term is
+  // still ours.
+  void OnChildExited(HookTerm term, const std::string& status);
 
   // Hook state for /status.
   HooksView View() const;
@@ -69,10 +75,12 @@ class HookRoleListener final : public RoleListener {
   const Options options_;
   HookRunner& runner_;
   TaskPoster& loop_;
+  const Clock& clock_;
   Metrics& metrics_;
 
   std::function<void(Reason)> step_aside_;
   std::optional<LeaderView> self_;         // our leadership, while it lasts
+  HookTerm term_ = 0;                      // elections so far; self_'s term
   std::optional<LeaderView> last_leader_;  // for ZKELECT_PREVIOUS_LEADER_ID
   std::optional<HookResultView> last_;
 };

@@ -1,18 +1,12 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
+#include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
-#include "zkelect/common/mutex.h"
-#include "zkelect/config/config.h"
 #include "zkelect/hooks/process_spawner.h"
 
 namespace zkelect {
@@ -39,90 +33,53 @@ struct HookResult {
 struct HookOutcome {
   std::optional<HookResult> hook;
   std::string child_error;
+  // A kStart dropped without running anything: its term had already ended
+  // (a kStop of the same or a later term was queued after it).
+  bool skipped = false;
   bool ok() const { return (!hook || hook->ok()) && child_error.empty(); }
 };
 
-// Runs hook commands strictly one after another on its own thread (never on
-// the ZooKeeper or HTTP threads), and owns the leader-only child of
-// `zkelect run -- CMD` (design §5, issue 3).
+// A leadership term as the hook layer numbers them: HookRoleListener counts
+// its elections from 1; 0 stands for "no term" (kChange).
+using HookTerm = std::uint64_t;
+
+// Runs the hook actions of design §5 one at a time, off the election loop:
+// the seam between HookRoleListener and processes. HookRunnerImpl runs real
+// commands; the deterministic simulator implements it in virtual time.
 //
-// A hook runs as an argv without a shell, in its own process group, with the
-// daemon's environment plus the action's. Its output is logged line by line
-// tagged with its name. Past hooks.timeout its group gets SIGTERM, and
-// SIGKILL hooks.kill_grace later.
+// Ordering contract, which every implementation keeps:
+//  - Actions run one after another, never two at once, in the order queued,
+//    except that a kStop goes ahead of every queued (not yet running) kStart
+//    and kChange; kStops keep their order among themselves.
+//  - A queued kStart of a term <= the term of a kStop queued after it is not
+//    run: its `done` gets HookOutcome{.skipped = true}.
+//  - A kStop stops the leader-only child (if any) before its hook runs; a
+//    child that exits by itself while a kStop is queued is not restarted.
+//  - Every accepted action gets exactly one `done`, unless the runner is
+//    stopped first (then queued actions are dropped without a call).
 //
-// Thread-safe. Callbacks run on the runner thread and must not block.
+// Threads: Run() and the accessors may be called from any thread. `done`
+// runs on the runner's own thread (HookRunnerImpl) or the simulator's, never
+// inside Run(); it must not block and must not call back into the runner
+// synchronously. HookRoleListener's callbacks only post to the election loop
+// and do the work there.
 class HookRunner {
  public:
-  // `spawner` must outlive the runner.
-  HookRunner(HooksConfig hooks, ChildConfig child, ProcessSpawner& spawner);
-  ~HookRunner();  // Stop()s
-  HookRunner(const HookRunner&) = delete;
-  HookRunner& operator=(const HookRunner&) = delete;
+  virtual ~HookRunner() = default;
 
-  // Called when the leader-only child exits by itself (not when we stop it)
-  // and child.on_exit is resign. Set before Start().
-  void SetChildExitHandler(std::function<void(const ExitStatus&)> handler);
-
-  void Start();
-
-  // Finishes the action running now, drops the queue, stops the child (if
-  // still running) and joins the thread. Idempotent.
-  void Stop();
-
-  // Queues `action`; `done` runs on the runner thread when it completed.
-  // For kStart, the child is started only when the hook succeeded or
+  // Queues `action` of leadership `term` with the hook environment `env`;
+  // `done` is called once it completed (or was skipped, see above). For
+  // kStart, the child is started only when the hook succeeded or
   // hooks.start_failure is ignore.
-  void Run(HookAction action, std::map<std::string, std::string> env,
-           std::function<void(const HookOutcome&)> done);
-
-  // SIGKILLs the process groups of the hook running now and of the
-  // leader-only child, for an exit that cannot wait (a second signal).
-  // Thread-safe; the runner thread reaps them.
-  void KillRunning();
+  virtual void Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
+                   std::function<void(const HookOutcome&)> done) = 0;
 
   // The hook command running now, if any (for /status).
-  std::optional<std::string> running() const EXCLUDES(mu_);
+  virtual std::optional<std::string> running() const = 0;
 
-  bool has_hook(HookAction action) const;
-  bool has_child() const { return !child_config_.command.empty(); }
-
- private:
-  struct Job {
-    HookAction action;
-    std::map<std::string, std::string> env;
-    std::function<void(const HookOutcome&)> done;
-  };
-
-  const std::vector<std::string>& CommandFor(HookAction action) const;
-  void Loop();
-  HookOutcome Execute(const Job& job);
-  HookResult RunHook(const std::string& name, const std::vector<std::string>& argv,
-                     const std::map<std::string, std::string>& env);
-  static void LogResult(const HookResult& result);
-  std::string StartChild(const std::map<std::string, std::string>& env);
-  void StopChild();
-  void WatchChild();
-
-  // Constant after construction.
-  const HooksConfig hooks_;
-  const ChildConfig child_config_;
-  ProcessSpawner& spawner_;
-
-  mutable Mutex mu_;
-  std::condition_variable wake_;
-  std::deque<Job> queue_ GUARDED_BY(mu_);
-  bool stopping_ GUARDED_BY(mu_) = false;
-  std::optional<std::string> running_ GUARDED_BY(mu_);
-  // Process groups to kill on an exit that cannot wait; 0 when none.
-  std::atomic<int> hook_pgid_{0};
-  std::atomic<int> child_pgid_{0};
-
-  // Runner thread only (and Stop() after the join).
-  std::function<void(const ExitStatus&)> on_child_exit_;
-  std::unique_ptr<Process> child_;
-  std::map<std::string, std::string> child_env_;
-  std::thread thread_;
+  // Whether a command is configured for `action` / a leader-only child is.
+  virtual bool has_hook(HookAction action) const = 0;
+  virtual bool has_child() const = 0;
 };
 
 }  // namespace zkelect

@@ -2,7 +2,7 @@
 // environment as data, timeouts reaching the whole process group, and the
 // leader-only child.
 
-#include "zkelect/hooks/hook_runner.h"
+#include "zkelect/hooks/hook_runner_impl.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -46,11 +46,11 @@ class HookRunnerTest : public ::testing::Test {
   }
 
   // Runs one action and waits for its outcome (bounded).
-  static HookOutcome RunAndWait(HookRunner& runner, HookAction action,
+  static HookOutcome RunAndWait(HookRunnerImpl& runner, HookAction action,
                                 std::map<std::string, std::string> env = {}) {
     auto promise = std::make_shared<std::promise<HookOutcome>>();
     auto future = promise->get_future();
-    runner.Run(action, std::move(env),
+    runner.Run(action, 1, std::move(env),
                [promise](const HookOutcome& outcome) { promise->set_value(outcome); });
     EXPECT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
     return future.get();
@@ -68,7 +68,7 @@ TEST_F(HookRunnerTest, EnvironmentFromZooKeeperIsDataNeverCode) {
       Sh("printf '%s|%s|%s' \"$ZKELECT_EVENT\" \"$ZKELECT_LEADER_ID\" "
          "\"$ZKELECT_EPOCH\" > " +
          File("env"));
-  HookRunner runner(hooks, {}, spawner_);
+  HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
   HookOutcome outcome = RunAndWait(
       runner, HookAction::kStart,
@@ -82,7 +82,7 @@ TEST_F(HookRunnerTest, EnvironmentFromZooKeeperIsDataNeverCode) {
 TEST_F(HookRunnerTest, NulBytesInEnvironmentBecomeReplacementCharacters) {
   HooksConfig hooks;
   hooks.on_start = Sh("printf '%s' \"$ZKELECT_LEADER_ID\" > " + File("env"));
-  HookRunner runner(hooks, {}, spawner_);
+  HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
   RunAndWait(runner, HookAction::kStart, {{"ZKELECT_LEADER_ID", std::string("a\0b", 3)}});
   EXPECT_EQ(Read(File("env")),
@@ -95,13 +95,13 @@ TEST_F(HookRunnerTest, ActionsRunStrictlyOneAfterAnother) {
   const std::string log = File("log");
   hooks.on_start = Sh("echo begin-start >> " + log + "; sleep 0.2; echo end-start >> " + log);
   hooks.on_stop = Sh("echo begin-stop >> " + log + "; sleep 0.1; echo end-stop >> " + log);
-  HookRunner runner(hooks, {}, spawner_);
+  HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
   std::promise<void> all_done;
-  runner.Run(HookAction::kStart, {}, [](const HookOutcome&) {});
-  runner.Run(HookAction::kStop, {}, [](const HookOutcome&) {});
-  runner.Run(HookAction::kStart, {}, [](const HookOutcome&) {});
-  runner.Run(HookAction::kStop, {}, [&](const HookOutcome&) { all_done.set_value(); });
+  runner.Run(HookAction::kStart, 1, {}, [](const HookOutcome&) {});
+  runner.Run(HookAction::kStop, 1, {}, [](const HookOutcome&) {});
+  runner.Run(HookAction::kStart, 1, {}, [](const HookOutcome&) {});
+  runner.Run(HookAction::kStop, 1, {}, [&](const HookOutcome&) { all_done.set_value(); });
   ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
   EXPECT_EQ(Read(log),
             "begin-start\nend-start\nbegin-stop\nend-stop\n"
@@ -114,7 +114,7 @@ TEST_F(HookRunnerTest, TimeoutSendsSigtermThenSigkillToTheWholeGroup) {
   hooks.kill_grace = milliseconds(300);
   // Ignores SIGTERM, and leaves a grandchild in its group.
   hooks.on_stop = Sh("trap '' TERM; sleep 30 & echo $! > " + File("grandchild") + "; wait");
-  HookRunner runner(hooks, {}, spawner_);
+  HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
   const auto start = std::chrono::steady_clock::now();
   HookOutcome outcome = RunAndWait(runner, HookAction::kStop);
@@ -138,7 +138,7 @@ TEST_F(HookRunnerTest, OutputIsLoggedLineByLineTaggedWithTheHook) {
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
   HooksConfig hooks;
   hooks.on_change = Sh("echo one; echo two >&2; printf three");
-  HookRunner runner(hooks, {}, spawner_);
+  HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
   RunAndWait(runner, HookAction::kChange);
   spdlog::set_default_logger(previous);
@@ -156,7 +156,7 @@ TEST_F(HookRunnerTest, FailuresAreReportedNotThrown) {
   HooksConfig hooks;
   hooks.on_start = {"/nonexistent/promote"};
   hooks.on_stop = Sh("exit 3");
-  HookRunner runner(hooks, {}, spawner_);
+  HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
   HookOutcome start = RunAndWait(runner, HookAction::kStart);
   ASSERT_TRUE(start.hook.has_value());
@@ -168,7 +168,7 @@ TEST_F(HookRunnerTest, FailuresAreReportedNotThrown) {
 }
 
 TEST_F(HookRunnerTest, NoHookConfiguredCompletesAtOnce) {
-  HookRunner runner({}, {}, spawner_);
+  HookRunnerImpl runner({}, {}, spawner_);
   runner.Start();
   HookOutcome outcome = RunAndWait(runner, HookAction::kStop);
   EXPECT_FALSE(outcome.hook.has_value());
@@ -179,7 +179,7 @@ TEST_F(HookRunnerTest, ChildRunsWhileLeadingAndIsStoppedOnStop) {
   ChildConfig child;
   child.command = Sh("echo $$ > " + File("pid") + "; exec sleep 30");
   child.stop_grace = milliseconds(500);
-  HookRunner runner({}, child, spawner_);
+  HookRunnerImpl runner({}, child, spawner_);
   runner.Start();
   RunAndWait(runner, HookAction::kStart);
   pid_t pid = 0;
@@ -198,8 +198,8 @@ TEST_F(HookRunnerTest, ChildThatExitsByItselfIsReported) {
   ChildConfig child;
   child.command = Sh("exit 7");
   std::promise<ExitStatus> exited;
-  HookRunner runner({}, child, spawner_);
-  runner.SetChildExitHandler([&](const ExitStatus& status) { exited.set_value(status); });
+  HookRunnerImpl runner({}, child, spawner_);
+  runner.SetChildExitHandler([&](HookTerm, const ExitStatus& status) { exited.set_value(status); });
   runner.Start();
   RunAndWait(runner, HookAction::kStart);
   auto future = exited.get_future();
@@ -212,7 +212,7 @@ TEST_F(HookRunnerTest, FailedStartHookWithResignPolicyDoesNotStartTheChild) {
   hooks.on_start = Sh("exit 1");
   ChildConfig child;
   child.command = Sh("touch " + File("child-ran"));
-  HookRunner runner(hooks, child, spawner_);
+  HookRunnerImpl runner(hooks, child, spawner_);
   runner.Start();
   RunAndWait(runner, HookAction::kStart);
   std::this_thread::sleep_for(milliseconds(200));

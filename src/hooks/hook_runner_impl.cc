@@ -1,4 +1,4 @@
-#include "zkelect/hooks/hook_runner.h"
+#include "zkelect/hooks/hook_runner_impl.h"
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -50,20 +50,21 @@ std::string HookResult::Describe() const {
   return status ? status->ToString() : "unknown";
 }
 
-HookRunner::HookRunner(HooksConfig hooks, ChildConfig child, ProcessSpawner& spawner)
+HookRunnerImpl::HookRunnerImpl(HooksConfig hooks, ChildConfig child, ProcessSpawner& spawner)
     : hooks_(std::move(hooks)), child_config_(std::move(child)), spawner_(spawner) {}
 
-HookRunner::~HookRunner() { Stop(); }
+HookRunnerImpl::~HookRunnerImpl() { Stop(); }
 
-void HookRunner::SetChildExitHandler(std::function<void(const ExitStatus&)> handler) {
+void HookRunnerImpl::SetChildExitHandler(
+    std::function<void(HookTerm, const ExitStatus&)> handler) {
   on_child_exit_ = std::move(handler);
 }
 
-void HookRunner::Start() {
+void HookRunnerImpl::Start() {
   thread_ = std::thread([this] { Loop(); });
 }
 
-void HookRunner::Stop() {
+void HookRunnerImpl::Stop() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;
@@ -74,27 +75,27 @@ void HookRunner::Stop() {
   if (child_) StopChild();  // the thread is gone; this is the only owner now
 }
 
-void HookRunner::Run(HookAction action, std::map<std::string, std::string> env,
-                     std::function<void(const HookOutcome&)> done) {
+void HookRunnerImpl::Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
+                         std::function<void(const HookOutcome&)> done) {
   {
     MutexLock lock(&mu_);
     if (stopping_) return;
-    queue_.push_back(Job{action, std::move(env), std::move(done)});
+    queue_.push_back(Job{action, term, std::move(env), std::move(done)});
   }
   wake_.notify_one();
 }
 
-void HookRunner::KillRunning() {
+void HookRunnerImpl::KillRunning() {
   if (const int pgid = hook_pgid_.load(); pgid > 0) kill(-pgid, SIGKILL);
   if (const int pgid = child_pgid_.load(); pgid > 0) kill(-pgid, SIGKILL);
 }
 
-std::optional<std::string> HookRunner::running() const {
+std::optional<std::string> HookRunnerImpl::running() const {
   MutexLock lock(&mu_);
   return running_;
 }
 
-bool HookRunner::has_hook(HookAction action) const {
+bool HookRunnerImpl::has_hook(HookAction action) const {
   switch (action) {
     case HookAction::kStart:
       return !hooks_.on_start.empty();
@@ -106,7 +107,7 @@ bool HookRunner::has_hook(HookAction action) const {
   return false;
 }
 
-void HookRunner::Loop() {
+void HookRunnerImpl::Loop() {
   for (;;) {
     Job job;
     {
@@ -135,7 +136,7 @@ void HookRunner::Loop() {
   }
 }
 
-const std::vector<std::string>& HookRunner::CommandFor(HookAction action) const {
+const std::vector<std::string>& HookRunnerImpl::CommandFor(HookAction action) const {
   switch (action) {
     case HookAction::kStart:
       return hooks_.on_start;
@@ -147,7 +148,7 @@ const std::vector<std::string>& HookRunner::CommandFor(HookAction action) const 
   return hooks_.on_change;  // unreachable: every action is listed
 }
 
-HookOutcome HookRunner::Execute(const Job& job) {
+HookOutcome HookRunnerImpl::Execute(const Job& job) {
   HookOutcome outcome;
   if (job.action == HookAction::kStop && child_) StopChild();  // child first, then on_stop
   const std::vector<std::string>& argv = CommandFor(job.action);
@@ -155,12 +156,15 @@ HookOutcome HookRunner::Execute(const Job& job) {
   if (job.action == HookAction::kStart && has_child()) {
     const bool go = !outcome.hook || outcome.hook->ok() ||
                     hooks_.start_failure == HooksConfig::StartFailure::kIgnore;
-    if (go) outcome.child_error = StartChild(job.env);
+    if (go) {
+      outcome.child_error = StartChild(job.env);
+      child_term_ = job.term;
+    }
   }
   return outcome;
 }
 
-HookResult HookRunner::RunHook(const std::string& name, const std::vector<std::string>& argv,
+HookResult HookRunnerImpl::RunHook(const std::string& name, const std::vector<std::string>& argv,
                                const std::map<std::string, std::string>& env) {
   HookResult result;
   result.hook = name;
@@ -193,7 +197,7 @@ HookResult HookRunner::RunHook(const std::string& name, const std::vector<std::s
   return result;
 }
 
-void HookRunner::LogResult(const HookResult& result) {
+void HookRunnerImpl::LogResult(const HookResult& result) {
   if (result.ok()) {
     spdlog::info("hook {} finished: {} in {}", result.hook, result.Describe(),
                  FormatDuration(result.duration));
@@ -203,7 +207,7 @@ void HookRunner::LogResult(const HookResult& result) {
   }
 }
 
-std::string HookRunner::StartChild(const std::map<std::string, std::string>& env) {
+std::string HookRunnerImpl::StartChild(const std::map<std::string, std::string>& env) {
   if (child_) return "";
   Result<std::unique_ptr<Process>> spawned = spawner_.Spawn(child_config_.command, {env, false});
   if (!spawned.ok()) {
@@ -217,7 +221,7 @@ std::string HookRunner::StartChild(const std::map<std::string, std::string>& env
   return "";
 }
 
-void HookRunner::StopChild() {
+void HookRunnerImpl::StopChild() {
   const int pid = child_->pid();
   const ExitStatus status = Terminate(*child_, child_config_.stop_grace, nullptr);
   spdlog::info("leader-only child {} stopped: {}", pid, status.ToString());
@@ -226,7 +230,7 @@ void HookRunner::StopChild() {
 }
 
 // The child exited by itself: restart it or report it (once per exit).
-void HookRunner::WatchChild() {
+void HookRunnerImpl::WatchChild() {
   if (!child_) return;
   std::optional<ExitStatus> status = child_->TryReap();
   if (!status) return;
@@ -237,7 +241,7 @@ void HookRunner::WatchChild() {
     std::this_thread::sleep_for(kRestartDelay);
     StartChild(child_env_);
   } else if (on_child_exit_) {
-    on_child_exit_(*status);
+    on_child_exit_(child_term_, *status);
   }
 }
 
