@@ -11,10 +11,10 @@
 #include "sim/invariants.h"
 #include "sim/sim_random.h"
 #include "sim/sim_zk_client.h"
-#include "sim/stand_in_hook_listener.h"
 #include "sim/trace.h"
 #include "zkelect/election/recipe.h"
 #include "zkelect/election/state_board.h"
+#include "zkelect/hooks/hook_role_listener.h"
 #include "zkelect/metrics/metrics.h"
 
 namespace zkelect::sim {
@@ -89,7 +89,7 @@ struct SimDaemon::Process {
       : zk(daemon.name_, index, config.session_timeout, ctx.ensemble, ctx.queue, ctx.random,
            ctx.trace, daemon),
         runner(RunnerOptions(daemon.name_, config), ctx.queue, ctx.random, ctx.trace, daemon),
-        hooks(runner, daemon, metrics, config.session_timeout / 2, config.resign_on_start_failure),
+        hooks(ListenerOptions(config, zk), runner, daemon, ctx.clock, metrics),
         observed(
             hooks,
             [&daemon, index, ctx, this](const LeaderView& self) {
@@ -107,9 +107,20 @@ struct SimDaemon::Process {
     hooks.SetStepAside([this](Reason reason) {
       recipe.Resign(std::chrono::seconds(1), [](ElectionControl::ResignOutcome) {}, reason);
     });
-    runner.SetChildExitHandler([this](const ExitStatus& status) {
-      hooks.OnChildExited(status.ToString());
+    runner.SetChildExitHandler([this](HookTerm term, const ExitStatus& status) {
+      hooks.OnChildExited(term, status.ToString());
     });
+  }
+
+  // As daemon.cc wires it: the budget is half the negotiated timeout.
+  static HookRoleListener::Options ListenerOptions(const DaemonConfig& config,
+                                                   const SimZkClient& zk) {
+    HookRoleListener::Options options;
+    options.id = config.id;
+    options.election_path = kElectionPath;
+    options.resign_on_start_failure = config.resign_on_start_failure;
+    options.stop_budget = [&zk] { return zk.negotiated_timeout() / 2; };
+    return options;
   }
 
   static SimHookRunner::Options RunnerOptions(const std::string& name,
@@ -150,7 +161,7 @@ struct SimDaemon::Process {
   Metrics metrics;
   SimZkClient zk;
   SimHookRunner runner;
-  StandInHookListener hooks;
+  HookRoleListener hooks;
   ObservedListener observed;
   StateBoard board;
   Recipe recipe;

@@ -37,8 +37,9 @@ struct DaemonConfig {
   bool resign_on_start_failure = true;
 };
 
-// One zkelect process in the simulation: the real Recipe, a hook listener
-// over a SimHookRunner, a StateBoard, and a SimZkClient, driven exactly as
+// One zkelect process in the simulation: the real Recipe, the real
+// HookRoleListener over a SimHookRunner, a StateBoard, and a SimZkClient
+// (wired as daemon.cc wires the real ones), driven exactly as
 // ElectionLoop drives them: each loop iteration first calls OnWake(), then
 // runs one posted task (in order), then publishes MakeSnapshot() with
 // LeaseExpiry() to the board; with nothing posted it sleeps until

@@ -53,10 +53,30 @@ std::optional<std::string> SimHookRunner::running() const {
   return std::string(HookName(current_->action));
 }
 
-void SimHookRunner::Run(HookAction action, std::map<std::string, std::string> env,
+void SimHookRunner::Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
                         std::function<void(const HookOutcome&)> done) {
-  queue_jobs_.push_back(Job{action, std::move(env), std::move(done)});
-  if (!current_) Next();
+  Job job{action, term, std::move(env), std::move(done)};
+  if (action == HookAction::kStop) {
+    // Ahead of every queued start and change; behind the queued stops.
+    for (Job& queued : queue_jobs_) {
+      if (queued.action == HookAction::kStart && queued.term <= term) queued.skipped = true;
+    }
+    auto first_other = std::find_if(queue_jobs_.begin(), queue_jobs_.end(), [](const Job& queued) {
+      return queued.action != HookAction::kStop;
+    });
+    queue_jobs_.insert(first_other, std::move(job));
+  } else {
+    queue_jobs_.push_back(std::move(job));
+  }
+  // Never inside Run(): the next action begins from an event of its own.
+  if (!current_ && !start_pending_) {
+    start_pending_ = true;
+    queue_.After(Clock::Duration(0), [this, alive = std::weak_ptr<bool>(alive_)] {
+      if (alive.expired()) return;
+      start_pending_ = false;
+      Next();
+    });
+  }
 }
 
 HookResult SimHookRunner::Draw(const char* name, std::chrono::milliseconds* duration) {
@@ -79,6 +99,15 @@ HookResult SimHookRunner::Draw(const char* name, std::chrono::milliseconds* dura
 }
 
 void SimHookRunner::Next() {
+  while (!current_ && !queue_jobs_.empty() && queue_jobs_.front().skipped) {
+    Job skipped = std::move(queue_jobs_.front());
+    queue_jobs_.pop_front();
+    trace_.Add(fmt::format("{} hook on_start skipped (its term {} ended)", options_.name,
+                           skipped.term));
+    HookOutcome outcome;
+    outcome.skipped = true;
+    skipped.done(outcome);
+  }
   if (current_ || queue_jobs_.empty()) return;
   current_ = std::move(queue_jobs_.front());
   queue_jobs_.pop_front();
@@ -112,7 +141,7 @@ void SimHookRunner::Finish(uint64_t job_id) {
   if (job.action == HookAction::kStart && options_.child) {
     const bool go = !outcome.hook || outcome.hook->ok() ||
                     options_.hooks.start_failure == HooksConfig::StartFailure::kIgnore;
-    if (go) StartChild();
+    if (go) StartChild(job.term);
   }
   trace_.Add(fmt::format("{} hook {} ends", options_.name, HookName(job.action)));
   job.done(outcome);  // first: the listener counts an over-budget stop here
@@ -120,30 +149,18 @@ void SimHookRunner::Finish(uint64_t job_id) {
   Next();
 }
 
-void SimHookRunner::StartChild() {
+void SimHookRunner::StartChild(HookTerm term) {
   if (child_running_) return;
   child_running_ = true;
   const uint64_t id = ++child_id_;
   if (!random_.Chance(profile_.child_exit_per_million)) return;
   const auto after = random_.Between(std::chrono::milliseconds(10), std::chrono::milliseconds(3000));
-  queue_.After(after, [this, alive = std::weak_ptr<bool>(alive_), id] {
+  queue_.After(after, [this, alive = std::weak_ptr<bool>(alive_), id, term] {
     if (alive.expired() || !child_running_ || id != child_id_) return;
     child_running_ = false;
     trace_.Add(fmt::format("{} leader-only child exits by itself", options_.name));
-    if (child_exit_) child_exit_(ExitStatus{3, 0});
+    if (child_exit_) child_exit_(term, ExitStatus{3, 0});
   });
-}
-
-void SimHookRunner::KillAll() {
-  queue_jobs_.clear();
-  child_running_ = false;
-  if (current_) {
-    const HookAction action = current_->action;
-    current_.reset();
-    ++job_id_;
-    HookOutcome killed;
-    observer_.OnHookEnd(action, killed);
-  }
 }
 
 std::chrono::nanoseconds SimHookRunner::Busy() const {

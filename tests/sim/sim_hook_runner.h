@@ -10,6 +10,7 @@
 #include <string>
 
 #include "zkelect/common/clock.h"
+#include "zkelect/config/config.h"
 #include "zkelect/hooks/hook_runner.h"
 
 namespace zkelect::sim {
@@ -39,20 +40,19 @@ class HookObserver {
   virtual void OnHookEnd(HookAction action, const HookOutcome& outcome) = 0;
 };
 
-// The HookRunner of a simulated daemon (design §5) in virtual time: one
-// serial queue; start = on_start, then the leader-only child if the hook
-// succeeded (or start_failure is ignore); stop = stop the child (up to
-// stop_grace), then on_stop; change = on_change. A hook past hooks.timeout
-// is killed: it ends kill_grace later at most, timed out. The child may
-// exit by itself (the child-exit handler is told). `done` runs at the
-// action's end, as the real runner's thread would call it.
+// The HookRunner of a simulated daemon (design §5) in virtual time, keeping
+// the interface's ordering contract: one action at a time; a kStop goes
+// ahead of every queued kStart and kChange (kStops keep their order); a
+// queued kStart of a term <= that of a kStop queued after it is skipped.
+// start = on_start, then the leader-only child if the hook succeeded (or
+// start_failure is ignore); stop = stop the child (up to stop_grace), then
+// on_stop; change = on_change. A hook past hooks.timeout is killed: it ends
+// up to kill_grace later, timed out. The child may exit by itself (the
+// child-exit handler is told, with the term that started it). `done` runs
+// at the action's end from a queue event, never inside Run().
 //
-// TODO(hooks seam): derive from the HookRunner interface once the split of
-// HookRunner into an interface and HookRunnerImpl lands (/work/wt/HOOK_SEAM.md),
-// and drive the real HookRoleListener with it.
-//
-// Not thread-safe.
-class SimHookRunner {
+// Not thread-safe: the simulator is single-threaded.
+class SimHookRunner final : public HookRunner {
  public:
   struct Options {
     HooksConfig hooks;          // only the commands' presence, timeout, kill_grace, start_failure
@@ -63,25 +63,25 @@ class SimHookRunner {
 
   SimHookRunner(Options options, EventQueue& queue, SimRandom& random, Trace& trace,
                 HookObserver& observer);
-  ~SimHookRunner();
+  // The process is gone: its hooks and child die with it; no `done` comes.
+  ~SimHookRunner() override;
   SimHookRunner(const SimHookRunner&) = delete;
   SimHookRunner& operator=(const SimHookRunner&) = delete;
 
-  void SetChildExitHandler(std::function<void(const ExitStatus&)> handler) {
+  // The leader-only child of the start of `term` exited by itself.
+  void SetChildExitHandler(std::function<void(HookTerm, const ExitStatus&)> handler) {
     child_exit_ = std::move(handler);
   }
-  void Run(HookAction action, std::map<std::string, std::string> env,
-           std::function<void(const HookOutcome&)> done);
-  std::optional<std::string> running() const;
-  bool has_hook(HookAction action) const;
-  bool has_child() const { return options_.child; }
 
-  // The process exits: whatever runs now ends at this instant (its group is
-  // killed, the child gets its parent-death signal); the queue is dropped.
-  void KillAll();
+  // HookRunner:
+  void Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
+           std::function<void(const HookOutcome&)> done) override;
+  std::optional<std::string> running() const override;
+  bool has_hook(HookAction action) const override;
+  bool has_child() const override { return options_.child; }
 
-  // The end of the action running now and of every queued one, if each took
-  // its longest (for the liveness deadline).
+  // How long until the action running now and every queued one have ended,
+  // if each takes its profile's longest (for the liveness deadline).
   std::chrono::nanoseconds Busy() const;
 
   HookProfile& profile() { return profile_; }
@@ -89,15 +89,17 @@ class SimHookRunner {
  private:
   struct Job {
     HookAction action;
+    HookTerm term;
     std::map<std::string, std::string> env;
     std::function<void(const HookOutcome&)> done;
+    bool skipped = false;
   };
 
   void Next();
   // How long one hook command runs, and how it ends.
   HookResult Draw(const char* name, std::chrono::milliseconds* duration);
   void Finish(uint64_t job_id);
-  void StartChild();
+  void StartChild(HookTerm term);
 
   const Options options_;
   EventQueue& queue_;
@@ -106,13 +108,14 @@ class SimHookRunner {
   HookObserver& observer_;
   HookProfile profile_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  std::function<void(const ExitStatus&)> child_exit_;
+  std::function<void(HookTerm, const ExitStatus&)> child_exit_;
 
   std::deque<Job> queue_jobs_;
   std::optional<Job> current_;
   HookOutcome current_outcome_;
   uint64_t job_id_ = 0;
   Clock::TimePoint current_end_{};
+  bool start_pending_ = false;  // an event to begin the next action is queued
   bool child_running_ = false;
   uint64_t child_id_ = 0;
 };
