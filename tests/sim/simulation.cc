@@ -382,7 +382,8 @@ void Simulation::AddForeignCandidate(const std::string& kind, const std::string&
   std::string created;
   const ZkCode code = model.Create(session, std::string(kElection) + "/" + prefix, data, true,
                                    true, auth_only, &created);
-  Note(fmt::format("fault: foreign {} candidate joins: {}", kind, ZkCodeName(code)));
+  Note(fmt::format("fault: foreign {} candidate joins: {} #{}", kind, ZkCodeName(code),
+                   created.size() > 10 ? created.substr(created.size() - 10) : created));
   if (code != ZkCode::kOk) {
     model.CloseSession(session);
     return;
@@ -490,13 +491,13 @@ void Simulation::OnCleanExit(const SimDaemon::CleanExit& exit) {
   RestartLater(exit.daemon);
   // The close (if one was sent) reaches the quorum within a few ms.
   queue_.After(milliseconds(50), [this, exit] {
-    std::vector<std::string> left;
+    std::vector<std::pair<std::string, bool>> left;  // sequence, of the last session
     ZkModel& model = ensemble_->model();
     if (const auto children = model.tree().Children(kElection)) {
       for (const std::string& child : *children) {
         const int64_t owner = model.OwnerOf(std::string(kElection) + "/" + child);
         if (std::find(exit.sessions.begin(), exit.sessions.end(), owner) != exit.sessions.end()) {
-          left.push_back(child.substr(child.size() - 10));
+          left.emplace_back(child.substr(child.size() - 10), owner == exit.sessions.back());
         }
       }
     }
@@ -504,10 +505,12 @@ void Simulation::OnCleanExit(const SimDaemon::CleanExit& exit) {
     const auto window_end = exit.sigterm + exit.budget;
     queue_.At(std::max(clock_.Now(), window_end), [this, exit, left, window_end] {
       if (!ReachableDuring(exit.daemon, exit.sigterm, window_end)) return;
-      checker_->Fail(6, fmt::format("d{} exited after SIGTERM ({} ms later) leaving its node #{}, "
-                                    "though ZooKeeper was reachable within the shutdown budget "
-                                    "({} ms)",
-                                    exit.daemon, Ms(exit.exited - exit.sigterm), left.front(),
+      checker_->Fail(6, fmt::format("d{} exited after SIGTERM ({} ms later) leaving its node #{} "
+                                    "(of {}), though ZooKeeper was reachable within the shutdown "
+                                    "budget ({} ms)",
+                                    exit.daemon, Ms(exit.exited - exit.sigterm), left.front().first,
+                                    left.front().second ? "the session open at the exit"
+                                                        : "an earlier session it gave up",
                                     exit.budget.count()));
     });
   });

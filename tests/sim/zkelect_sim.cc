@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   uint64_t events = 100'000;
   uint64_t total_wanted = 0;
   int daemons = 0;
+  size_t trace_lines = 300;
   bool keep_going = false;
   bool quiet = false;
   CLI::App app{"zkelect deterministic simulator"};
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--total-events", total_wanted, "run further seeds until this many events ran");
   app.add_option("--daemons", daemons, "daemons per run, 3-5 (0: drawn from the seed)")
       ->check(CLI::Range(0, 5));
+  app.add_option("--trace-lines", trace_lines, "trace lines printed for a failing seed");
   app.add_flag("--keep-going", keep_going, "run every seed even after a failure");
   app.add_flag("--quiet", quiet, "print only the summary and the failing seeds (no traces)");
   CLI11_PARSE(app, argc, argv);
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
     zkelect::sim::SimOptions options;
     options.seed = seed;
     options.max_events = events;
+    options.trace_lines = trace_lines;
     options.daemons = daemons != 0 ? daemons : 3 + static_cast<int>(seed % 3);
     zkelect::sim::Simulation simulation(options);
     const zkelect::sim::SimResult result = simulation.Run();
