@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
   uint64_t total_events = 0;
   uint64_t failed = 0;
   std::chrono::nanoseconds simulated{0};
+  // For the mutation table (issue 15, point 4): how much simulation it took
+  // to find the first violation.
+  std::string first_violation;
   for (uint64_t seed = first_seed;
        seed < first_seed + seeds || (total_wanted > 0 && total_events < total_wanted); ++seed) {
     zkelect::sim::SimOptions options;
@@ -53,6 +56,13 @@ int main(int argc, char** argv) {
     total_events += result.events;
     simulated += result.simulated;
     if (result.violation) {
+      if (failed == 0) {
+        first_violation = fmt::format(
+            "first violation: seed {} (invariant {}), after {} events and {:.0f} s simulated over "
+            "{} seed(s)\n",
+            seed, result.violation->invariant, total_events,
+            std::chrono::duration<double>(simulated).count(), seed - first_seed + 1);
+      }
       ++failed;
       std::printf("seed %llu (%d daemons): %s\n", static_cast<unsigned long long>(seed),
                   options.daemons, result.violation->message.c_str());
@@ -65,6 +75,7 @@ int main(int argc, char** argv) {
     }
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fputs(first_violation.c_str(), stdout);
   std::printf("%llu events, %.0f s simulated, %.2f s wall, %.0f events/s; %llu failing seed(s)\n",
               static_cast<unsigned long long>(total_events),
               std::chrono::duration<double>(simulated).count(), wall, static_cast<double>(total_events) / wall,
