@@ -130,6 +130,11 @@ void SimZkClient::Connect() {
     return;
   }
   conn_ = conn;
+  // Whatever becomes of the handshake (a server that goes down, a dropped
+  // connection), the library gives up on it after a while.
+  Later(std::max<Millis>(negotiated_ / 3, Millis(100)), [this, conn] {
+    if (state_ == State::kConnecting && conn_ == conn) AttemptFailed();
+  });
   conn->up_tail = queue_.clock().Now() + ensemble_.Latency();
   queue_.At(conn->up_tail, [this, alive = std::weak_ptr<bool>(alive_), conn] {
     if (alive.expired() || conn->broken) return;
@@ -205,19 +210,24 @@ void SimZkClient::OnConnectReply(const std::shared_ptr<Connection>& conn, int64_
 }
 
 void SimZkClient::Break(const char* why) {
+  const bool handshake = state_ == State::kConnecting && conn_ != nullptr;
   if (conn_) conn_->broken = true;
   conn_.reset();
-  if (state_ != State::kConnected) return;
-  if (paused_) {
-    // The library notices when it runs again.
-    deferred_.push_back([this, why] {
-      state_ = State::kConnected;
-      Break(why);
-    });
-    state_ = State::kConnecting;
+  if (handshake) {
+    Later(random_.Between(std::chrono::milliseconds(1), std::chrono::milliseconds(50)),
+          [this] { AttemptFailed(); });
     return;
   }
+  if (state_ != State::kConnected) return;
   state_ = State::kConnecting;
+  if (paused_) {
+    deferred_.push_back([this, why] { NoticeBreak(why); });  // when the library runs again
+  } else {
+    NoticeBreak(why);
+  }
+}
+
+void SimZkClient::NoticeBreak(const char* why) {
   Note(fmt::format("connection lost ({})", why));
   // Watch events lost on the wire come again after the reconnect.
   for (auto& [id, event] : std::exchange(watches_in_flight_, {})) {

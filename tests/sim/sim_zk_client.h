@@ -152,6 +152,8 @@ class SimZkClient final : public ZkClient {
   // The connection is gone: fail what was in flight, report kConnecting and
   // try again.
   void Break(const char* why);
+  // The library finds out (at once, or when it runs again after a pause).
+  void NoticeBreak(const char* why);
   // The server end reset `conn` (if it is ours, the library notices).
   void ResetFrom(const std::shared_ptr<Connection>& conn, const char* why);
   void FailAll(ZkCode code);
