@@ -454,8 +454,10 @@ void Simulation::OnNodeRemoved(const std::string& path, const Znode& node, int64
   const int by_daemon = ensemble_->OwnerOf(by);
   static constexpr const char* kHow[] = {"deleted", "gone with its closed session",
                                          "gone with its expired session"};
-  if (path.starts_with(kElection)) {
-    Note(fmt::format("zk: node #{} of {} {}", path.size() >= 10 ? path.substr(path.size() - 10) : path,
+  if (path == kElection) {
+    Note("zk: the election path is deleted");
+  } else if (path.starts_with(kElection)) {
+    Note(fmt::format("zk: node #{} of {} {}", path.substr(path.size() - 10),
                      owner >= 0 ? fmt::format("d{}", owner) : std::string("a foreign client"),
                      kHow[static_cast<int>(how)]));
   }
