@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <tuple>
 #include <utility>
 
 #include "zkelect/common/duration.h"
@@ -20,6 +22,9 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kRetryDelay{1000};
 constexpr milliseconds kMaxReopenBackoff{30'000};
+// Advance() runs again while a pass changed the state; more passes than
+// this mean two rules undo each other.
+constexpr int kMaxAdvancePasses = 8;
 
 std::string Hex(int64_t session_id) { return fmt::format("0x{:x}", session_id); }
 
@@ -30,27 +35,67 @@ std::string Basename(const std::string& path) {
 
 milliseconds Millis(Clock::Duration d) { return duration_cast<milliseconds>(d); }
 
+// Errors after which a request is neither retried nor acted on: the session
+// events that follow (disconnect, expiry, close) start over.
+bool SessionWillSay(ZkCode code) {
+  return IsOutcomeUnknown(code) || code == ZkCode::kSessionExpired || code == ZkCode::kClosing;
+}
+
 }  // namespace
 
+// One step of the loop (see the header). The outermost step, when it ends,
+// runs Advance() until the state settles, then checks the invariants.
+class Recipe::Step {
+ public:
+  Step(Recipe* recipe, const char* what, int64_t a = 0, int64_t b = 0) : recipe_(recipe) {
+    recipe_->Note(what, a, b);
+    ++recipe_->step_depth_;
+  }
+  ~Step() {
+    if (--recipe_->step_depth_ > 0) return;
+    ++recipe_->step_depth_;  // what Advance() does is part of this step
+    recipe_->Advance();
+    --recipe_->step_depth_;
+    recipe_->CheckInvariants();
+  }
+  Step(const Step&) = delete;
+  Step& operator=(const Step&) = delete;
+
+ private:
+  Recipe* recipe_;
+};
+
 template <typename Callback>
-auto Recipe::Confirmed(Callback callback) {
-  return [this, sent = clock_.Now(), callback = std::move(callback)](ZkCode code,
-                                                                     const auto&... rest) {
-    if (IsServerAnswer(code)) Heard(sent);
+auto Recipe::Reply(const char* what, Callback callback) {
+  return [this, what, callback = std::move(callback)](ZkCode code, const auto&... rest) {
+    Step step(this, what, static_cast<int64_t>(code));
     callback(code, rest...);
   };
+}
+
+template <typename Callback>
+auto Recipe::Confirmed(const char* what, Callback callback) {
+  return Reply(what, [this, sent = clock_.Now(), callback = std::move(callback)](
+                         ZkCode code, const auto&... rest) {
+    if (IsServerAnswer(code)) Heard(sent);
+    callback(code, rest...);
+  });
 }
 
 Recipe::Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleListener& listener,
                Metrics& metrics)
     : options_(std::move(options)), zk_(zk), clock_(clock), listener_(listener), metrics_(metrics) {
   health_.enabled = options_.health_gated;
+  intent_ = !options_.campaign         ? Intent::kObserve
+            : options_.health_gated ? Intent::kUnhealthy
+                                    : Intent::kCampaign;
   zk_.SetEventSink(this);
 }
 
 Recipe::~Recipe() { zk_.SetEventSink(nullptr); }
 
 void Recipe::Start() {
+  Step step(this, "start");
   spdlog::info("election {}: starting as {} ({}), ZooKeeper {}", options_.election_path,
                options_.identity.id, options_.campaign ? "candidate" : "observer",
                options_.servers);
@@ -58,15 +103,63 @@ void Recipe::Start() {
 }
 
 // ---------------------------------------------------------------------------
+// Advance: what the state asks for next
+
+bool Recipe::WantsNode() const { return intent_ == Intent::kCampaign; }
+
+Recipe::Intent Recipe::CampaignIntent() const {
+  if (!options_.campaign) return Intent::kObserve;
+  return !health_.enabled || health_.healthy == true ? Intent::kCampaign : Intent::kUnhealthy;
+}
+
+void Recipe::SetIntent(Intent next) {
+  if (intent_ == next) return;
+  Note("intent", static_cast<int64_t>(intent_), static_cast<int64_t>(next));
+  intent_ = next;
+  if (next != Intent::kHold) hold_until_.reset();
+}
+
+// Rule 12 for every way out: the stop first, the delete only once no stop
+// runs, "done" only once ZooKeeper confirmed the node gone. And the way in:
+// join when wanted and connected.
+void Recipe::Advance() {
+  for (int pass = 0; pass < kMaxAdvancePasses; ++pass) {
+    const auto before = std::make_tuple(phase_, node_, leadership_, intent_, stale_node_.has_value(),
+                                        stale_delete_in_flight_, close_at_.has_value());
+    if (phase_ == SessionPhase::kClosed || close_at_) return;
+    if (!WantsNode() && leadership_ == Leadership::kLeading) {
+      StepDown(intent_ == Intent::kResign      ? leave_reason_
+               : intent_ == Intent::kShutdown ? Reason::kShutdown
+                                               : Reason::kUnhealthy);
+    }
+    // Nothing of ours is deleted while a stop runs: the successor must not
+    // start before our stop hook ended.
+    if (leadership_ != Leadership::kStopping && phase_ == SessionPhase::kConnected &&
+        clock_.Now() >= delete_not_before_) {
+      if (stale_node_ && !stale_delete_in_flight_) DeleteStaleNode();
+      if (!WantsNode() && node_ == NodePhase::kRegistered) DeleteOwnNode();
+    }
+    if (WantsNode()) {
+      Join();
+    } else if (intent_ != Intent::kObserve && node_ == NodePhase::kNone && !stale_node_ &&
+               leadership_ == Leadership::kNone) {
+      FinishLeaving();
+    }
+    const auto after = std::make_tuple(phase_, node_, leadership_, intent_, stale_node_.has_value(),
+                                       stale_delete_in_flight_, close_at_.has_value());
+    if (before == after) return;
+  }
+  InvariantBroken("Advance() does not settle");
+}
+
+// ---------------------------------------------------------------------------
 // Session
 
 void Recipe::OpenSession() {
-  phase_ = Phase::kConnecting;
+  phase_ = SessionPhase::kConnecting;
   session_id_ = 0;
-  own_node_.reset();
-  create_state_ = CreateState::kNone;
-  parent_in_flight_ = false;
-  delete_in_flight_ = false;
+  ForgetOwnNode();
+  node_ = NodePhase::kNone;
   candidates_.clear();
   candidates_known_ = false;
   leader_.reset();
@@ -75,70 +168,78 @@ void Recipe::OpenSession() {
   if (!zk_.Open()) {
     reopen_backoff_ = std::clamp(reopen_backoff_ * 2, kRetryDelay, kMaxReopenBackoff);
     next_reopen_ = clock_.Now() + reopen_backoff_;
-    phase_ = Phase::kIdle;
+    phase_ = SessionPhase::kIdle;
   }
 }
 
-// Rule 8: an expired (or unauthenticated) handle is final. Close it here, on
-// the loop thread and outside any library callback, and start over with a new
-// handle, new credentials and a new uuid.
-void Recipe::ReopenSession(Reason why) {
-  if (leading_) StepDown(why, {});
+// Rule 8: an expired (or unauthenticated, or silent for a whole timeout)
+// handle is final. Close it here, on the loop thread and outside any library
+// callback; a new handle follows unless we are leaving.
+void Recipe::DropSession(Reason why, bool node_gone) {
+  if (leadership_ == Leadership::kLeading) StepDown(why);
   zk_.Close();
   // Replies of the closed handle never come: nothing is in flight any more.
-  delete_in_flight_ = false;
-  if (shutting_down_) {
-    own_node_.reset();  // gone with the session
-    if (withdrawing_ && !stop_pending_) FinishWithdraw(/*deleted=*/false);
-    return;
-  }
-  if (why == Reason::kExpired && phase_ != Phase::kIdle) {
+  stale_delete_in_flight_ = false;
+  if (own_node_ && !node_gone && intent_ != Intent::kShutdown) stale_node_ = own_node_;
+  ForgetOwnNode();
+  node_ = NodePhase::kNone;
+  const bool reopen_now = why == Reason::kExpired && phase_ != SessionPhase::kIdle;
+  phase_ = SessionPhase::kIdle;
+  session_id_ = 0;
+  candidates_.clear();
+  candidates_known_ = false;
+  leader_.reset();
+  watched_.clear();
+  next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
+  if (intent_ == Intent::kShutdown) {
+    // Nothing left to leave: the close follows once no stop runs (Advance).
+  } else if (reopen_now) {
     OpenSession();
   } else {
     reopen_backoff_ = std::clamp(reopen_backoff_ * 2, kRetryDelay, kMaxReopenBackoff);
-    phase_ = Phase::kIdle;
-    session_id_ = 0;
-    own_node_.reset();
-    next_ping_ = next_recheck_ = next_retry_ = Clock::TimePoint::max();
     next_reopen_ = clock_.Now() + reopen_backoff_;
   }
-  // A resign whose delete was lost with the handle is over: the node went
-  // with the session.
-  if (withdrawing_ && !stop_pending_) FinishWithdraw(/*deleted=*/false);
   UpdateRole(why);
 }
 
 void Recipe::OnSessionState(SessionState state) {
+  Step step(this, "session", static_cast<int64_t>(state));
   switch (state) {
     case SessionState::kConnected:
       OnConnected();
       break;
     case SessionState::kConnecting:
-      if (phase_ != Phase::kConnected) break;
-      phase_ = Phase::kConnecting;
+      if (phase_ != SessionPhase::kConnected) break;
+      phase_ = SessionPhase::kConnecting;
       next_ping_ = next_recheck_ = Clock::TimePoint::max();
       spdlog::warn("zk: connection to ZooKeeper lost; the client library is reconnecting");
-      if (leading_) StepDown(Reason::kDisconnected, {});  // rule 6
+      if (leadership_ == Leadership::kLeading) StepDown(Reason::kDisconnected);  // rule 6
       UpdateRole(Reason::kDisconnected);
       break;
     case SessionState::kExpired:
-      spdlog::warn("zk: session {} expired; opening a new session", Hex(session_id_));
-      ReopenSession(Reason::kExpired);
+      if (phase_ == SessionPhase::kClosed || phase_ == SessionPhase::kIdle) break;
+      spdlog::warn("zk: session {} expired{}", Hex(session_id_),
+                   intent_ == Intent::kShutdown ? "" : "; opening a new session");
+      DropSession(Reason::kExpired, /*node_gone=*/true);
       break;
     case SessionState::kAuthFailed:
+      if (phase_ == SessionPhase::kClosed || phase_ == SessionPhase::kIdle) break;
       spdlog::error(
           "zk: ZooKeeper refused the credentials of zk.auth; retrying with a new session");
-      phase_ = Phase::kIdle;  // back off before the next attempt
-      ReopenSession(Reason::kExpired);
+      phase_ = SessionPhase::kIdle;  // back off before the next attempt
+      DropSession(Reason::kExpired, /*node_gone=*/false);
       break;
   }
 }
 
 void Recipe::OnConnected() {
+  if (phase_ == SessionPhase::kClosed || phase_ == SessionPhase::kIdle) return;
   const Clock::TimePoint now = clock_.Now();
-  phase_ = Phase::kConnected;
+  phase_ = SessionPhase::kConnected;
   reopen_backoff_ = milliseconds(0);
-  last_heard_ = std::max(last_heard_, now);
+  delete_not_before_ = {};  // a failed delete goes again on a new connection
+  // The server answered when the library got the event, not when we run.
+  last_heard_ = std::max(last_heard_, std::min(now, zk_.connected_at()));
   next_ping_ = now + SessionTimeout() / 6;
   next_recheck_ = now + options_.recheck_interval;
   if (zk_.session_id() != session_id_) {
@@ -146,11 +247,7 @@ void Recipe::OnConnected() {
     ever_connected_ = true;
     spdlog::info("zk: session {} established (negotiated timeout {})", Hex(session_id_),
                  FormatDuration(SessionTimeout()));
-    if (WantCandidacy()) {
-      Join();
-    } else {
-      Refresh();
-    }
+    if (!WantsNode()) Refresh();  // a candidate lists once it has joined
   } else {
     // Rule 6: same session after a reconnect. Our node survived; re-read the
     // children and re-check the claim (rule 4) instead of recreating.
@@ -172,7 +269,7 @@ void Recipe::Heard(Clock::TimePoint sent) {
 }
 
 std::optional<Clock::TimePoint> Recipe::LeaseExpiry() const {
-  if (!leading_) return std::nullopt;
+  if (leadership_ != Leadership::kLeading) return std::nullopt;
   return last_heard_ + SessionTimeout() / 2;
 }
 
@@ -186,31 +283,38 @@ milliseconds Recipe::SessionTimeout() const { return zk_.negotiated_timeout(); }
 // Timers
 
 void Recipe::OnWake() {
+  Step step(this, "wake");
   const Clock::TimePoint now = clock_.Now();
   if (close_at_) {
     if (now >= *close_at_) CloseSession();
     return;  // leaving: nothing else to do
   }
+  if (phase_ == SessionPhase::kClosed) return;
   if (session_id_ != 0) {
     const Clock::Duration silent = now - last_heard_;
-    // Rule 8: silent for a whole timeout, the server has expired us.
-    if (silent > SessionTimeout()) {
+    // Rule 8: silent for a whole timeout, the server has expired us. Not on
+    // the way out: a new session would only have to delete the old node, and
+    // the server may keep the session alive (an ensemble that restarts gives
+    // every session a fresh timeout). There the library's word decides:
+    // reconnected (the delete goes out) or expired (the node is gone); the
+    // daemon's shutdown budget bounds the wait.
+    if (silent > SessionTimeout() && intent_ != Intent::kShutdown) {
       spdlog::warn(
           "zk: no answer for {} (more than the session timeout); assuming session {} "
           "expired",
           FormatDuration(Millis(silent)), Hex(session_id_));
-      ReopenSession(Reason::kExpired);
+      DropSession(Reason::kExpired, /*node_gone=*/false);
       return;
     }
     // Rule 7: the library notices a dead connection only after 2/3 of the
     // timeout; the server may elect another node after the whole timeout.
     // Stepping down at 1/2 keeps the stop ahead of the next leader's start.
-    if (leading_ && silent > SessionTimeout() / 2) {
+    if (leadership_ == Leadership::kLeading && silent > SessionTimeout() / 2) {
       spdlog::warn(
           "self-fencing: no answer from ZooKeeper for {} (more than half the {} session "
           "timeout); stepping down",
           FormatDuration(Millis(silent)), FormatDuration(SessionTimeout()));
-      StepDown(Reason::kDisconnected, {});
+      StepDown(Reason::kDisconnected);
     }
   }
   if (now >= next_reopen_) {
@@ -222,7 +326,7 @@ void Recipe::OnWake() {
     // The sync proves the session alive at the quorum (rule 7). (A deleted
     // election path needs no ping of its own: its children go first, and
     // the watch on the predecessor or on our own node fires.)
-    zk_.Sync(options_.election_path, Confirmed([](ZkCode) {}));
+    zk_.Sync(options_.election_path, Confirmed("ping", [](ZkCode) {}));
   }
   if (now >= next_recheck_) {
     next_recheck_ = now + options_.recheck_interval;
@@ -234,24 +338,28 @@ void Recipe::OnWake() {
     Refresh();
   }
   if (hold_until_ && now >= *hold_until_) {
-    hold_until_.reset();
     spdlog::info("rejoining the election after resigning");
-    Join();
+    SetIntent(CampaignIntent());
     UpdateRole(Reason::kHoldOver);
   }
   UpdateRole(Reason::kDisconnected);  // the fence may have closed with time alone
 }
 
+// Every deadline here is one OnWake() acts on. Those of the liveness clock
+// count only while ahead: once passed, OnWake() has acted (stepped down, or
+// given the session up), or has nothing to do (a shutdown waits for the
+// library), and a deadline in the past would make the loop spin.
 Clock::TimePoint Recipe::NextWakeup() const {
   if (close_at_) return *close_at_;  // leaving: OnWake() has nothing else to do
   Clock::TimePoint next = std::min({next_ping_, next_recheck_, next_retry_, next_reopen_});
   if (hold_until_) next = std::min(next, *hold_until_);
-  if (session_id_ != 0) {
+  if (session_id_ != 0 && phase_ != SessionPhase::kClosed) {
+    const Clock::TimePoint now = clock_.Now();
     const Clock::Duration tick{1};
-    if (leading_ || role_ != Role::kDisconnected) {
-      next = std::min(next, last_heard_ + SessionTimeout() / 2 + tick);
+    for (const Clock::TimePoint deadline : {last_heard_ + SessionTimeout() / 2 + tick,
+                                            last_heard_ + SessionTimeout() + tick}) {
+      if (deadline > now) next = std::min(next, deadline);
     }
-    next = std::min(next, last_heard_ + SessionTimeout() + tick);
   }
   return next;
 }
@@ -261,34 +369,38 @@ void Recipe::RetryLater() { next_retry_ = std::min(next_retry_, clock_.Now() + k
 // ---------------------------------------------------------------------------
 // Candidacy
 
-bool Recipe::WantCandidacy() const {
-  return options_.campaign && !shutting_down_ && !withdrawing_ && !hold_until_ &&
-         phase_ != Phase::kClosed && (!health_.enabled || health_.healthy == true);
-}
-
 std::string Recipe::PathOf(const std::string& node) const {
   return options_.election_path + "/" + node;
 }
 
+void Recipe::ForgetOwnNode() {
+  own_node_.reset();
+  if (node_ == NodePhase::kRegistered || node_ == NodePhase::kDeleting) node_ = NodePhase::kNone;
+}
+
 void Recipe::Join() {
-  if (!WantCandidacy() || own_node_ || create_state_ != CreateState::kNone || parent_in_flight_ ||
-      phase_ != Phase::kConnected) {
+  if (!WantsNode() || node_ != NodePhase::kNone || phase_ != SessionPhase::kConnected) return;
+  // After our delete the next write waits for the successor (kYieldAfterDelete).
+  if (deleted_at_ && clock_.Now() < *deleted_at_ + kYieldAfterDelete) {
+    next_retry_ = std::min(next_retry_, *deleted_at_ + kYieldAfterDelete);
     return;
   }
   uuid_ = NewUuid();  // rule 1: fresh for every node we create
-  create_state_ = CreateState::kInFlight;
-  zk_.Create(
-      PathOf(CandidatePrefix(uuid_)), EncodeNodeData(options_.identity),
-      ZkClient::CreateMode::kEphemeralSequential,
-      Confirmed([this](ZkCode code, const std::string& created) { OnCreated(code, created); }));
+  node_ = NodePhase::kCreating;
+  zk_.Create(PathOf(CandidatePrefix(uuid_)), EncodeNodeData(options_.identity),
+             ZkClient::CreateMode::kEphemeralSequential,
+             Confirmed("created", [this](ZkCode code, const std::string& created) {
+               OnCreated(code, created);
+             }));
 }
 
 void Recipe::OnCreated(ZkCode code, const std::string& created_path) {
-  if (create_state_ != CreateState::kInFlight) return;
-  create_state_ = CreateState::kNone;
+  if (node_ != NodePhase::kCreating) return;
+  node_ = NodePhase::kNone;
   switch (code) {
     case ZkCode::kOk:
       own_node_ = Basename(created_path);
+      node_ = NodePhase::kRegistered;
       spdlog::info("joined election {} as {}", options_.election_path, *own_node_);
       Refresh();
       UpdateRole(Reason::kJoined);
@@ -300,7 +412,7 @@ void Recipe::OnCreated(ZkCode code, const std::string& created_path) {
     case ZkCode::kOperationTimeout:
       // Rule 3: the server may have created the node. Never create blindly:
       // the next children listing looks for our uuid first.
-      create_state_ = CreateState::kUncertain;
+      node_ = NodePhase::kUncertain;
       spdlog::warn(
           "create of our node under {} may or may not have happened ({}); looking for "
           "it before creating again",
@@ -313,25 +425,25 @@ void Recipe::OnCreated(ZkCode code, const std::string& created_path) {
     default:
       spdlog::error("cannot create our node under {}: {}; retrying", options_.election_path,
                     ZkCodeName(code));
+      node_ = NodePhase::kUncertain;  // the retry's listing decides
       RetryLater();
       return;
   }
 }
 
 void Recipe::OnUncertainNode(const std::string& node, ZkCode code, const NodeStat& stat) {
-  if (create_state_ != CreateState::kUncertain) return;
+  if (node_ != NodePhase::kUncertain) return;
   if (code == ZkCode::kNoNode) {
-    create_state_ = CreateState::kNone;
-    Join();
+    node_ = NodePhase::kNone;  // Advance() joins
     return;
   }
   if (code != ZkCode::kOk) {
     RetryLater();
     return;
   }
-  create_state_ = CreateState::kNone;
   if (stat.ephemeral_owner == session_id_) {
     own_node_ = node;
+    node_ = NodePhase::kRegistered;
     spdlog::info("adopted {} after a lost create: its owner is our session {}", node,
                  Hex(session_id_));
     Refresh();
@@ -342,13 +454,13 @@ void Recipe::OnUncertainNode(const std::string& node, ZkCode code, const NodeSta
       "{} carries our uuid but belongs to session {}, not ours ({}); deleting it and "
       "creating a new node",
       node, Hex(stat.ephemeral_owner), Hex(session_id_));
-  zk_.Delete(PathOf(node), Confirmed([](ZkCode) {}));
-  Join();
+  zk_.Delete(PathOf(node), Confirmed("delete-foreign", [](ZkCode) {}));
+  node_ = NodePhase::kNone;  // Advance() joins with a new uuid
 }
 
 void Recipe::EnsureParent() {
-  if (parent_in_flight_) return;
-  parent_in_flight_ = true;
+  if (node_ == NodePhase::kCreatingParent) return;
+  node_ = NodePhase::kCreatingParent;
   CreateParentStep(1);
 }
 
@@ -359,18 +471,17 @@ void Recipe::CreateParentStep(size_t end) {
   end = path.find('/', end);
   const std::string prefix = path.substr(0, end);
   zk_.Create(prefix, "", ZkClient::CreateMode::kPersistent,
-             Confirmed([this, prefix, end](ZkCode code, const std::string&) {
-               if (!parent_in_flight_) return;
+             Confirmed("parent", [this, prefix, end](ZkCode code, const std::string&) {
+               if (node_ != NodePhase::kCreatingParent) return;
                if (code == ZkCode::kOk || code == ZkCode::kNodeExists) {
                  if (end == std::string::npos) {
-                   parent_in_flight_ = false;
-                   Join();
+                   node_ = NodePhase::kNone;  // Advance() joins
                  } else {
                    CreateParentStep(end + 1);
                  }
                  return;
                }
-               parent_in_flight_ = false;
+               node_ = NodePhase::kNone;
                if (code == ZkCode::kClosing || code == ZkCode::kSessionExpired) return;
                spdlog::error(
                    "cannot create {} of election.path: {}{}; retrying", prefix, ZkCodeName(code),
@@ -379,39 +490,63 @@ void Recipe::CreateParentStep(size_t end) {
              }));
 }
 
-void Recipe::DeleteOwnNode(std::function<void(bool deleted)> then) {
-  if (!own_node_ || phase_ != Phase::kConnected) {
-    // No node, or no way to reach it now: closing or expiring the session
-    // removes an ephemeral node all the same.
-    if (then) then(false);
-    return;
-  }
+void Recipe::DeleteOwnNode() {
+  if (leadership_ != Leadership::kNone) InvariantBroken("delete while leading or stopping");
   const std::string node = *own_node_;
-  delete_in_flight_ = true;
-  zk_.Delete(PathOf(node), Confirmed([this, node, then = std::move(then)](ZkCode code) {
-               delete_in_flight_ = false;
+  node_ = NodePhase::kDeleting;
+  zk_.Delete(PathOf(node), Confirmed("deleted", [this, node](ZkCode code) {
+               if (node_ != NodePhase::kDeleting || own_node_ != node) return;
                if (code == ZkCode::kOk || code == ZkCode::kNoNode) {
-                 if (own_node_ == node) own_node_.reset();
                  spdlog::info("deleted our node {}", node);
-               } else {
-                 spdlog::warn("could not delete our node {}: {}", node, ZkCodeName(code));
+                 if (code == ZkCode::kOk) deleted_at_ = clock_.Now();
+                 ForgetOwnNode();
+                 return;
                }
-               if (then) then(code == ZkCode::kOk);
+               // Not confirmed: the node stays ours, and Advance() sends the
+               // delete again after a reconnect or kRetryDelay.
+               node_ = NodePhase::kRegistered;
+               DeleteFailed(node, code);
              }));
+}
+
+void Recipe::DeleteStaleNode() {
+  if (leadership_ == Leadership::kStopping) InvariantBroken("delete while stopping");
+  const std::string node = *stale_node_;
+  stale_delete_in_flight_ = true;
+  spdlog::info("deleting {}, our node of a session given up", node);
+  zk_.Delete(PathOf(node), Confirmed("deleted-stale", [this, node](ZkCode code) {
+               if (!stale_delete_in_flight_ || stale_node_ != node) return;
+               stale_delete_in_flight_ = false;
+               if (code == ZkCode::kOk || code == ZkCode::kNoNode) {
+                 if (code == ZkCode::kOk) deleted_at_ = clock_.Now();
+                 stale_node_.reset();
+               } else {
+                 DeleteFailed(node, code);
+               }
+             }));
+}
+
+void Recipe::DeleteFailed(const std::string& node, ZkCode code) {
+  delete_not_before_ = clock_.Now() + kRetryDelay;
+  RetryLater();
+  if (!SessionWillSay(code)) {
+    spdlog::warn("could not delete {}: {}; retrying in {}", node, ZkCodeName(code),
+                 FormatDuration(kRetryDelay));
+  }
 }
 
 // ---------------------------------------------------------------------------
 // The view
 
 void Recipe::Refresh(bool watch_children) {
-  if (phase_ != Phase::kConnected) return;
+  if (phase_ != SessionPhase::kConnected) return;
   const bool next_in_line = NextInLine();
   const uint64_t seq = ++refresh_seq_;
-  zk_.GetChildren(
-      options_.election_path, watch_children,
-      [this, seq, watch_children](ZkCode code, const std::vector<std::string>& children) {
-        OnChildren(seq, watch_children, code, children);
-      });
+  zk_.GetChildren(options_.election_path, watch_children,
+                  Reply("children", [this, seq, watch_children](
+                                        ZkCode code, const std::vector<std::string>& children) {
+                    OnChildren(seq, watch_children, code, children);
+                  }));
   // ZooKeeper answers a session's requests in order: this read, sent right
   // behind the listing, is answered right after it. The next in line (whose
   // watch on the leader fired) then claims one round trip after the deletion
@@ -420,14 +555,16 @@ void Recipe::Refresh(bool watch_children) {
 }
 
 bool Recipe::NextInLine() const {
-  return own_node_ && !leading_ && candidates_.size() >= 2 && candidates_[1] == *own_node_;
+  return own_node_ && leadership_ == Leadership::kNone && candidates_.size() >= 2 &&
+         candidates_[1] == *own_node_;
 }
 
 void Recipe::ReadOwnNode(uint64_t seq) {
   own_read_seq_ = seq;
-  zk_.GetData(
-      PathOf(*own_node_), true,
-      [this, seq](ZkCode c, const std::string&, const NodeStat& stat) { OnOwnData(seq, c, stat); });
+  zk_.GetData(PathOf(*own_node_), true,
+              Reply("own-data", [this, seq](ZkCode c, const std::string&, const NodeStat& stat) {
+                OnOwnData(seq, c, stat);
+              }));
 }
 
 void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
@@ -438,68 +575,62 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     candidates_.clear();
     candidates_known_ = true;
     leader_.reset();
-    if (create_state_ == CreateState::kUncertain)
-      create_state_ = CreateState::kNone;  // no parent, no node
+    if (node_ == NodePhase::kUncertain) node_ = NodePhase::kNone;  // no parent, no node
     if (own_node_) {
-      spdlog::warn("election path {} disappeared with our node; recreating it",
-                   options_.election_path);
-      if (leading_) StepDown(Reason::kDeleted, {});
-      own_node_.reset();
+      spdlog::warn("election path {} disappeared with our node{}", options_.election_path,
+                   WantsNode() ? "; recreating it" : "");
+      if (leadership_ == Leadership::kLeading) StepDown(Reason::kDeleted);
+      ForgetOwnNode();
     }
-    if (WantCandidacy()) {
-      EnsureParent();
-    } else {
+    if (!WantsNode()) {
       // An observer does not write: it waits for a candidate to create the path.
-      zk_.Exists(options_.election_path, /*watch=*/true, [this](ZkCode c, const NodeStat&) {
-        if (c == ZkCode::kOk) Refresh();
-      });
+      zk_.Exists(options_.election_path, /*watch=*/true,
+                 Reply("path-exists", [this](ZkCode c, const NodeStat&) {
+                   if (c == ZkCode::kOk) Refresh();
+                 }));
     }
     UpdateRole(Reason::kDeleted);
-    return;
+    return;  // a candidate's create answers NoNode and creates the path
   }
   if (code != ZkCode::kOk) {
-    if (!IsOutcomeUnknown(code) && code != ZkCode::kSessionExpired && code != ZkCode::kClosing) {
-      RetryLater();
-    }
+    if (!SessionWillSay(code)) RetryLater();
     return;
   }
   candidates_ = SortCandidates(children);
   candidates_known_ = true;
   listed_seq_ = seq;
 
-  if (create_state_ == CreateState::kUncertain) {
+  if (node_ == NodePhase::kUncertain) {
     auto ours =
         std::find_if(candidates_.begin(), candidates_.end(),
                      [this](const std::string& name) { return IsCandidateOf(name, uuid_); });
     if (ours == candidates_.end()) {
       spdlog::info("the lost create did not happen; creating our node");
-      create_state_ = CreateState::kNone;
+      node_ = NodePhase::kNone;  // Advance() joins
     } else {
       const std::string node = *ours;
       zk_.Exists(PathOf(node), /*watch=*/false,
-                 [this, node](ZkCode c, const NodeStat& stat) { OnUncertainNode(node, c, stat); });
+                 Reply("uncertain-exists", [this, node](ZkCode c, const NodeStat& stat) {
+                   OnUncertainNode(node, c, stat);
+                 }));
     }
+  }
+  if (stale_node_ && !stale_delete_in_flight_ &&
+      std::find(candidates_.begin(), candidates_.end(), *stale_node_) == candidates_.end()) {
+    stale_node_.reset();  // the server expired it meanwhile
   }
 
-  auto own =
-      own_node_ ? std::find(candidates_.begin(), candidates_.end(), *own_node_) : candidates_.end();
-  if (own_node_ && own == candidates_.end()) {
+  if (node_ == NodePhase::kRegistered &&
+      std::find(candidates_.begin(), candidates_.end(), *own_node_) == candidates_.end()) {
     // Rule 4: our node is missing: someone deleted it. Create it again.
-    if (!delete_in_flight_ && !withdrawing_) {
-      spdlog::warn("our node {} is gone (deleted by another client?)", *own_node_);
-    }
-    if (leading_) StepDown(Reason::kDeleted, {});
-    own_node_.reset();
-  }
-  if (!own_node_) {
-    Join();
-  } else if (!WantCandidacy() && !withdrawing_ && !delete_in_flight_) {
-    DeleteOwnNode({});  // left over from a delete that did not go through
+    spdlog::warn("our node {} is gone (deleted by another client?)", *own_node_);
+    if (leadership_ == Leadership::kLeading) StepDown(Reason::kDeleted);
+    ForgetOwnNode();  // Advance() joins again
   }
 
   if (candidates_.empty()) {
     leader_.reset();
-    if (!own_node_ && !WantCandidacy() && !watched) Refresh(/*watch_children=*/true);
+    if (!own_node_ && !WantsNode() && !watched) Refresh(/*watch_children=*/true);
     UpdateRole(Reason::kJoined);
     return;
   }
@@ -509,62 +640,104 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     // unless that read already went out with the listing.
     if (own_read_seq_ != seq) ReadOwnNode(seq);
   } else {
-    if (leading_) StepDown(Reason::kDeleted, {});
+    if (leadership_ == Leadership::kLeading) StepDown(Reason::kDeleted);
     // Track the leader for /leader (its czxid is the epoch)...
     if (!leader_ || leader_->node != first || !watched_.contains(first)) ReadLeader(seq, first);
     // ...and watch only our predecessor (rule 5: no herd).
-    if (own_node_) {
-      own = std::find(candidates_.begin(), candidates_.end(), *own_node_);
+    auto own = own_node_ ? std::find(candidates_.begin(), candidates_.end(), *own_node_)
+                         : candidates_.end();
+    if (own != candidates_.end() && own != candidates_.begin()) {
       const std::string predecessor = *(own - 1);
-      if (predecessor != first && !watched_.contains(predecessor)) {
-        zk_.GetData(PathOf(predecessor), true,
-                    [this, predecessor](ZkCode c, const std::string&, const NodeStat&) {
-                      if (c == ZkCode::kOk) watched_.insert(predecessor);
-                      if (c == ZkCode::kNoNode) Refresh();
-                    });
-      }
+      if (predecessor != first && !watched_.contains(predecessor)) WatchPredecessor(predecessor);
     }
   }
   UpdateRole(Reason::kJoined);
 }
 
+void Recipe::WatchPredecessor(const std::string& node) {
+  const uint64_t seq = refresh_seq_;
+  zk_.GetData(PathOf(node), true,
+              Reply("predecessor", [this, seq, node](ZkCode c, const std::string&,
+                                                     const NodeStat&) {
+                if (c == ZkCode::kOk) {
+                  watched_.insert(node);
+                } else if (c == ZkCode::kNoNode) {
+                  Refresh();
+                } else {
+                  OnWatchedReadFailed(seq, node, c, /*as_leader=*/false);
+                }
+              }));
+}
+
+// Rule 5 wants a data watch, but a read that fails sets none: the node's
+// exit would go unnoticed until the periodic re-check. A node we may not read
+// (another client's, with an ACL) is watched by exists, which needs no
+// permission and carries the stat (its czxid is the epoch); other failures
+// are retried.
+void Recipe::OnWatchedReadFailed(uint64_t seq, const std::string& node, ZkCode code,
+                                 bool as_leader) {
+  if (SessionWillSay(code) || seq != refresh_seq_) return;
+  if (code != ZkCode::kNoAuth) {
+    spdlog::warn("cannot read {}: {}; retrying", node, ZkCodeName(code));
+    RetryLater();
+    return;
+  }
+  zk_.Exists(PathOf(node), /*watch=*/true,
+             Reply("exists-watch", [this, seq, node, as_leader](ZkCode c, const NodeStat& stat) {
+               if (c == ZkCode::kOk) {
+                 watched_.insert(node);
+                 if (as_leader && seq == refresh_seq_) {
+                   SetLeader(node, DecodeNodeData(""), stat.czxid);
+                   UpdateRole(Reason::kJoined);
+                 }
+               } else if (c == ZkCode::kNoNode) {
+                 Refresh();
+               } else if (!SessionWillSay(c)) {
+                 RetryLater();
+               }
+             }));
+}
+
 void Recipe::OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat) {
   // Only with the listing of the same refresh: a read sent with a listing
   // that failed decides nothing.
-  if (seq != refresh_seq_ || seq != listed_seq_ || !own_node_) return;
+  if (seq != refresh_seq_ || seq != listed_seq_ || node_ != NodePhase::kRegistered) return;
   if (code == ZkCode::kNoNode) {
     Refresh();
     return;
   }
   if (code != ZkCode::kOk) {
-    if (!IsOutcomeUnknown(code) && code != ZkCode::kSessionExpired && code != ZkCode::kClosing) {
-      RetryLater();
-    }
+    if (!SessionWillSay(code)) RetryLater();
     return;
   }
   if (stat.ephemeral_owner != session_id_) {
     spdlog::error("our node {} belongs to session {}, not ours ({}); creating a new one",
                   own_node_.value_or("?"), Hex(stat.ephemeral_owner), Hex(session_id_));
-    if (leading_) StepDown(Reason::kDeleted, {});
-    own_node_.reset();
-    Join();
+    if (leadership_ == Leadership::kLeading) StepDown(Reason::kDeleted);
+    ForgetOwnNode();  // Advance() joins again
     return;
   }
   // A read sent with the listing may find that we are not first after all.
   if (candidates_.empty() || candidates_.front() != own_node_) return;
-  if (!WantCandidacy() || phase_ != Phase::kConnected || Fenced()) return;
-  if (leading_) {
-    SetLeader(*own_node_, options_.identity, stat.czxid);
-  } else {
-    BecomeLeader(stat);
+  if (!WantsNode() || phase_ != SessionPhase::kConnected || Fenced()) return;
+  switch (leadership_) {
+    case Leadership::kLeading:
+      SetLeader(*own_node_, options_.identity, stat.czxid);
+      break;
+    case Leadership::kNone:
+      BecomeLeader(stat);
+      break;
+    case Leadership::kStopping:
+      break;  // OnStopped() lists again; we claim only once the stop ended
   }
 }
 
 void Recipe::ReadLeader(uint64_t seq, const std::string& node) {
   zk_.GetData(PathOf(node), true,
-              [this, seq, node](ZkCode c, const std::string& data, const NodeStat& st) {
-                OnLeaderData(seq, node, c, data, st);
-              });
+              Reply("leader-data",
+                    [this, seq, node](ZkCode c, const std::string& data, const NodeStat& st) {
+                      OnLeaderData(seq, node, c, data, st);
+                    }));
 }
 
 void Recipe::OnLeaderData(uint64_t seq, const std::string& node, ZkCode code,
@@ -575,12 +748,16 @@ void Recipe::OnLeaderData(uint64_t seq, const std::string& node, ZkCode code,
     Refresh();
     return;
   }
-  if (code != ZkCode::kOk) return;
+  if (code != ZkCode::kOk) {
+    OnWatchedReadFailed(seq, node, code, /*as_leader=*/true);
+    return;
+  }
   SetLeader(node, DecodeNodeData(data), stat.czxid);
   UpdateRole(Reason::kJoined);
 }
 
 void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
+  Step step(this, "node-event", static_cast<int64_t>(type));
   if (path != options_.election_path && !path.starts_with(options_.election_path + "/")) return;
   const std::string node = Basename(path);
   watched_.erase(node);  // a watch fires once
@@ -588,15 +765,16 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
   // after it the session only waits to be closed: a session about to close
   // has nothing to learn from a listing, which would only reach the server
   // along with the successor's.
-  if (close_at_ ||
-      (shutting_down_ && type == NodeEventType::kDeleted && IsCandidateOf(node, uuid_))) {
+  if (close_at_ || phase_ == SessionPhase::kClosed ||
+      (intent_ == Intent::kShutdown && type == NodeEventType::kDeleted &&
+       IsCandidateOf(node, uuid_))) {
     return;
   }
-  if (type == NodeEventType::kDeleted && leading_ && own_node_ && node == *own_node_ &&
-      !withdrawing_) {
+  if (type == NodeEventType::kDeleted && leadership_ == Leadership::kLeading && own_node_ &&
+      node == *own_node_) {
     // Rule 5: the leader watches its own node; a manual delete demotes it.
     spdlog::warn("our node {} was deleted by another client", *own_node_);
-    StepDown(Reason::kDeleted, {});
+    StepDown(Reason::kDeleted);
   }
   if (type == NodeEventType::kDeleted && FollowLeaderExit(node)) return;
   Refresh();
@@ -609,8 +787,8 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
 // already gone), so the second is the new leader: one read of it, instead of
 // a herd of listings. If it went too, the listing happens after all.
 bool Recipe::FollowLeaderExit(const std::string& node) {
-  if (leading_ || NextInLine() || phase_ != Phase::kConnected || candidates_.size() < 2 ||
-      candidates_.front() != node || node == own_node_) {
+  if (leadership_ != Leadership::kNone || NextInLine() || phase_ != SessionPhase::kConnected ||
+      candidates_.size() < 2 || candidates_.front() != node || node == own_node_) {
     return false;
   }
   candidates_.erase(candidates_.begin());
@@ -630,7 +808,7 @@ void Recipe::SetLeader(const std::string& node, NodeIdentity identity, int64_t e
   view.since = same ? leader_->since : clock_.WallNow();
   leader_ = std::move(view);
   last_epoch_ = epoch;
-  if (!leading_) AnnounceLeader();  // a new leader runs its start first
+  if (leadership_ != Leadership::kLeading) AnnounceLeader();  // a new leader runs its start first
 }
 
 void Recipe::AnnounceLeader() {
@@ -642,7 +820,9 @@ void Recipe::AnnounceLeader() {
 }
 
 void Recipe::BecomeLeader(const NodeStat& own_stat) {
-  leading_ = true;
+  leadership_ = Leadership::kLeading;
+  ++term_;
+  Note("leading", own_stat.czxid, static_cast<int64_t>(term_));
   SetLeader(*own_node_, options_.identity, own_stat.czxid);
   // The start hook first: the role change's log line can wait.
   listener_.OnElected(*leader_);
@@ -650,130 +830,207 @@ void Recipe::BecomeLeader(const NodeStat& own_stat) {
   AnnounceLeader();
 }
 
-void Recipe::StepDown(Reason reason, std::function<void()> after_stop) {
-  if (!leading_) {
-    if (after_stop) after_stop();
-    return;
-  }
-  leading_ = false;
+void Recipe::StepDown(Reason reason) {
+  if (leadership_ != Leadership::kLeading) InvariantBroken("StepDown() while not leading");
+  leadership_ = Leadership::kStopping;
+  Note("stopping", static_cast<int64_t>(reason), static_cast<int64_t>(term_));
   leader_.reset();  // we no longer know who leads until the next listing
   // The stop hook first: a handoff waits for it, not for the log line.
-  listener_.OnDemoted(
-      reason, after_stop ? std::move(after_stop) : [] {});
+  listener_.OnDemoted(reason, [this, term = term_] { OnStopped(term); });
   UpdateRole(reason);
 }
 
+void Recipe::OnStopped(uint64_t term) {
+  Step step(this, "stopped", static_cast<int64_t>(term));
+  if (leadership_ != Leadership::kStopping || term != term_) return;
+  leadership_ = Leadership::kNone;
+  // While the stop ran we claimed nothing: look again (Advance() deletes our
+  // node first if we are leaving).
+  if (WantsNode()) Refresh();
+}
+
 // ---------------------------------------------------------------------------
-// Voluntary withdrawal (rule 12): stop, then delete, then rejoin or close.
+// Leaving (rule 12): stop, then delete, then rejoin or close. Advance() does
+// the steps; these calls only set the intent.
 
 void Recipe::Resign(milliseconds hold, std::function<void(ElectionControl::ResignOutcome)> done,
                     Reason reason) {
-  if (shutting_down_) {
+  Step step(this, "resign", hold.count());
+  if (intent_ == Intent::kShutdown) {
     done(ElectionControl::ResignOutcome::kShuttingDown);
     return;
   }
-  if (!leading_) {
+  if (leadership_ != Leadership::kLeading) {
     done(ElectionControl::ResignOutcome::kNotLeader);
     return;
   }
   spdlog::info("resigning ({}); rejoining after {}", ReasonName(reason), FormatDuration(hold));
   resign_waiters_.push_back(std::move(done));
   resign_hold_ = hold;
-  Withdraw(reason);
+  leave_reason_ = reason;
+  SetIntent(Intent::kResign);
+  StepDown(reason);
 }
 
 void Recipe::SetHealth(bool healthy, std::string detail) {
-  const bool was_wanted = WantCandidacy();
+  Step step(this, "health", healthy);
+  const bool was_wanted = WantsNode();
   health_.enabled = true;
   health_.healthy = healthy;
   health_.detail = std::move(detail);
-  if (healthy) {
-    if (!was_wanted && WantCandidacy()) spdlog::info("healthy again; joining the election");
-    Join();
-  } else if (options_.campaign && !withdrawing_ && !shutting_down_ && (own_node_ || leading_)) {
-    spdlog::warn("unhealthy ({}); withdrawing from the election", health_.detail);
-    resign_hold_ = milliseconds(0);
-    Withdraw(Reason::kUnhealthy);
+  // Health moves between campaigning and staying out; a resign, a hold or a
+  // shutdown under way goes on (the hold's end looks at health again).
+  if (intent_ == Intent::kCampaign || intent_ == Intent::kUnhealthy) {
+    SetIntent(CampaignIntent());
+    if (!was_wanted && WantsNode()) spdlog::info("healthy again; joining the election");
+    if (was_wanted && !WantsNode() && (own_node_ || leadership_ == Leadership::kLeading)) {
+      spdlog::warn("unhealthy ({}); withdrawing from the election", health_.detail);
+    }
   }
   UpdateRole(healthy ? Reason::kJoined : Reason::kUnhealthy);
 }
 
 void Recipe::Shutdown(std::function<void()> done) {
-  if (phase_ == Phase::kClosed) {
+  Step step(this, "shutdown");
+  if (phase_ == SessionPhase::kClosed) {
     done();
     return;
   }
   shutdown_waiters_.push_back(std::move(done));
-  if (shutting_down_) return;
-  shutting_down_ = true;
-  hold_until_.reset();
-  // (A resign under way finishes, then closes.) The stop hook is on its way
-  // before the line below is written.
-  if (!withdrawing_) Withdraw(Reason::kShutdown);
+  if (intent_ == Intent::kShutdown) return;
+  // (A resign under way finishes with the shutdown's delete.) The stop hook
+  // is on its way before the line below is written.
+  SetIntent(Intent::kShutdown);
+  if (leadership_ == Leadership::kLeading) StepDown(Reason::kShutdown);
   spdlog::info("shutting down: leaving election {}", options_.election_path);
+  UpdateRole(Reason::kShutdown);
 }
 
-void Recipe::Withdraw(Reason reason) {
-  withdrawing_ = true;
-  stop_pending_ = true;
-  StepDown(reason, [this] {
-    stop_pending_ = false;
-    DeleteOwnNode([this](bool deleted) { FinishWithdraw(deleted); });
-  });
-  UpdateRole(reason);
-}
-
-void Recipe::FinishWithdraw(bool deleted) {
-  if (!withdrawing_) return;
-  withdrawing_ = false;
-  for (auto& waiter : resign_waiters_) waiter(ElectionControl::ResignOutcome::kDone);
-  resign_waiters_.clear();
-  const milliseconds yield = deleted ? kYieldAfterDelete : milliseconds(0);
-  if (shutting_down_) {
-    if (yield > milliseconds(0) && phase_ == Phase::kConnected) {
-      // Rule 12's close, once the successor has had its moment. Until then
-      // this session sends nothing: no timer runs (OnWake()) and no event
-      // starts a listing (OnNodeEvent()).
-      close_at_ = clock_.Now() + yield;
-    } else {
-      CloseSession();
+void Recipe::FinishLeaving() {
+  for (auto& waiter : std::exchange(resign_waiters_, {})) {
+    waiter(ElectionControl::ResignOutcome::kDone);
+  }
+  // After our delete, the next write waits for the successor's claim.
+  const Clock::TimePoint now = clock_.Now();
+  const Clock::TimePoint yield_end =
+      deleted_at_ ? std::max(now, *deleted_at_ + kYieldAfterDelete) : now;
+  switch (intent_) {
+    case Intent::kShutdown:
+      if (yield_end > now && phase_ == SessionPhase::kConnected) {
+        // Rule 12's close, once the successor has had its moment. Until then
+        // this session sends nothing: no timer runs (OnWake()) and no event
+        // starts a listing (OnNodeEvent()).
+        close_at_ = yield_end;
+      } else {
+        CloseSession();
+      }
+      return;
+    case Intent::kResign: {
+      SetIntent(Intent::kHold);
+      hold_until_ = std::max(now + resign_hold_, yield_end);
+      UpdateRole(Reason::kResigned);
+      return;
     }
-    return;
+    case Intent::kObserve:
+    case Intent::kCampaign:
+    case Intent::kUnhealthy:
+    case Intent::kHold:
+      return;
   }
-  const milliseconds hold = std::max(resign_hold_, yield);
-  if (hold > milliseconds(0)) {
-    hold_until_ = clock_.Now() + hold;
-  } else {
-    Join();
-  }
-  UpdateRole(Reason::kResigned);
 }
 
 void Recipe::CloseSession() {
   close_at_.reset();
   zk_.Close();  // rule 12: delete, then close
-  phase_ = Phase::kClosed;
+  phase_ = SessionPhase::kClosed;
   session_id_ = 0;
-  own_node_.reset();
+  ForgetOwnNode();
+  node_ = NodePhase::kNone;
   next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
   UpdateRole(Reason::kShutdown);
-  auto waiters = std::move(shutdown_waiters_);
-  shutdown_waiters_.clear();
-  for (auto& waiter : waiters) waiter();
+  for (auto& waiter : std::exchange(shutdown_waiters_, {})) waiter();
+}
+
+// ---------------------------------------------------------------------------
+// Invariants and the trace
+
+void Recipe::Note(const char* what, int64_t a, int64_t b) const {
+  trace_[trace_count_++ % kTraceSize] =
+      TraceEntry{clock_.Now(),
+                 what,
+                 a,
+                 b,
+                 static_cast<uint8_t>(phase_),
+                 static_cast<uint8_t>(node_),
+                 static_cast<uint8_t>(leadership_),
+                 static_cast<uint8_t>(intent_)};
+}
+
+std::vector<std::string> Recipe::Trace() const {
+  std::vector<std::string> lines;
+  const uint64_t first = trace_count_ > kTraceSize ? trace_count_ - kTraceSize : 0;
+  for (uint64_t i = first; i < trace_count_; ++i) {
+    const TraceEntry& e = trace_[i % kTraceSize];
+    lines.push_back(fmt::format(
+        "{:>12} ms  {:<16} {:>6} {:>6}  session={} node={} leadership={} intent={}",
+        duration_cast<milliseconds>(e.at.time_since_epoch()).count(), e.what, e.a, e.b, e.session,
+        e.node, e.leadership, e.intent));
+  }
+  return lines;
+}
+
+void Recipe::InvariantBroken(const char* what) const {
+  spdlog::critical("election invariant broken: {} (node {}, session {}); recent events:", what,
+                   own_node_.value_or("-"), Hex(session_id_));
+  for (const std::string& line : Trace()) spdlog::critical("  {}", line);
+  spdlog::default_logger()->flush();
+  if (options_.on_broken_invariant) options_.on_broken_invariant(what);
+  std::abort();
+}
+
+void Recipe::CheckInvariants() const {
+  const auto check = [this](bool ok, const char* what) {
+    if (!ok) InvariantBroken(what);
+  };
+  const bool has_node = node_ == NodePhase::kRegistered || node_ == NodePhase::kDeleting;
+  check(own_node_.has_value() == has_node, "own_node_ set exactly while registered or deleting");
+  if (leadership_ == Leadership::kLeading) {
+    check(node_ == NodePhase::kRegistered, "leading without a registered node");
+    check(phase_ == SessionPhase::kConnected, "leading without a connected session");
+    check(intent_ == Intent::kCampaign, "leading without the intent to campaign");
+    check(leader_ && own_node_ && leader_->node == *own_node_, "leading, but leader_ is not us");
+  }
+  check(leadership_ == Leadership::kNone ||
+            (node_ != NodePhase::kDeleting && !stale_delete_in_flight_),
+        "a delete of ours while a stop runs (rule 12)");
+  check(hold_until_.has_value() == (intent_ == Intent::kHold), "hold_until_ exactly in kHold");
+  check(resign_waiters_.empty() || intent_ == Intent::kResign || intent_ == Intent::kShutdown,
+        "resign waiters outside a resign");
+  check(!close_at_ || (intent_ == Intent::kShutdown && node_ == NodePhase::kNone &&
+                       leadership_ == Leadership::kNone),
+        "close scheduled before leaving");
+  check(phase_ != SessionPhase::kClosed ||
+            (intent_ == Intent::kShutdown && node_ == NodePhase::kNone &&
+             leadership_ != Leadership::kLeading),
+        "closed session still in the election");
+  check(options_.campaign || intent_ == Intent::kObserve || intent_ == Intent::kShutdown,
+        "an observer with a candidate's intent");
+  check(options_.campaign || (node_ == NodePhase::kNone && leadership_ == Leadership::kNone),
+        "an observer with a node or a leadership");
 }
 
 // ---------------------------------------------------------------------------
 // Role and snapshot
 
 Role Recipe::ComputeRole() const {
-  if (phase_ == Phase::kClosed || shutting_down_ || withdrawing_ || hold_until_ ||
-      (options_.campaign && health_.enabled && health_.healthy != true)) {
+  if (leadership_ == Leadership::kLeading) return Role::kLeader;
+  if (phase_ == SessionPhase::kClosed ||
+      (intent_ != Intent::kCampaign && intent_ != Intent::kObserve)) {
     return Role::kWithdrawn;
   }
-  if (!ever_connected_ && phase_ != Phase::kConnected) return Role::kStarting;
-  if (phase_ != Phase::kConnected || Fenced()) return Role::kDisconnected;
-  if (!options_.campaign) return Role::kObserver;
-  if (leading_) return Role::kLeader;
+  if (!ever_connected_ && phase_ != SessionPhase::kConnected) return Role::kStarting;
+  if (phase_ != SessionPhase::kConnected || Fenced()) return Role::kDisconnected;
+  if (intent_ == Intent::kObserve) return Role::kObserver;
   if (own_node_) return Role::kFollower;
   return Role::kStarting;
 }
@@ -810,14 +1067,14 @@ Snapshot Recipe::MakeSnapshot() const {
   s.role = role_;
   s.campaign = options_.campaign;
   switch (phase_) {
-    case Phase::kIdle:
-    case Phase::kConnecting:
+    case SessionPhase::kIdle:
+    case SessionPhase::kConnecting:
       s.session.state = "connecting";
       break;
-    case Phase::kConnected:
+    case SessionPhase::kConnected:
       s.session.state = "connected";
       break;
-    case Phase::kClosed:
+    case SessionPhase::kClosed:
       s.session.state = "closed";
       break;
   }
@@ -835,9 +1092,9 @@ Snapshot Recipe::MakeSnapshot() const {
       registered = true;
     }
   }
-  const bool trusted = phase_ == Phase::kConnected && !Fenced();
+  const bool trusted = phase_ == SessionPhase::kConnected && !Fenced();
   if (trusted && leader_) s.leader = leader_;
-  if (phase_ == Phase::kClosed) {
+  if (phase_ == SessionPhase::kClosed) {
     s.no_leader_reason = "shutdown";
   } else if (!ever_connected_) {
     s.no_leader_reason = "starting";

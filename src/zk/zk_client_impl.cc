@@ -214,6 +214,7 @@ void ZkClientImpl::OnSessionWatch(zhandle_t* zh, int type, int state, const char
   SessionState mapped = SessionState::kConnecting;
   int64_t session_id = 0;
   std::chrono::milliseconds timeout{0};
+  const Clock::TimePoint received = BootClock::now();
   if (state == ZOO_CONNECTED_STATE) {
     mapped = SessionState::kConnected;
     session_id = zoo_client_id(zh)->client_id;
@@ -224,10 +225,11 @@ void ZkClientImpl::OnSessionWatch(zhandle_t* zh, int type, int state, const char
     mapped = SessionState::kAuthFailed;
   }
   ZkClientImpl* client = context->client;
-  client->PostIfCurrent(context->generation, [client, mapped, session_id, timeout] {
+  client->PostIfCurrent(context->generation, [client, mapped, session_id, timeout, received] {
     if (mapped == SessionState::kConnected) {
       client->session_id_ = session_id;
       client->negotiated_timeout_ = timeout;
+      client->connected_at_ = received;
     }
     if (client->sink_ != nullptr) client->sink_->OnSessionState(mapped);
   });

@@ -28,6 +28,9 @@ Checks:
  (d) after every daemon's SIGTERM, each exited 0 and no candidate node is
      left under the election path.
  (e) no daemon exited (crashed) without the harness killing it.
+ (f) a daemon that exits on SIGTERM while ZooKeeper is down, and ZooKeeper
+     returns within the session timeout, leaves no node: the listing taken
+     right after its exit does not hold the node it had.
 """
 
 import bisect
@@ -334,6 +337,13 @@ class Checker:
             self.violations.append(f"(d) candidate nodes left: {children[-1]['names']}")
         return terms, children[-1]["names"] if children else None
 
+    def check_exit_listings(self):
+        listings = [e for e in self.events if e["ev"] == "exit_listing"]
+        for e in listings:
+            if e["node"] in e["names"]:
+                self.violations.append(f"(f) {e['id']} exited and left its node {e['node']}")
+        return listings
+
     def check_crashes(self):
         crashes = [e for e in self.events if e["ev"] == "daemon_exit" and not e.get("expected")]
         for e in crashes:
@@ -356,6 +366,7 @@ class Checker:
         frozen = self.frozen_leader_stops(leaderships)
         terms, children = self.check_shutdown()
         crashes = self.check_crashes()
+        exit_listings = self.check_exit_listings()
 
         bound_ms = self.bound_ns / MS
         out.append(f"zkelect fault run: seed {p['seed']}, {p['duration_s']:.0f} s of faults, "
@@ -396,6 +407,10 @@ class Checker:
         out.append("shutdown: exit codes " + ", ".join(f"{e['id']}={e['code']}" for e in terms) +
                    f"; candidate nodes left: {children if children is not None else '?'}")
         out.append(f"daemons that exited by themselves: {len(crashes)}")
+        if exit_listings:
+            left = sum(1 for e in exit_listings if e["node"] in e["names"])
+            out.append(f"exits while ZooKeeper was down: {len(exit_listings)}, "
+                       f"nodes left after the exit: {left}")
         if self.violations:
             out.append(f"VIOLATIONS ({len(self.violations)}):")
             out.extend("  " + v for v in self.violations[:50])

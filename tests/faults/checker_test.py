@@ -167,6 +167,19 @@ class CheckerTest(unittest.TestCase):
         run.event(7 * S, "daemon_exit", id="d2", code=-11, expected=False)
         self.assertViolation(run.finish(10 * S), "(e)")
 
+    def test_node_left_by_an_exit_while_zookeeper_was_down_is_a_violation(self):
+        run = clean_handoff()
+        node = "_c_x-latch-0000000001"
+        run.event(7 * S, "exit_listing", id="d2", node=node, names=[node, "_c_y-latch-0000000002"])
+        self.assertViolation(run.finish(10 * S), "(f) d2 exited and left its node")
+
+    def test_exit_while_zookeeper_was_down_that_deleted_its_node_passes(self):
+        run = clean_handoff()
+        run.event(7 * S, "exit_listing", id="d2", node="_c_x-latch-0000000001",
+                  names=["_c_y-latch-0000000002"])
+        summary, violations = run.finish(10 * S)
+        self.assertEqual(violations, [], summary)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -2,7 +2,8 @@
 
 Every daemon runs the release binary with the fault hook logger as its start
 and stop hook, listens for HTTP on its namespace's address (port 4040), and
-writes its log to <run dir>/<id>.log. The harness is in the bridge namespace
+writes its log to <run dir>/<id>.log. Its health check (every 100 ms, one
+verdict turns it) fails while the file <run dir>/<id>.unhealthy exists. The harness is in the bridge namespace
 and reaches every daemon's HTTP API over br0.
 """
 
@@ -27,6 +28,7 @@ class Daemon:
         self.expected_down = True
         self.paused = False
         self.starts = 0
+        self.unhealthy_path = os.path.splitext(log_path)[0] + ".unhealthy"
 
     def running(self):
         return self.process is not None and self.process.poll() is None
@@ -43,6 +45,24 @@ class Daemon:
             return status == 200
         except OSError:
             return False
+
+    def own_node(self, timeout_s=1.0):
+        """Our node's name from GET /status, or None."""
+        try:
+            conn = http.client.HTTPConnection(self.address, HTTP_PORT, timeout=timeout_s)
+            conn.request("GET", "/status")
+            body = conn.getresponse().read()
+            conn.close()
+            return json.loads(body).get("election", {}).get("own_node")
+        except (OSError, ValueError):
+            return None
+
+    def set_healthy(self, healthy):
+        if healthy:
+            if os.path.exists(self.unhealthy_path):
+                os.unlink(self.unhealthy_path)
+        else:
+            open(self.unhealthy_path, "w").close()
 
 
 class DaemonSet:
@@ -69,7 +89,10 @@ class DaemonSet:
                 "--election.path", o.election_path,
                 "--http.listen", f"{daemon.address}:{HTTP_PORT}",
                 "--hooks.on_start", start_hook, "--hooks.on_stop", stop_hook,
-                "--hooks.timeout", "10s"]
+                "--hooks.timeout", "10s",
+                "--health.command", json.dumps(["test", "!", "-e", daemon.unhealthy_path]),
+                "--health.interval", "100ms", "--health.timeout", "1s",
+                "--health.rise", "1", "--health.fall", "1"]
 
     def start(self, daemon):
         log = open(daemon.log_path, "ab")
@@ -103,12 +126,21 @@ class DaemonSet:
 
     def terminate(self, daemon, timeout_s):
         """SIGTERM and wait: the exit status, or None if it had to be killed."""
+        self.send_term(daemon)
+        return self.wait_exit(daemon, timeout_s)
+
+    def send_term(self, daemon):
+        """SIGTERM without waiting (see wait_exit)."""
         daemon.expected_down = True
         if daemon.paused:
             self.resume(daemon)
-        if not daemon.running():
-            return daemon.process.returncode if daemon.process else None
-        daemon.process.send_signal(signal.SIGTERM)
+        if daemon.running():
+            daemon.process.send_signal(signal.SIGTERM)
+
+    def wait_exit(self, daemon, timeout_s):
+        """The exit status after send_term, or None if it had to be killed."""
+        if daemon.process is None:
+            return None
         try:
             return daemon.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:

@@ -1,4 +1,4 @@
-"""The seven fault kinds of the harness, drawn from a seeded random generator.
+"""The ten fault kinds of the harness, drawn from a seeded random generator.
 
 Each fault injects, holds for a drawn time, and restores; the harness
 (harness.py) records begin/restore/heal around it. Durations scale with the
@@ -14,7 +14,16 @@ time (the daemon, or ZooKeeper server, that leads at that moment).
 import time
 
 KINDS = ("daemon_kill", "daemon_pause", "daemon_partition", "zk_kill", "zk_leader_kill",
-         "ensemble_stop", "zk_partition")
+         "ensemble_stop", "zk_partition",
+         # The interleavings of the safety issue's defects, on real processes:
+         "leader_fence_term", "health_fail_in_stop", "shutdown_disconnected")
+
+# A daemon cut off from ZooKeeper fences itself at half the session timeout;
+# its client library notices at two thirds. In between it is fenced while the
+# library still holds the connection, and a request it sends then reaches
+# ZooKeeper if the link returns before that.
+FENCE_WAIT_FRACTION = 0.65
+EXIT_TIMEOUT_S = 20
 
 
 class Plan:
@@ -34,6 +43,12 @@ class Plan:
             "zk_leader_kill": (0.5, 4.0),
             "ensemble_stop": (0.5 * st, 2.0 * st),
             "zk_partition": (1.0 * st, 3.0 * st),
+            # from the SIGTERM to the link's return (short of 2/3 of st)
+            "leader_fence_term": (0.0, 0.1 * st),
+            # how long the health check keeps failing
+            "health_fail_in_stop": (0.5 * st, 2.0 * st),
+            # the outage during which the daemon gets SIGTERM (short of st)
+            "shutdown_disconnected": (0.2 * st, 0.8 * st),
         }[kind]
         self.hold_s = rng.uniform(*hold)
         self.quiet_s = rng.uniform(0.5, 2.0)
@@ -58,11 +73,13 @@ class FaultBag:
 class Injector:
     """Applies a Plan to the run's ensemble and daemons."""
 
-    def __init__(self, lab, zk, daemon_set, emit):
+    def __init__(self, lab, zk, daemon_set, emit, st, list_children):
         self._lab = lab
         self._zk = zk
         self._daemons = daemon_set
         self._emit = emit
+        self._st = st
+        self._list_children = list_children
 
     def _daemon(self, plan):
         daemons = self._daemons.daemons
@@ -153,3 +170,77 @@ class Injector:
         self._lab.heal(f"zk{server.myid}")
         self._restored(n)
         return f"zk{server.myid}"
+
+    # ----- the safety issue's interleavings ------------------------------
+
+    def _cut_until_fenced(self, daemon):
+        """Cuts `daemon` off from every server and waits until it no longer
+        answers as leader (it fenced itself), or the library is about to
+        notice. Returns whether it was leading and fenced itself."""
+        was_leader = daemon.is_leader()
+        self._lab.partition(daemon.id, [s.address for s in self._zk.servers])
+        cut = time.monotonic()
+        deadline = cut + FENCE_WAIT_FRACTION * self._st
+        while time.monotonic() < deadline and daemon.is_leader(timeout_s=0.05):
+            time.sleep(0.01)
+        return was_leader and time.monotonic() < deadline
+
+    def _leader_fence_term(self, n, plan):
+        """SIGTERM of a leader that has just fenced itself, during its stop
+        hook; the link returns before the library gave the connection up. A
+        delete sent at the SIGTERM would reach ZooKeeper while the stop hook
+        runs, and the successor would start during it (defect 1)."""
+        daemon = self._daemon(plan)
+        self._begin(n, plan, daemon.id)
+        fenced = self._cut_until_fenced(daemon)
+        self._daemons.send_term(daemon)
+        self._emit("daemon_term_sent", id=daemon.id, fenced=fenced)
+        time.sleep(plan.hold_s)
+        self._lab.heal(daemon.id)
+        code = self._daemons.wait_exit(daemon, EXIT_TIMEOUT_S)
+        self._emit("daemon_term", id=daemon.id, code=code)
+        self._daemons.start(daemon)
+        self._restored(n)
+        return daemon.id
+
+    def _health_fail_in_stop(self, n, plan):
+        """An involuntary stop (a leader fenced while cut off), the health
+        check failing while its stop hook runs (a stop hook that stops the
+        application does that), then the link returns with the same session:
+        the unhealthy node must not delete its node before its stop hook
+        ended (defect 1)."""
+        daemon = self._daemon(plan)
+        self._begin(n, plan, daemon.id)
+        self._cut_until_fenced(daemon)
+        daemon.set_healthy(False)
+        self._emit("daemon_unhealthy", id=daemon.id)
+        time.sleep(0.3)  # three health checks
+        self._lab.heal(daemon.id)
+        time.sleep(plan.hold_s)
+        daemon.set_healthy(True)
+        self._emit("daemon_healthy", id=daemon.id)
+        self._restored(n)
+        return daemon.id
+
+    def _shutdown_disconnected(self, n, plan):
+        """SIGTERM while the whole ensemble is down; it returns within the
+        session timeout. The daemon must delete its node before it exits
+        (defect 6): right after the exit, its node is listed."""
+        daemon = self._daemon(plan)
+        node = daemon.own_node()
+        self._begin(n, plan, daemon.id, node=node)
+        for server in self._zk.servers:
+            self._zk.stop(server)
+        self._daemons.send_term(daemon)
+        self._emit("daemon_term_sent", id=daemon.id, fenced=False)
+        time.sleep(plan.hold_s)
+        for server in self._zk.servers:
+            self._zk.start(server)
+        code = self._daemons.wait_exit(daemon, EXIT_TIMEOUT_S)
+        self._emit("daemon_term", id=daemon.id, code=code)
+        if node:
+            self._emit("exit_listing", id=daemon.id, node=node, names=self._list_children())
+        self._daemons.start(daemon)
+        self._restored(n)
+        return daemon.id
+

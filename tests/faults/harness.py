@@ -182,7 +182,8 @@ class Run:
             time.sleep(min(left, 0.1))
 
     def _drive(self):
-        injector = Injector(self.lab, self.zk, self.daemon_set, self.emit)
+        injector = Injector(self.lab, self.zk, self.daemon_set, self.emit,
+                            self.o.session_timeout_ms / 1000, self._list_children)
         bag = FaultBag(self.rng, self.o.kinds)
         st_s = self.o.session_timeout_ms / 1000
         bound_s = st_s + 2
@@ -214,14 +215,18 @@ class Run:
             code = self.daemon_set.terminate(daemon, SHUTDOWN_TIMEOUT_S)
             self.emit("daemon_term", id=daemon.id, code=code)
             time.sleep(0.3)
+        self.emit("children", names=self._list_children())
+        self.emit("sampler_stats", **(self._stop_sampler() or {}))
+        self.emit("run_end")
+
+    def _list_children(self):
+        """The names under the election path (waits for a serving ensemble)."""
         listing = subprocess.run([self.o.zk_children, self.zk.connect_string(),
                                   self.o.election_path], capture_output=True, text=True,
                                  timeout=60, check=False)
         if listing.returncode != 0:
             raise RuntimeError(f"listing {self.o.election_path} failed: {listing.stderr.strip()}")
-        self.emit("children", names=listing.stdout.split())
-        self.emit("sampler_stats", **(self._stop_sampler() or {}))
-        self.emit("run_end")
+        return listing.stdout.split()
 
     def _tear_down(self):
         # A second Ctrl-C must not cut the cleanup short.
@@ -233,6 +238,7 @@ class Run:
             self.sampler.kill()
         if self.daemon_set:
             for daemon in self.daemon_set.daemons:
+                daemon.set_healthy(True)
                 if daemon.running():
                     daemon.process.kill()
                     daemon.process.wait(timeout=10)

@@ -33,16 +33,20 @@ bool FakeZkClient::Open() {
   return true;
 }
 
+// As zookeeper_close(): the close request reaches the server only on a
+// connected handle whose server can reach the ensemble's leader (closing a
+// session is a quorum write). Otherwise the session, and its ephemeral nodes,
+// live on at the server until it expires them (ExpireOrphans()).
 void FakeZkClient::Close() {
   if (!open_) return;
   if (server_session_ != 0 && !expired_) {
-    std::vector<std::string> owned;
-    for (const auto& [path, node] : nodes_) {
-      if (node.ephemeral_owner == server_session_) owned.push_back(path);
+    if (connected_ && !silent_ && !quorum_lost_) {
+      RemoveNodesOf(server_session_);
+    } else {
+      orphans_.push_back(server_session_);
     }
     watches_.clear();
-    child_watches_.clear();  // a closed session's watches die with it
-    for (const std::string& path : owned) nodes_.erase(path);
+    child_watches_.clear();  // a closed handle's watches die with it
   }
   open_ = false;
   connected_ = false;
@@ -51,6 +55,18 @@ void FakeZkClient::Close() {
   queue_.clear();
   held_.clear();
   leader_held_.clear();
+}
+
+void FakeZkClient::RemoveNodesOf(int64_t session) {
+  std::vector<std::string> owned;
+  for (const auto& [path, node] : nodes_) {
+    if (node.ephemeral_owner == session) owned.push_back(path);
+  }
+  for (const std::string& path : owned) nodes_.erase(path);
+}
+
+void FakeZkClient::ExpireOrphans() {
+  for (int64_t session : std::exchange(orphans_, {})) RemoveNodesOf(session);
 }
 
 void FakeZkClient::Queue(std::function<void()> step) {
@@ -176,6 +192,8 @@ void FakeZkClient::GetData(const std::string& path, bool watch, DataCallback don
     if (auto code = Unavailable()) return done(*code, "", NodeStat{});
     auto it = nodes_.find(path);
     if (it == nodes_.end()) return done(ZkCode::kNoNode, "", NodeStat{});
+    // A read the ACL refuses sets no watch (ZooKeeper checks first).
+    if (it->second.auth_only) return done(ZkCode::kNoAuth, "", NodeStat{});
     if (watch) watches_.insert(path);
     done(ZkCode::kOk, it->second.data, StatOf(it->second));
   });
@@ -278,13 +296,9 @@ void FakeZkClient::Reconnect() {
 
 void FakeZkClient::Expire() {
   if (server_session_ == 0) return;
-  std::vector<std::string> owned;
-  for (const auto& [path, node] : nodes_) {
-    if (node.ephemeral_owner == server_session_) owned.push_back(path);
-  }
   watches_.clear();
   child_watches_.clear();
-  for (const std::string& path : owned) nodes_.erase(path);
+  RemoveNodesOf(server_session_);
   server_session_ = 0;
   expired_ = true;
   connected_ = false;

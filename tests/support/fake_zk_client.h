@@ -28,6 +28,7 @@ class FakeZkClient final : public ZkClient {
     int64_t ephemeral_owner = 0;
     int32_t version = 0;
     int64_t next_sequence = 0;  // for sequential children
+    bool auth_only = false;     // its ACL lets only its creator read it
   };
   // How the next Create is answered.
   enum class CreateFault { kNone, kLostAfterApply, kLostBeforeApply };
@@ -40,6 +41,7 @@ class FakeZkClient final : public ZkClient {
   void Close() override;
   int64_t session_id() const override { return connected_session_; }
   std::chrono::milliseconds negotiated_timeout() const override { return timeout_; }
+  Clock::TimePoint connected_at() const override { return connected_at_; }
   void Create(const std::string& path, const std::string& data, CreateMode mode,
               CreateCallback done) override;
   void GetChildren(const std::string& path, bool watch, ChildrenCallback done) override;
@@ -74,6 +76,9 @@ class FakeZkClient final : public ZkClient {
   // answers them.
   void LoseQuorum() { quorum_lost_ = true; }
   void RegainQuorum();
+  // The server expires the sessions of handles closed while it could not
+  // hear the close (see Close()): their ephemeral nodes go.
+  void ExpireOrphans();
   // The server refuses the credentials: kAuthFailed, the handle is dead.
   void FailAuth();
   // Watches are lost without firing (a missed notification).
@@ -83,6 +88,8 @@ class FakeZkClient final : public ZkClient {
   }
   void FailNextCreate(CreateFault fault) { create_fault_ = fault; }
   void set_negotiated_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+  // What connected_at() reports (by default TimePoint::max(): unknown).
+  void set_connected_at(Clock::TimePoint t) { connected_at_ = t; }
   // Open() fails (the connect string does not resolve) while set.
   void set_open_fails(bool fails) { open_fails_ = fails; }
 
@@ -93,6 +100,9 @@ class FakeZkClient final : public ZkClient {
                              bool sequential);
   void ExternalDelete(const std::string& path);
   void ExternalSetData(const std::string& path, const std::string& data);
+  // The node's ACL lets only its creator read it: our GetData gets kNoAuth
+  // (and sets no watch); exists needs no permission.
+  void MakeUnreadable(const std::string& path) { nodes_.at(path).auth_only = true; }
 
   // --- Inspection ---
   bool NodeExists(const std::string& path) const { return nodes_.count(path) != 0; }
@@ -115,6 +125,9 @@ class FakeZkClient final : public ZkClient {
   void QueueSessionState(SessionState state);
   // Deletes `path` at the server and fires the watch on it, if any.
   void RemoveNode(const std::string& path);
+  // Deletes every ephemeral node of `session` (no watches fire: tests of
+  // this fake watch nothing of other sessions).
+  void RemoveNodesOf(int64_t session);
   void FireWatch(const std::string& path, NodeEventType type);
   NodeStat StatOf(const Node& node) const;
   // Why a request cannot be served now, or nullopt when it can.
@@ -134,6 +147,7 @@ class FakeZkClient final : public ZkClient {
   int64_t next_session_ = 0x1000;
   int64_t server_session_ = 0;     // the live session at the server, 0 if none
   int64_t connected_session_ = 0;  // what the client reports
+  std::vector<int64_t> orphans_;   // closed while unreachable; alive at the server
   bool open_ = false;
   bool connected_ = false;
   bool expired_ = false;
@@ -143,6 +157,7 @@ class FakeZkClient final : public ZkClient {
   int opens_ = 0;
   CreateFault create_fault_ = CreateFault::kNone;
   std::chrono::milliseconds timeout_{6000};
+  Clock::TimePoint connected_at_ = Clock::TimePoint::max();
 };
 
 }  // namespace zkelect::testing

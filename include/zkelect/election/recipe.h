@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -7,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "zkelect/common/clock.h"
@@ -28,6 +30,10 @@ struct RecipeOptions {
   bool health_gated = false;  // true: stay out until SetHealth(true)
   std::chrono::milliseconds recheck_interval{30'000};
   std::string servers;  // for reporting only
+  // Runs when an invariant is broken, after the recent events were logged
+  // and before the process aborts (a simulator prints its seed and its own
+  // trace here). Must not throw.
+  std::function<void(std::string_view what)> on_broken_invariant;
 };
 
 // The election recipe of design §3: the decision core that owns all election
@@ -72,7 +78,10 @@ class Recipe final : public ZkEventSink {
 
   // Steps down if leading: demote (stop hook), then delete our node, then
   // rejoin at the back after `hold` (at least kYieldAfterDelete; rule 12).
-  // `done` runs once, on this thread, with the outcome.
+  // `done` runs once, on this thread, with the outcome: kDone only once
+  // ZooKeeper confirmed that the node is gone (our delete answered, or the
+  // server expired the session); a delete that cannot be sent waits for a
+  // reconnect.
   void Resign(std::chrono::milliseconds hold,
               std::function<void(ElectionControl::ResignOutcome)> done,
               Reason reason = Reason::kResigned);
@@ -83,15 +92,20 @@ class Recipe final : public ZkEventSink {
   // node stays out. `detail` is shown in /status.
   void SetHealth(bool healthy, std::string detail);
 
-  // Leaves for good: demote if leading, delete our node, close the session
-  // (kYieldAfterDelete after the delete), then run `done`. Idempotent; later
-  // calls only add their `done`.
+  // Leaves for good: demote if leading, delete our node once the stop hook
+  // ended, close the session (kYieldAfterDelete after the delete), then run
+  // `done`. While disconnected it waits for the library's word: a reconnect
+  // (then the delete goes out) or an expiry (the node is gone). It does not
+  // give the session up on its own (rule 8's assumed expiry): an ensemble
+  // that restarts keeps the session, and its node, for a whole timeout more.
+  // The caller bounds the wait (the daemon's shutdown budget). Idempotent;
+  // later calls only add their `done`.
   void Shutdown(std::function<void()> done);
 
   // The current state, for the StateBoard.
   Snapshot MakeSnapshot() const;
 
-  bool leading() const { return leading_; }
+  bool leading() const { return leadership_ == Leadership::kLeading; }
 
   // While leading: the self-fencing deadline (last answer + half the
   // negotiated timeout), after which this node must not claim to lead even
@@ -102,27 +116,111 @@ class Recipe final : public ZkEventSink {
   void OnSessionState(SessionState state) override;
   void OnNodeEvent(NodeEventType type, const std::string& path) override;
 
+  // Checks that the state machines below are in a legal combination (the
+  // table next to them). A broken invariant is a bug: it logs the recent
+  // event trace and aborts. Runs after every step; public for tests.
+  void CheckInvariants() const;
+
+  // The recent events, oldest first, one line each (for failure reports).
+  std::vector<std::string> Trace() const;
+
  private:
-  enum class Phase { kIdle, kConnecting, kConnected, kClosed };
-  enum class CreateState { kNone, kInFlight, kUncertain };
+  // ---- The state: four small machines, not a set of flags. ----
+  //
+  // Session: the handle and what we know of it.
+  enum class SessionPhase {
+    kIdle,        // no handle: before Start(), or waiting for next_reopen_
+    kConnecting,  // a handle, not connected (first connect or reconnecting)
+    kConnected,   // requests flow (the server may still be silent: Fenced())
+    kClosed,      // closed on the way out; final
+  };
+  // Our candidate node in this session.
+  enum class NodePhase {
+    kNone,            // we hold no node (that we know of)
+    kCreatingParent,  // creating the election path (rule 9), then kCreating
+    kCreating,        // our create is in flight
+    kUncertain,       // a create's outcome is unknown: looking for our uuid (rule 3)
+    kRegistered,      // own_node_ is ours
+    kDeleting,        // our delete of own_node_ is in flight
+  };
+  // Leadership. Every stop, voluntary or not, passes through kStopping until
+  // the listener says the application stopped.
+  enum class Leadership {
+    kNone,
+    kLeading,   // claimed (rule 4); the start hook went out
+    kStopping,  // demoted; the stop hook of term_ still runs
+  };
+  // What this node wants. Precedence on a change: shutdown > resign/hold >
+  // unhealthy > campaign.
+  enum class Intent {
+    kObserve,    // campaign = false: never a node of our own
+    kCampaign,   // be a candidate
+    kUnhealthy,  // health-gated and not (yet) healthy: stay out
+    kResign,     // leave now (resign, a failed start); then kHold
+    kHold,       // out until hold_until_
+    kShutdown,   // leave for good, then close the session
+  };
+  // Legal combinations, checked by CheckInvariants():
+  //  - kLeading: node kRegistered, session kConnected, intent kCampaign, and
+  //    leader_ is our own node.
+  //  - A delete of ours (node kDeleting, or stale_delete_in_flight_) only
+  //    with leadership kNone: nothing is deleted while a stop runs (rule 12).
+  //  - own_node_ is set exactly in kRegistered and kDeleting.
+  //  - hold_until_ is set exactly in intent kHold.
+  //  - resign_waiters_ only in intent kResign or kShutdown.
+  //  - close_at_ only in intent kShutdown, with no node and no stop.
+  //  - session kClosed: intent kShutdown, node kNone, leadership not kLeading.
+  //  - intent kObserve exactly when options_.campaign is false (until shutdown).
+
+  // One step of the loop: every entry point (public call, ZooKeeper reply or
+  // event, stop continuation) opens one. When the outermost step ends,
+  // Advance() runs, then the invariants are checked.
+  class Step;
+  friend class Step;
+  // Records an event in the trace ring.
+  void Note(const char* what, int64_t a = 0, int64_t b = 0) const;
+  // Wraps a ZooKeeper completion as an entry point.
+  template <typename Callback>
+  auto Reply(const char* what, Callback callback);
+  // Reply() for a request that the ensemble's leader must process (a sync
+  // or a write): its answer refreshes the liveness clock with the time the
+  // request was sent (rule 7). Reads must not: a server cut off from the
+  // quorum keeps answering them (and pings) from its own copy while the
+  // leader expires our session.
+  template <typename Callback>
+  auto Confirmed(const char* what, Callback callback);
+
+  // Does what the state asks for next: steps down, deletes, joins, finishes
+  // a withdrawal or a shutdown. Idempotent.
+  void Advance();
+  bool WantsNode() const;
+  // The intent once a hold ends (or health changes while campaigning).
+  Intent CampaignIntent() const;
+  void SetIntent(Intent next);
 
   // Session.
   void OpenSession();
-  void ReopenSession(Reason why);
+  // The handle is finished: closes it; `node_gone` when the server said so
+  // (expiry), otherwise our node may outlive it (kept as stale_node_).
+  void DropSession(Reason why, bool node_gone);
   void OnConnected();
   void Heard(Clock::TimePoint sent);
   bool Fenced() const;
   std::chrono::milliseconds SessionTimeout() const;
 
   // Candidacy.
-  bool WantCandidacy() const;
   void Join();
   void OnCreated(ZkCode code, const std::string& created_path);
   void OnUncertainNode(const std::string& node, ZkCode code, const NodeStat& stat);
   void EnsureParent();
   void CreateParentStep(size_t end);
-  // Deletes our node; `then(deleted)` learns whether this delete removed it.
-  void DeleteOwnNode(std::function<void(bool deleted)> then);
+  void DeleteOwnNode();
+  // Deletes a node of ours from a session we gave up (see stale_node_).
+  void DeleteStaleNode();
+  // A delete of `node` failed: Advance() sends it again after kRetryDelay
+  // (or a reconnect).
+  void DeleteFailed(const std::string& node, ZkCode code);
+  void ForgetOwnNode();
 
   // The view: list children, then read the first (leader) and predecessor.
   // `watch_children`: for a node that will not create one of its own in an
@@ -143,6 +241,11 @@ class Recipe final : public ZkEventSink {
   void ReadLeader(uint64_t seq, const std::string& node);
   void OnLeaderData(uint64_t seq, const std::string& node, ZkCode code, const std::string& data,
                     const NodeStat& stat);
+  // Watches our predecessor (rule 5) with a data watch.
+  void WatchPredecessor(const std::string& node);
+  // A watched read failed with `code`, other than NoNode: a node we may not
+  // read (NOAUTH) is watched by exists instead; anything else is retried.
+  void OnWatchedReadFailed(uint64_t seq, const std::string& node, ZkCode code, bool as_leader);
   // The leader's node `node` was deleted: a follower that is not next in line
   // reads the new leader instead of listing. Returns false where a listing is
   // due (rule 5).
@@ -151,15 +254,16 @@ class Recipe final : public ZkEventSink {
 
   // Leadership.
   void BecomeLeader(const NodeStat& own_stat);
-  void StepDown(Reason reason, std::function<void()> after_stop);
+  // Leading -> stopping: the stop hook goes out; OnStopped() follows.
+  void StepDown(Reason reason);
+  void OnStopped(uint64_t term);
   void SetLeader(const std::string& node, NodeIdentity identity, int64_t epoch);
   // Tells the listener about a leader it has not been told about yet.
   void AnnounceLeader();
 
-  // Voluntary withdrawal: resign and shutdown share it.
-  void Withdraw(Reason reason);
-  // `deleted`: our delete removed the node just now (see kYieldAfterDelete).
-  void FinishWithdraw(bool deleted);
+  // The intent to leave has been carried out (no node, no stop): answers
+  // resign waiters and starts the hold, or closes the session on shutdown.
+  void FinishLeaving();
   // Rule 12's last step on the way out: close the session, then tell the
   // shutdown's waiters.
   void CloseSession();
@@ -169,13 +273,7 @@ class Recipe final : public ZkEventSink {
   void UpdateRole(Reason why);
 
   std::string PathOf(const std::string& node) const;
-  // Wraps the completion of a request that the ensemble's leader must
-  // process (a sync or a write), so that its answer refreshes the liveness
-  // clock with the time the request was sent (rule 7). Reads must not: a
-  // server cut off from the quorum keeps answering them (and pings) from its
-  // own copy while the leader expires our session.
-  template <typename Callback>
-  auto Confirmed(Callback callback);
+  [[noreturn]] void InvariantBroken(const char* what) const;
 
   // Constant after construction.
   const RecipeOptions options_;
@@ -184,8 +282,13 @@ class Recipe final : public ZkEventSink {
   RoleListener& listener_;
   Metrics& metrics_;
 
+  // The four machines.
+  SessionPhase phase_ = SessionPhase::kIdle;
+  NodePhase node_ = NodePhase::kNone;
+  Leadership leadership_ = Leadership::kNone;
+  Intent intent_ = Intent::kCampaign;
+
   // Session.
-  Phase phase_ = Phase::kIdle;
   bool ever_connected_ = false;
   int64_t session_id_ = 0;         // of the session our state belongs to; 0 if none
   Clock::TimePoint last_heard_{};  // send time of the latest confirmed request
@@ -194,9 +297,14 @@ class Recipe final : public ZkEventSink {
   // Candidacy.
   std::string uuid_;
   std::optional<std::string> own_node_;
-  CreateState create_state_ = CreateState::kNone;
-  bool parent_in_flight_ = false;
-  bool delete_in_flight_ = false;
+  // A node of ours from a session we gave up without the server's word
+  // (assumed expiry, auth failure): it may live on until the server expires
+  // it, so the next session deletes it (a resign is done only then).
+  std::optional<std::string> stale_node_;
+  bool stale_delete_in_flight_ = false;
+  Clock::TimePoint delete_not_before_{};  // after a failed delete
+  // Our delete succeeded at this time: the next write waits kYieldAfterDelete.
+  std::optional<Clock::TimePoint> deleted_at_;
 
   // View.
   uint64_t refresh_seq_ = 0;
@@ -204,14 +312,17 @@ class Recipe final : public ZkEventSink {
   uint64_t own_read_seq_ = 0;  // the refresh whose read of our node is sent
   std::vector<std::string> candidates_;
   bool candidates_known_ = false;
-  // Nodes whose data watch this session holds (a watched read answered, its
+  // Nodes whose watch this session holds (a watched read answered, its
   // event not yet fired): a listing does not read them again.
   std::set<std::string> watched_;
   std::optional<LeaderView> leader_;
   // The epoch of the last leader known, kept when leader_ is cleared, for
   // the role-change log line.
   int64_t last_epoch_ = 0;
-  bool leading_ = false;
+
+  // Leadership: the term counts our claims; a stop continuation of another
+  // term is stale.
+  uint64_t term_ = 0;
 
   // Health gating: enabled by the first SetHealth().
   HealthView health_;
@@ -219,10 +330,8 @@ class Recipe final : public ZkEventSink {
   // The last leader announced to the listener (OnLeaderChanged).
   std::optional<LeaderView> announced_leader_;
 
-  // Voluntary withdrawal.
-  bool withdrawing_ = false;   // stop or delete of a resign/shutdown under way
-  bool stop_pending_ = false;  // ...and its stop has not finished yet
-  bool shutting_down_ = false;
+  // Leaving.
+  Reason leave_reason_ = Reason::kResigned;  // for the stop hook of a voluntary exit
   std::chrono::milliseconds resign_hold_{0};
   std::optional<Clock::TimePoint> hold_until_;
   std::optional<Clock::TimePoint> close_at_;  // shutting down: the close waits until then
@@ -239,6 +348,18 @@ class Recipe final : public ZkEventSink {
   Clock::TimePoint next_recheck_ = Clock::TimePoint::max();
   Clock::TimePoint next_retry_ = Clock::TimePoint::max();
   Clock::TimePoint next_reopen_ = Clock::TimePoint::max();
+
+  // Steps and the trace.
+  int step_depth_ = 0;
+  struct TraceEntry {
+    Clock::TimePoint at;
+    const char* what;
+    int64_t a, b;
+    uint8_t session, node, leadership, intent;
+  };
+  static constexpr size_t kTraceSize = 64;
+  mutable std::array<TraceEntry, kTraceSize> trace_{};
+  mutable uint64_t trace_count_ = 0;
 };
 
 }  // namespace zkelect

@@ -30,6 +30,7 @@ class InstrumentedZkClient final : public ZkClient, private ZkEventSink {
   void Close() override;
   int64_t session_id() const override;
   std::chrono::milliseconds negotiated_timeout() const override;
+  Clock::TimePoint connected_at() const override { return inner_.connected_at(); }
   void Create(const std::string& path, const std::string& data, CreateMode mode,
               CreateCallback done) override;
   void GetChildren(const std::string& path, bool watch, ChildrenCallback done) override;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "zkelect/common/clock.h"
 #include "zkelect/zk/zk_types.h"
 
 namespace zkelect {
@@ -60,6 +61,10 @@ class ZkClient {
   // The timeout the server granted (zoo_recv_timeout), or the requested one
   // before the first connection.
   virtual std::chrono::milliseconds negotiated_timeout() const = 0;
+  // When the library received the latest kConnected (BootClock time, the
+  // daemon's Clock::Now()), which may be well before the loop handles it: the
+  // server answered then, not later (rule 7). TimePoint::max() if unknown.
+  virtual Clock::TimePoint connected_at() const = 0;
 
   // Creates `path` (a sequential node gets its suffix appended). When
   // credentials are set, nodes get a creator-all + world-read ACL.

@@ -37,6 +37,7 @@ class ZkClientImpl final : public ZkClient {
   void Close() override;
   int64_t session_id() const override { return session_id_; }
   std::chrono::milliseconds negotiated_timeout() const override { return negotiated_timeout_; }
+  Clock::TimePoint connected_at() const override { return connected_at_; }
 
   void Create(const std::string& path, const std::string& data, CreateMode mode,
               CreateCallback done) override;
@@ -85,6 +86,7 @@ class ZkClientImpl final : public ZkClient {
   uint64_t generation_ = 0;
   int64_t session_id_ = 0;
   std::chrono::milliseconds negotiated_timeout_;
+  Clock::TimePoint connected_at_ = Clock::TimePoint::max();
 
   // Loop thread and the library's completion thread.
   mutable std::mutex in_flight_mu_;

@@ -821,34 +821,268 @@ TEST_F(RecipeTest, ObserverOfAnElectionPathThatDoesNotExistYetWaitsForItWithoutW
 }
 
 // Regression: ZooKeeper went silent during shutdown, after our delete was
-// sent; the session was given up for expired and the delete's reply dropped
-// with the old handle, so shutdown waited for its whole budget.
-TEST_F(RecipeTest, ShutdownFinishesWhenTheSessionIsGivenUpWithTheDeleteInFlight) {
+// sent. The shutdown waits for the library's word, without a busy loop; the
+// delete's answer ends it.
+TEST_F(RecipeTest, ShutdownWithTheDeleteInFlightEndsWithItsAnswer) {
   zk_.set_negotiated_timeout(milliseconds(6000));
   StartAndSettle();
   zk_.GoSilent();
   bool done = false;
   recipe_->Shutdown([&] { done = true; });
-  Settle();
+  Advance(milliseconds(6500));  // past the whole timeout
   EXPECT_FALSE(done) << "the delete has no answer yet";
-  Advance(milliseconds(6500));  // past the whole timeout: the session is given up
+  EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
+  EXPECT_EQ(zk_.opens(), 1) << "no new session on the way out";
+  zk_.Speak();
+  Advance(milliseconds(200));
   EXPECT_TRUE(done);
   EXPECT_EQ(Snap().session.state, "closed");
 }
 
-TEST_F(RecipeTest, ResignFinishesWhenTheSessionIsGivenUpWithTheDeleteInFlight) {
+// Design §7, invariant 5: a resign is done only once ZooKeeper confirmed the
+// node gone. A session given up for silence proves nothing (the server may
+// still hold it): the next session deletes the old node, and only then is
+// the resign done.
+TEST_F(RecipeTest, ResignIsDoneOnlyOnceANewSessionDeletedTheNodeOfTheSessionGivenUp) {
   zk_.set_negotiated_timeout(milliseconds(6000));
   StartAndSettle();
+  const std::string old_node = OwnPath();
   zk_.GoSilent();
   std::optional<ElectionControl::ResignOutcome> outcome;
   recipe_->Resign(milliseconds(0), [&](ElectionControl::ResignOutcome o) { outcome = o; });
   Settle();
   EXPECT_FALSE(outcome.has_value());
-  Advance(milliseconds(6500));
-  EXPECT_EQ(outcome, ElectionControl::ResignOutcome::kDone);
+  Advance(milliseconds(6500));  // the session is given up; the server said nothing
+  EXPECT_FALSE(outcome.has_value()) << "nothing confirmed the delete yet";
   zk_.Speak();
   Settle();
+  EXPECT_EQ(outcome, ElectionControl::ResignOutcome::kDone);
+  EXPECT_FALSE(zk_.NodeExists(old_node));
+  Advance(milliseconds(100));
   EXPECT_TRUE(Snap().own_node.has_value()) << "rejoined with the new session";
+}
+
+// --- The seven defects of the issue "Safety in every interleaving" ---------
+
+// Defect 1: a fenced leader whose stop hook still ran was sent SIGTERM; the
+// shutdown found it not leading and deleted its node at once, so the
+// successor started while our stop hook ran.
+TEST_F(RecipeTest, Defect1_ShutdownOfAFencedLeaderDeletesOnlyAfterItsStopEnded) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  listener_.set_hold_stops(true);
+  StartAndSettle();
+  zk_.LoseQuorum();  // reads answered, the sync is not: it fences itself at T/2
+  for (int i = 0; i < 40 && recipe_->leading(); ++i) Advance(milliseconds(100));
+  ASSERT_FALSE(recipe_->leading());
+  ASSERT_TRUE(listener_.stop_pending());
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Advance(milliseconds(500));
+  EXPECT_EQ(zk_.requests("delete"), 0) << "deleted while the stop hook ran";
+  EXPECT_FALSE(done);
+  listener_.FinishStop();
+  Advance(milliseconds(100));
+  EXPECT_EQ(zk_.requests("delete"), 1);
+  zk_.RegainQuorum();
+  Advance(milliseconds(200));
+  EXPECT_TRUE(done);
+}
+
+// Defect 1, through the health check: the stop hook stopped the application,
+// the health check failed, and the unhealthy node deleted its node on
+// reconnect while its stop hook still ran.
+TEST_F(RecipeTest, Defect1_UnhealthyNodeThatReconnectsDeletesOnlyAfterItsStop) {
+  Make(/*campaign=*/true, /*health_gated=*/true);
+  recipe_->Start();
+  recipe_->SetHealth(true, "ok");
+  Settle();
+  ASSERT_TRUE(recipe_->leading());
+  listener_.set_hold_stops(true);
+  zk_.Disconnect();  // rule 6: the stop starts at once
+  Settle();
+  ASSERT_TRUE(listener_.stop_pending());
+  recipe_->SetHealth(false, "the stop hook stopped the app");
+  zk_.Reconnect();
+  Advance(milliseconds(300));
+  EXPECT_EQ(zk_.requests("delete"), 0) << "deleted while the stop hook ran";
+  listener_.FinishStop();
+  Advance(milliseconds(100));
+  EXPECT_EQ(zk_.requests("delete"), 1);
+  EXPECT_FALSE(Snap().own_node.has_value());
+  EXPECT_FALSE(recipe_->leading());
+}
+
+// Defect 1's cousin: after a reconnect the node is first again, but it
+// leads only once the stop of its last term ended (the board must not say
+// "leader" while a stop hook runs).
+TEST_F(RecipeTest, Defect1_NoClaimWhileTheStopOfTheLastTermRuns) {
+  listener_.set_hold_stops(true);
+  StartAndSettle();
+  zk_.Disconnect();
+  Settle();
+  zk_.Reconnect();
+  Advance(milliseconds(300));
+  EXPECT_FALSE(recipe_->leading()) << "led again while its stop hook ran";
+  EXPECT_EQ(listener_.elected.size(), 1u);
+  listener_.FinishStop();
+  Advance(milliseconds(100));
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_EQ(listener_.elected.size(), 2u);
+}
+
+// Defect 2: a node out of the running (here on a resign hold) that heard
+// nothing for more than T/2 got a wake-up in the past, every turn, until T.
+TEST_F(RecipeTest, Defect2_WithdrawnNodeDoesNotSpinWhileZooKeeperIsSilent) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  recipe_->Resign(std::chrono::minutes(5), [](ElectionControl::ResignOutcome) {});
+  Settle();
+  ASSERT_EQ(Snap().role, Role::kWithdrawn);
+  zk_.GoSilent();
+  Advance(milliseconds(3500));  // past T/2, short of T
+  recipe_->OnWake();
+  EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
+}
+
+// Defect 3: the session was given up (T of silence, or expiry) while a
+// shutdown's stop hook ran; every turn of the loop tried to give it up again,
+// with no sleep and a warning.
+TEST_F(RecipeTest, Defect3_SilenceAndExpiryDuringAShutdownStopDoNotSpin) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  listener_.set_hold_stops(true);
+  StartAndSettle();
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Settle();
+  ASSERT_TRUE(listener_.stop_pending());
+  zk_.GoSilent();
+  Advance(milliseconds(6500));  // the whole timeout of silence
+  recipe_->OnWake();
+  EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
+  zk_.Speak();
+  zk_.Expire();
+  Settle();
+  recipe_->OnWake();
+  EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
+  EXPECT_NE(Snap().session.state, "connected");
+  EXPECT_EQ(zk_.opens(), 1) << "no new session on the way out";
+  EXPECT_FALSE(done) << "the stop hook still runs";
+  listener_.FinishStop();
+  Settle();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(Snap().session.state, "closed");
+}
+
+// Defect 5: the connection dropped while the resign's stop hook ran; the
+// delete was skipped, /resign answered 200, and on reconnect the node led
+// again with a new start hook.
+TEST_F(RecipeTest, Defect5_ResignIsDoneOnlyOnceTheDeleteIsConfirmed) {
+  listener_.set_hold_stops(true);
+  StartAndSettle();
+  const std::string own = OwnPath();
+  std::optional<ElectionControl::ResignOutcome> outcome;
+  recipe_->Resign(std::chrono::seconds(10),
+                  [&](ElectionControl::ResignOutcome o) { outcome = o; });
+  Settle();
+  zk_.Disconnect();
+  Settle();
+  listener_.FinishStop();
+  Settle();
+  EXPECT_FALSE(outcome.has_value()) << "answered done with the node still there";
+  zk_.Reconnect();
+  Settle();
+  EXPECT_EQ(outcome, ElectionControl::ResignOutcome::kDone);
+  EXPECT_FALSE(zk_.NodeExists(own));
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_EQ(listener_.elected.size(), 1u) << "led again within its hold";
+  EXPECT_EQ(Snap().role, Role::kWithdrawn);
+}
+
+// Defect 6: a shutdown while disconnected skipped the delete and closed the
+// handle; a close on a disconnected handle never reaches the server, so the
+// node stayed until the session expired (no leader meanwhile, if it was
+// first). The shutdown waits for the library's reconnect instead.
+TEST_F(RecipeTest, Defect6_ShutdownWhileDisconnectedWaitsForTheReconnectAndDeletes) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  const std::string own = OwnPath();
+  zk_.Disconnect();
+  Settle();
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Advance(milliseconds(1000));
+  EXPECT_FALSE(done) << "closed with the node still at the server";
+  zk_.Reconnect();
+  Advance(milliseconds(200));
+  EXPECT_TRUE(done);
+  EXPECT_FALSE(zk_.NodeExists(own));
+}
+
+// Defect 6, when the server expired the session meanwhile: the node is gone
+// with it, and the shutdown ends.
+TEST_F(RecipeTest, Defect6_ShutdownWhileDisconnectedEndsWhenTheServerSaysExpired) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  zk_.Disconnect();
+  Settle();
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Advance(milliseconds(8000));
+  EXPECT_FALSE(done) << "gave up on its own while ZooKeeper could still come back";
+  EXPECT_GT(recipe_->NextWakeup(), clock_.Now()) << "a wake-up in the past: a busy loop";
+  zk_.Expire();
+  Settle();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(Snap().session.state, "closed");
+}
+
+// Defect 7: the leader's node was readable only with auth (another client's
+// ACL); the failed read set no watch, so its exit was seen only at the 30 s
+// re-check.
+TEST_F(RecipeTest, Defect7_LeaderNodeWeMayNotReadIsWatchedAllTheSame) {
+  MakeParents();
+  const std::string foreign = AddPeer("locked");
+  zk_.MakeUnreadable(foreign);
+  StartAndSettle();
+  ASSERT_FALSE(recipe_->leading());
+  ASSERT_TRUE(Snap().leader.has_value()) << "the epoch is known from exists";
+  EXPECT_EQ(Snap().leader->epoch, zk_.FindNode(foreign)->czxid);
+  zk_.ExternalDelete(foreign);
+  Advance(milliseconds(200));
+  EXPECT_TRUE(recipe_->leading()) << "the exit of the leader went unnoticed";
+}
+
+TEST_F(RecipeTest, Defect7_PredecessorWeMayNotReadIsWatchedAllTheSame) {
+  MakeParents();
+  AddPeer("leader");
+  const std::string locked = AddPeer("locked");
+  zk_.MakeUnreadable(locked);
+  StartAndSettle();
+  const int listings = zk_.requests("children");
+  zk_.ExternalDelete(locked);
+  Advance(milliseconds(200));
+  EXPECT_GT(zk_.requests("children"), listings) << "the predecessor's exit went unnoticed";
+  EXPECT_EQ(Snap().position, 1u);
+}
+
+
+// Small one of the safety issue: on reconnect the liveness clock took the
+// time the loop handled the event, not when the library received it; a
+// loop that ran late stretched the lease by its delay.
+TEST_F(RecipeTest, ReconnectCountsLivenessFromWhenTheLibraryConnected) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  zk_.Disconnect();
+  Settle();
+  Advance(milliseconds(1000));
+  zk_.Reconnect();
+  zk_.set_connected_at(clock_.Now());
+  clock_.Advance(milliseconds(2500));  // the loop was busy (or paused) meanwhile
+  Settle();
+  ASSERT_TRUE(recipe_->leading());
+  ASSERT_TRUE(recipe_->LeaseExpiry().has_value());
+  EXPECT_LE(*recipe_->LeaseExpiry(), clock_.Now() + milliseconds(500))
+      << "the lease counts from when the loop ran";
 }
 
 }  // namespace
