@@ -1,5 +1,7 @@
 #include "sim/invariants.h"
 
+#include "sim/short_name.h"
+
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
@@ -282,7 +284,7 @@ void InvariantChecker::OnResignAnswered(int d, ElectionControl::ResignOutcome ou
   if (outcome != ElectionControl::ResignOutcome::kDone) return;
   if (node_exists_(daemon.resign_node)) {
     Fail(5, fmt::format("daemon {}'s resign answered done while its node {} still exists", d,
-                        daemon.resign_node));
+                        ShortName(daemon.resign_node)));
   }
   daemon.no_lead_until = clock_.Now() + daemon.resign_hold;
 }
@@ -296,7 +298,7 @@ void InvariantChecker::OnNodeRemoved(const std::string& path, const Znode& node,
     Fail(2, fmt::format("daemon {} {} its node {} (epoch {}) while its stop hook still runs "
                         "(rule 12)",
                         owner, how == NodeGone::kDeleted ? "deleted" : "closed the session of",
-                        path, node.czxid));
+                        ShortName(path), node.czxid));
   }
   for (Leadership& lead : daemon.leads) {
     if (lead.node_path != path) continue;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+
 namespace zkelect::sim {
 
 class EventQueue;
@@ -13,6 +15,7 @@ class Trace;
 // stream, one trace, the ensemble and the invariant checker. Owned by the
 // Simulation, which outlives everything that holds this.
 struct SimContext {
+  uint64_t seed;  // for a failure report that cannot wait (a recipe's abort)
   SimClock& clock;
   EventQueue& queue;
   SimRandom& random;

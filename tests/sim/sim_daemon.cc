@@ -3,12 +3,15 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <string_view>
 #include <string>
 #include <type_traits>
 #include <utility>
 
 #include "sim/event_queue.h"
 #include "sim/invariants.h"
+#include "sim/short_name.h"
 #include "sim/sim_random.h"
 #include "sim/sim_zk_client.h"
 #include "sim/trace.h"
@@ -103,7 +106,7 @@ struct SimDaemon::Process {
               daemon.Note(fmt::format("demoted ({})", ReasonName(reason)));
             }),
         board(InitialSnapshot(config), &ctx.clock),
-        recipe(Options(config), zk, ctx.clock, observed, metrics) {
+        recipe(Options(config, ctx), zk, ctx.clock, observed, metrics) {
     hooks.SetStepAside([this](Reason reason) {
       recipe.Resign(std::chrono::seconds(1), [](ElectionControl::ResignOutcome) {}, reason);
     });
@@ -140,8 +143,15 @@ struct SimDaemon::Process {
     return options;
   }
 
-  static RecipeOptions Options(const DaemonConfig& config) {
+  static RecipeOptions Options(const DaemonConfig& config, const SimContext& ctx) {
     RecipeOptions options;
+    // The recipe aborts on a broken invariant of its own: say which seed
+    // replays it, and what the world did, first.
+    options.on_broken_invariant = [ctx, id = config.id](std::string_view what) {
+      std::fprintf(stderr, "seed %llu: %s's Recipe::CheckInvariants: %.*s\n%s",
+                   static_cast<unsigned long long>(ctx.seed), id.c_str(),
+                   static_cast<int>(what.size()), what.data(), ctx.trace.Tail().c_str());
+    };
     options.identity.id = config.id;
     options.identity.address = config.id + ":8080";
     options.election_path = kElectionPath;
@@ -197,7 +207,8 @@ std::string SimDaemon::Describe() const {
   const Snapshot s = process_->recipe.MakeSnapshot();
   return fmt::format("{} {}{}{} session {} {} node {} candidates {}", name_, RoleName(s.role),
                      paused_ ? " paused" : "", sigterm_ ? " terminating" : "", s.session.state,
-                     s.session.session_id, s.own_node.value_or("-"), s.candidates.size());
+                     s.session.session_id, s.own_node ? ShortName(*s.own_node) : "-",
+                     s.candidates.size());
 }
 
 // ---------------------------------------------------------------------------

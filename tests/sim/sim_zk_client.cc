@@ -7,6 +7,7 @@
 
 #include "sim/ensemble.h"
 #include "sim/event_queue.h"
+#include "sim/short_name.h"
 #include "sim/sim_random.h"
 #include "sim/trace.h"
 #include "zkelect/common/task_poster.h"
@@ -18,18 +19,6 @@ std::string_view OpName(int op) {
   static constexpr std::string_view kNames[] = {"create", "delete",  "sync",
                                                 "children", "get", "exists"};
   return kNames[op];
-}
-
-// The election's node names carry a random uuid; trace lines show only the
-// sequence, so that a seed's trace does not depend on them.
-std::string Short(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string name = path.substr(slash + 1);
-  const size_t latch = name.rfind("-latch-");
-  if (name.starts_with("_c_") && latch != std::string::npos && name.size() > 10) {
-    return path.substr(0, slash + 1) + "#" + name.substr(name.size() - 10);
-  }
-  return path;
 }
 
 }  // namespace
@@ -192,9 +181,11 @@ void SimZkClient::OnConnectReply(const std::shared_ptr<Connection>& conn, int64_
   last_recv_ = queue_.clock().Now();
   Note(fmt::format("connected to server {} ({} session {:x}, timeout {} ms)", conn->server,
                    fresh ? "new" : "same", session_, timeout.count()));
-  Post([this, session = session_, timeout] {
+  // The library got the answer now; the loop may handle it later.
+  Post([this, session = session_, timeout, received = queue_.clock().Now()] {
     session_id_ = session;
     negotiated_ = timeout;
+    connected_at_ = received;
     if (sink_ != nullptr) sink_->OnSessionState(SessionState::kConnected);
   });
   for (WatchEvent& event : std::exchange(missed_watches_, {})) {
@@ -343,7 +334,7 @@ void SimZkClient::Arrive(const std::shared_ptr<Connection>& conn, const Request&
   const uint32_t loss = ensemble_.loss_per_million();
   if (loss > 0 && random_.Chance(loss)) {
     Note(fmt::format("{} {} lost before the server applied it", OpName(static_cast<int>(request.op)),
-                     Short(request.path)));
+                     ShortName(request.path)));
     ResetFrom(conn, "reset before the server applied a request");
     return;
   }
@@ -353,7 +344,7 @@ void SimZkClient::Arrive(const std::shared_ptr<Connection>& conn, const Request&
   if (!Apply(conn->session, request, stale, &reply)) return;  // hangs
   if (loss > 0 && random_.Chance(loss)) {
     Note(fmt::format("{} {} applied ({}), then its reply was lost",
-                     OpName(static_cast<int>(request.op)), Short(request.path),
+                     OpName(static_cast<int>(request.op)), ShortName(request.path),
                      ZkCodeName(reply.code)));
     ResetFrom(conn, "reset after the server applied a request");
     return;

@@ -70,6 +70,7 @@ class SimZkClient final : public ZkClient {
   void Close() override;
   int64_t session_id() const override { return session_id_; }
   Millis negotiated_timeout() const override { return negotiated_; }
+  Clock::TimePoint connected_at() const override { return connected_at_; }
   void Create(const std::string& path, const std::string& data, CreateMode mode,
               CreateCallback done) override;
   void GetChildren(const std::string& path, bool watch, ChildrenCallback done) override;
@@ -179,6 +180,7 @@ class SimZkClient final : public ZkClient {
   int64_t session_id_ = 0;  // as the election sees it (set when kConnected is delivered)
   int64_t session_ = 0;     // the session the library holds
   Millis negotiated_;
+  Clock::TimePoint connected_at_ = Clock::TimePoint::max();  // as the election sees it
   std::shared_ptr<Connection> conn_;
   bool partitioned_ = false;
   bool paused_ = false;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "sim/short_name.h"
 #include "sim/sim_zk_client.h"
 
 namespace zkelect::sim {
@@ -30,7 +31,7 @@ Simulation::Simulation(SimOptions options)
   checker_ = std::make_unique<InvariantChecker>(
       clock_, options_.daemons,
       [this](const std::string& path) { return ensemble_->model().tree().Find(path) != nullptr; });
-  const SimContext context{clock_, queue_, random_, trace_, *ensemble_, *checker_};
+  const SimContext context{options_.seed, clock_, queue_, random_, trace_, *ensemble_, *checker_};
   for (int i = 0; i < options_.daemons; ++i) {
     daemons_.push_back(std::make_unique<SimDaemon>(
         i, DrawConfig(i), context, [this](const SimDaemon::CleanExit& exit) { OnCleanExit(exit); }));
@@ -210,7 +211,7 @@ void Simulation::CheckLeader(uint64_t phase) {
     std::string states;
     for (const auto& daemon : daemons_) states += "; " + daemon->Describe();
     checker_->Fail(4, fmt::format("no leader {} ms after every fault healed (first node: {}{})",
-                                  Ms(LongestTimeout() + seconds(2)), first, states));
+                                  Ms(LongestTimeout() + seconds(2)), ShortName(first), states));
     return;
   }
   Note("a leader exists");
@@ -382,8 +383,8 @@ void Simulation::AddForeignCandidate(const std::string& kind, const std::string&
   std::string created;
   const ZkCode code = model.Create(session, std::string(kElection) + "/" + prefix, data, true,
                                    true, auth_only, &created);
-  Note(fmt::format("fault: foreign {} candidate joins: {} #{}", kind, ZkCodeName(code),
-                   created.size() > 10 ? created.substr(created.size() - 10) : created));
+  Note(fmt::format("fault: foreign {} candidate joins: {} {}", kind, ZkCodeName(code),
+                   ShortName(created)));
   if (code != ZkCode::kOk) {
     model.CloseSession(session);
     return;
@@ -457,7 +458,7 @@ void Simulation::OnNodeRemoved(const std::string& path, const Znode& node, int64
   if (path == kElection) {
     Note("zk: the election path is deleted");
   } else if (path.starts_with(kElection)) {
-    Note(fmt::format("zk: node #{} of {} {}", path.substr(path.size() - 10),
+    Note(fmt::format("zk: node {} of {} {}", ShortName(path),
                      owner >= 0 ? fmt::format("d{}", owner) : std::string("a foreign client"),
                      kHow[static_cast<int>(how)]));
   }

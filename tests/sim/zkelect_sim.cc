@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   // For the mutation table (issue 15, point 4): how much simulation it took
   // to find the first violation.
   std::string first_violation;
+  // Over every seed's trace hash: two runs with the same options must agree.
+  uint64_t replay_hash = 0;
   for (uint64_t seed = first_seed;
        seed < first_seed + seeds || (total_wanted > 0 && total_events < total_wanted); ++seed) {
     zkelect::sim::SimOptions options;
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
     zkelect::sim::Simulation simulation(options);
     const zkelect::sim::SimResult result = simulation.Run();
     total_events += result.events;
+    replay_hash = (replay_hash ^ result.trace_hash) * 0x100000001b3ULL;
     simulated += result.simulated;
     if (result.violation) {
       if (failed == 0) {
@@ -76,9 +79,10 @@ int main(int argc, char** argv) {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fputs(first_violation.c_str(), stdout);
-  std::printf("%llu events, %.0f s simulated, %.2f s wall, %.0f events/s; %llu failing seed(s)\n",
+  std::printf("%llu events, %.0f s simulated, %.2f s wall, %.0f events/s; %llu failing seed(s); "
+              "replay hash %016llx\n",
               static_cast<unsigned long long>(total_events),
               std::chrono::duration<double>(simulated).count(), wall, static_cast<double>(total_events) / wall,
-              static_cast<unsigned long long>(failed));
+              static_cast<unsigned long long>(failed), static_cast<unsigned long long>(replay_hash));
   return failed == 0 ? 0 : 1;
 }
