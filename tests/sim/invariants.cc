@@ -126,6 +126,10 @@ void InvariantChecker::OnElected(int d, int64_t epoch, const std::string& node_p
   lead.epoch = epoch;
   lead.node_path = node_path;
   lead.session = session;
+  lead.removed_by_foreign =
+      std::find(deleted_by_operator_.begin(), deleted_by_operator_.end(), node_path) !=
+      deleted_by_operator_.end();
+  if (lead.removed_by_foreign) lead.node_gone = NodeGone::kDeleted;
   daemon.leads.push_back(std::move(lead));
 }
 
@@ -177,7 +181,7 @@ void InvariantChecker::OnHookBegin(int d, HookAction action, int64_t epoch) {
   }
   const bool same_term = last_epoch_daemon_ == d && epoch == last_epoch_ &&
                          lead->session == last_epoch_session_;
-  if (epoch <= last_epoch_ && !same_term) {
+  if (epoch <= last_epoch_ && !same_term && !lead->removed_by_foreign) {
     Fail(3, fmt::format("daemon {} starts under epoch {}, not above the last leadership's {} "
                         "(daemon {})",
                         d, epoch, last_epoch_, last_epoch_daemon_));
@@ -203,6 +207,12 @@ void InvariantChecker::OnHookEnd(int d, HookAction action, uint64_t warnings) {
 }
 
 void InvariantChecker::CheckClaim(int later, int64_t epoch, const char* what) {
+  // A claim on a node an operator had deleted rests on a view older than
+  // the delete (a read answered before it, or by a server cut off from the
+  // quorum): the operator's act, like the delete of a leader's node below.
+  for (const Leadership& lead : At(later).leads) {
+    if (lead.epoch == epoch && lead.removed_by_foreign) return;
+  }
   for (int earlier = 0; earlier < static_cast<int>(daemons_.size()); ++earlier) {
     if (earlier == later) continue;
     Daemon& a = At(earlier);
@@ -291,6 +301,10 @@ void InvariantChecker::OnResignAnswered(int d, ElectionControl::ResignOutcome ou
 
 void InvariantChecker::OnNodeRemoved(const std::string& path, const Znode& node, int owner,
                                      int by, NodeGone how) {
+  if (how == NodeGone::kDeleted && by < 0) {
+    deleted_by_operator_.push_back(path);
+    if (deleted_by_operator_.size() > 64) deleted_by_operator_.pop_front();
+  }
   if (owner < 0) return;
   Daemon& daemon = At(owner);
   const bool own_act = (how == NodeGone::kDeleted && by == owner) || how == NodeGone::kSessionClosed;

@@ -141,6 +141,9 @@ class InvariantChecker {
   int64_t last_epoch_session_ = 0;
   std::optional<Violation> violation_;
   uint64_t leaderships_ = 0;
+  // Nodes an operator (a foreign client) deleted lately: a claim on one of
+  // them was made on a view older than the delete.
+  std::deque<std::string> deleted_by_operator_;
 };
 
 }  // namespace zkelect::sim

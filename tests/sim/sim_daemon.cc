@@ -253,6 +253,7 @@ void SimDaemon::Pause() {
   Note("paused (SIGSTOP)");
   paused_ = true;
   process_->zk.SetPaused(true);
+  process_->runner.SetPaused(true);
   ctx_.checker.OnPause(index_);
 }
 
@@ -263,6 +264,7 @@ void SimDaemon::Resume() {
   ctx_.checker.OnResume(index_);
   Wake(ctx_.clock.Now());  // OnWake() first, before what queued up
   process_->zk.SetPaused(false);
+  process_->runner.SetPaused(false);
 }
 
 void SimDaemon::Terminate() {

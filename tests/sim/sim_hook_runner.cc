@@ -98,7 +98,15 @@ HookResult SimHookRunner::Draw(const char* name, std::chrono::milliseconds* dura
   return result;
 }
 
+void SimHookRunner::SetPaused(bool paused) {
+  paused_ = paused;
+  if (paused) return;
+  for (auto& work : std::exchange(deferred_, {})) work();
+  Next();
+}
+
 void SimHookRunner::Next() {
+  if (paused_) return;  // the resume calls it
   while (!current_ && !queue_jobs_.empty() && queue_jobs_.front().skipped) {
     Job skipped = std::move(queue_jobs_.front());
     queue_jobs_.pop_front();
@@ -138,6 +146,19 @@ void SimHookRunner::Finish(uint64_t job_id) {
   Job job = std::move(*current_);
   current_.reset();
   HookOutcome outcome = std::move(current_outcome_);
+  if (paused_) {
+    // The hook's process ended now; the runner's thread sees it on resume.
+    observer_.OnHookEnd(job.action, outcome);
+    deferred_.push_back([this, job = std::move(job), outcome = std::move(outcome)]() mutable {
+      Complete(std::move(job), std::move(outcome), /*observed=*/true);
+    });
+    return;
+  }
+  Complete(std::move(job), std::move(outcome), /*observed=*/false);
+  Next();
+}
+
+void SimHookRunner::Complete(Job job, HookOutcome outcome, bool observed) {
   if (job.action == HookAction::kStart && options_.child) {
     const bool go = !outcome.hook || outcome.hook->ok() ||
                     options_.hooks.start_failure == HooksConfig::StartFailure::kIgnore;
@@ -145,8 +166,7 @@ void SimHookRunner::Finish(uint64_t job_id) {
   }
   trace_.Add(fmt::format("{} hook {} ends", options_.name, HookName(job.action)));
   job.done(outcome);  // first: the listener counts an over-budget stop here
-  observer_.OnHookEnd(job.action, outcome);
-  Next();
+  if (!observed) observer_.OnHookEnd(job.action, outcome);
 }
 
 void SimHookRunner::StartChild(HookTerm term) {
@@ -159,7 +179,14 @@ void SimHookRunner::StartChild(HookTerm term) {
     if (alive.expired() || !child_running_ || id != child_id_) return;
     child_running_ = false;
     trace_.Add(fmt::format("{} leader-only child exits by itself", options_.name));
-    if (child_exit_) child_exit_(term, ExitStatus{3, 0});
+    auto report = [this, term] {
+      if (child_exit_) child_exit_(term, ExitStatus{3, 0});
+    };
+    if (paused_) {
+      deferred_.push_back(report);
+    } else {
+      report();
+    }
   });
 }
 

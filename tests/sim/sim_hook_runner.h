@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "zkelect/common/clock.h"
 #include "zkelect/config/config.h"
@@ -80,6 +81,12 @@ class SimHookRunner final : public HookRunner {
   bool has_hook(HookAction action) const override;
   bool has_child() const override { return options_.child; }
 
+  // The daemon's process is stopped (SIGSTOP) or runs again: the runner's
+  // thread stops with it, so no new action begins and no `done` is called
+  // until the resume; a hook already running is a process of its own and
+  // ends when it ends.
+  void SetPaused(bool paused);
+
   // How long until the action running now and every queued one have ended,
   // if each takes its profile's longest (for the liveness deadline).
   std::chrono::nanoseconds Busy() const;
@@ -99,6 +106,9 @@ class SimHookRunner final : public HookRunner {
   // How long one hook command runs, and how it ends.
   HookResult Draw(const char* name, std::chrono::milliseconds* duration);
   void Finish(uint64_t job_id);
+  // The runner's thread learns that `job` ended: its `done`, and the
+  // observer unless it was told when the hook's process ended.
+  void Complete(Job job, HookOutcome outcome, bool observed);
   void StartChild(HookTerm term);
 
   const Options options_;
@@ -116,6 +126,8 @@ class SimHookRunner final : public HookRunner {
   uint64_t job_id_ = 0;
   Clock::TimePoint current_end_{};
   bool start_pending_ = false;  // an event to begin the next action is queued
+  bool paused_ = false;
+  std::vector<std::function<void()>> deferred_;  // the runner thread's work after a resume
   bool child_running_ = false;
   uint64_t child_id_ = 0;
 };

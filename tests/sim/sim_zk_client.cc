@@ -39,7 +39,7 @@ SimZkClient::SimZkClient(std::string name, int owner, Millis requested_timeout,
 SimZkClient::~SimZkClient() {
   *alive_ = false;
   if (conn_) conn_->broken = true;
-  if (session_ != 0) ensemble_.Detach(session_, this);
+  for (const int64_t session : sessions_) ensemble_.Detach(session, this);
 }
 
 void SimZkClient::Note(std::string_view what) { trace_.Add(fmt::format("{} zk: {}", name_, what)); }
@@ -95,7 +95,7 @@ void SimZkClient::Close() {
     conn_->broken = true;
   }
   conn_.reset();
-  if (session_ != 0) ensemble_.Detach(session_, this);
+  for (const int64_t session : sessions_) ensemble_.Detach(session, this);
   ++generation_;
   state_ = State::kClosed;
   session_ = 0;
@@ -133,6 +133,10 @@ void SimZkClient::Connect() {
     int64_t session = session_;
     if (session == 0) {
       session = model.OpenSession(requested_, now);
+      // The server knows the connection from now on: if the session
+      // expires before the client reads the answer, it closes it.
+      ensemble_.Attach(session, this);
+      sessions_.push_back(session);
       ensemble_.ScheduleExpiry();
     } else if (model.Alive(session)) {
       model.Touch(session, now);
@@ -171,11 +175,7 @@ void SimZkClient::OnConnectReply(const std::shared_ptr<Connection>& conn, int64_
     return;
   }
   const bool fresh = session_ == 0;
-  if (fresh) {
-    session_ = session;
-    sessions_.push_back(session);
-    ensemble_.Attach(session, this);
-  }
+  if (fresh) session_ = session;
   conn->session = session_;
   state_ = State::kConnected;
   last_recv_ = queue_.clock().Now();
