@@ -264,7 +264,15 @@ void SimDaemon::Resume() {
   ctx_.checker.OnResume(index_);
   Wake(ctx_.clock.Now());  // OnWake() first, before what queued up
   process_->zk.SetPaused(false);
-  process_->runner.SetPaused(false);
+  // Which of the loop's and the hook runner's threads runs first after
+  // SIGCONT is the kernel's choice: draw it.
+  if (ctx_.random.Below(2) == 0) {
+    process_->runner.SetPaused(false);
+  } else {
+    ctx_.queue.After(Clock::Duration(0), [this, incarnation = incarnation_] {
+      if (incarnation == incarnation_ && process_ && !paused_) process_->runner.SetPaused(false);
+    });
+  }
 }
 
 void SimDaemon::Terminate() {
