@@ -182,5 +182,22 @@ TEST_F(SimZkClientTest, AServerCutOffFromTheQuorumAnswersReadsButNeverWrites) {
   EXPECT_FALSE(client.CanReachQuorum());
 }
 
+// A client paused between its connect and the answer (a process stopped
+// right after it started) must not be told kConnected for a session that
+// the quorum expired meanwhile: the server closes that connection.
+TEST_F(SimZkClientTest, SessionExpiredBeforeItsConnectAnswerWasReadIsNeverReportedConnected) {
+  ASSERT_TRUE(client.Open());
+  // The connect reached the server (the session after the admin's exists),
+  // its answer is on the way: the process stops now.
+  const int64_t session = admin + 1;
+  RunUntil([&] { return ensemble.model().Alive(session); });
+  client.SetPaused(true);
+  RunUntil([&] { return !ensemble.model().Alive(session); });
+  client.SetPaused(false);
+  RunUntil([&] { return !loop.states.empty(); });
+  ASSERT_EQ(loop.states.front(), SessionState::kConnected);
+  EXPECT_TRUE(ensemble.model().Alive(client.session_id()));
+}
+
 }  // namespace
 }  // namespace zkelect::sim
