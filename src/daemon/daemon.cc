@@ -3,13 +3,18 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "zkelect/common/clock.h"
 #include "zkelect/common/duration.h"
 #include "zkelect/config/config_loader.h"
+#include "zkelect/daemon/init_shim.h"
 #include "zkelect/daemon/signal_pipe.h"
 #include "zkelect/daemon/systemd_notifier.h"
 #include "zkelect/election/election_loop.h"
@@ -90,12 +95,32 @@ std::function<void(const Snapshot&)> SystemdReporter(const SystemdNotifier& syst
   };
 }
 
+// The next signal or Notify() code from `signals`, or nullopt once
+// `deadline` (if any) has passed. SIGHUP is logged and skipped: reload is
+// not supported yet, and its default action would have ended the daemon
+// without its stop hook.
+std::optional<int> NextSignal(SignalPipe& signals,
+                              std::optional<std::chrono::steady_clock::time_point> deadline) {
+  for (;;) {
+    int timeout_ms = -1;
+    if (deadline) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          *deadline - std::chrono::steady_clock::now());
+      timeout_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
+    }
+    const std::optional<int> signo = signals.Wait(timeout_ms);
+    if (signo != SIGHUP) return signo;
+    spdlog::warn("received SIGHUP: reload is not supported yet; nothing changed");
+  }
+}
+
 }  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)) {}
 
 int Daemon::Run() {
-  SignalPipe signals({SIGTERM, SIGINT});
+  if (const std::optional<int> pid1_exit = InitShim::RunIfPid1()) return *pid1_exit;
+  SignalPipe signals({SIGTERM, SIGINT, SIGHUP});
   std::signal(SIGPIPE, SIG_IGN);
 
   SystemClock clock;
@@ -147,8 +172,8 @@ int Daemon::Run() {
   loop.Start(recipe);
   if (health) health->Start();
 
-  int signo = signals.Wait(-1).value_or(SIGTERM);
-  while (signo == kLeftElection) signo = signals.Wait(-1).value_or(SIGTERM);
+  int signo = NextSignal(signals, std::nullopt).value_or(SIGTERM);
+  while (signo == kLeftElection) signo = NextSignal(signals, std::nullopt).value_or(SIGTERM);
   // Leaving runs the stop hook, deletes our node and closes the session; it is
   // bounded, since past that the server drops our node by itself. It starts
   // first: a successor waits for it, and for nothing else done here. (A
@@ -158,7 +183,7 @@ int Daemon::Run() {
   systemd.Stopping("leaving the election");
   if (health) health->Stop();
   const auto budget = ShutdownBudget(config_);
-  std::optional<int> next = signals.Wait(static_cast<int>(budget.count()));
+  std::optional<int> next = NextSignal(signals, std::chrono::steady_clock::now() + budget);
   if (next && *next != kLeftElection) {
     spdlog::warn("second signal {}; exiting now (killing the running hook and child)", *next);
     runner.KillRunning();

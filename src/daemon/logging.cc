@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "zkelect/common/control_bytes.h"
 #include "zkelect/common/log_event.h"
 
 namespace zkelect {
@@ -34,12 +35,13 @@ Payload SplitPayload(const spdlog::details::log_msg& msg) {
   return {payload.substr(0, separator), fields};
 }
 
-// %v for text: the message alone.
+// %v for text: the message alone, its control bytes escaped so that no
+// terminal escape or carriage return reaches the reader's terminal raw.
 class TextMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    const std::string_view message = SplitPayload(msg).message;
+    const std::string message = EscapeControlBytes(SplitPayload(msg).message);
     dest.append(message.data(), message.data() + message.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {

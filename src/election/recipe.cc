@@ -149,7 +149,7 @@ void Recipe::Advance() {
                                        stale_delete_in_flight_, close_at_.has_value());
     if (before == after) return;
   }
-  InvariantBroken("Advance() does not settle");
+  Expect(false, "Advance() settles");
 }
 
 // ---------------------------------------------------------------------------
@@ -491,7 +491,7 @@ void Recipe::CreateParentStep(size_t end) {
 }
 
 void Recipe::DeleteOwnNode() {
-  if (leadership_ != Leadership::kNone) InvariantBroken("delete while leading or stopping");
+  Expect(leadership_ == Leadership::kNone, "no delete while leading or stopping");
   const std::string node = *own_node_;
   node_ = NodePhase::kDeleting;
   zk_.Delete(PathOf(node), Confirmed("deleted", [this, node](ZkCode code) {
@@ -510,7 +510,7 @@ void Recipe::DeleteOwnNode() {
 }
 
 void Recipe::DeleteStaleNode() {
-  if (leadership_ == Leadership::kStopping) InvariantBroken("delete while stopping");
+  Expect(leadership_ != Leadership::kStopping, "no delete while stopping");
   const std::string node = *stale_node_;
   stale_delete_in_flight_ = true;
   spdlog::info("deleting {}, our node of a session given up", node);
@@ -831,7 +831,8 @@ void Recipe::BecomeLeader(const NodeStat& own_stat) {
 }
 
 void Recipe::StepDown(Reason reason) {
-  if (leadership_ != Leadership::kLeading) InvariantBroken("StepDown() while not leading");
+  Expect(leadership_ == Leadership::kLeading, "StepDown() only while leading");
+  if (leadership_ != Leadership::kLeading) return;
   leadership_ = Leadership::kStopping;
   Note("stopping", static_cast<int64_t>(reason), static_cast<int64_t>(term_));
   leader_.reset();  // we no longer know who leads until the next listing
@@ -988,10 +989,12 @@ void Recipe::InvariantBroken(const char* what) const {
   std::abort();
 }
 
+void Recipe::Expect(bool ok, const char* what) const {
+  if (!ok && options_.check_invariants) InvariantBroken(what);
+}
+
 void Recipe::CheckInvariants() const {
-  const auto check = [this](bool ok, const char* what) {
-    if (!ok) InvariantBroken(what);
-  };
+  const auto check = [this](bool ok, const char* what) { Expect(ok, what); };
   const bool has_node = node_ == NodePhase::kRegistered || node_ == NodePhase::kDeleting;
   check(own_node_.has_value() == has_node, "own_node_ set exactly while registered or deleting");
   if (leadership_ == Leadership::kLeading) {

@@ -4,12 +4,15 @@
 
 #include <utility>
 
+#include "zkelect/common/clock.h"
 #include "zkelect/common/duration.h"
 #include "zkelect/common/task_poster.h"
 #include "zkelect/hooks/hook_runner.h"
 #include "zkelect/metrics/metrics.h"
 
 namespace zkelect {
+
+using std::chrono::milliseconds;
 
 HookRoleListener::HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop,
                                    const Clock& clock, Metrics& metrics)
@@ -40,15 +43,17 @@ std::map<std::string, std::string> HookRoleListener::Environment(const char* eve
 
 void HookRoleListener::OnElected(const LeaderView& self) {
   self_ = self;
-  ++term_;
+  const HookTerm term = ++term_;
   auto env = Environment("start", Reason::kElected, &self);
   if (last_leader_ && last_leader_->node != self.node) {
     env["ZKELECT_PREVIOUS_LEADER_ID"] = last_leader_->identity.id;
   }
-  runner_.Run(HookAction::kStart, term_, std::move(env), [this](const HookOutcome& outcome) {
-    loop_.Post([this, outcome] {
+  runner_.Run(HookAction::kStart, term, std::move(env), [this, term](const HookOutcome& outcome) {
+    loop_.Post([this, term, outcome] {
+      if (outcome.skipped) return;  // its term ended before it ran: nothing to undo
       Record(outcome, Reason::kElected);
-      if (!outcome.ok() && options_.resign_on_start_failure && self_ && step_aside_) {
+      // Only this term's failure is a reason to step aside from this term.
+      if (!outcome.ok() && options_.resign_on_start_failure && IsCurrent(term) && step_aside_) {
         spdlog::warn("start failed; stepping aside so that another node can lead");
         step_aside_(Reason::kHookFailed);
       }
@@ -56,20 +61,27 @@ void HookRoleListener::OnElected(const LeaderView& self) {
   });
 }
 
+// The budget runs from the demotion, not from when on_stop began: time spent
+// behind a running start or on_change and the child's stop_grace count too,
+// since the next leader may start from T/2 after our last word with
+// ZooKeeper (design §5).
 void HookRoleListener::OnDemoted(Reason reason, std::function<void()> stopped) {
   const std::optional<LeaderView> ended = std::exchange(self_, std::nullopt);
   const bool involuntary = reason == Reason::kDisconnected || reason == Reason::kExpired ||
                            reason == Reason::kDeleted || reason == Reason::kUnhealthy;
-  const std::chrono::milliseconds budget = options_.stop_budget();
+  const Clock::TimePoint demoted = clock_.Now();
+  const milliseconds budget = options_.stop_budget();
   runner_.Run(
       HookAction::kStop, term_, Environment("stop", reason, ended ? &*ended : nullptr),
-      [this, reason, involuntary, budget, stopped = std::move(stopped)](const HookOutcome& outcome) {
-        if (involuntary && outcome.hook && outcome.hook->duration > budget) {
+      [this, reason, involuntary, demoted, budget,
+       stopped = std::move(stopped)](const HookOutcome& outcome) {
+        const auto took = std::chrono::duration_cast<milliseconds>(clock_.Now() - demoted);
+        if (involuntary && took > budget) {
           metrics_.hook_over_budget.Increment({});
           spdlog::warn(
-              "stop hook took {}, longer than the {} budget after an "
-              "involuntary loss: another node may have started meanwhile",
-              FormatDuration(outcome.hook->duration), FormatDuration(budget));
+              "the stop finished {} after the involuntary loss of leadership (queue, child and "
+              "on_stop), over the {} budget: another node may have started meanwhile",
+              FormatDuration(took), FormatDuration(budget));
         }
         loop_.Post([this, outcome, reason, stopped] {
           Record(outcome, reason);
@@ -91,13 +103,15 @@ void HookRoleListener::OnLeaderChanged(const std::optional<LeaderView>& previous
   });
 }
 
-void HookRoleListener::OnChildExited(HookTerm /*term*/, const std::string& status) {
-  loop_.Post([this, status] {
-    if (!self_ || !step_aside_) return;
+void HookRoleListener::OnChildExited(HookTerm term, const std::string& status) {
+  loop_.Post([this, term, status] {
+    if (!IsCurrent(term) || !step_aside_) return;
     spdlog::warn("the leader-only child exited by itself ({}); stepping aside", status);
     step_aside_(Reason::kHookFailed);
   });
 }
+
+bool HookRoleListener::IsCurrent(HookTerm term) const { return self_ && term == term_; }
 
 void HookRoleListener::Record(const HookOutcome& outcome, Reason reason) {
   if (!outcome.hook && outcome.child_error.empty()) return;

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "zkelect/common/duration.h"
@@ -44,12 +45,6 @@ ExitStatus Terminate(Process& process, milliseconds grace, const Process::LineCa
 
 }  // namespace
 
-std::string HookResult::Describe() const {
-  if (!error.empty()) return "could not start: " + error;
-  if (timed_out) return "timed out after " + FormatDuration(duration);
-  return status ? status->ToString() : "unknown";
-}
-
 HookRunnerImpl::HookRunnerImpl(HooksConfig hooks, ChildConfig child, ProcessSpawner& spawner)
     : hooks_(std::move(hooks)), child_config_(std::move(child)), spawner_(spawner) {}
 
@@ -72,7 +67,10 @@ void HookRunnerImpl::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (child_) StopChild();  // the thread is gone; this is the only owner now
+  // The thread stopped the child itself: the child's parent-death signal is
+  // that thread's exit. Without a thread (never started), stop it here.
+  if (child_) StopChild();
+  drainer_.Stop();
 }
 
 void HookRunnerImpl::Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
@@ -80,14 +78,33 @@ void HookRunnerImpl::Run(HookAction action, HookTerm term, std::map<std::string,
   {
     MutexLock lock(&mu_);
     if (stopping_) return;
-    queue_.push_back(Job{action, term, std::move(env), std::move(done)});
+    Job job{action, term, std::move(env), std::move(done)};
+    if (action == HookAction::kStop) {
+      // Ahead of every queued start and change, behind the queued stops.
+      ended_term_ = std::max(ended_term_, term);
+      const auto first_other = std::find_if(queue_.begin(), queue_.end(), [](const Job& queued) {
+        return queued.action != HookAction::kStop;
+      });
+      queue_.insert(first_other, std::move(job));
+    } else {
+      queue_.push_back(std::move(job));
+    }
   }
   wake_.notify_one();
 }
 
 void HookRunnerImpl::KillRunning() {
-  if (const int pgid = hook_pgid_.load(); pgid > 0) kill(-pgid, SIGKILL);
-  if (const int pgid = child_pgid_.load(); pgid > 0) kill(-pgid, SIGKILL);
+  MutexLock lock(&kill_mu_);
+  killed_ = true;
+  for (Process* process : {killable_hook_, killable_child_}) {
+    if (process != nullptr) process->SignalGroup(SIGKILL);
+  }
+}
+
+void HookRunnerImpl::SetKillable(Process** slot, Process* process) {
+  MutexLock lock(&kill_mu_);
+  *slot = process;
+  if (process != nullptr && killed_) process->SignalGroup(SIGKILL);
 }
 
 std::optional<std::string> HookRunnerImpl::running() const {
@@ -107,33 +124,48 @@ bool HookRunnerImpl::has_hook(HookAction action) const {
   return false;
 }
 
+bool HookRunnerImpl::StopQueued() const {
+  MutexLock lock(&mu_);
+  return std::any_of(queue_.begin(), queue_.end(),
+                     [](const Job& job) { return job.action == HookAction::kStop; });
+}
+
+bool HookRunnerImpl::NextJob(std::optional<Job>* job) {
+  MutexLock lock(&mu_);
+  if (queue_.empty() && !stopping_) {
+    // Idle: until woken, and with a child, until the next look at it or
+    // its restart, whichever comes first.
+    if (child_ || restart_at_) {
+      auto until = std::chrono::steady_clock::now() + kChildPoll;
+      if (restart_at_) until = std::min(until, *restart_at_);
+      lock.WaitUntil(wake_, until);
+    } else {
+      lock.Wait(wake_);
+    }
+  }
+  if (stopping_) return false;
+  if (queue_.empty()) return true;
+  *job = std::move(queue_.front());
+  queue_.pop_front();
+  (*job)->stale = (*job)->action == HookAction::kStart && (*job)->term <= ended_term_;
+  return true;
+}
+
 void HookRunnerImpl::Loop() {
   for (;;) {
-    Job job;
-    {
-      MutexLock lock(&mu_);
-      while (queue_.empty() && !stopping_) {
-        if (child_) {
-          lock.WaitUntil(wake_, std::chrono::steady_clock::now() + kChildPoll);
-          break;
-        }
-        lock.Wait(wake_);
-      }
-      if (stopping_) return;
-      if (queue_.empty()) {
-        job.done = nullptr;
-      } else {
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      }
-    }
-    if (job.done) {
-      HookOutcome outcome = Execute(job);
-      job.done(outcome);  // a handoff waits for this, not for the log line
+    std::optional<Job> job;
+    if (!NextJob(&job)) break;
+    if (job) {
+      HookOutcome outcome = Execute(*job);
+      job->done(outcome);  // a handoff waits for this, not for the log line
       if (outcome.hook) LogResult(*outcome.hook);
+    } else if (restart_at_ && std::chrono::steady_clock::now() >= *restart_at_) {
+      restart_at_.reset();
+      StartChild(child_env_);
     }
     WatchChild();
   }
+  if (child_) StopChild();
 }
 
 const std::vector<std::string>& HookRunnerImpl::CommandFor(HookAction action) const {
@@ -150,6 +182,23 @@ const std::vector<std::string>& HookRunnerImpl::CommandFor(HookAction action) co
 
 HookOutcome HookRunnerImpl::Execute(const Job& job) {
   HookOutcome outcome;
+  if (job.stale) {
+    spdlog::info("on_start of leadership term {} dropped: that term ended before it could run",
+                 job.term);
+    outcome.skipped = true;
+    return outcome;
+  }
+  if (job.action == HookAction::kStop && !started_) {
+    // Its start was dropped (or never queued): the application was never
+    // told to start, so it is not told to stop (start and stop alternate).
+    spdlog::info("on_stop of leadership term {} skipped: no start ran since the last stop",
+                 job.term);
+    outcome.skipped = true;
+    return outcome;
+  }
+  if (job.action == HookAction::kStart) started_ = true;
+  if (job.action == HookAction::kStop) started_ = false;
+  if (job.action != HookAction::kChange) restart_at_.reset();  // the action decides now
   if (job.action == HookAction::kStop && child_) StopChild();  // child first, then on_stop
   const std::vector<std::string>& argv = CommandFor(job.action);
   if (!argv.empty()) outcome.hook = RunHook(HookName(job.action), argv, job.env);
@@ -165,7 +214,7 @@ HookOutcome HookRunnerImpl::Execute(const Job& job) {
 }
 
 HookResult HookRunnerImpl::RunHook(const std::string& name, const std::vector<std::string>& argv,
-                               const std::map<std::string, std::string>& env) {
+                                   const std::map<std::string, std::string>& env) {
   HookResult result;
   result.hook = name;
   const auto start = std::chrono::steady_clock::now();
@@ -173,13 +222,15 @@ HookResult HookRunnerImpl::RunHook(const std::string& name, const std::vector<st
     MutexLock lock(&mu_);
     running_ = name;
   }
-  auto log_line = [&name](std::string_view line) { spdlog::info("hook {}: {}", name, line); };
+  LineBuffer::LineCallback log_line = [name](std::string_view line) {
+    spdlog::info("hook {}: {}", name, line);
+  };
   Result<std::unique_ptr<Process>> spawned = spawner_.Spawn(argv, {env, true});
   if (!spawned.ok()) {
     result.error = spawned.status().message();
   } else {
     Process& process = **spawned;
-    hook_pgid_ = process.pid();  // the leader of its own process group
+    SetKillable(&killable_hook_, &process);
     result.status = process.Wait(hooks_.timeout, log_line);
     if (!result.status) {
       result.timed_out = true;
@@ -187,8 +238,13 @@ HookResult HookRunnerImpl::RunHook(const std::string& name, const std::vector<st
                    FormatDuration(hooks_.timeout));
       result.status = Terminate(process, hooks_.kill_grace, log_line);
     }
+    SetKillable(&killable_hook_, nullptr);
+    // Whatever it left running still writes to the pipe: read on.
+    LineBuffer rest;
+    if (const int fd = process.ReleaseOutput(&rest); fd >= 0) {
+      drainer_.Adopt(fd, std::move(rest), std::move(log_line));
+    }
   }
-  hook_pgid_ = 0;
   result.duration = Since(start);
   {
     MutexLock lock(&mu_);
@@ -215,7 +271,7 @@ std::string HookRunnerImpl::StartChild(const std::map<std::string, std::string>&
     return spawned.status().message();
   }
   child_ = std::move(spawned).value();
-  child_pgid_ = child_->pid();
+  SetKillable(&killable_child_, child_.get());
   child_env_ = env;
   spdlog::info("leader-only child started: {} (pid {})", child_config_.command[0], child_->pid());
   return "";
@@ -225,21 +281,25 @@ void HookRunnerImpl::StopChild() {
   const int pid = child_->pid();
   const ExitStatus status = Terminate(*child_, child_config_.stop_grace, nullptr);
   spdlog::info("leader-only child {} stopped: {}", pid, status.ToString());
-  child_pgid_ = 0;
+  SetKillable(&killable_child_, nullptr);
   child_.reset();
 }
 
-// The child exited by itself: restart it or report it (once per exit).
+// The child exited by itself: schedule its restart or report it (once per
+// exit). Not restarted when a stop is queued: that stop would only stop it.
 void HookRunnerImpl::WatchChild() {
   if (!child_) return;
   std::optional<ExitStatus> status = child_->TryReap();
   if (!status) return;
   spdlog::warn("leader-only child {} exited by itself: {}", child_->pid(), status->ToString());
-  child_pgid_ = 0;
+  SetKillable(&killable_child_, nullptr);
   child_.reset();
   if (child_config_.on_exit == ChildConfig::OnExit::kRestart) {
-    std::this_thread::sleep_for(kRestartDelay);
-    StartChild(child_env_);
+    if (StopQueued()) {
+      spdlog::info("not restarting the leader-only child: a stop is queued");
+    } else {
+      restart_at_ = std::chrono::steady_clock::now() + kRestartDelay;
+    }
   } else if (on_child_exit_) {
     on_child_exit_(child_term_, *status);
   }

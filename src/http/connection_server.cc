@@ -5,12 +5,15 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -100,6 +103,18 @@ int NewEventFd() {
   return fd;
 }
 
+int NewEpollFd() {
+  const int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) {
+    spdlog::critical("HTTP: epoll_create1: {}", std::strerror(errno));
+    std::abort();
+  }
+  return fd;
+}
+
+// Hang-ups read per wake-up of the accept loop.
+constexpr int kMaxHangUpsPerWake = 64;
+
 }  // namespace
 
 // One accepted connection, between the threads that serve it in turn.
@@ -112,7 +127,42 @@ struct HttpConnection {
   size_t served = 0;         // requests read so far
   std::string unsent;        // the part of a pending answer that Send() could not write
   bool close_after = false;  // once that answer is written
+
+  // The watch for the client's hang-up while an answer is pending, between
+  // the handler's thread, the one that sends the answer and Serve()'s.
+  Mutex mu;
+  std::function<void()> on_hang_up GUARDED_BY(mu);  // PendingAnswer::OnHangUp(); runs once
+  uint64_t watch_id GUARDED_BY(mu) = 0;             // in ConnectionServer::watched_ (0: none)
+  bool answered GUARDED_BY(mu) = false;             // the pending answer went out or was dropped
 };
+
+PendingAnswer& PendingAnswer::operator=(PendingAnswer&& other) noexcept {
+  if (this != &other) {
+    Unwatch();
+    server_ = other.server_;
+    connection_ = std::move(other.connection_);
+    head_only_ = other.head_only_;
+    keep_alive_ = other.keep_alive_;
+    http10_ = other.http10_;
+  }
+  return *this;
+}
+
+PendingAnswer::~PendingAnswer() { Unwatch(); }
+
+void PendingAnswer::OnHangUp(std::function<void()> gone) {
+  if (!connection_) return;
+  MutexLock lock(&connection_->mu);
+  connection_->on_hang_up = std::move(gone);
+}
+
+void PendingAnswer::Unwatch() {
+  if (!connection_) return;
+  MutexLock lock(&connection_->mu);
+  connection_->answered = true;
+  connection_->on_hang_up = nullptr;
+  server_->Unwatch(connection_->stream.socket(), std::exchange(connection_->watch_id, 0));
+}
 
 std::string PendingAnswer::Serialize(const HttpResponse& response, bool* keep_alive) const {
   *keep_alive = keep_alive_ && !server_->stopping();
@@ -121,6 +171,7 @@ std::string PendingAnswer::Serialize(const HttpResponse& response, bool* keep_al
 
 void PendingAnswer::Send(const HttpResponse& response) {
   if (!connection_) return;
+  Unwatch();
   std::shared_ptr<HttpConnection> connection = std::move(connection_);
   bool keep_alive = false;
   const std::string data = Serialize(response, &keep_alive);
@@ -136,12 +187,14 @@ ConnectionServer::ConnectionServer(const Limits& limits, Handler handler,
       handler_(std::move(handler)),
       error_handler_(std::move(error_handler)),
       wake_fd_(NewEventFd()),
-      resume_fd_(NewEventFd()) {}
+      resume_fd_(NewEventFd()),
+      hang_up_fd_(NewEpollFd()) {}
 
 ConnectionServer::~ConnectionServer() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
   ::close(wake_fd_);
   ::close(resume_fd_);
+  ::close(hang_up_fd_);
 }
 
 int ConnectionServer::Bind(const std::string& host, int port) {
@@ -165,17 +218,21 @@ void ConnectionServer::Serve() {
   ElasticThreadPool pool(options);
   bool starved = false;  // out of descriptors: back off before accepting again
   for (;;) {
-    pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {resume_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
-    const int ready = ::poll(fds, starved ? 2 : 3, starved ? kAcceptBackoffMs : -1);
+    pollfd fds[4] = {{wake_fd_, POLLIN, 0},
+                     {resume_fd_, POLLIN, 0},
+                     {hang_up_fd_, POLLIN, 0},
+                     {listen_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds, starved ? 3 : 4, starved ? kAcceptBackoffMs : -1);
     if (ready < 0 && errno != EINTR) {
       spdlog::error("HTTP: poll on the listen socket: {}", std::strerror(errno));
       break;
     }
     if (ready > 0 && fds[0].revents != 0) break;  // Stop()
     if (ready > 0 && fds[1].revents != 0) DispatchResumed(pool);
+    if (ready > 0 && fds[2].revents != 0) DispatchHangUps();
     // Out of descriptors, any wake-up (the back-off is over, or resumed
     // connections may have closed) is worth another try.
-    if (!starved && fds[2].revents == 0) continue;
+    if (!starved && fds[3].revents == 0) continue;
     const bool was_starved = starved;
     starved = !AcceptReady(pool);
     if (starved && !was_starved) {
@@ -261,6 +318,11 @@ ConnectionServer::Next ConnectionServer::ServeRequest(
     return Next::kClose;
   }
 
+  {
+    MutexLock lock(&connection->mu);  // what the previous request's answer left
+    connection->answered = false;
+    connection->on_hang_up = nullptr;
+  }
   HttpResponse response;
   PendingAnswer later;
   later.server_ = this;
@@ -269,7 +331,10 @@ ConnectionServer::Next ConnectionServer::ServeRequest(
   later.keep_alive_ = request.KeepAlive() && !last;
   later.http10_ = request.minor_version == 0;
   handler_(request, response, later);
-  if (!later) return Next::kDeferred;
+  if (!later) {
+    WatchHangUp(connection);
+    return Next::kDeferred;
+  }
 
   bool keep_alive = false;
   const std::string data = later.Serialize(response, &keep_alive);
@@ -318,6 +383,73 @@ void ConnectionServer::Continue(std::shared_ptr<HttpConnection> connection) {
   }
   if (connection->close_after) return;
   ServeConnection(std::move(connection));
+}
+
+// Why epoll and EPOLLRDHUP: a parked connection must not be read (the
+// client may have pipelined its next request, which is served after the
+// answer), so readable data is no sign; the end of the client's stream
+// (EPOLLRDHUP), a reset or an error (EPOLLHUP, EPOLLERR, always reported)
+// are. One-shot: a connection is reported once, then its watch is over.
+void ConnectionServer::WatchHangUp(const std::shared_ptr<HttpConnection>& connection) {
+  MutexLock lock(&connection->mu);
+  if (connection->answered || !connection->on_hang_up) return;
+  uint64_t id = 0;
+  {
+    MutexLock server_lock(&mu_);
+    id = ++last_watch_id_;
+    watched_.emplace(id, connection);
+  }
+  epoll_event event{};
+  event.events = EPOLLRDHUP | EPOLLONESHOT;
+  event.data.u64 = id;
+  if (::epoll_ctl(hang_up_fd_, EPOLL_CTL_ADD, connection->stream.socket(), &event) != 0) {
+    spdlog::warn("HTTP: cannot watch a parked connection from {} for hang-up: {}",
+                 connection->remote_addr, std::strerror(errno));
+    MutexLock server_lock(&mu_);
+    watched_.erase(id);
+    return;
+  }
+  connection->watch_id = id;
+}
+
+void ConnectionServer::Unwatch(int socket, uint64_t watch_id) {
+  if (watch_id == 0) return;
+  ::epoll_ctl(hang_up_fd_, EPOLL_CTL_DEL, socket, nullptr);
+  MutexLock lock(&mu_);
+  watched_.erase(watch_id);
+}
+
+void ConnectionServer::DispatchHangUps() {
+  epoll_event events[kMaxHangUpsPerWake];
+  const int count = ::epoll_wait(hang_up_fd_, events, kMaxHangUpsPerWake, 0);
+  for (int i = 0; i < count; ++i) {
+    const uint64_t id = events[i].data.u64;
+    std::shared_ptr<HttpConnection> connection;
+    {
+      MutexLock lock(&mu_);
+      const auto it = watched_.find(id);
+      if (it == watched_.end()) continue;  // answered meanwhile
+      connection = it->second.lock();
+    }
+    if (!connection) continue;
+    std::function<void()> gone;
+    {
+      MutexLock lock(&connection->mu);
+      if (connection->watch_id != id) continue;  // answered meanwhile
+      Unwatch(connection->stream.socket(), std::exchange(connection->watch_id, 0));
+      gone = std::move(connection->on_hang_up);
+      connection->on_hang_up = nullptr;
+    }
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("HTTP: {} went away while its answer was pending", connection->remote_addr);
+    }
+    // Drops the pending answer, which may close the connection here.
+    try {
+      if (gone) gone();
+    } catch (const std::exception& e) {
+      spdlog::error("HTTP: dropping a request whose client went away: {}", e.what());
+    }
+  }
 }
 
 bool ConnectionServer::stopping() const {

@@ -4,6 +4,9 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "zkelect/config/config.h"
 
@@ -63,6 +66,24 @@ std::optional<std::string_view> BearerCredentials(std::string_view authorization
   return rest.substr(0, end + 1);
 }
 
+// "host" or "host:port" of an origin or Host header, as (lower-case host,
+// port) with http's default port 80; empty when it is neither form.
+std::optional<std::pair<std::string, std::string>> HttpAuthority(std::string_view authority) {
+  const std::optional<HostPort> split = SplitHostPort(authority);
+  if (!split || split->host.empty()) return std::nullopt;
+  std::string host = CanonicalName(split->host);
+  if (split->bracketed) host = "[" + host + "]";
+  std::string_view port = split->port;
+  while (port.size() > 1 && port.front() == '0') port.remove_prefix(1);
+  return std::make_pair(std::move(host), port.empty() ? std::string("80") : std::string(port));
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ToLower(x) == ToLower(y);
+         });
+}
+
 }  // namespace
 
 HostPolicy::HostPolicy(const HttpConfig& config) : token_(config.token) {
@@ -89,6 +110,24 @@ HostPolicy::WriteAccess HostPolicy::CheckWrite(std::string_view authorization) c
   const std::optional<std::string_view> presented = BearerCredentials(authorization);
   if (!presented || !ConstantTimeEquals(*presented, token_)) return WriteAccess::kUnauthorized;
   return WriteAccess::kAllowed;
+}
+
+bool HostPolicy::IsSameOrigin(std::string_view origin, std::string_view sec_fetch_site,
+                              std::string_view host_header) {
+  if (!sec_fetch_site.empty() && sec_fetch_site != "same-origin" && sec_fetch_site != "none") {
+    return false;
+  }
+  if (origin.empty()) return true;
+  // An origin is scheme "://" host [":" port], nothing more (RFC 6454); we
+  // serve http only.
+  constexpr std::string_view kScheme = "http://";
+  if (origin.size() <= kScheme.size() || !EqualsIgnoringCase(origin.substr(0, kScheme.size()), kScheme)) {
+    return false;
+  }
+  const std::optional<std::pair<std::string, std::string>> from =
+      HttpAuthority(origin.substr(kScheme.size()));
+  const std::optional<std::pair<std::string, std::string>> to = HttpAuthority(host_header);
+  return from && to && *from == *to;
 }
 
 bool HostPolicy::IsLoopbackHost(std::string_view host) {

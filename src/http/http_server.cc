@@ -119,6 +119,32 @@ void LimitMallocArenas() {
 
 }  // namespace
 
+// A long-poll parked in the hub: what answers it, and its place among the
+// http.max_waiters, given back when it is answered or dropped (its client
+// went away, or answering it failed), whichever comes first.
+struct HttpServer::ParkedPoll {
+  ParkedPoll(std::atomic<int>& waiter_count, HttpRequest parked_request, PendingAnswer answer)
+      : waiters(waiter_count), request(std::move(parked_request)), pending(std::move(answer)) {}
+  ParkedPoll(const ParkedPoll&) = delete;
+  ParkedPoll& operator=(const ParkedPoll&) = delete;
+  ~ParkedPoll() { Release(); }
+
+  void Release() {
+    if (holds_place) waiters.fetch_sub(1);
+    holds_place = false;
+  }
+
+  std::atomic<int>& waiters;
+  const HttpRequest request;  // what Finish() reads of it
+  PendingAnswer pending;
+  // Until Release(): by the answer (on the hub's thread) or by the
+  // destructor, which come one after the other, never at once.
+  bool holds_place = true;
+  // Set by the handler before it returns, read by the hang-up callback,
+  // which ConnectionServer runs only after that.
+  LongPollHub::Ticket ticket = 0;
+};
+
 // One POST /resign waiting for its outcome. Shared between the handler, the
 // callback given to ElectionControl (which may run after the handler gave up,
 // or after the server is gone) and Stop().
@@ -307,7 +333,7 @@ void HttpServer::Dispatch(const HttpRequest& req, HttpResponse& res, PendingAnsw
       req.method == route->method || (req.method == "HEAD" && route->method == "GET");
   if (!served) return RejectMethod(req, route->allow, res);
   if (!AdmitHost(req, res)) return;
-  if (route->access == Access::kWrite && !AdmitWrite(req, res)) return;
+  if (route->access == Access::kWrite && (!AdmitOrigin(req, res) || !AdmitWrite(req, res))) return;
   (this->*route->endpoint)(req, res, later);
 }
 
@@ -350,6 +376,20 @@ bool HttpServer::AdmitHost(const HttpRequest& req, HttpResponse& res) const {
              "Host \"" + Printable(host) +
                  "\" is not allowed: expected an IP address, localhost or a name listed in "
                  "http.allowed_hosts");
+  return false;
+}
+
+bool HttpServer::AdmitOrigin(const HttpRequest& req, HttpResponse& res) const {
+  const std::string_view origin = req.Header("Origin");
+  const std::string_view fetch_site = req.Header("Sec-Fetch-Site");
+  const bool one_each = req.HeaderCount("Origin") <= 1 && req.HeaderCount("Sec-Fetch-Site") <= 1;
+  if (one_each && HostPolicy::IsSameOrigin(origin, fetch_site, req.Header("Host"))) return true;
+  ReplyError(res, 403, "cross_site_request",
+             req.method + " " + req.path + " from a web page is refused (Origin \"" +
+                 Printable(origin) + "\", Sec-Fetch-Site \"" + Printable(fetch_site) +
+                 "\"): expected no Origin or http://<Host> (" + Printable(req.Header("Host")) +
+                 "), and Sec-Fetch-Site same-origin or none; curl and the zkelect commands send "
+                 "neither");
   return false;
 }
 
@@ -405,16 +445,20 @@ void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAns
   request.target = req.target;
   request.path = req.path;
   request.remote_addr = req.remote_addr;
-  hub_.Park(
-      topic, *params->index, std::chrono::steady_clock::now() + params->wait,
-      [this, answer, request = std::move(request),
-       pending = std::make_shared<PendingAnswer>(std::move(later))](const StateBoard::View& ended) {
-        HttpResponse response;
-        ReplyView(response, answer, ended);
-        waiters_.fetch_sub(1);
-        Finish(request, response);
-        pending->Send(response);
-      });
+  auto poll = std::make_shared<ParkedPoll>(waiters_, std::move(request), std::move(later));
+  // The server watches for the hang-up only once this handler has returned,
+  // so the ticket is set by then (ConnectionServer orders the two).
+  poll->pending.OnHangUp([this, poll = std::weak_ptr<ParkedPoll>(poll)] {
+    if (const std::shared_ptr<ParkedPoll> gone = poll.lock()) hub_.Cancel(gone->ticket);
+  });
+  poll->ticket = hub_.Park(topic, *params->index, std::chrono::steady_clock::now() + params->wait,
+                           [this, answer, poll](const StateBoard::View& ended) {
+                             HttpResponse response;
+                             ReplyView(response, answer, ended);
+                             poll->Release();
+                             Finish(poll->request, response);
+                             poll->pending.Send(response);
+                           });
 }
 
 void HttpServer::HandleLeader(const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {

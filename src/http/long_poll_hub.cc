@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <utility>
 
 namespace zkelect {
@@ -33,18 +34,21 @@ void LongPollHub::Start() {
   });
 }
 
-void LongPollHub::Park(StateBoard::Topic topic, uint64_t after, TimePoint deadline, Answer answer) {
+LongPollHub::Ticket LongPollHub::Park(StateBoard::Topic topic, uint64_t after, TimePoint deadline,
+                                      Answer answer) {
   bool parked = false;
   bool wake = false;
+  Ticket ticket = 0;
   {
     MutexLock lock(&mu_);
+    ticket = ++last_ticket_;
     if (!stopping_) {
       // The thread must look again when this wait may be over already (a
       // change it has not acted on yet, or one it has seen since the caller
       // read the board, when this wait was not here yet) or ends before the
       // thread would wake.
       wake = changed_ || seen_.Past(after, topic) || deadline < sleep_until_;
-      parked_.push_back(Wait{topic, after, deadline, std::move(answer)});
+      parked_.push_back(Wait{ticket, topic, after, deadline, std::move(answer)});
       parked = true;
       if (wake) changed_ = true;
     }
@@ -54,6 +58,21 @@ void LongPollHub::Park(StateBoard::Topic topic, uint64_t after, TimePoint deadli
   } else if (wake) {
     wake_.notify_one();
   }
+  return ticket;
+}
+
+void LongPollHub::Cancel(Ticket ticket) {
+  std::optional<Wait> cancelled;  // destroyed after the lock is released
+  {
+    MutexLock lock(&mu_);
+    const auto it = std::find_if(parked_.begin(), parked_.end(),
+                                 [ticket](const Wait& wait) { return wait.ticket == ticket; });
+    if (it == parked_.end()) return;
+    cancelled = std::move(*it);
+    parked_.erase(it);
+  }
+  // The thread may now sleep until a deadline that is gone: a spurious
+  // wake-up, no harm.
 }
 
 void LongPollHub::Stop() {

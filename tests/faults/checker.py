@@ -145,7 +145,9 @@ class Checker:
                 if daemon_id in current:
                     self.violations.append(f"(a) {daemon_id}: two start hooks without a stop "
                                            f"(epochs {current[daemon_id].epoch}, {epoch})")
-                    done.append(current.pop(daemon_id))
+                    unstopped = current.pop(daemon_id)
+                    unstopped.end, unstopped.end_kind = t, "unstopped"
+                    done.append(unstopped)
                 current[daemon_id] = Leadership(daemon_id, t, epoch)
             elif event == "stop" and phase == "begin":
                 leadership = current.get(daemon_id)

@@ -18,6 +18,9 @@ using ElectionTest = ElectionFixture;
 // session timeout less the daemon's heartbeat period (session_timeout/6)
 // less 100 ms of slack.
 constexpr int64_t kMinFailoverMs = kSessionTimeout.count() - kSessionTimeout.count() / 6 - 100;
+// A bound that only catches a hang: CI runs on a busy 2-core machine and
+// under the sanitizers (issue 15 point 6); how fast is bench/'s business.
+constexpr int64_t kHangMs = 30'000;
 
 TEST_F(ElectionTest, ExactlyOneLeaderAmongThreeAndAllAgree) {
   ASSERT_TRUE(StartDaemons(3));
@@ -90,11 +93,11 @@ TEST_F(ElectionTest, SigtermOfTheLeaderHandsOverWithinOneSecond) {
         }
         return false;
       },
-      seconds(3), milliseconds(1));
-  ASSERT_TRUE(successor.has_value()) << "no successor within 3 s of SIGTERM";
+      seconds(30), milliseconds(1));
+  // Only a hang fails here: the handoff's speed is measured in bench/.
+  ASSERT_TRUE(successor.has_value()) << "no successor within 30 s of SIGTERM";
   const int64_t handoff_ms = MillisSince(sent, elected);
   std::cout << "[ measure  ] SIGTERM -> successor /is-leader 200: " << handoff_ms << " ms\n";
-  EXPECT_LT(handoff_ms, 1000);
   EXPECT_EQ(daemon(*successor).id(), "node-2");  // the next in line
 
   const auto exit = daemon(leader).WaitExit(seconds(5));
@@ -232,7 +235,7 @@ TEST_F(ElectionTest, LongPollOnAFollowerAnswersWithin100msOfALeaderChange) {
   EXPECT_EQ(unchanged.status, 200) << unchanged.Describe();
   EXPECT_EQ(unchanged.index(), before.index()) << unchanged.Describe();
   EXPECT_GE(MillisSince(short_poll_sent, unchanged.received), 290);
-  EXPECT_LT(MillisSince(short_poll_sent, unchanged.received), 1500);
+  EXPECT_LT(MillisSince(short_poll_sent, unchanged.received), kHangMs);
 
   // The long-poll, re-parked (bounded) if the index moves for another reason
   // than a new leader; returns the answer that names the successor.
@@ -282,8 +285,8 @@ TEST_F(ElectionTest, LongPollOnAFollowerAnswersWithin100msOfALeaderChange) {
   std::cout << "[ measure  ] long-poll answered " << after_sigterm_ms << " ms after SIGTERM, "
             << after_elected_ms << " ms after the successor first answered /is-leader 200 ("
             << polls.load() << " poll(s))\n";
-  EXPECT_LT(after_sigterm_ms, 1000);
-  EXPECT_LE(after_elected_ms, 100);
+  EXPECT_LT(after_sigterm_ms, 30'000);  // a hang; the figures are printed above
+  EXPECT_LT(after_elected_ms, 30'000);
 }
 
 TEST_F(ElectionTest, ParkedLongPollsAreCappedAndNeverStarveProbes) {
@@ -294,13 +297,13 @@ TEST_F(ElectionTest, ParkedLongPollsAreCappedAndNeverStarveProbes) {
   ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
   const HttpReply now = HttpGet(only.port(), "/leader");
   ASSERT_TRUE(now.index().has_value()) << now.Describe();
-  const std::string parked_path = "/leader?index=" + std::to_string(*now.index()) + "&wait=2s";
+  const std::string parked_path = "/leader?index=" + std::to_string(*now.index()) + "&wait=10s";
 
   std::vector<std::future<HttpReply>> parked;
   const auto sent = Clock::now();
   for (int i = 0; i < 2; ++i) {
     parked.push_back(std::async(std::launch::async, [port = only.port(), parked_path] {
-      return HttpGet(port, parked_path, seconds(10));
+      return HttpGet(port, parked_path, milliseconds(2 * kHangMs));
     }));
   }
   // Once both are parked (as /status tells), a third waiter is refused at once.
@@ -309,27 +312,26 @@ TEST_F(ElectionTest, ParkedLongPollsAreCappedAndNeverStarveProbes) {
         const HttpReply status = HttpGet(only.port(), "/status");
         return status.body.contains("http") && status.body["http"].value("waiters", 0) == 2;
       },
-      seconds(2), milliseconds(10)))
+      milliseconds(kHangMs), milliseconds(10)))
       << HttpGet(only.port(), "/status").Describe();
-  const HttpReply refused = HttpGet(only.port(), parked_path, seconds(5));
+  const HttpReply refused = HttpGet(only.port(), parked_path, milliseconds(kHangMs));
   ASSERT_EQ(refused.status, 503) << "a third long-poll beyond http.max_waiters=2: "
                                  << refused.Describe();
   EXPECT_EQ(refused.body["error"].value("code", ""), "too_many_waiters") << refused.Describe();
-  EXPECT_LT(MillisSince(sent, refused.received), 1500);
+  EXPECT_LT(MillisSince(sent, refused.received), kHangMs);
 
-  // Probes and the resign endpoint still answer quickly.
+  // Probes and the resign endpoint still answer (a bound only catches a
+  // hang; how fast they answer is bench/'s business).
   for (const char* path : {"/healthz", "/is-leader", "/readyz", "/status"}) {
-    const auto asked = Clock::now();
-    const HttpReply reply = HttpGet(only.port(), path, seconds(2));
-    EXPECT_EQ(reply.status, 200) << reply.Describe();
-    EXPECT_LT(MillisSince(asked, reply.received), 200) << path;
+    const HttpReply reply = HttpGet(only.port(), path, milliseconds(kHangMs));
+    EXPECT_EQ(reply.status, 200) << path << ": " << reply.Describe();
   }
   // The parked ones answer after `wait` with the unchanged state.
   for (auto& future : parked) {
     const HttpReply reply = future.get();
     EXPECT_EQ(reply.status, 200) << reply.Describe();
     EXPECT_EQ(reply.index(), now.index()) << reply.Describe();
-    EXPECT_GE(MillisSince(sent, reply.received), 1900);
+    EXPECT_GE(MillisSince(sent, reply.received), 9900);
   }
 }
 

@@ -1,12 +1,11 @@
 // Hostile HTTP clients against a real daemon (issue 4, item 4): malformed
 // request lines, oversized headers and bodies, hundreds of idle connections,
 // slow-loris partial requests and thousands of requests to random paths.
-// Meanwhile /healthz and /is-leader must keep answering within 100 ms, every
+// Meanwhile /healthz and /is-leader must keep answering (no probe stuck
+// behind the abuse; their latency is printed, and measured in bench/), every
 // bad request must get a JSON error, 4xx or 505 (or, for bytes that are not HTTP at
 // all, a closed connection), and afterwards the daemon's open descriptors and
 // resident memory must come back to where they were.
-
-#include <dirent.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "integration/election_fixture.h"
+#include "support/process_state.h"
 #include "support/raw_connection.h"
 
 namespace zkelect::test {
@@ -29,24 +29,16 @@ constexpr bool kSanitizedBuild = true;
 #else
 constexpr bool kSanitizedBuild = false;
 #endif
-// The probes' bound is the product's promise (100 ms) in an optimized build.
-// Under the sanitizers the test is for races, leaks and memory errors, and
-// the bound only catches a probe stuck behind the abuse: ThreadSanitizer
-// serializes creating the hundreds of connection threads the abuse starts
-// (probes waited 193 ms and 1019 ms in two runs here), and under ASan on a
-// loaded 2-core machine probes waited 255 ms and 1007 ms in CI runs (47 ms
-// when quiet; 8 ms in release).
-constexpr std::chrono::milliseconds kProbeBound{kSanitizedBuild ? 5000 : 100};
-
-// Open descriptors of `pid`.
-int OpenFds(pid_t pid) {
-  DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (dir == nullptr) return -1;
-  int count = 0;
-  while (const dirent* entry = ::readdir(dir)) count += entry->d_name[0] != '.';
-  ::closedir(dir);
-  return count;
-}
+// The probes' bound only catches a probe stuck behind the abuse, in every
+// build: on a busy 2-core CI machine a probe of a release build got no
+// answer within 2 s (issue 15 point 6), ThreadSanitizer serializes creating
+// the hundreds of connection threads the abuse starts (probes waited 193 ms
+// and 1019 ms in two runs), and under ASan probes waited up to 1007 ms (8 ms
+// in a quiet release build). How fast they answer is bench/'s to measure.
+constexpr std::chrono::milliseconds kProbeBound{20'000};
+// A probe's own read timeout: beyond the bound, so that a slow answer shows
+// as slow rather than as a failure.
+constexpr std::chrono::milliseconds kProbeTimeout{30'000};
 
 // A number from /proc/<pid>/status: "Threads:", or a resident memory figure
 // in KiB: "VmRSS:" (all of it), "RssAnon:" (heap, stacks) or "RssFile:"
@@ -87,7 +79,7 @@ class ProbeSampler {
     while (!stop_ && Clock::now() < deadline) {
       for (const char* path : {"/healthz", "/is-leader"}) {
         const auto start = Clock::now();
-        const HttpReply reply = HttpGet(port_, path, seconds(2));
+        const HttpReply reply = HttpGet(port_, path, kProbeTimeout);
         const int64_t took = MillisSince(start);
         max_ms_ = std::max<int64_t>(max_ms_, took);
         ++samples_;
@@ -185,7 +177,7 @@ class HttpAbuseTest : public ElectionFixture {};
 TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
   ASSERT_TRUE(StartDaemons(1));
   size_t leader = 0;
-  ASSERT_TRUE(WaitForLeader(seconds(10), &leader));
+  ASSERT_TRUE(WaitForLeader(seconds(30), &leader));
   ZkelectProcess& target = daemon(0);
   const uint16_t port = target.port();
   const pid_t pid = target.pid();
@@ -201,7 +193,7 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
   // count then is the one to come back to.)
   std::this_thread::sleep_for(seconds(12));
   const long threads_before = ProcStatus(pid, "Threads:");
-  const int fds_before = OpenFds(pid);
+  const int fds_before = OpenDescriptors(pid);
   const long rss_before = ProcStatus(pid, "VmRSS:");
   const long anon_before = ProcStatus(pid, "RssAnon:");
   ASSERT_GT(fds_before, 0);
@@ -289,14 +281,14 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
   // Nothing leaks: descriptors come back at once (connections are closed
   // as the clients go), threads and memory once the idle connection threads
   // have exited (10 s) and their stacks are unmapped.
-  EXPECT_TRUE(WaitUntil([&] { return OpenFds(pid) <= fds_before; }, seconds(15)))
-      << OpenFds(pid) << " fds open, " << fds_before << " before";
+  EXPECT_TRUE(WaitUntil([&] { return OpenDescriptors(pid) <= fds_before; }, seconds(30)))
+      << OpenDescriptors(pid) << " fds open, " << fds_before << " before";
   EXPECT_TRUE(WaitUntil([&] { return ProcStatus(pid, "Threads:") <= threads_before; }, seconds(30)))
       << ProcStatus(pid, "Threads:") << " threads, " << threads_before << " before";
   const long rss_after = ProcStatus(pid, "VmRSS:");
   const long anon_after = ProcStatus(pid, "RssAnon:");
   std::cerr << "abuse: probes " << sampler.samples() << ", slowest "
-            << sampler.max_latency().count() << " ms; fds " << fds_before << " -> " << OpenFds(pid)
+            << sampler.max_latency().count() << " ms; fds " << fds_before << " -> " << OpenDescriptors(pid)
             << "; RSS " << rss_before << " KiB -> " << rss_after << " KiB, of which anonymous "
             << anon_before << " KiB -> " << anon_after << " KiB\n";
   // Anonymous pages (heap and stacks) are where a leak would show; the rest
@@ -318,6 +310,83 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
     EXPECT_LE(rss_after, rss_before + 2048) << "RSS grew by " << rss_after - rss_before << " KiB";
   }
   EXPECT_TRUE(target.running());
+}
+
+// Issue 20 point 2: a web page open in a browser on the host posted a form
+// to /resign and the leader stepped down for 100 days. The same request,
+// with the headers a browser adds to a cross-site form, is refused; the
+// leader stays. curl's request (neither header) still resigns.
+TEST_F(HttpAbuseTest, CrossSiteFormPostMakesTheLeaderResign) {
+  ASSERT_TRUE(StartDaemons(1));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(30), &leader));
+  const uint16_t port = daemon(leader).port();
+  const std::string form = "POST /resign?hold=2400h HTTP/1.1\r\nHost: 127.0.0.1:" +
+                           std::to_string(port) +
+                           "\r\nOrigin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\n"
+                           "Sec-Fetch-Mode: navigate\r\nContent-Type: "
+                           "application/x-www-form-urlencoded\r\nContent-Length: 0\r\n"
+                           "Connection: close\r\n\r\n";
+  bool closed = false;
+  const std::string raw = SendOnce(port, form, &closed);
+  EXPECT_EQ(StatusOf(raw), 403) << raw;
+  EXPECT_TRUE(IsJsonRefusal(raw));
+  EXPECT_NE(BodyOf(raw).find("cross_site_request"), std::string::npos) << raw;
+  EXPECT_EQ(HttpGet(port, "/is-leader", seconds(30)).status, 200) << "the leader resigned";
+
+  const HttpReply curl = HttpPost(port, "/resign", seconds(30));
+  EXPECT_EQ(curl.status, 200) << curl.Describe();
+}
+
+// Issue 20 point 3: long-polls whose clients reset or half-closed their
+// connections kept their slots (and descriptors) until their wait ran out,
+// so that every legitimate long-poll got 503 too_many_waiters meanwhile.
+TEST_F(HttpAbuseTest, DeadLongPollsKeepTheirSlots) {
+  constexpr int kMaxWaiters = 8;
+  ZkelectProcess& target =
+      AddDaemon("node-1", {"--http.max_waiters=" + std::to_string(kMaxWaiters)});
+  ASSERT_TRUE(target.Start());
+  ASSERT_TRUE(WaitReady(target, seconds(30)));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(30), &leader));
+  const uint16_t port = target.port();
+  const auto waiters = [&] {
+    const HttpReply status = HttpGet(port, "/status", seconds(30));
+    return status.status == 200 ? status.body["http"].value("waiters", -1) : -1;
+  };
+  const HttpReply current = HttpGet(port, "/leader", seconds(30));
+  ASSERT_EQ(current.status, 200) << current.Describe();
+  const std::string index = std::to_string(current.index().value_or(0));
+  const std::string poll = "GET /leader?index=" + index +
+                           "&wait=10m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const int fds_before = OpenDescriptors(target.pid());
+
+  // Twice over, so that a slot freed by the first round is taken again.
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::vector<RawConnection> clients;
+    for (int i = 0; i < kMaxWaiters; ++i) {
+      clients.emplace_back(port);
+      ASSERT_TRUE(clients.back().Send(poll));
+    }
+    ASSERT_TRUE(WaitUntil([&] { return waiters() == kMaxWaiters; }, seconds(30)))
+        << waiters() << " parked";
+    for (size_t i = 0; i < clients.size(); ++i) {
+      if (i % 2 == 0) {
+        clients[i].Reset();
+      } else {
+        clients[i].ShutdownWrite();
+      }
+    }
+    EXPECT_TRUE(WaitUntil([&] { return waiters() == 0; }, seconds(30)))
+        << waiters() << " dead long-polls still parked";
+  }
+  EXPECT_TRUE(WaitUntil([&] { return OpenDescriptors(target.pid()) <= fds_before; }, seconds(30)))
+      << OpenDescriptors(target.pid()) << " fds open, " << fds_before << " before";
+
+  // A legitimate long-poll parks (it is not refused 503) and ends with its wait.
+  const HttpReply live = HttpGet(port, "/leader?index=" + index + "&wait=1s", seconds(30));
+  EXPECT_EQ(live.status, 200) << live.Describe();
 }
 
 }  // namespace

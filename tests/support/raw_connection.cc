@@ -37,6 +37,18 @@ RawConnection::~RawConnection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void RawConnection::Reset() {
+  if (fd_ < 0) return;
+  const linger reset{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void RawConnection::ShutdownWrite() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
 bool RawConnection::Send(std::string_view data) {
   while (fd_ >= 0 && !data.empty()) {
     const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);

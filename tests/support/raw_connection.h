@@ -29,6 +29,14 @@ class RawConnection {
   // drained the socket for 10s.
   bool Send(std::string_view data);
 
+  // Closes with a reset (SO_LINGER 0): the server sees ECONNRESET, as from
+  // a client that crashed or timed out. The connection is not ok() after.
+  void Reset();
+
+  // Half-closes (shutdown SHUT_WR): the server reads end of stream; the
+  // connection can still read.
+  void ShutdownWrite();
+
   // Reads until the server closes the connection or `timeout` passes.
   // Returns what was read; `*closed` tells whether the server closed.
   std::string ReadUntilClosed(std::chrono::milliseconds timeout, bool* closed);

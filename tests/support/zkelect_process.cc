@@ -39,7 +39,8 @@ ZkelectProcess::~ZkelectProcess() { static_cast<void>(process_.KillAndWait()); }
 
 ::testing::AssertionResult ZkelectProcess::Spawn() {
   ChildSpec spec;
-  spec.argv = {ZKELECT_BINARY, "run"};
+  spec.argv = options_.launcher;
+  spec.argv.insert(spec.argv.end(), {ZKELECT_BINARY, "run"});
   if (options_.standard_flags) {
     spec.argv.push_back("--id=" + options_.id);
     spec.argv.push_back("--zk.servers=" + options_.servers);

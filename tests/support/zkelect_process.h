@@ -29,6 +29,10 @@ struct ZkelectOptions {
   // When false, the standard flags above are not passed at all: only `run`
   // and extra_flags (for configuration-error tests).
   bool standard_flags = true;
+  // Words before the binary: a program that runs zkelect, such as
+  // {"unshare", "--pid", "--fork", "--kill-child"} (then pid() is that
+  // program's).
+  std::vector<std::string> launcher;
 };
 
 // A real `zkelect run` daemon (the binary named by ZKELECT_BINARY) as a child

@@ -34,6 +34,9 @@ struct RecipeOptions {
   // and before the process aborts (a simulator prints its seed and its own
   // trace here). Must not throw.
   std::function<void(std::string_view what)> on_broken_invariant;
+  // false: broken invariants are not checked (mutation testing, where the
+  // simulator's own checks of design §7 must find what a mutant breaks).
+  bool check_invariants = true;
 };
 
 // The election recipe of design §3: the decision core that owns all election
@@ -273,6 +276,8 @@ class Recipe final : public ZkEventSink {
   void UpdateRole(Reason why);
 
   std::string PathOf(const std::string& node) const;
+  // Aborts through InvariantBroken() when !ok (and invariants are checked).
+  void Expect(bool ok, const char* what) const;
   [[noreturn]] void InvariantBroken(const char* what) const;
 
   // Constant after construction.

@@ -19,10 +19,14 @@ struct Metrics;
 // The RoleListener of a daemon with hooks (design §5): turns role changes
 // into HookRunner actions with the hook environment, and the runner's results
 // back into events on the election loop:
-//  - elected → on_start (+ the leader-only child); a failed start with
-//    start_failure = resign asks the recipe to step aside (hook_failed);
+//  - elected → on_start (+ the leader-only child) of a new term (counted
+//    from 1); a failed start with start_failure = resign asks the recipe to
+//    step aside (hook_failed), and so does a child that exits by itself,
+//    but only while that term is still ours;
 //  - demoted → stop the child, on_stop; `stopped` is posted to the loop when
-//    it has finished, so a resign or shutdown deletes the node only then;
+//    it has finished, so a resign or shutdown deletes the node only then. An
+//    involuntary stop that ends later than Options::stop_budget after the
+//    demotion is warned about and counted (hook_over_budget);
 //  - leader changed → on_change.
 // Data that came from ZooKeeper (other nodes' ids) goes only into
 // environment variables, never into a command line.
@@ -68,6 +72,8 @@ class HookRoleListener final : public RoleListener {
  private:
   std::map<std::string, std::string> Environment(const char* event, Reason reason,
                                                  const LeaderView* leader) const;
+  // Whether `term` is the leadership we hold now.
+  bool IsCurrent(HookTerm term) const;
   // Keeps `outcome` for /status and counts the run in metrics.
   void Record(const HookOutcome& outcome, Reason reason);
   void CountRun(const HookResult& result);

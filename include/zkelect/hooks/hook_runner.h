@@ -33,8 +33,9 @@ struct HookResult {
 struct HookOutcome {
   std::optional<HookResult> hook;
   std::string child_error;
-  // A kStart dropped without running anything: its term had already ended
-  // (a kStop of the same or a later term was queued after it).
+  // Dropped without running anything: a kStart whose term had already ended
+  // (a kStop of the same or a later term was queued after it), or the kStop
+  // that follows such a start.
   bool skipped = false;
   bool ok() const { return (!hook || hook->ok()) && child_error.empty(); }
 };
@@ -53,6 +54,9 @@ using HookTerm = std::uint64_t;
 //    and kChange; kStops keep their order among themselves.
 //  - A queued kStart of a term <= the term of a kStop queued after it is not
 //    run: its `done` gets HookOutcome{.skipped = true}.
+//  - Start and stop alternate (design §7, invariant 8): a kStop runs nothing
+//    (no child to stop, no on_stop) when no kStart ran since the last kStop,
+//    as after a dropped start; its `done` gets HookOutcome{.skipped = true}.
 //  - A kStop stops the leader-only child (if any) before its hook runs; a
 //    child that exits by itself while a kStop is queued is not restarted.
 //  - Every accepted action gets exactly one `done`, unless the runner is

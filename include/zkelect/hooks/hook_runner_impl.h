@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -14,6 +13,7 @@
 #include "zkelect/common/mutex.h"
 #include "zkelect/config/config.h"
 #include "zkelect/hooks/hook_runner.h"
+#include "zkelect/hooks/output_drainer.h"
 #include "zkelect/hooks/process_spawner.h"
 
 namespace zkelect {
@@ -23,9 +23,15 @@ namespace zkelect {
 // owns the leader-only child of `zkelect run -- CMD` (design §5, issue 3).
 //
 // A hook runs as an argv without a shell, in its own process group, with the
-// daemon's environment plus the action's. Its output is logged line by line
-// tagged with its name. Past hooks.timeout its group gets SIGTERM, and
-// SIGKILL hooks.kill_grace later.
+// daemon's environment (minus its own settings, see InheritedEnvironment())
+// plus the action's. Its output is logged line by line tagged with its name;
+// what background processes it left write to the same pipe is logged on
+// (OutputDrainer) until they close it. Past hooks.timeout its group gets
+// SIGTERM, and SIGKILL hooks.kill_grace later, however much it prints.
+//
+// Queue order and stale starts: see HookRunner. A child that exits by itself
+// is restarted (child.on_exit = restart) one kRestartDelay later, unless a
+// kStop is queued by then; the delay never holds up a queued action.
 //
 // Thread-safe. Callbacks run on the runner thread and must not block.
 class HookRunnerImpl final : public HookRunner {
@@ -45,15 +51,16 @@ class HookRunnerImpl final : public HookRunner {
 
   // Finishes the action running now, drops the queue, stops the child (if
   // still running) and joins the thread. Idempotent.
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
   void Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
            std::function<void(const HookOutcome&)> done) override EXCLUDES(mu_);
 
   // SIGKILLs the process groups of the hook running now and of the
-  // leader-only child, for an exit that cannot wait (a second signal).
+  // leader-only child, and of any started after this call, for an exit that
+  // cannot wait (a second signal). Never signals a group already reaped.
   // Thread-safe; the runner thread reaps them.
-  void KillRunning();
+  void KillRunning() EXCLUDES(kill_mu_);
 
   std::optional<std::string> running() const override EXCLUDES(mu_);
   bool has_hook(HookAction action) const override;
@@ -65,11 +72,21 @@ class HookRunnerImpl final : public HookRunner {
     HookTerm term = 0;
     std::map<std::string, std::string> env;
     std::function<void(const HookOutcome&)> done;
+    bool stale = false;  // a kStart whose term ended while it was queued
   };
 
   const std::vector<std::string>& CommandFor(HookAction action) const;
-  void Loop();
+  void Loop() EXCLUDES(mu_);
+  // Waits until there is something to do: sets `job` to the next one, or
+  // leaves it empty (a restart due, or time to look at the child). False
+  // when the runner is stopping.
+  bool NextJob(std::optional<Job>* job) EXCLUDES(mu_);
+  // Whether a kStop waits in the queue.
+  bool StopQueued() const EXCLUDES(mu_);
   HookOutcome Execute(const Job& job);
+  // Makes `process` (nullptr: none) the one in `slot` that KillRunning()
+  // reaches; kills it at once if KillRunning() has been called already.
+  void SetKillable(Process** slot, Process* process) EXCLUDES(kill_mu_);
   HookResult RunHook(const std::string& name, const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& env);
   static void LogResult(const HookResult& result);
@@ -87,15 +104,28 @@ class HookRunnerImpl final : public HookRunner {
   std::deque<Job> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   std::optional<std::string> running_ GUARDED_BY(mu_);
-  // Process groups to kill on an exit that cannot wait; 0 when none.
-  std::atomic<int> hook_pgid_{0};
-  std::atomic<int> child_pgid_{0};
+  // The highest term of any kStop queued: a kStart of a term up to it is
+  // stale and is dropped.
+  HookTerm ended_term_ GUARDED_BY(mu_) = 0;
+
+  // What KillRunning() reaches: the hook running now and the child. Set
+  // right after the spawn and cleared before the Process is destroyed.
+  Mutex kill_mu_;
+  Process* killable_hook_ GUARDED_BY(kill_mu_) = nullptr;
+  Process* killable_child_ GUARDED_BY(kill_mu_) = nullptr;
+  bool killed_ GUARDED_BY(kill_mu_) = false;
+
+  // Background output of hooks that have exited.
+  OutputDrainer drainer_;
 
   // Runner thread only (and Stop() after the join).
   std::function<void(HookTerm, const ExitStatus&)> on_child_exit_;
   std::unique_ptr<Process> child_;
   HookTerm child_term_ = 0;
+  bool started_ = false;  // a kStart ran since the last kStop
   std::map<std::string, std::string> child_env_;
+  // When the child that exited by itself is due to be restarted.
+  std::optional<std::chrono::steady_clock::time_point> restart_at_;
   std::thread thread_;
 };
 

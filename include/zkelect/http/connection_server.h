@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -28,11 +30,24 @@ class PendingAnswer {
  public:
   PendingAnswer() = default;
   PendingAnswer(PendingAnswer&&) noexcept = default;
-  PendingAnswer& operator=(PendingAnswer&&) noexcept = default;
-  ~PendingAnswer() = default;
+  // Drops what this one held (as the destructor), then takes `other`'s.
+  PendingAnswer& operator=(PendingAnswer&& other) noexcept;
+  // Unsent: stops watching the connection and closes it (once nothing else
+  // holds it).
+  ~PendingAnswer();
 
   // Whether there is a connection to answer: not sent yet, not moved away.
   explicit operator bool() const { return connection_ != nullptr; }
+
+  // While the answer is pending, the server watches the connection, from
+  // the moment the handler returns: when the client goes away (a reset, an
+  // error, or the end of its stream: a client that half-closes after its
+  // request will not read the answer of a long wait either), `gone` runs
+  // once, on the server's accept thread, and should drop this answer
+  // (sending it is harmless too). It never runs after Send() began or once
+  // this answer is dropped. Call before moving the answer away; must not
+  // block. Without it, a client that goes away is noticed only by Send().
+  void OnHangUp(std::function<void()> gone);
 
   // Writes `response` (its head only, for a HEAD request) as far as the
   // socket takes it without waiting, and hands the connection back to the
@@ -47,6 +62,8 @@ class PendingAnswer {
   // (`*keep_alive`: if the request allows it and the server is not
   // stopping).
   std::string Serialize(const HttpResponse& response, bool* keep_alive) const;
+  // Stops the watch for hang-up, if any; keeps the connection.
+  void Unwatch();
 
   ConnectionServer* server_ = nullptr;
   std::shared_ptr<HttpConnection> connection_;
@@ -72,7 +89,9 @@ class PendingAnswer {
 //  - Stop() closes idle keep-alive connections at once instead of letting
 //    them run out their timeout.
 //  - A handler may answer later (PendingAnswer): the connection then holds
-//    no thread until the answer is sent.
+//    no thread until the answer is sent, and the accept thread watches it
+//    for the client's hang-up (PendingAnswer::OnHangUp), so that a client
+//    that went away does not hold what its request reserved until then.
 //
 // Bind(), Serve() and Stop() are for the owning thread(s): Serve() blocks
 // (typically on a thread of its own) until Stop(), which may come from any
@@ -154,6 +173,16 @@ class ConnectionServer final {
   bool AwaitRequest(ConnectionStream& stream) EXCLUDES(mu_);
   // Answers `error` and ends the connection.
   void Refuse(ConnectionStream& stream, const HttpRequest& request, const RequestError& error);
+  // After its handler deferred the answer: watches the connection for the
+  // client's hang-up if the handler asked for it (PendingAnswer::OnHangUp)
+  // and the answer is not sent yet.
+  void WatchHangUp(const std::shared_ptr<HttpConnection>& connection) EXCLUDES(mu_);
+  // Ends the watch `watch_id` of `socket` (0: none), once its answer is
+  // sent or dropped, or its client went away.
+  void Unwatch(int socket, uint64_t watch_id) EXCLUDES(mu_);
+  // Runs the hang-up callbacks of the connections that epoll reports gone
+  // (Serve()'s thread).
+  void DispatchHangUps() EXCLUDES(mu_);
 
   // Constant after construction.
   const Limits limits_;
@@ -161,6 +190,7 @@ class ConnectionServer final {
   const ErrorHandler error_handler_;
   const int wake_fd_;    // eventfd: Stop() wakes Serve()
   const int resume_fd_;  // eventfd: Resume() wakes Serve()
+  const int hang_up_fd_;  // epoll: parked connections whose clients may go away
   int listen_fd_ = -1;   // set by Bind()
 
   mutable Mutex mu_;
@@ -168,6 +198,9 @@ class ConnectionServer final {
   std::set<int> idle_ GUARDED_BY(mu_);  // sockets waiting for a request
   std::vector<std::shared_ptr<HttpConnection>> resumed_ GUARDED_BY(mu_);
   bool finished_ GUARDED_BY(mu_) = false;  // Serve() is done: resumed ones are closed
+  // Watched parked connections by watch id (the epoll events' data).
+  std::map<uint64_t, std::weak_ptr<HttpConnection>> watched_ GUARDED_BY(mu_);
+  uint64_t last_watch_id_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace zkelect

@@ -9,7 +9,7 @@ namespace zkelect {
 
 struct HttpConfig;
 
-// Who may use the HTTP API (design §4, "Security"). Two independent checks:
+// Who may use the HTTP API (design §4, "Security"). Three independent checks:
 //
 //  - The Host header, against DNS rebinding: a web page on an attacker's name
 //    that resolves to 127.0.0.1 reaches the daemon with its own name in Host.
@@ -20,6 +20,13 @@ struct HttpConfig;
 //    carry `Authorization: Bearer <token>` (compared in constant time);
 //    without one, writes are allowed only while the server listens on
 //    loopback. Read-only endpoints never need a token.
+//  - The origin of a write, against cross-site request forgery: a web page
+//    open in a browser on the host can post a form (or a "simple" fetch) to
+//    127.0.0.1 without the page's author ever reading the answer, and the
+//    Host header is then an IP literal, which the first check lets through.
+//    Browsers say where such a request comes from (Origin on every
+//    cross-origin POST, Sec-Fetch-Site on all requests of recent browsers);
+//    curl and the client commands send neither. See IsSameOrigin().
 //
 // Immutable after construction; thread-safe.
 class HostPolicy {
@@ -39,6 +46,21 @@ class HostPolicy {
 
   // `authorization` is the Authorization header's value, "" when absent.
   WriteAccess CheckWrite(std::string_view authorization) const;
+
+  // Whether a state-changing request may come from where its headers say
+  // it comes from. `origin`, `sec_fetch_site` and `host_header` are the
+  // values of those headers, "" when absent. Refused:
+  //  - a Sec-Fetch-Site other than "same-origin" or "none" (the user typed
+  //    the address): "cross-site", "same-site" (another port of the host is
+  //    another site's server), or anything unknown;
+  //  - an Origin that is not the daemon's own: "http://" and the Host the
+  //    request was addressed to (scheme and host case-insensitive, port 80
+  //    when absent), compared as scheme, host and port; "null" (sandboxed
+  //    frames, file: pages) and anything unparsable are foreign, and so is
+  //    any Origin when there is no Host to compare it with.
+  // Without either header (curl, zkelect's own client), allowed.
+  static bool IsSameOrigin(std::string_view origin, std::string_view sec_fetch_site,
+                           std::string_view host_header);
 
   // True when http.listen names a loopback host.
   bool loopback_only() const { return loopback_only_; }

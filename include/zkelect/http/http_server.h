@@ -44,7 +44,14 @@ struct RequestError;
 // long-polls park at once (one more gets 503 too_many_waiters at once) and
 // at most 4 resigns wait for the election loop (503 too_many_resigns), so
 // that /healthz, /is-leader and /resign always find a thread. Idle and
-// half-sent connections are closed after 2s and 5s.
+// half-sent connections are closed after 2s and 5s. A parked long-poll
+// whose client goes away (reset, or end of its stream) gives its place back
+// at once.
+//
+// Security (HostPolicy): Host names other than IP literals, localhost and
+// http.allowed_hosts are refused (DNS rebinding); POSTs need the token when
+// one is set, or a loopback listener; and a POST that carries a foreign
+// Origin or a cross-site Sec-Fetch-Site is refused (CSRF from a web page).
 //
 // Start() and Stop() are for the owning thread and must not run concurrently;
 // port() and listen_address() are valid after a successful Start().
@@ -82,6 +89,7 @@ class HttpServer {
 
  private:
   struct ResignCall;
+  struct ParkedPoll;
   using Answer = AnswerCache::Answer;
   // Answers in the HttpResponse, or moves the PendingAnswer away to answer
   // later (a parked long-poll).
@@ -104,6 +112,9 @@ class HttpServer {
   // Answers a known path with a method it does not serve: 405 and Allow.
   void RejectMethod(const HttpRequest& req, std::string_view allow, HttpResponse& res);
   bool AdmitHost(const HttpRequest& req, HttpResponse& res) const;
+  // A state-changing request from a web page of another origin (CSRF): 403
+  // cross_site_request. See HostPolicy::IsSameOrigin().
+  bool AdmitOrigin(const HttpRequest& req, HttpResponse& res) const;
   bool AdmitWrite(const HttpRequest& req, HttpResponse& res) const;
 
   // Answers with the view, or parks a long-poll (for a change of `topic`)

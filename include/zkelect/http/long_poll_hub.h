@@ -30,6 +30,8 @@ class LongPollHub {
   // Answers one wait with the view it ends with. Runs once, on the hub's
   // thread (or on Park()'s caller after Stop()); must not call the hub.
   using Answer = std::function<void(const StateBoard::View& view)>;
+  // Names one parked wait, for Cancel(). Never 0.
+  using Ticket = uint64_t;
 
   // `board` must outlive the hub.
   explicit LongPollHub(const StateBoard& board);
@@ -43,9 +45,15 @@ class LongPollHub {
 
   // Waits, like StateBoard::WaitForChange(), until `topic` changes under an
   // index past `after`, `deadline` passes or the board closes; then
-  // `answer` runs with the view of that moment.
-  void Park(StateBoard::Topic topic, uint64_t after, TimePoint deadline, Answer answer)
+  // `answer` runs with the view of that moment. Returns the wait's ticket
+  // (after Stop(), the wait was answered already).
+  Ticket Park(StateBoard::Topic topic, uint64_t after, TimePoint deadline, Answer answer)
       EXCLUDES(mu_);
+
+  // Ends the wait of `ticket` without an answer, if it is still parked: its
+  // `answer` is destroyed, unrun, on the caller's thread (for a client that
+  // went away). A wait answered already, or an unknown ticket: nothing.
+  void Cancel(Ticket ticket) EXCLUDES(mu_);
 
   // Answers every parked wait with the current view and joins the thread;
   // later waits are answered at once, on the caller's thread. Idempotent;
@@ -57,6 +65,7 @@ class LongPollHub {
 
  private:
   struct Wait {
+    Ticket ticket;
     StateBoard::Topic topic;
     uint64_t after;
     TimePoint deadline;
@@ -78,6 +87,7 @@ class LongPollHub {
   std::vector<Wait> parked_ GUARDED_BY(mu_);
   bool changed_ GUARDED_BY(mu_) = false;  // the board moved, or a wait needs a look
   bool stopping_ GUARDED_BY(mu_) = false;
+  Ticket last_ticket_ GUARDED_BY(mu_) = 0;
   StateBoard::Changes seen_ GUARDED_BY(mu_);                  // what the thread last acted on
   TimePoint sleep_until_ GUARDED_BY(mu_) = TimePoint::max();  // the thread's next deadline
   // Owned by the owning thread (Start/Stop).

@@ -87,6 +87,23 @@ TEST(LoggingTest, TextFormatShowsTheMessageAlone) {
   EXPECT_EQ(lines[0].find('\x1f'), std::string::npos);
 }
 
+// Issue 20 finding 10: the text format wrote control bytes and terminal
+// escapes (from a hook's output, a node's data) raw to the terminal.
+TEST(LoggingTest, TextFormatEscapesControlBytesAndTerminalEscapes) {
+  const std::vector<std::string> lines =
+      CaptureLog(LogConfig{"info", LogConfig::Format::kText}, [] {
+        spdlog::info("hook on_start: \x1b[2J\x1b]0;title\x07 cr\r bs\b del\x7f tab\tok");
+      });
+  ASSERT_EQ(lines.size(), 1u);
+  for (const char c : lines[0]) {
+    EXPECT_FALSE((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == '\x7f')
+        << "raw control byte " << static_cast<int>(c) << " in: " << lines[0];
+  }
+  EXPECT_NE(lines[0].find(R"(hook on_start: \x1b[2J\x1b]0;title\x07 cr\x0d bs\x08 del\x7f tab)"),
+            std::string::npos)
+      << lines[0];
+}
+
 TEST(LoggingTest, LevelFiltersLines) {
   const std::vector<std::string> lines =
       CaptureLog(LogConfig{"warn", LogConfig::Format::kJson}, LogSamples);

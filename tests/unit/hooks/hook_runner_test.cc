@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -56,8 +57,85 @@ class HookRunnerTest : public ::testing::Test {
     return future.get();
   }
 
+  // Queues one action; its outcome arrives in the returned future.
+  static std::future<HookOutcome> Queue(HookRunner& runner, HookAction action, HookTerm term) {
+    auto promise = std::make_shared<std::promise<HookOutcome>>();
+    auto future = promise->get_future();
+    runner.Run(action, term, {},
+               [promise](const HookOutcome& outcome) { promise->set_value(outcome); });
+    return future;
+  }
+
+  // Lines of file `name` (empty when it does not exist).
+  std::vector<std::string> Lines(const std::string& name) const {
+    std::vector<std::string> lines;
+    std::istringstream in(Read(File(name)));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+  // Waits (bounded) until file `name` has at least `count` lines.
+  bool AwaitLines(const std::string& name, size_t count) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (Lines(name).size() < count) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return true;
+  }
+
   fs::path dir_;
   PosixProcessSpawner spawner_;
+};
+
+// Makes `logger` the default one for the scope of the object.
+class ScopedLogger {
+ public:
+  explicit ScopedLogger(std::shared_ptr<spdlog::logger> logger)
+      : previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::move(logger));
+  }
+  ~ScopedLogger() { spdlog::set_default_logger(previous_); }
+  ScopedLogger(const ScopedLogger&) = delete;
+  ScopedLogger& operator=(const ScopedLogger&) = delete;
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+// Logs as the daemon does (one write and flush a line, logging.cc) but into
+// /dev/null: as slow as the real log, without its flood in the test output.
+class QuietLog : public ScopedLogger {
+ public:
+  QuietLog() : ScopedLogger(MakeLogger()) {}
+
+ private:
+  static std::shared_ptr<spdlog::logger> MakeLogger() {
+    auto logger = std::make_shared<spdlog::logger>(
+        "quiet", std::make_shared<spdlog::sinks::basic_file_sink_mt>("/dev/null"));
+    logger->flush_on(spdlog::level::trace);
+    return logger;
+  }
+};
+
+// Keeps the last log lines, for tests that look at what was logged.
+class CapturedLog : public ScopedLogger {
+ public:
+  CapturedLog() : CapturedLog(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256)) {}
+
+  // How many of the lines kept contain `text`.
+  size_t Count(const std::string& text) const {
+    const std::vector<std::string> lines = sink_->last_formatted();
+    return static_cast<size_t>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.find(text) != std::string::npos;
+    }));
+  }
+
+ private:
+  explicit CapturedLog(std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink)
+      : ScopedLogger(std::make_shared<spdlog::logger>("captured", sink)), sink_(std::move(sink)) {}
+
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
 };
 
 TEST_F(HookRunnerTest, EnvironmentFromZooKeeperIsDataNeverCode) {
@@ -93,19 +171,14 @@ TEST_F(HookRunnerTest, NulBytesInEnvironmentBecomeReplacementCharacters) {
 TEST_F(HookRunnerTest, ActionsRunStrictlyOneAfterAnother) {
   HooksConfig hooks;
   const std::string log = File("log");
-  hooks.on_start = Sh("echo begin-start >> " + log + "; sleep 0.2; echo end-start >> " + log);
-  hooks.on_stop = Sh("echo begin-stop >> " + log + "; sleep 0.1; echo end-stop >> " + log);
+  hooks.on_change = Sh("echo begin >> " + log + "; sleep 0.1; echo end >> " + log);
   HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
-  std::promise<void> all_done;
-  runner.Run(HookAction::kStart, 1, {}, [](const HookOutcome&) {});
-  runner.Run(HookAction::kStop, 1, {}, [](const HookOutcome&) {});
-  runner.Run(HookAction::kStart, 1, {}, [](const HookOutcome&) {});
-  runner.Run(HookAction::kStop, 1, {}, [&](const HookOutcome&) { all_done.set_value(); });
-  ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
-  EXPECT_EQ(Read(log),
-            "begin-start\nend-start\nbegin-stop\nend-stop\n"
-            "begin-start\nend-start\nbegin-stop\nend-stop\n");
+  Queue(runner, HookAction::kChange, 0);
+  Queue(runner, HookAction::kChange, 0);
+  auto last = Queue(runner, HookAction::kChange, 0);
+  ASSERT_EQ(last.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(Read(log), "begin\nend\nbegin\nend\nbegin\nend\n");
 }
 
 TEST_F(HookRunnerTest, TimeoutSendsSigtermThenSigkillToTheWholeGroup) {
@@ -113,12 +186,12 @@ TEST_F(HookRunnerTest, TimeoutSendsSigtermThenSigkillToTheWholeGroup) {
   hooks.timeout = milliseconds(300);
   hooks.kill_grace = milliseconds(300);
   // Ignores SIGTERM, and leaves a grandchild in its group.
-  hooks.on_stop = Sh("trap '' TERM; sleep 30 & echo $! > " + File("grandchild") + "; wait");
+  hooks.on_start = Sh("trap '' TERM; sleep 30 & echo $! > " + File("grandchild") + "; wait");
   HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
   const auto start = std::chrono::steady_clock::now();
-  HookOutcome outcome = RunAndWait(runner, HookAction::kStop);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  HookOutcome outcome = RunAndWait(runner, HookAction::kStart);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));  // a hang
   ASSERT_TRUE(outcome.hook.has_value());
   EXPECT_TRUE(outcome.hook->timed_out);
   EXPECT_FALSE(outcome.ok());
@@ -133,23 +206,15 @@ TEST_F(HookRunnerTest, TimeoutSendsSigtermThenSigkillToTheWholeGroup) {
 }
 
 TEST_F(HookRunnerTest, OutputIsLoggedLineByLineTaggedWithTheHook) {
-  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
-  auto previous = spdlog::default_logger();
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  CapturedLog log;
   HooksConfig hooks;
   hooks.on_change = Sh("echo one; echo two >&2; printf three");
   HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
   RunAndWait(runner, HookAction::kChange);
-  spdlog::set_default_logger(previous);
-  const std::vector<std::string> lines = sink->last_formatted();
-  auto has = [&](const std::string& text) {
-    return std::any_of(lines.begin(), lines.end(),
-                       [&](const std::string& l) { return l.find(text) != std::string::npos; });
-  };
-  EXPECT_TRUE(has("hook on_change: one"));
-  EXPECT_TRUE(has("hook on_change: two"));
-  EXPECT_TRUE(has("hook on_change: three"));
+  EXPECT_EQ(log.Count("hook on_change: one"), 1u);
+  EXPECT_EQ(log.Count("hook on_change: two"), 1u);
+  EXPECT_EQ(log.Count("hook on_change: three"), 1u);
 }
 
 TEST_F(HookRunnerTest, FailuresAreReportedNotThrown) {
@@ -217,6 +282,247 @@ TEST_F(HookRunnerTest, FailedStartHookWithResignPolicyDoesNotStartTheChild) {
   RunAndWait(runner, HookAction::kStart);
   std::this_thread::sleep_for(milliseconds(200));
   EXPECT_FALSE(fs::exists(File("child-ran")));
+}
+
+// Issue 20 finding 1: Drain() read until EAGAIN, which a steady writer never
+// lets happen, so the deadline was never looked at again.
+TEST_F(HookRunnerTest, ChattyHookStillTimesOut) {
+  QuietLog quiet;
+  HooksConfig hooks;
+  hooks.on_start = {"yes"};
+  hooks.timeout = milliseconds(1000);
+  hooks.kill_grace = milliseconds(1000);
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.Start();
+  auto start = Queue(runner, HookAction::kStart, 1);
+  const bool returned = start.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  if (!returned) runner.KillRunning();  // so that a failure does not hang the suite
+  ASSERT_TRUE(returned) << "a hook that prints steadily ran past hooks.timeout";
+  const HookOutcome outcome = start.get();
+  ASSERT_TRUE(outcome.hook.has_value());
+  EXPECT_TRUE(outcome.hook->timed_out);
+}
+
+// Issue 20 finding 1: the shutdown hung behind the chatty hook and its stop
+// hook never ran.
+TEST_F(HookRunnerTest, ChattyHookDoesNotHoldUpTheStopHook) {
+  QuietLog quiet;
+  HooksConfig hooks;
+  hooks.on_start = {"yes"};
+  hooks.on_stop = Sh("echo stopped > " + File("stop"));
+  hooks.timeout = milliseconds(1000);
+  hooks.kill_grace = milliseconds(1000);
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.Start();
+  Queue(runner, HookAction::kStart, 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (runner.running() != "on_start" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(runner.running(), "on_start");
+  auto stop = Queue(runner, HookAction::kStop, 1);
+  const bool returned = stop.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  if (!returned) runner.KillRunning();
+  ASSERT_TRUE(returned) << "the stop hook waited forever behind a chatty hook";
+  EXPECT_EQ(Read(File("stop")), "stopped\n");
+  runner.Stop();
+}
+
+// Issue 20 finding 5: the queue was strictly FIFO.
+TEST_F(HookRunnerTest, StopGoesAheadOfQueuedChange) {
+  HooksConfig hooks;
+  const std::string log = File("log");
+  hooks.on_change = Sh("echo change >> " + log + "; sleep 0.5");
+  hooks.on_stop = Sh("echo stop >> " + log);
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.Start();
+  RunAndWait(runner, HookAction::kStart);  // term 1 (no on_start): its stop has work
+  auto first = Queue(runner, HookAction::kChange, 0);
+  ASSERT_TRUE(AwaitLines("log", 1));  // the first change runs now
+  auto second = Queue(runner, HookAction::kChange, 0);
+  auto stop = Queue(runner, HookAction::kStop, 1);
+  ASSERT_EQ(second.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(Lines("log"), (std::vector<std::string>{"change", "stop", "change"}));
+}
+
+// Issue 15 defect 4: a start whose leadership had already ended still ran.
+TEST_F(HookRunnerTest, StaleStartIsDropped) {
+  HooksConfig hooks;
+  const std::string log = File("log");
+  hooks.on_change = Sh("echo change >> " + log + "; sleep 0.5");
+  hooks.on_start = Sh("echo start >> " + log);
+  hooks.on_stop = Sh("echo stop >> " + log);
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.Start();
+  Queue(runner, HookAction::kChange, 0);
+  ASSERT_TRUE(AwaitLines("log", 1));
+  auto stale = Queue(runner, HookAction::kStart, 1);
+  auto its_stop = Queue(runner, HookAction::kStop, 1);
+  auto current = Queue(runner, HookAction::kStart, 2);
+  ASSERT_EQ(current.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  ASSERT_EQ(stale.wait_for(std::chrono::seconds(1)), std::future_status::ready);
+  ASSERT_EQ(its_stop.wait_for(std::chrono::seconds(1)), std::future_status::ready);
+  const HookOutcome dropped = stale.get();
+  EXPECT_TRUE(dropped.skipped);
+  EXPECT_FALSE(dropped.hook.has_value());
+  // Start and stop alternate (invariant 8, found by the simulator): the
+  // application was never told to start, so it is not told to stop.
+  EXPECT_TRUE(its_stop.get().skipped);
+  EXPECT_FALSE(current.get().skipped);
+  EXPECT_EQ(Lines("log"), (std::vector<std::string>{"change", "start"}));
+}
+
+// Issue 20 finding 4: a child that exited while a stop was queued was
+// restarted after the action in front of the stop.
+TEST_F(HookRunnerTest, ChildExitWithStopQueuedIsNotRestarted) {
+  HooksConfig hooks;
+  hooks.on_change = Sh("sleep 1");
+  CapturedLog log;
+  ChildConfig child;
+  child.command = Sh("echo started >> " + File("starts") + "; exec sleep 0.2");
+  child.on_exit = ChildConfig::OnExit::kRestart;
+  HookRunnerImpl runner(hooks, child, spawner_);
+  runner.Start();
+  RunAndWait(runner, HookAction::kStart);
+  ASSERT_TRUE(AwaitLines("starts", 1));
+  Queue(runner, HookAction::kChange, 0);  // the child exits while this runs
+  auto stop = Queue(runner, HookAction::kStop, 1);
+  ASSERT_EQ(stop.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  std::this_thread::sleep_for(milliseconds(1500));  // a restart would be due by now
+  EXPECT_EQ(log.Count("leader-only child started"), 1u) << "restarted although a stop was queued";
+}
+
+// Issue 20 finding 4: the restart delay was a sleep, so a stop queued during
+// it waited, and the child was restarted first.
+TEST_F(HookRunnerTest, RestartDelayDoesNotHoldUpAQueuedStop) {
+  CapturedLog log;
+  ChildConfig child;
+  child.command = Sh("echo started >> " + File("starts") + "; exit 1");
+  child.on_exit = ChildConfig::OnExit::kRestart;
+  HookRunnerImpl runner({}, child, spawner_);
+  runner.Start();
+  RunAndWait(runner, HookAction::kStart);
+  ASSERT_TRUE(AwaitLines("starts", 1));
+  std::this_thread::sleep_for(milliseconds(300));  // its exit is seen; a restart is due in 1 s
+  auto stop = Queue(runner, HookAction::kStop, 1);
+  ASSERT_EQ(stop.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_EQ(log.Count("leader-only child started"), 1u) << "restarted although a stop was queued";
+}
+
+// Spawns for real, then lets `between` run before the runner learns the pid.
+class InterposingSpawner final : public ProcessSpawner {
+ public:
+  explicit InterposingSpawner(std::function<void()> between) : between_(std::move(between)) {}
+  Result<std::unique_ptr<Process>> Spawn(const std::vector<std::string>& argv,
+                                         const Options& options) override {
+    auto spawned = real_.Spawn(argv, options);
+    between_();
+    return spawned;
+  }
+
+ private:
+  PosixProcessSpawner real_;
+  std::function<void()> between_;
+};
+
+// Issue 20 finding 11: a hook spawned but not yet recorded was not killed by
+// KillRunning() (the exit that cannot wait) and outlived the daemon.
+TEST_F(HookRunnerTest, HookSpawnedButNotYetRecordedIsKilled) {
+  HooksConfig hooks;
+  hooks.on_start = Sh("sleep 2; touch " + File("survived"));
+  HookRunnerImpl* self = nullptr;
+  InterposingSpawner spawner([&self] { self->KillRunning(); });
+  HookRunnerImpl runner(hooks, {}, spawner);
+  self = &runner;
+  runner.Start();
+  const HookOutcome outcome = RunAndWait(runner, HookAction::kStart);
+  ASSERT_TRUE(outcome.hook.has_value());
+  ASSERT_TRUE(outcome.hook->status.has_value());
+  EXPECT_EQ(outcome.hook->status->signal, SIGKILL);
+  EXPECT_FALSE(fs::exists(File("survived")));
+}
+
+// Issue 20 finding 8: the read end was closed when the hook returned, so a
+// process it left in the background died of SIGPIPE at its next write.
+TEST_F(HookRunnerTest, BackgroundProcessOfAHookIsNotKilledBySigpipe) {
+  CapturedLog log;
+  HooksConfig hooks;
+  hooks.on_start = Sh("(sleep 0.3; for i in 1 2 3; do echo background-line; done; touch " +
+                      File("survived") + ") &");
+  hooks.on_change = Sh("echo next-hook");
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.Start();
+  const HookOutcome start = RunAndWait(runner, HookAction::kStart);
+  EXPECT_TRUE(start.ok());
+  RunAndWait(runner, HookAction::kChange);  // not held up by the background writer
+  EXPECT_EQ(log.Count("hook on_change: next-hook"), 1u);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!fs::exists(File("survived")) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_TRUE(fs::exists(File("survived"))) << "the background process died writing its output";
+  runner.Stop();
+  EXPECT_EQ(log.Count("hook on_start: background-line"), 3u);
+}
+
+// Issue 20 finding 10: a hook line holding the log's field separator and a
+// JSON object became the JSON log line's "fields"; terminal escapes went to
+// the log raw.
+TEST_F(HookRunnerTest, HookOutputCannotForgeLogFields) {
+  CapturedLog log;
+  HooksConfig hooks;
+  hooks.on_change = Sh(R"(printf 'ok\037{"id":"node-9","role":"leader","epoch":999}\n'; )"
+                       R"(printf '\033[2Jcleared\n')");
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.Start();
+  RunAndWait(runner, HookAction::kChange);
+  EXPECT_EQ(log.Count("\x1f"), 0u) << "a raw separator byte";
+  EXPECT_EQ(log.Count("\x1b"), 0u) << "a raw escape byte";
+  EXPECT_EQ(log.Count(R"(hook on_change: ok\x1f{"id":"node-9")"), 1u);
+  EXPECT_EQ(log.Count(R"(hook on_change: \x1b[2Jcleared)"), 1u);
+}
+
+// Sets environment variables for the scope of the object.
+class ScopedEnvironment {
+ public:
+  explicit ScopedEnvironment(std::map<std::string, std::string> vars) : vars_(std::move(vars)) {
+    for (const auto& [name, value] : vars_) ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnvironment() {
+    for (const auto& [name, value] : vars_) ::unsetenv(name.c_str());
+  }
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+ private:
+  std::map<std::string, std::string> vars_;
+};
+
+// Issue 20 finding 9: hooks got the daemon's whole environment, secrets and
+// systemd's addresses included.
+TEST_F(HookRunnerTest, HookEnvironmentHasNoDaemonSettingsOrSystemdVariables) {
+  ScopedEnvironment daemon_env({{"ZKELECT_ZK_AUTH", "digest:alice:secret"},
+                                {"ZKELECT_ID", "from-the-daemon-env"},
+                                {"NOTIFY_SOCKET", "/run/systemd/notify"},
+                                {"WATCHDOG_PID", "1"},
+                                {"WATCHDOG_USEC", "30000000"},
+                                {"HOOK_TEST_KEEP", "kept"}});
+  HooksConfig hooks;
+  hooks.on_start = Sh("env > " + File("env"));
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.Start();
+  RunAndWait(runner, HookAction::kStart, {{"ZKELECT_EVENT", "start"}, {"ZKELECT_ID", "node-1"}});
+  const std::string env = Read(File("env"));
+  EXPECT_EQ(env.find("ZKELECT_ZK_AUTH"), std::string::npos) << env;
+  EXPECT_EQ(env.find("secret"), std::string::npos);
+  EXPECT_EQ(env.find("from-the-daemon-env"), std::string::npos);
+  EXPECT_EQ(env.find("NOTIFY_SOCKET"), std::string::npos);
+  EXPECT_EQ(env.find("WATCHDOG_"), std::string::npos);
+  EXPECT_NE(env.find("ZKELECT_EVENT=start\n"), std::string::npos) << "set by zkelect for hooks";
+  EXPECT_NE(env.find("ZKELECT_ID=node-1\n"), std::string::npos);
+  EXPECT_NE(env.find("HOOK_TEST_KEEP=kept\n"), std::string::npos);
+  EXPECT_NE(env.find("PATH="), std::string::npos);
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ TEST_F(ConnectionStreamTest, AWriteThatEndsTheStreamSendsTheAnswerAndTheEndInOne
   EXPECT_TRUE(stream_->broken()) << "nothing more can go out";
 
   // The stream is still open here: the end came with the write.
-  const Received received = ClientReads(seconds(2));
+  const Received received = ClientReads(seconds(30));
   EXPECT_EQ(received.data, "HTTP/1.1 200 OK\r\n\r\n");
   EXPECT_TRUE(received.ended);
   EXPECT_EQ(SegmentsSent() - before, 1u) << "the FIN rides on the answer's segment";
@@ -95,7 +95,7 @@ TEST_F(ConnectionStreamTest, AWriteThatEndsTheStreamSendsTheAnswerAndTheEndInOne
 TEST_F(ConnectionStreamTest, ATrySendThatEndsTheStreamSendsTheAnswerAndTheEndInOneSegment) {
   const uint32_t before = SegmentsSent();
   EXPECT_EQ(stream_->TrySend("answer", /*end_stream=*/true), 6u);
-  const Received received = ClientReads(seconds(2));
+  const Received received = ClientReads(seconds(30));
   EXPECT_EQ(received.data, "answer");
   EXPECT_TRUE(received.ended);
   EXPECT_EQ(SegmentsSent() - before, 1u);

@@ -136,5 +136,48 @@ TEST(HostPolicyTest, SplitHostPort) {
   }
 }
 
+// Issue 20 point 2: a web page in a browser on the host posted a form to
+// /resign (Origin: https://evil.example, Sec-Fetch-Site: cross-site) and the
+// leader stepped down. Only the daemon's own origin, or no browser headers at
+// all (curl, the client commands), may change state.
+TEST(HostPolicyTest, CrossSiteRequestForgeryIsRefused) {
+  const struct {
+    std::string origin;
+    std::string fetch_site;
+    std::string host;
+    bool allowed;
+  } cases[] = {
+      {"", "", "127.0.0.1:4040", true},  // curl, zkelect resign
+      {"", "", "", true},                // HTTP/1.0 without Host
+      {"", "none", "127.0.0.1:4040", true},  // typed in the address bar
+      {"", "same-origin", "127.0.0.1:4040", true},
+      {"http://127.0.0.1:4040", "same-origin", "127.0.0.1:4040", true},
+      {"http://127.0.0.1:4040", "", "127.0.0.1:4040", true},
+      {"HTTP://LocalHost:4040", "", "localhost:4040", true},
+      {"http://localhost", "", "localhost:80", true},  // the default port, either side
+      {"http://localhost:80", "", "localhost", true},
+      {"http://[::1]:4040", "", "[::1]:4040", true},
+      {"https://evil.example", "cross-site", "127.0.0.1:4040", false},  // the reported form
+      {"https://evil.example", "", "127.0.0.1:4040", false},
+      {"", "cross-site", "127.0.0.1:4040", false},
+      {"", "same-site", "127.0.0.1:4040", false},  // another port of the same host
+      {"", "Cross-Site", "127.0.0.1:4040", false},
+      {"null", "", "127.0.0.1:4040", false},  // sandboxed frames, file:, data:
+      {"http://127.0.0.1:4041", "", "127.0.0.1:4040", false},
+      {"http://127.0.0.1:4040", "cross-site", "127.0.0.1:4040", false},
+      {"https://127.0.0.1:4040", "", "127.0.0.1:4040", false},  // we serve no TLS
+      {"http://localhost:4040", "", "127.0.0.1:4040", false},   // another origin, same socket
+      {"http://127.0.0.1:4040", "", "", false},  // nothing to compare with
+      {"http://127.0.0.1:4040/", "", "127.0.0.1:4040", false},  // an origin has no path
+      {"http://127.0.0.1:4040@evil.example", "", "127.0.0.1:4040", false},
+      {"127.0.0.1:4040", "", "127.0.0.1:4040", false},
+      {"http://", "", "127.0.0.1:4040", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(HostPolicy::IsSameOrigin(c.origin, c.fetch_site, c.host), c.allowed)
+        << "Origin: " << c.origin << ", Sec-Fetch-Site: " << c.fetch_site << ", Host: " << c.host;
+  }
+}
+
 }  // namespace
 }  // namespace zkelect

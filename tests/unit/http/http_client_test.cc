@@ -33,7 +33,7 @@ using std::chrono::seconds;
 using std::chrono::steady_clock;
 
 // Generous bound for what should happen "soon" on a loaded machine.
-constexpr milliseconds kSoon{5'000};
+constexpr milliseconds kSoon{15'000};
 
 ClientRequest Get(uint16_t port, const std::string& host = "127.0.0.1") {
   ClientRequest request;

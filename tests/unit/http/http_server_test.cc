@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "support/fake_election_control.h"
+#include "support/process_state.h"
+#include "support/raw_connection.h"
 #include "zkelect/election/election_control.h"
 #include "zkelect/metrics/metrics.h"
 
@@ -33,6 +35,9 @@ using std::chrono::steady_clock;
 using ResignOutcome = ElectionControl::ResignOutcome;
 
 constexpr char kIndexHeader[] = "X-Zkelect-Index";
+// A bound in a test only catches a hang (CI runs on a busy 2-core machine
+// and under the sanitizers): how fast the server is belongs in bench/.
+constexpr seconds kHang{30};
 
 Snapshot FollowerSnapshot() {
   Snapshot snapshot;
@@ -161,7 +166,7 @@ class HttpServerTest : public ::testing::Test {
     if (server_) server_->Stop();
   }
 
-  std::unique_ptr<httplib::Client> Client(milliseconds read_timeout = seconds(10)) {
+  std::unique_ptr<httplib::Client> Client(milliseconds read_timeout = 2 * kHang) {
     auto client = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
     client->set_read_timeout(read_timeout);
     return client;
@@ -444,10 +449,10 @@ TEST_F(HttpServerTest, ChunkedBodyIsRefusedBeforeItIsRead) {
 TEST_F(HttpServerTest, PostWithoutContentLengthAnswersAtOnce) {
   StartServer();
   const auto start = steady_clock::now();
-  const RawReply reply =
-      SendRaw(server_->port(), "POST /resign?hold=1s HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  const RawReply reply = SendRaw(
+      server_->port(), "POST /resign?hold=1s HTTP/1.1\r\nHost: localhost\r\n\r\n", kHang);
   EXPECT_EQ(reply.status, 200);
-  EXPECT_LT(steady_clock::now() - start, seconds(2));
+  EXPECT_LT(steady_clock::now() - start, kHang);
   EXPECT_EQ(json::parse(reply.body), json::parse(R"({"resigned": true, "hold_ms": 1000})"));
 }
 
@@ -527,7 +532,7 @@ TEST_F(HttpServerTest, BadParametersAre400WithAClearMessage) {
 TEST_F(HttpServerTest, LongPollAnswersWhenTheBoardChanges) {
   StartServer();
   const auto start = steady_clock::now();
-  auto poll = std::async(std::launch::async, [&] { return Get("/leader?index=1&wait=30s"); });
+  auto poll = std::async(std::launch::async, [&] { return Get("/leader?index=1&wait=10m"); });
   ASSERT_TRUE(AwaitParkedWaiters(1));
   ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
   const httplib::Result result = poll.get();
@@ -535,7 +540,7 @@ TEST_F(HttpServerTest, LongPollAnswersWhenTheBoardChanges) {
   EXPECT_EQ(result->status, 200);
   EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
   EXPECT_EQ(json::parse(result->body)["is_self"], true);
-  EXPECT_LT(steady_clock::now() - start, seconds(10));
+  EXPECT_LT(steady_clock::now() - start, kHang);
 }
 
 TEST_F(HttpServerTest, LongPollOnEachEndpoint) {
@@ -633,7 +638,7 @@ TEST_F(HttpServerTest, WaitIsCappedAtMaxWait) {
   const httplib::Result result = Get("/leader?index=1&wait=10m");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 200);
-  EXPECT_LT(steady_clock::now() - start, seconds(5));
+  EXPECT_LT(steady_clock::now() - start, kHang);
 }
 
 TEST_F(HttpServerTest, DefaultWaitAppliesWithoutWait) {
@@ -644,7 +649,7 @@ TEST_F(HttpServerTest, DefaultWaitAppliesWithoutWait) {
   const httplib::Result result = Get("/leader?index=1");
   ASSERT_TRUE(result);
   EXPECT_GE(steady_clock::now() - start, milliseconds(200));
-  EXPECT_LT(steady_clock::now() - start, seconds(5));
+  EXPECT_LT(steady_clock::now() - start, kHang);
 }
 
 TEST_F(HttpServerTest, LongPollWithAnOlderOrFutureIndexAnswersAtOnce) {
@@ -653,11 +658,11 @@ TEST_F(HttpServerTest, LongPollWithAnOlderOrFutureIndexAnswersAtOnce) {
   const auto start = steady_clock::now();
   // Older: the client missed a change. Newer: the daemon restarted since.
   for (const std::string index : {"0", "1", "3", "999999"}) {
-    const httplib::Result result = Get("/leader?wait=30s&index=" + index);
+    const httplib::Result result = Get("/leader?wait=10m&index=" + index);
     ASSERT_TRUE(result);
     EXPECT_EQ(result->get_header_value(kIndexHeader), "2");
   }
-  EXPECT_LT(steady_clock::now() - start, seconds(5));
+  EXPECT_LT(steady_clock::now() - start, kHang);
 }
 
 TEST_F(HttpServerTest, WaiterCapKeepsShortRequestsServed) {
@@ -676,17 +681,17 @@ TEST_F(HttpServerTest, WaiterCapKeepsShortRequestsServed) {
     const auto start = steady_clock::now();
     const httplib::Result result = Get(path);
     ASSERT_TRUE(result) << path;
-    EXPECT_LT(steady_clock::now() - start, seconds(1)) << path;
+    EXPECT_LT(steady_clock::now() - start, kHang) << path;
   }
   const auto start = steady_clock::now();
   EXPECT_EQ(Post("/resign")->status, 200);
-  EXPECT_LT(steady_clock::now() - start, seconds(1));
+  EXPECT_LT(steady_clock::now() - start, kHang);
 
   // ...and one more long-poll is refused, not parked.
   const auto refused_start = steady_clock::now();
   const httplib::Result refused = Get("/leader?index=1&wait=60s");
   ExpectJsonError(refused, 503, "too_many_waiters");
-  EXPECT_LT(steady_clock::now() - refused_start, seconds(1));
+  EXPECT_LT(steady_clock::now() - refused_start, kHang);
 
   ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
   for (auto& poll : polls) {
@@ -710,7 +715,7 @@ TEST_F(HttpServerTest, StopWakesParkedLongPollsPromptly) {
   ASSERT_TRUE(AwaitParkedWaiters(3));
   const auto start = steady_clock::now();
   StopServer();
-  EXPECT_LT(steady_clock::now() - start, seconds(3));
+  EXPECT_LT(steady_clock::now() - start, kHang);
   EXPECT_EQ(server_->waiters(), 0);
   for (auto& poll : polls) {
     const httplib::Result result = poll.get();
@@ -731,7 +736,7 @@ TEST_F(HttpServerTest, StopAnswersParkedLongPollsWithoutTheBoardClosed) {
   ASSERT_TRUE(AwaitParkedWaiters(3));
   const auto start = steady_clock::now();
   server_->Stop();
-  EXPECT_LT(steady_clock::now() - start, seconds(3));
+  EXPECT_LT(steady_clock::now() - start, kHang);
   EXPECT_EQ(server_->waiters(), 0);
   for (auto& poll : polls) {
     const httplib::Result result = poll.get();
@@ -892,7 +897,7 @@ TEST_F(HttpServerTest, PendingResignsAreCappedAndKeepProbesServed) {
   for (const std::string path : {"/healthz", "/is-leader"}) {
     const auto start = steady_clock::now();
     ASSERT_TRUE(Get(path)) << path;
-    EXPECT_LT(steady_clock::now() - start, seconds(1)) << path;
+    EXPECT_LT(steady_clock::now() - start, kHang) << path;
   }
   control_.FinishPending(ResignOutcome::kNotLeader);
   for (auto& resign : resigns) ExpectJsonError(resign.get(), 409, "not_leader");
@@ -905,7 +910,7 @@ TEST_F(HttpServerTest, StopAnswersAPendingResign) {
   ASSERT_TRUE(control_.AwaitPending(1));
   const auto start = steady_clock::now();
   StopServer();
-  EXPECT_LT(steady_clock::now() - start, seconds(3));
+  EXPECT_LT(steady_clock::now() - start, kHang);
   ExpectJsonError(resign.get(), 503, "shutting_down");
   // The loop may still answer later; nothing must break.
   control_.FinishPending(ResignOutcome::kDone);
@@ -952,6 +957,95 @@ TEST_F(HttpServerTest, BeyondLoopbackWithATokenAllowsPost) {
   StartServer(config);
   EXPECT_EQ(Post("/resign", {{"Authorization", "Bearer s3cret"}})->status, 200);
   ExpectJsonError(Post("/resign"), 401, "unauthorized");
+}
+
+// Issue 20 point 2: a browser form on any web page posted to /resign with
+// its own Origin and the leader stepped down for 100 days.
+TEST_F(HttpServerTest, CrossSiteRequestForgeryOnResignIsRefused) {
+  StartServer();
+  const std::string host = "127.0.0.1:" + std::to_string(server_->port());
+  const httplib::Headers browser_form = {{"Origin", "https://evil.example"},
+                                         {"Sec-Fetch-Site", "cross-site"}};
+  const httplib::Result forged =
+      Client()->Post("/resign?hold=2400h", browser_form, "", "application/x-www-form-urlencoded");
+  ExpectJsonError(forged, 403, "cross_site_request");
+  EXPECT_NE(forged->body.find("https://evil.example"), std::string::npos) << forged->body;
+  ExpectJsonError(Post("/resign", {{"Origin", "null"}}), 403, "cross_site_request");
+  ExpectJsonError(Post("/resign", {{"Sec-Fetch-Site", "cross-site"}}), 403, "cross_site_request");
+  ExpectJsonError(Post("/resign", {{"Origin", "http://localhost:1"}, {"Host", host}}), 403,
+                  "cross_site_request");
+  const RawReply two_origins =
+      SendRaw(server_->port(), "POST /resign HTTP/1.1\r\nHost: " + host + "\r\nOrigin: http://" +
+                                   host + "\r\nOrigin: https://evil.example\r\n\r\n");
+  EXPECT_EQ(two_origins.status, 403);
+  EXPECT_TRUE(control_.holds().empty()) << "a forged request reached the election loop";
+
+  // Reads are not state-changing: a page may look (CORS keeps it from
+  // reading the answer).
+  EXPECT_EQ(Get("/leader", browser_form)->status, 200);
+
+  // What curl and `zkelect resign` send (neither header), and a page of the
+  // daemon's own origin, still work.
+  EXPECT_EQ(Post("/resign")->status, 200);
+  EXPECT_EQ(Post("/resign", {{"Origin", "http://" + host}, {"Sec-Fetch-Site", "same-origin"}})
+                ->status,
+            200);
+  EXPECT_EQ(control_.holds().size(), 2u);
+}
+
+// Issue 20 point 3: clients that parked a long-poll and then went away
+// (reset, or half-closed) kept their slots until the wait ran out (10 min),
+// and every legitimate long-poll got 503 too_many_waiters meanwhile.
+TEST_F(HttpServerTest, DeadLongPollsKeepTheirSlots) {
+  StartServer();  // max_waiters 3
+  const int fds_before = test::OpenDescriptors(::getpid());
+  const std::string poll =
+      "GET /leader?index=1&wait=10m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  std::vector<test::RawConnection> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back(static_cast<uint16_t>(server_->port()));
+    ASSERT_TRUE(clients.back().Send(poll));
+  }
+  ASSERT_TRUE(AwaitParkedWaiters(3));
+  clients[0].Reset();
+  clients[1].Reset();
+  clients[2].ShutdownWrite();  // gone too: it asked and will not wait for the answer
+
+  const auto deadline = steady_clock::now() + seconds(20);
+  while (server_->waiters() > 0 && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(server_->waiters(), 0) << "dead long-polls still hold their slots";
+  clients.clear();
+  // Their descriptors are closed too.
+  while (test::OpenDescriptors(::getpid()) > fds_before && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_LE(test::OpenDescriptors(::getpid()), fds_before);
+
+  // A live client parks again, and hears the change.
+  auto live = std::async(std::launch::async, [&] { return Get("/leader?index=1&wait=10m"); });
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
+  const httplib::Result answer = live.get();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200) << answer->body;
+}
+
+// A client that waits on a half-closed connection is not one this server
+// keeps (documented in ConnectionServer): but one that stays connected is
+// never dropped, even when it pipelines its next request behind the wait.
+TEST_F(HttpServerTest, LongPollWithAPipelinedRequestBehindItStaysParked) {
+  StartServer();
+  test::RawConnection client(static_cast<uint16_t>(server_->port()));
+  ASSERT_TRUE(client.Send("GET /leader?index=1&wait=10m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                          "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
+  const std::string answers = client.ReadUntil("HTTP/1.1 200", 2, seconds(20));
+  EXPECT_NE(answers.find("\"is_self\""), std::string::npos) << answers;
+  EXPECT_NE(answers.find("HTTP/1.1 200", answers.find("HTTP/1.1 200") + 1), std::string::npos)
+      << answers;
 }
 
 }  // namespace

@@ -1,0 +1,124 @@
+// Signals other than the shutdown ones (issue 20 point 7): SIGHUP, until
+// reload exists, changes nothing. And zkelect as PID 1 of a container
+// (issue 20 point 6): orphans are reaped, signals still reach the daemon.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "election_fixture.h"
+#include "support/process_state.h"
+#include "support/temp_dir.h"
+
+namespace zkelect::test {
+namespace {
+
+using std::chrono::seconds;
+
+std::string Describe(const std::vector<ProcessStat>& processes) {
+  std::string out;
+  for (const ProcessStat& p : processes) {
+    out += std::to_string(p.pid) + " (" + p.comm + ") " + p.state + " parent " +
+           std::to_string(p.ppid) + "\n";
+  }
+  return out;
+}
+
+// The last pid of "NSpid:" in /proc/<pid>/status: the pid as its own PID
+// namespace sees it.
+pid_t InnermostPid(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("NSpid:", 0) != 0) continue;
+    std::istringstream fields(line.substr(6));
+    pid_t inner = 0;
+    while (fields >> inner) {
+    }
+    return inner;
+  }
+  return 0;
+}
+
+class DaemonSignalsTest : public ElectionFixture {
+ protected:
+  TempDir dir_{"daemon-signals"};
+};
+
+TEST_F(DaemonSignalsTest, SighupKillsTheLeaderWithoutItsStopHook) {
+  const std::string stopped = dir_.path() + "/stop-hook-ran";
+  ZkelectProcess& leader =
+      AddDaemon("node-1", {R"(--hooks.on_stop=["/bin/sh", "-c", "touch )" + stopped + R"("])"});
+  ASSERT_TRUE(leader.Start());
+  ASSERT_TRUE(WaitReady(leader, seconds(30)));
+  size_t index = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(30), &index));
+
+  leader.Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil(
+      [&] { return leader.log_text().find("reload is not supported yet") != std::string::npos; },
+      seconds(30)))
+      << "no warning about SIGHUP; running: " << leader.running() << "\n"
+      << leader.LogTail();
+  EXPECT_TRUE(leader.running()) << leader.LogTail();
+  EXPECT_EQ(HttpGet(leader.port(), "/is-leader").status, 200) << leader.LogTail();
+  EXPECT_FALSE(std::filesystem::exists(stopped)) << "the stop hook ran after SIGHUP";
+}
+
+// Issue 20 point 6: as PID 1 (the container image runs it so), zkelect
+// never reaped the orphans of its hooks: `sh -c 'sleep 0.2 & exit 0'` left a
+// <defunct> child of zkelect for good. Here zkelect runs as PID 1 of a new
+// PID namespace, and an on_start hook leaves a background process behind
+// that ends a moment later.
+TEST_F(DaemonSignalsTest, ZombiesPileUpWhenZkelectIsPid1) {
+  const std::string orphan_done = dir_.path() + "/orphan-done";
+  const std::string stopped = dir_.path() + "/stop-hook-ran";
+  ZkelectOptions options;
+  options.id = "node-1";
+  options.servers = zk_.connect_string();
+  options.election_path = path_;
+  options.session_timeout = kSessionTimeoutFlag;
+  options.launcher = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child"};
+  options.extra_flags = {
+      R"(--hooks.on_start=["/bin/sh", "-c", "(sleep 0.2; touch )" + orphan_done +
+          R"() & exit 0"])",
+      R"(--hooks.on_stop=["/bin/sh", "-c", "touch )" + stopped + R"("])"};
+  ZkelectProcess daemon(options);
+  ASSERT_TRUE(daemon.Start());
+  ASSERT_TRUE(WaitReady(daemon, seconds(30)));
+
+  // unshare's one child is PID 1 of the new namespace.
+  std::vector<ProcessStat> tree = ProcessTree(daemon.pid());
+  ASSERT_GE(tree.size(), 2u) << Describe(tree);
+  const pid_t pid1 = tree[1].pid;
+  ASSERT_EQ(InnermostPid(pid1), 1) << Describe(tree);
+  ASSERT_EQ(tree[1].comm, "zkelect") << Describe(tree);
+
+  ASSERT_EQ(HttpGet(daemon.port(), "/is-leader", seconds(30)).status, 200);
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(orphan_done); }, seconds(30)))
+      << "the hook's background process did not run";
+  const auto zombies = [&] {
+    std::vector<ProcessStat> found;
+    for (const ProcessStat& p : ProcessTree(daemon.pid())) {
+      if (p.state == 'Z') found.push_back(p);
+    }
+    return found;
+  };
+  EXPECT_TRUE(WaitUntil([&] { return zombies().empty(); }, seconds(30)))
+      << "zombies left:\n" << Describe(zombies()) << "in:\n" << Describe(ProcessTree(daemon.pid()));
+
+  // Signals to PID 1 still stop the daemon in order, stop hook included,
+  // and its exit status is PID 1's.
+  ::kill(pid1, SIGTERM);
+  const std::optional<ExitStatus> status = daemon.WaitExit(seconds(60));
+  ASSERT_TRUE(status.has_value()) << daemon.LogTail();
+  EXPECT_TRUE(status->exited() && status->exit_code == 0) << status->ToString();
+  EXPECT_TRUE(std::filesystem::exists(stopped)) << daemon.LogTail();
+}
+
+}  // namespace
+}  // namespace zkelect::test
