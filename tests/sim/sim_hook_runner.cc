@@ -107,11 +107,17 @@ void SimHookRunner::SetPaused(bool paused) {
 
 void SimHookRunner::Next() {
   if (paused_) return;  // the resume calls it
-  while (!current_ && !queue_jobs_.empty() && queue_jobs_.front().skipped) {
+  // Dropped without running anything: a start whose term a later stop
+  // ended, and a stop with no start since the last stop (they alternate).
+  while (!current_ && !queue_jobs_.empty()) {
+    const Job& front = queue_jobs_.front();
+    const bool stale_start = front.action == HookAction::kStart && front.skipped;
+    const bool idle_stop = front.action == HookAction::kStop && !started_since_stop_;
+    if (!stale_start && !idle_stop) break;
     Job skipped = std::move(queue_jobs_.front());
     queue_jobs_.pop_front();
-    trace_.Add(fmt::format("{} hook on_start skipped (its term {} ended)", options_.name,
-                           skipped.term));
+    trace_.Add(fmt::format("{} hook {} skipped (term {})", options_.name,
+                           HookName(skipped.action), skipped.term));
     HookOutcome outcome;
     outcome.skipped = true;
     skipped.done(outcome);
@@ -120,6 +126,9 @@ void SimHookRunner::Next() {
   current_ = std::move(queue_jobs_.front());
   queue_jobs_.pop_front();
   current_outcome_ = HookOutcome{};
+  if (current_->action != HookAction::kChange) {
+    started_since_stop_ = current_->action == HookAction::kStart;
+  }
   observer_.OnHookBegin(current_->action, current_->env);
   std::chrono::milliseconds total{0};
   if (current_->action == HookAction::kStop && child_running_) {

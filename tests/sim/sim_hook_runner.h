@@ -44,7 +44,8 @@ class HookObserver {
 // The HookRunner of a simulated daemon (design §5) in virtual time, keeping
 // the interface's ordering contract: one action at a time; a kStop goes
 // ahead of every queued kStart and kChange (kStops keep their order); a
-// queued kStart of a term <= that of a kStop queued after it is skipped.
+// queued kStart of a term <= that of a kStop queued after it is skipped, and
+// so is a kStop with no kStart run since the last kStop.
 // start = on_start, then the leader-only child if the hook succeeded (or
 // start_failure is ignore); stop = stop the child (up to stop_grace), then
 // on_stop; change = on_change. A hook past hooks.timeout is killed: it ends
@@ -126,6 +127,7 @@ class SimHookRunner final : public HookRunner {
   uint64_t job_id_ = 0;
   Clock::TimePoint current_end_{};
   bool start_pending_ = false;  // an event to begin the next action is queued
+  bool started_since_stop_ = false;  // a kStart ran since the last kStop
   bool paused_ = false;
   std::vector<std::function<void()>> deferred_;  // the runner thread's work after a resume
   bool child_running_ = false;

@@ -46,15 +46,23 @@ class SimHookRunnerTest : public ::testing::Test {
   std::vector<std::string> done;
 };
 
-TEST_F(SimHookRunnerTest, AStopGoesAheadOfAQueuedStartAndSkipsAStaleOne) {
-  runner.Run(HookAction::kStart, 1, {}, [&](const HookOutcome& o) {
-    done.push_back(o.skipped ? "start 1 skipped" : "start 1");
-  });
-  runner.Run(HookAction::kStop, 1, {}, [&](const HookOutcome&) { done.push_back("stop 1"); });
+TEST_F(SimHookRunnerTest, AStopGoesAheadOfAQueuedStartAndBothAreSkippedWhenNoStartRan) {
+  auto record = [&](std::string what) {
+    return [&, what](const HookOutcome& o) { done.push_back(what + (o.skipped ? " skipped" : "")); };
+  };
+  runner.Run(HookAction::kStart, 1, {}, record("start 1"));
+  runner.Run(HookAction::kStop, 1, {}, record("stop 1"));
   RunAll();
-  // The start was queued, not running, when the stop of its term came.
-  EXPECT_EQ(done, (std::vector<std::string>{"stop 1", "start 1 skipped"}));
-  EXPECT_EQ(recorder.log, (std::vector<std::string>{"begin stop", "end stop"}));
+  // The start was queued, not running, when the stop of its term came; with
+  // no start run, the stop runs nothing either (they alternate).
+  EXPECT_EQ(done, (std::vector<std::string>{"stop 1 skipped", "start 1 skipped"}));
+  EXPECT_TRUE(recorder.log.empty());
+  runner.Run(HookAction::kStart, 2, {}, record("start 2"));
+  RunAll();
+  runner.Run(HookAction::kStop, 2, {}, record("stop 2"));
+  RunAll();
+  EXPECT_EQ(recorder.log,
+            (std::vector<std::string>{"begin start", "end start", "begin stop", "end stop"}));
 }
 
 // A stopped process's runner thread starts nothing: a start queued before
