@@ -39,7 +39,7 @@ void InvariantChecker::Fail(int invariant, std::string message) {
 void InvariantChecker::OnProcessStart(int d) {
   Daemon& daemon = At(d);
   daemon.last_hook.reset();
-  daemon.stop_pending = false;
+  daemon.stops_pending = 0;
   daemon.paused = false;
   daemon.board_leader = false;
   daemon.resigning = false;
@@ -65,7 +65,7 @@ void InvariantChecker::OnProcessEnd(int d, const char* how) {
     if (lead.started) EndLeadership(d, lead, how, 0);
   }
   daemon.board_leader = false;
-  daemon.stop_pending = false;
+  daemon.stops_pending = 0;
   daemon.paused = false;
   daemon.resigning = false;
 }
@@ -135,14 +135,28 @@ void InvariantChecker::OnElected(int d, int64_t epoch, const std::string& node_p
 
 void InvariantChecker::OnDemoted(int d, Reason reason, Millis budget, uint64_t warnings) {
   Daemon& daemon = At(d);
-  daemon.stop_pending = true;
-  if (daemon.leads.empty() || daemon.leads.back().demoted) return;
-  Leadership& lead = daemon.leads.back();
-  lead.demoted = true;
-  lead.demoted_at = clock_.Now();
-  lead.voluntary = Voluntary(reason);
-  lead.budget = budget;
-  lead.warnings_at_demotion = warnings;
+  ++daemon.stops_pending;
+  // A demotion ends whatever leadership of this daemon still stands.
+  for (Leadership& lead : daemon.leads) {
+    if (lead.demoted) continue;
+    lead.demoted = true;
+    lead.demoted_at = clock_.Now();
+    lead.voluntary = Voluntary(reason);
+    lead.budget = budget;
+    lead.warnings_at_demotion = warnings;
+  }
+}
+
+void InvariantChecker::OnHookSkipped(int d, HookAction action, int64_t epoch) {
+  Daemon& daemon = At(d);
+  if (action == HookAction::kStop) {
+    daemon.stops_pending = std::max(0, daemon.stops_pending - 1);
+  } else if (action == HookAction::kStart) {
+    auto lead = std::find_if(daemon.leads.begin(), daemon.leads.end(), [epoch](const Leadership& l) {
+      return !l.started && l.epoch == epoch;
+    });
+    if (lead != daemon.leads.end()) daemon.leads.erase(lead);
+  }
 }
 
 void InvariantChecker::OnHookBegin(int d, HookAction action, int64_t epoch) {
@@ -199,7 +213,7 @@ void InvariantChecker::OnHookBegin(int d, HookAction action, int64_t epoch) {
 void InvariantChecker::OnHookEnd(int d, HookAction action, uint64_t warnings) {
   Daemon& daemon = At(d);
   if (action != HookAction::kStop) return;
-  daemon.stop_pending = false;
+  daemon.stops_pending = std::max(0, daemon.stops_pending - 1);
   if (daemon.leads.empty() || !daemon.leads.front().started) return;
   const Leadership lead = std::move(daemon.leads.front());
   daemon.leads.pop_front();
@@ -308,7 +322,7 @@ void InvariantChecker::OnNodeRemoved(const std::string& path, const Znode& node,
   if (owner < 0) return;
   Daemon& daemon = At(owner);
   const bool own_act = (how == NodeGone::kDeleted && by == owner) || how == NodeGone::kSessionClosed;
-  if (own_act && daemon.stop_pending) {
+  if (own_act && daemon.stops_pending > 0) {
     Fail(2, fmt::format("daemon {} {} its node {} (epoch {}) while its stop hook still runs "
                         "(rule 12)",
                         owner, how == NodeGone::kDeleted ? "deleted" : "closed the session of",

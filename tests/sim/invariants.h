@@ -65,6 +65,8 @@ class InvariantChecker {
   // Hook commands of daemon `d`; `warnings` as above, at the end.
   void OnHookBegin(int d, HookAction action, int64_t epoch);
   void OnHookEnd(int d, HookAction action, uint64_t warnings);
+  // The runner dropped an action of `d` without running it.
+  void OnHookSkipped(int d, HookAction action, int64_t epoch);
 
   // Invariant 5: a resign of `d` while it led on `node_path`.
   void OnResignRequested(int d, Millis hold, const std::string& node_path);
@@ -110,7 +112,7 @@ class InvariantChecker {
     // Oldest first: a stop may still run when the same node leads again.
     std::deque<Leadership> leads;
     std::optional<HookAction> last_hook;  // kStart or kStop, for invariant 8
-    bool stop_pending = false;            // demoted, stop hook not ended
+    int stops_pending = 0;                // demotions whose stop has not ended
     bool paused = false;
     bool first_step_after_resume = false;
     bool board_leader = false;

@@ -394,12 +394,19 @@ void SimDaemon::Step() {
 // ---------------------------------------------------------------------------
 // Hooks
 
+namespace {
+int64_t EpochOf(const std::map<std::string, std::string>& env) {
+  auto it = env.find("ZKELECT_EPOCH");
+  return it != env.end() && !it->second.empty() ? std::stoll(it->second) : 0;
+}
+}  // namespace
+
 void SimDaemon::OnHookBegin(HookAction action, const std::map<std::string, std::string>& env) {
-  int64_t epoch = 0;
-  if (auto it = env.find("ZKELECT_EPOCH"); it != env.end() && !it->second.empty()) {
-    epoch = std::stoll(it->second);
-  }
-  ctx_.checker.OnHookBegin(index_, action, epoch);
+  ctx_.checker.OnHookBegin(index_, action, EpochOf(env));
+}
+
+void SimDaemon::OnHookSkipped(HookAction action, const std::map<std::string, std::string>& env) {
+  ctx_.checker.OnHookSkipped(index_, action, EpochOf(env));
 }
 
 void SimDaemon::OnHookEnd(HookAction action, const HookOutcome& /*outcome*/) {

@@ -104,6 +104,7 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   // HookObserver:
   void OnHookBegin(HookAction action, const std::map<std::string, std::string>& env) override;
   void OnHookEnd(HookAction action, const HookOutcome& outcome) override;
+  void OnHookSkipped(HookAction action, const std::map<std::string, std::string>& env) override;
 
  private:
   struct Process;

@@ -121,6 +121,7 @@ void SimHookRunner::Next() {
     HookOutcome outcome;
     outcome.skipped = true;
     skipped.done(outcome);
+    observer_.OnHookSkipped(skipped.action, skipped.env);
   }
   if (current_ || queue_jobs_.empty()) return;
   current_ = std::move(queue_jobs_.front());
@@ -156,18 +157,19 @@ void SimHookRunner::Finish(uint64_t job_id) {
   current_.reset();
   HookOutcome outcome = std::move(current_outcome_);
   if (paused_) {
-    // The hook's process ended now; the runner's thread sees it on resume.
-    observer_.OnHookEnd(job.action, outcome);
+    // The hook's process ended now; the runner's thread sees it on resume
+    // (and only then can the listener count an over-budget stop, so the
+    // checker hears of the end then too: a longer stop, never a shorter one).
     deferred_.push_back([this, job = std::move(job), outcome = std::move(outcome)]() mutable {
-      Complete(std::move(job), std::move(outcome), /*observed=*/true);
+      Complete(std::move(job), std::move(outcome));
     });
     return;
   }
-  Complete(std::move(job), std::move(outcome), /*observed=*/false);
+  Complete(std::move(job), std::move(outcome));
   Next();
 }
 
-void SimHookRunner::Complete(Job job, HookOutcome outcome, bool observed) {
+void SimHookRunner::Complete(Job job, HookOutcome outcome) {
   if (job.action == HookAction::kStart && options_.child) {
     const bool go = !outcome.hook || outcome.hook->ok() ||
                     options_.hooks.start_failure == HooksConfig::StartFailure::kIgnore;
@@ -175,7 +177,7 @@ void SimHookRunner::Complete(Job job, HookOutcome outcome, bool observed) {
   }
   trace_.Add(fmt::format("{} hook {} ends", options_.name, HookName(job.action)));
   job.done(outcome);  // first: the listener counts an over-budget stop here
-  if (!observed) observer_.OnHookEnd(job.action, outcome);
+  observer_.OnHookEnd(job.action, outcome);
 }
 
 void SimHookRunner::StartChild(HookTerm term) {

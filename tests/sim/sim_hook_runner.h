@@ -39,6 +39,8 @@ class HookObserver {
   virtual ~HookObserver() = default;
   virtual void OnHookBegin(HookAction action, const std::map<std::string, std::string>& env) = 0;
   virtual void OnHookEnd(HookAction action, const HookOutcome& outcome) = 0;
+  // The action was dropped without running anything (HookOutcome::skipped).
+  virtual void OnHookSkipped(HookAction action, const std::map<std::string, std::string>& env) = 0;
 };
 
 // The HookRunner of a simulated daemon (design §5) in virtual time, keeping
@@ -107,9 +109,9 @@ class SimHookRunner final : public HookRunner {
   // How long one hook command runs, and how it ends.
   HookResult Draw(const char* name, std::chrono::milliseconds* duration);
   void Finish(uint64_t job_id);
-  // The runner's thread learns that `job` ended: its `done`, and the
-  // observer unless it was told when the hook's process ended.
-  void Complete(Job job, HookOutcome outcome, bool observed);
+  // The runner's thread learns that `job` ended: its `done`, then the
+  // observer.
+  void Complete(Job job, HookOutcome outcome);
   void StartChild(HookTerm term);
 
   const Options options_;

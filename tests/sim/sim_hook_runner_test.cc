@@ -20,6 +20,7 @@ class Recorder final : public HookObserver {
   void OnHookEnd(HookAction action, const HookOutcome&) override {
     log.push_back(action == HookAction::kStart ? "end start" : "end stop");
   }
+  void OnHookSkipped(HookAction, const std::map<std::string, std::string>&) override {}
   std::vector<std::string> log;
 };
 
