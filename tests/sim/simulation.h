@@ -1,0 +1,113 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/ensemble.h"
+#include "sim/event_queue.h"
+#include "sim/invariants.h"
+#include "sim/sim_clock.h"
+#include "sim/sim_daemon.h"
+#include "sim/sim_random.h"
+#include "sim/trace.h"
+
+namespace zkelect::sim {
+
+struct SimOptions {
+  uint64_t seed = 1;
+  uint64_t max_events = 100'000;  // queue events to run (the run stops earlier on a violation)
+  int daemons = 3;                // 3 to 5
+  size_t trace_lines = 300;       // kept for the failure report
+};
+
+struct SimResult {
+  uint64_t seed = 0;
+  uint64_t events = 0;
+  uint64_t trace_hash = 0;
+  std::chrono::nanoseconds simulated{0};
+  std::optional<InvariantChecker::Violation> violation;
+  std::string trace_tail;  // filled when an invariant broke
+  uint64_t faults = 0;
+  uint64_t leaderships = 0;  // start hooks begun
+};
+
+// One seeded run: a ZooKeeper ensemble (Ensemble over ZkModel), 3 to 5
+// complete daemon cores (SimDaemon), foreign clients, and a schedule of
+// faults, all in virtual time from one seed. The run alternates fault
+// phases (faults of every kind at random instants) with quiet phases (every
+// fault healed; invariant 4 then wants a leader within the longest session
+// timeout + 2 s). The invariants are checked after every event; the run
+// stops at the first broken one. Deterministic: the same options give the
+// same events, trace and hash.
+//
+// Not thread-safe; one Simulation per thread.
+class Simulation final : public Ensemble::NodeObserver {
+ public:
+  explicit Simulation(SimOptions options);
+  ~Simulation() override;
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  SimResult Run();
+
+  // Ensemble::NodeObserver:
+  void OnNodeRemoved(const std::string& path, const Znode& node, int64_t by,
+                     NodeGone how) override;
+
+ private:
+  struct Foreign {
+    int64_t session = 0;
+    std::string kind;
+  };
+
+  void Note(const std::string& what) { trace_.Add(what); }
+  DaemonConfig DrawConfig(int index);
+  std::chrono::milliseconds LongestTimeout() const;
+
+  // Phases.
+  void BeginFaultPhase();
+  void BeginQuietPhase();
+  void InjectFault();
+  void HealEverything();
+  void AwaitHealed(uint64_t phase);
+  void CheckLeader(uint64_t phase);
+
+  // Faults.
+  void ProcessFault(int index);
+  void NetworkFault();
+  void ForeignFault();
+  void HookFault(int index);
+  void AddForeignCandidate(const std::string& kind, const std::string& prefix,
+                           const std::string& data, bool auth_only);
+  void RestartLater(int index);
+
+  // Invariant 6.
+  void OnCleanExit(const SimDaemon::CleanExit& exit);
+  void NoteReachability();
+  bool ReachableDuring(int daemon, Clock::TimePoint from, Clock::TimePoint to) const;
+
+  const SimOptions options_;
+  SimClock clock_;
+  EventQueue queue_;
+  SimRandom random_;
+  Trace trace_;
+  std::unique_ptr<Ensemble> ensemble_;
+  std::unique_ptr<InvariantChecker> checker_;
+  std::vector<std::unique_ptr<SimDaemon>> daemons_;
+  std::vector<Foreign> foreign_;
+  int64_t admin_session_ = 0;
+  uint64_t phase_ = 0;
+  bool quiet_ = false;
+  uint64_t faults_ = 0;
+  uint64_t foreign_count_ = 0;
+  // Per daemon: when it could not reach the quorum (network partition,
+  // ensemble down, a server cut off), as [from, to) spans; to = max while on.
+  std::vector<std::vector<std::pair<Clock::TimePoint, Clock::TimePoint>>> unreachable_;
+  std::vector<bool> partitioned_;
+};
+
+}  // namespace zkelect::sim
