@@ -25,6 +25,9 @@ constexpr milliseconds kMaxReopenBackoff{30'000};
 // Advance() runs again while a pass changed the state; more passes than
 // this mean two rules undo each other.
 constexpr int kMaxAdvancePasses = 8;
+// Nodes of sessions given up that a daemon remembers to delete; more are left
+// to the server's expiry.
+constexpr size_t kMaxStaleNodes = 8;
 
 std::string Hex(int64_t session_id) { return fmt::format("0x{:x}", session_id); }
 
@@ -124,7 +127,7 @@ void Recipe::SetIntent(Intent next) {
 // join when wanted and connected.
 void Recipe::Advance() {
   for (int pass = 0; pass < kMaxAdvancePasses; ++pass) {
-    const auto before = std::make_tuple(phase_, node_, leadership_, intent_, stale_node_.has_value(),
+    const auto before = std::make_tuple(phase_, node_, leadership_, intent_, stale_.size(),
                                         stale_delete_in_flight_, close_at_.has_value());
     if (phase_ == SessionPhase::kClosed || close_at_) return;
     if (!WantsNode() && leadership_ == Leadership::kLeading) {
@@ -136,16 +139,16 @@ void Recipe::Advance() {
     // start before our stop hook ended.
     if (leadership_ != Leadership::kStopping && phase_ == SessionPhase::kConnected &&
         clock_.Now() >= delete_not_before_) {
-      if (stale_node_ && !stale_delete_in_flight_) DeleteStaleNode();
+      if (!stale_delete_in_flight_) DeleteStaleNode();
       if (!WantsNode() && node_ == NodePhase::kRegistered) DeleteOwnNode();
     }
     if (WantsNode()) {
       Join();
-    } else if (intent_ != Intent::kObserve && node_ == NodePhase::kNone && !stale_node_ &&
+    } else if (intent_ != Intent::kObserve && node_ == NodePhase::kNone && stale_.empty() &&
                leadership_ == Leadership::kNone) {
       FinishLeaving();
     }
-    const auto after = std::make_tuple(phase_, node_, leadership_, intent_, stale_node_.has_value(),
+    const auto after = std::make_tuple(phase_, node_, leadership_, intent_, stale_.size(),
                                        stale_delete_in_flight_, close_at_.has_value());
     if (before == after) return;
   }
@@ -180,7 +183,12 @@ void Recipe::DropSession(Reason why, bool node_gone) {
   zk_.Close();
   // Replies of the closed handle never come: nothing is in flight any more.
   stale_delete_in_flight_ = false;
-  if (own_node_ && !node_gone && intent_ != Intent::kShutdown) stale_node_ = own_node_;
+  const bool maybe_a_node = own_node_ || node_ == NodePhase::kCreating ||
+                            node_ == NodePhase::kUncertain || node_ == NodePhase::kDeleting;
+  if (maybe_a_node && !node_gone && intent_ != Intent::kShutdown) {
+    if (stale_.size() == kMaxStaleNodes) stale_.erase(stale_.begin());  // it expires all the same
+    stale_.push_back(StaleNode{uuid_, own_node_});
+  }
   ForgetOwnNode();
   node_ = NodePhase::kNone;
   const bool reopen_now = why == Reason::kExpired && phase_ != SessionPhase::kIdle;
@@ -510,20 +518,35 @@ void Recipe::DeleteOwnNode() {
 }
 
 void Recipe::DeleteStaleNode() {
+  auto named = std::find_if(stale_.begin(), stale_.end(),
+                            [](const StaleNode& stale) { return stale.name.has_value(); });
+  if (named == stale_.end()) return;
   Expect(leadership_ != Leadership::kStopping, "no delete while stopping");
-  const std::string node = *stale_node_;
+  const std::string node = *named->name;
   stale_delete_in_flight_ = true;
   spdlog::info("deleting {}, our node of a session given up", node);
   zk_.Delete(PathOf(node), Confirmed("deleted-stale", [this, node](ZkCode code) {
-               if (!stale_delete_in_flight_ || stale_node_ != node) return;
+               if (!stale_delete_in_flight_) return;
                stale_delete_in_flight_ = false;
                if (code == ZkCode::kOk || code == ZkCode::kNoNode) {
                  if (code == ZkCode::kOk) deleted_at_ = clock_.Now();
-                 stale_node_.reset();
+                 std::erase_if(stale_, [&node](const StaleNode& s) { return s.name == node; });
                } else {
                  DeleteFailed(node, code);
                }
              }));
+}
+
+void Recipe::MatchStaleNodes() {
+  std::erase_if(stale_, [this](StaleNode& stale) {
+    if (stale_delete_in_flight_ && stale.name) return false;  // its delete decides
+    auto listed = std::find_if(
+        candidates_.begin(), candidates_.end(),
+        [&stale](const std::string& name) { return IsCandidateOf(name, stale.uuid); });
+    if (listed == candidates_.end()) return true;  // never created, or expired meanwhile
+    stale.name = *listed;
+    return false;
+  });
 }
 
 void Recipe::DeleteFailed(const std::string& node, ZkCode code) {
@@ -575,6 +598,7 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     candidates_.clear();
     candidates_known_ = true;
     leader_.reset();
+    MatchStaleNodes();  // no parent, no node of an earlier session either
     if (node_ == NodePhase::kUncertain) node_ = NodePhase::kNone;  // no parent, no node
     if (own_node_) {
       spdlog::warn("election path {} disappeared with our node{}", options_.election_path,
@@ -615,10 +639,7 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
                  }));
     }
   }
-  if (stale_node_ && !stale_delete_in_flight_ &&
-      std::find(candidates_.begin(), candidates_.end(), *stale_node_) == candidates_.end()) {
-    stale_node_.reset();  // the server expired it meanwhile
-  }
+  MatchStaleNodes();
 
   if (node_ == NodePhase::kRegistered &&
       std::find(candidates_.begin(), candidates_.end(), *own_node_) == candidates_.end()) {

@@ -204,7 +204,7 @@ class Recipe final : public ZkEventSink {
   // Session.
   void OpenSession();
   // The handle is finished: closes it; `node_gone` when the server said so
-  // (expiry), otherwise our node may outlive it (kept as stale_node_).
+  // (expiry), otherwise our node may outlive it (kept in stale_).
   void DropSession(Reason why, bool node_gone);
   void OnConnected();
   void Heard(Clock::TimePoint sent);
@@ -218,8 +218,10 @@ class Recipe final : public ZkEventSink {
   void EnsureParent();
   void CreateParentStep(size_t end);
   void DeleteOwnNode();
-  // Deletes a node of ours from a session we gave up (see stale_node_).
+  // Deletes the first named node of stale_ (one at a time).
   void DeleteStaleNode();
+  // A listing tells which stale nodes exist: names them, forgets the others.
+  void MatchStaleNodes();
   // A delete of `node` failed: Advance() sends it again after kRetryDelay
   // (or a reconnect).
   void DeleteFailed(const std::string& node, ZkCode code);
@@ -302,10 +304,17 @@ class Recipe final : public ZkEventSink {
   // Candidacy.
   std::string uuid_;
   std::optional<std::string> own_node_;
-  // A node of ours from a session we gave up without the server's word
-  // (assumed expiry, auth failure): it may live on until the server expires
-  // it, so the next session deletes it (a resign is done only then).
-  std::optional<std::string> stale_node_;
+  // Nodes of ours from sessions we gave up without the server's word (assumed
+  // expiry, auth failure), known by uuid (a create whose answer was lost has
+  // no name yet): such a node may live on until the server expires the
+  // session (an ensemble that restarts gives it a fresh timeout), so the next
+  // session finds it in a listing and deletes it. A resign, or a shutdown, is
+  // done only once none is left. Oldest first, at most kMaxStaleNodes.
+  struct StaleNode {
+    std::string uuid;
+    std::optional<std::string> name;  // once a listing showed it
+  };
+  std::vector<StaleNode> stale_;
   bool stale_delete_in_flight_ = false;
   Clock::TimePoint delete_not_before_{};  // after a failed delete
   // Our delete succeeded at this time: the next write waits kYieldAfterDelete.

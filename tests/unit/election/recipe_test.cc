@@ -1085,5 +1085,31 @@ TEST_F(RecipeTest, ReconnectCountsLivenessFromWhenTheLibraryConnected) {
       << "the lease counts from when the loop ran";
 }
 
+// Found by the simulator (seed 509): a create was applied but its answer
+// lost; the session was given up for silence before a listing could find the
+// node, and the ensemble, back from an outage, kept that session alive. The
+// node, known only by its uuid, outlived the daemon's clean exit. The next
+// session finds it by uuid and deletes it.
+TEST_F(RecipeTest, NodeOfALostCreateInASessionGivenUpIsFoundByItsUuidAndDeleted) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  MakeParents();
+  AddPeer("leader");
+  zk_.FailNextCreate(FakeZkClient::CreateFault::kLostAfterApply);
+  Make();
+  recipe_->Start();
+  recipe_->OnWake();
+  zk_.Deliver();  // connected; the create is applied, its answer lost
+  ASSERT_EQ(zk_.ChildrenOf(kPath).size(), 2u);
+  zk_.GoSilent();  // before the listing that would find it
+  Advance(milliseconds(6500));  // given up; the server keeps the session
+  zk_.Speak();
+  Settle();
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  Advance(milliseconds(500));
+  EXPECT_TRUE(done);
+  EXPECT_EQ(zk_.ChildrenOf(kPath).size(), 1u) << "a node of ours outlived the exit";
+}
+
 }  // namespace
 }  // namespace zkelect
