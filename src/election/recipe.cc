@@ -268,7 +268,11 @@ void Recipe::OnConnected() {
 
 void Recipe::Heard(Clock::TimePoint sent) {
   const bool was_fenced = Fenced();
+  const Clock::TimePoint before = last_heard_;
   last_heard_ = std::max(last_heard_, sent);
+  if (leadership_ == Leadership::kLeading && last_heard_ != before) {
+    listener_.OnLease(*LeaseExpiry());
+  }
   if (was_fenced && !Fenced()) {
     spdlog::info("zk: ZooKeeper answers again");
     Refresh();
@@ -845,6 +849,7 @@ void Recipe::BecomeLeader(const NodeStat& own_stat) {
   ++term_;
   Note("leading", own_stat.czxid, static_cast<int64_t>(term_));
   SetLeader(*own_node_, options_.identity, own_stat.czxid);
+  listener_.OnLease(*LeaseExpiry());
   // The start hook first: the role change's log line can wait.
   listener_.OnElected(*leader_);
   UpdateRole(Reason::kElected);

@@ -20,7 +20,18 @@ HookRoleListener::HookRoleListener(Options options, HookRunner& runner, TaskPost
       runner_(runner),
       loop_(loop),
       clock_(clock),
-      metrics_(metrics) {}
+      metrics_(metrics) {
+  runner_.SetStartGate([this](HookTerm term) { return MayStart(term); });
+}
+
+void HookRoleListener::OnLease(Clock::TimePoint until) {
+  lease_.store(until.time_since_epoch().count(), std::memory_order_release);
+}
+
+bool HookRoleListener::MayStart(HookTerm term) const {
+  return term == leading_term_.load(std::memory_order_acquire) &&
+         clock_.Now().time_since_epoch().count() <= lease_.load(std::memory_order_acquire);
+}
 
 void HookRoleListener::SetStepAside(std::function<void(Reason)> step_aside) {
   step_aside_ = std::move(step_aside);
@@ -44,6 +55,7 @@ std::map<std::string, std::string> HookRoleListener::Environment(const char* eve
 void HookRoleListener::OnElected(const LeaderView& self) {
   self_ = self;
   const HookTerm term = ++term_;
+  leading_term_.store(term, std::memory_order_release);
   auto env = Environment("start", Reason::kElected, &self);
   if (last_leader_ && last_leader_->node != self.node) {
     env["ZKELECT_PREVIOUS_LEADER_ID"] = last_leader_->identity.id;
@@ -67,6 +79,7 @@ void HookRoleListener::OnElected(const LeaderView& self) {
 // ZooKeeper (design §5).
 void HookRoleListener::OnDemoted(Reason reason, std::function<void()> stopped) {
   const std::optional<LeaderView> ended = std::exchange(self_, std::nullopt);
+  leading_term_.store(0, std::memory_order_release);
   const bool involuntary = reason == Reason::kDisconnected || reason == Reason::kExpired ||
                            reason == Reason::kDeleted || reason == Reason::kUnhealthy;
   const Clock::TimePoint demoted = clock_.Now();

@@ -188,6 +188,14 @@ HookOutcome HookRunnerImpl::Execute(const Job& job) {
     outcome.skipped = true;
     return outcome;
   }
+  if (job.action == HookAction::kStart && start_gate_ && !start_gate_(job.term)) {
+    // The process was paused (or the loop late) with this start queued: its
+    // lease ran out before it could begin, and the loop steps down when it runs.
+    spdlog::info("on_start of leadership term {} dropped: its lease ran out before it began",
+                 job.term);
+    outcome.skipped = true;
+    return outcome;
+  }
   if (job.action == HookAction::kStop && !started_) {
     // Its start was dropped (or never queued): the application was never
     // told to start, so it is not told to stop (start and stop alternate).

@@ -33,6 +33,7 @@ class ObservedListener final : public RoleListener {
                    std::function<void(Reason)> demoted)
       : inner_(inner), elected_(std::move(elected)), demoted_(std::move(demoted)) {}
 
+  void OnLease(Clock::TimePoint until) override { inner_.OnLease(until); }
   void OnElected(const LeaderView& self) override {
     elected_(self);
     inner_.OnElected(self);

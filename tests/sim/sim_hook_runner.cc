@@ -111,7 +111,9 @@ void SimHookRunner::Next() {
   // ended, and a stop with no start since the last stop (they alternate).
   while (!current_ && !queue_jobs_.empty()) {
     const Job& front = queue_jobs_.front();
-    const bool stale_start = front.action == HookAction::kStart && front.skipped;
+    const bool stale_start =
+        front.action == HookAction::kStart &&
+        (front.skipped || (start_gate_ && !start_gate_(front.term)));
     const bool idle_stop = front.action == HookAction::kStop && !started_since_stop_;
     if (!stale_start && !idle_stop) break;
     Job skipped = std::move(queue_jobs_.front());

@@ -80,6 +80,9 @@ class SimHookRunner final : public HookRunner {
   // HookRunner:
   void Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
            std::function<void(const HookOutcome&)> done) override;
+  void SetStartGate(std::function<bool(HookTerm)> may_start) override {
+    start_gate_ = std::move(may_start);
+  }
   std::optional<std::string> running() const override;
   bool has_hook(HookAction action) const override;
   bool has_child() const override { return options_.child; }
@@ -131,6 +134,7 @@ class SimHookRunner final : public HookRunner {
   bool start_pending_ = false;  // an event to begin the next action is queued
   bool started_since_stop_ = false;  // a kStart ran since the last kStop
   bool paused_ = false;
+  std::function<bool(HookTerm)> start_gate_;
   std::vector<std::function<void()>> deferred_;  // the runner thread's work after a resume
   bool child_running_ = false;
   uint64_t child_id_ = 0;

@@ -15,6 +15,7 @@ namespace zkelect::testing {
 // FinishStop(), like a stop hook that is still running.
 class RecordingRoleListener final : public RoleListener {
  public:
+  void OnLease(Clock::TimePoint until) override { lease = until; }
   void OnElected(const LeaderView& self) override {
     elected.push_back(self);
     events.push_back("elected");
@@ -43,6 +44,7 @@ class RecordingRoleListener final : public RoleListener {
     if (stop) stop();
   }
 
+  std::optional<Clock::TimePoint> lease;  // the latest OnLease()
   std::vector<LeaderView> elected;
   std::vector<Reason> demoted;
   std::vector<std::string> events;

@@ -3,6 +3,7 @@
 #include <functional>
 #include <optional>
 
+#include "zkelect/common/clock.h"
 #include "zkelect/election/role.h"
 #include "zkelect/election/snapshot.h"
 
@@ -15,6 +16,13 @@ namespace zkelect {
 class RoleListener {
  public:
   virtual ~RoleListener() = default;
+
+  // While this node leads: until when it may act as leader (its self-fencing
+  // deadline, rule 7). Called before OnElected() and whenever it moves; past
+  // it, a start that has not begun yet must not begin (a process paused with
+  // a start queued runs it only once the loop has stepped down). Pure, so
+  // that a wrapper cannot forget to pass it on.
+  virtual void OnLease(Clock::TimePoint until) = 0;
 
   // This node now leads under `self.epoch`.
   virtual void OnElected(const LeaderView& self) = 0;

@@ -1,18 +1,19 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
 
+#include "zkelect/common/clock.h"
 #include "zkelect/election/role_listener.h"
 #include "zkelect/election/snapshot.h"
 #include "zkelect/hooks/hook_runner.h"
 
 namespace zkelect {
 
-class Clock;
 class TaskPoster;
 struct Metrics;
 
@@ -48,7 +49,9 @@ class HookRoleListener final : public RoleListener {
   };
 
   // `runner`, `loop`, `clock` and `metrics` must outlive the listener; hook
-  // runs are counted in `metrics`; `clock` times the stop budget.
+  // runs are counted in `metrics`; `clock` times the stop budget and the
+  // lease. Sets the runner's start gate (MayStart), so it must be made
+  // before the runner starts.
   HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop, const Clock& clock,
                    Metrics& metrics);
 
@@ -56,6 +59,7 @@ class HookRoleListener final : public RoleListener {
   // daemon wires it to Recipe::Resign with the given reason. Loop thread.
   void SetStepAside(std::function<void(Reason)> step_aside);
 
+  void OnLease(Clock::TimePoint until) override;
   void OnElected(const LeaderView& self) override;
   void OnDemoted(Reason reason, std::function<void()> stopped) override;
   void OnLeaderChanged(const std::optional<LeaderView>& previous,
@@ -65,6 +69,11 @@ class HookRoleListener final : public RoleListener {
   // Any thread: posts to the loop, which steps aside only if that term is
   // still ours.
   void OnChildExited(HookTerm term, const std::string& status);
+
+  // Whether the leadership of `term` still holds now: it is the current one
+  // and its lease has not run out. Any thread (the runner asks it right
+  // before a start begins).
+  bool MayStart(HookTerm term) const;
 
   // Hook state for /status.
   HooksView View() const;
@@ -89,6 +98,10 @@ class HookRoleListener final : public RoleListener {
   HookTerm term_ = 0;                      // elections so far; self_'s term
   std::optional<LeaderView> last_leader_;  // for ZKELECT_PREVIOUS_LEADER_ID
   std::optional<HookResultView> last_;
+  // For MayStart() on the runner's thread: the term we lead (0: none) and its
+  // lease, in Clock ticks.
+  std::atomic<HookTerm> leading_term_{0};
+  std::atomic<Clock::Duration::rep> lease_{0};
 };
 
 }  // namespace zkelect

@@ -54,6 +54,9 @@ using HookTerm = std::uint64_t;
 //    and kChange; kStops keep their order among themselves.
 //  - A queued kStart of a term <= the term of a kStop queued after it is not
 //    run: its `done` gets HookOutcome{.skipped = true}.
+//  - Right before a kStart begins, the start gate (SetStartGate) is asked; a
+//    start it refuses is dropped like a stale one (skipped), and so is the
+//    stop that follows it.
 //  - Start and stop alternate (design §7, invariant 8): a kStop runs nothing
 //    (no child to stop, no on_stop) when no kStart ran since the last kStop,
 //    as after a dropped start; its `done` gets HookOutcome{.skipped = true}.
@@ -77,6 +80,11 @@ class HookRunner {
   // hooks.start_failure is ignore.
   virtual void Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
                    std::function<void(const HookOutcome&)> done) = 0;
+
+  // Set once, before the first Run(): `may_start(term)` says whether the
+  // leadership of `term` still holds, asked on the runner's thread right
+  // before a kStart begins. Must be thread-safe and quick; nullptr: always.
+  virtual void SetStartGate(std::function<bool(HookTerm)> may_start) = 0;
 
   // The hook command running now, if any (for /status).
   virtual std::optional<std::string> running() const = 0;

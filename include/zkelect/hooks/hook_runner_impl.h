@@ -62,6 +62,10 @@ class HookRunnerImpl final : public HookRunner {
   // Thread-safe; the runner thread reaps them.
   void KillRunning() EXCLUDES(kill_mu_);
 
+  // Before Start(): the runner's thread reads it without a lock.
+  void SetStartGate(std::function<bool(HookTerm)> may_start) override {
+    start_gate_ = std::move(may_start);
+  }
   std::optional<std::string> running() const override EXCLUDES(mu_);
   bool has_hook(HookAction action) const override;
   bool has_child() const override { return !child_config_.command.empty(); }
@@ -117,6 +121,9 @@ class HookRunnerImpl final : public HookRunner {
 
   // Background output of hooks that have exited.
   OutputDrainer drainer_;
+
+  // Set before Start(), read by the runner's thread.
+  std::function<bool(HookTerm)> start_gate_;
 
   // Runner thread only (and Stop() after the join).
   std::function<void(HookTerm, const ExitStatus&)> on_child_exit_;

@@ -1111,5 +1111,19 @@ TEST_F(RecipeTest, NodeOfALostCreateInASessionGivenUpIsFoundByItsUuidAndDeleted)
   EXPECT_EQ(zk_.ChildrenOf(kPath).size(), 1u) << "a node of ours outlived the exit";
 }
 
+// The listener learns the lease before the start and whenever it moves: the
+// hook runner refuses a start past it (a daemon paused with its start queued).
+TEST_F(RecipeTest, ListenerLearnsTheLeaseBeforeTheStartAndAsItMoves) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  ASSERT_TRUE(listener_.lease.has_value());
+  const Clock::TimePoint first = *listener_.lease;
+  EXPECT_EQ(first, recipe_->LeaseExpiry());
+  Advance(milliseconds(2000));  // pings answered meanwhile
+  EXPECT_GT(*listener_.lease, first);
+  EXPECT_EQ(listener_.lease, recipe_->LeaseExpiry());
+}
+
 }  // namespace
 }  // namespace zkelect

@@ -33,6 +33,9 @@ class ScriptedHookRunner final : public HookRunner {
            std::function<void(const HookOutcome&)> done) override {
     jobs.push_back(Job{action, term, std::move(env), std::move(done)});
   }
+  void SetStartGate(std::function<bool(HookTerm)> may_start) override {
+    gate = std::move(may_start);
+  }
   std::optional<std::string> running() const override { return std::nullopt; }
   bool has_hook(HookAction) const override { return true; }
   bool has_child() const override { return false; }
@@ -46,6 +49,7 @@ class ScriptedHookRunner final : public HookRunner {
   }
 
   std::deque<Job> jobs;
+  std::function<bool(HookTerm)> gate;
 };
 
 // Runs posted tasks at once: the test thread plays the election loop.
@@ -86,6 +90,25 @@ class HookRoleListenerTest : public ::testing::Test {
   HookRoleListener listener_;
   std::vector<Reason> step_asides_;
 };
+
+// Found by the simulator (invariant 3): a daemon paused with its start
+// queued began that start at SIGCONT, before its loop could step down, after
+// another node had started under a greater epoch. The runner asks the start
+// gate right before a start begins: only the current term, within its lease.
+TEST_F(HookRoleListenerTest, StartGateRefusesAStartPastItsLeaseOrOfAnEndedTerm) {
+  ASSERT_TRUE(runner_.gate);
+  listener_.OnLease(clock_.Now() + milliseconds(3000));
+  listener_.OnElected(Leader(10));
+  const HookTerm term = runner_.jobs.back().term;
+  EXPECT_TRUE(runner_.gate(term));
+  EXPECT_FALSE(runner_.gate(term + 1));
+  clock_.Advance(milliseconds(3001));  // paused past the lease
+  EXPECT_FALSE(runner_.gate(term)) << "a start may begin past its lease";
+  listener_.OnLease(clock_.Now() + milliseconds(3000));  // heard again
+  EXPECT_TRUE(runner_.gate(term));
+  listener_.OnDemoted(Reason::kDisconnected, [] {});
+  EXPECT_FALSE(runner_.gate(term)) << "a start may begin after its term ended";
+}
 
 // Issue 15 defect 4: only the stop hook's own run time was compared, not the
 // time it waited behind a running start (or on_change) and the child's stop.

@@ -372,6 +372,27 @@ TEST_F(HookRunnerTest, StaleStartIsDropped) {
   EXPECT_EQ(Lines("log"), (std::vector<std::string>{"change", "start"}));
 }
 
+// The start gate (HookRoleListener::MayStart) is asked right before a start
+// begins; a refused start is dropped, and so is the stop that follows it.
+TEST_F(HookRunnerTest, StartTheGateRefusesIsDroppedWithItsStop) {
+  HooksConfig hooks;
+  const std::string log = File("log");
+  hooks.on_start = Sh("echo start >> " + log);
+  hooks.on_stop = Sh("echo stop >> " + log);
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.SetStartGate([](HookTerm term) { return term != 1; });
+  runner.Start();
+  auto refused = Queue(runner, HookAction::kStart, 1);
+  ASSERT_EQ(refused.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_TRUE(refused.get().skipped) << "no stop was queued: only the gate can drop it";
+  auto its_stop = Queue(runner, HookAction::kStop, 1);
+  auto next = Queue(runner, HookAction::kStart, 2);
+  ASSERT_EQ(next.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_TRUE(its_stop.get().skipped);
+  EXPECT_FALSE(next.get().skipped);
+  EXPECT_EQ(Lines("log"), (std::vector<std::string>{"start"}));
+}
+
 // Issue 20 finding 4: a child that exited while a stop was queued was
 // restarted after the action in front of the stop.
 TEST_F(HookRunnerTest, ChildExitWithStopQueuedIsNotRestarted) {
