@@ -22,6 +22,7 @@ struct SimContext {
   Trace& trace;
   Ensemble& ensemble;
   InvariantChecker& checker;
+  bool recipe_invariants = true;  // RecipeOptions::check_invariants
 };
 
 }  // namespace zkelect::sim

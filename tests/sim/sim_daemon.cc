@@ -153,6 +153,7 @@ struct SimDaemon::Process {
                    static_cast<unsigned long long>(ctx.seed), id.c_str(),
                    static_cast<int>(what.size()), what.data(), ctx.trace.Tail().c_str());
     };
+    options.check_invariants = ctx.recipe_invariants;
     options.identity.id = config.id;
     options.identity.address = config.id + ":8080";
     options.election_path = kElectionPath;

@@ -31,7 +31,8 @@ Simulation::Simulation(SimOptions options)
   checker_ = std::make_unique<InvariantChecker>(
       clock_, options_.daemons,
       [this](const std::string& path) { return ensemble_->model().tree().Find(path) != nullptr; });
-  const SimContext context{options_.seed, clock_, queue_, random_, trace_, *ensemble_, *checker_};
+  const SimContext context{options_.seed, clock_,     queue_,   random_,
+                           trace_,        *ensemble_, *checker_, options_.recipe_invariants};
   for (int i = 0; i < options_.daemons; ++i) {
     daemons_.push_back(std::make_unique<SimDaemon>(
         i, DrawConfig(i), context, [this](const SimDaemon::CleanExit& exit) { OnCleanExit(exit); }));

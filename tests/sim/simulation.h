@@ -22,6 +22,9 @@ struct SimOptions {
   uint64_t max_events = 100'000;  // queue events to run (the run stops earlier on a violation)
   int daemons = 3;                // 3 to 5
   size_t trace_lines = 300;       // kept for the failure report
+  // false: the recipes do not check their own invariants (mutation runs:
+  // the checks of design §7 must find what a mutant breaks).
+  bool recipe_invariants = true;
 };
 
 struct SimResult {

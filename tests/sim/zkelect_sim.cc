@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   size_t trace_lines = 300;
   bool keep_going = false;
   bool quiet = false;
+  bool no_recipe_invariants = false;
   CLI::App app{"zkelect deterministic simulator"};
   app.add_option("--seed", first_seed, "first seed");
   app.add_option("--seeds", seeds, "number of seeds (first, first+1, ...)");
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("--trace-lines", trace_lines, "trace lines printed for a failing seed");
   app.add_flag("--keep-going", keep_going, "run every seed even after a failure");
   app.add_flag("--quiet", quiet, "print only the summary and the failing seeds (no traces)");
+  app.add_flag("--no-recipe-invariants", no_recipe_invariants,
+               "the recipes do not check their own invariants (scripts/mutation-run.sh)");
   CLI11_PARSE(app, argc, argv);
 
   const auto start = std::chrono::steady_clock::now();
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
     options.seed = seed;
     options.max_events = events;
     options.trace_lines = trace_lines;
+    options.recipe_invariants = !no_recipe_invariants;
     options.daemons = daemons != 0 ? daemons : 3 + static_cast<int>(seed % 3);
     zkelect::sim::Simulation simulation(options);
     const zkelect::sim::SimResult result = simulation.Run();
