@@ -47,7 +47,7 @@ if ! "${sim}" --seed 1 --seeds 50 --events "${events}" --quiet >/dev/null; then
 fi
 
 status=0
-echo "| mutant | first failing seed | simulated time to it | what the simulator saw |"
+echo "| mutant | first failing seed | simulation until then | what the simulator saw |"
 echo "|---|---|---|---|"
 for name in "${mutants[@]}"; do
   patch="${repo_root}/tests/sim/mutants/${name}.patch"
@@ -60,17 +60,21 @@ for name in "${mutants[@]}"; do
     echo "| ${name} | - | - | the mutant does not compile: update it |"
     status=1
   else
-    out=$("${sim}" --seed 1 --seeds "${seeds}" --events "${events}" --quiet --no-recipe-invariants 2>&1 || true)
+    out=$("${sim}" --seed 1 --seeds "${seeds}" --events "${events}" --quiet --no-recipe-invariants 2>&1) &&
+      rc=0 || rc=$?
     failure=$(grep -m1 -E '^seed [0-9]+ ' <<<"${out}" || true)
-    summary=$(tail -n1 <<<"${out}")
-    if [[ -z ${failure} ]]; then
-      echo "| ${name} | none in ${seeds} seeds | ${summary%% simulated*} simulated | survived |"
+    first=$(grep -m1 -E '^first violation: ' <<<"${out}" || true)
+    if [[ -z ${first} && ${rc} -ge 128 ]]; then
+      echo "| ${name} | - | - | the simulator crashed (signal $((rc - 128))) |"
+    elif [[ -z ${first} ]]; then
+      echo "| ${name} | none in ${seeds} seeds | $(tail -n1 <<<"${out}" | sed -E 's/ simulated.*//') simulated | survived |"
       status=1
     else
-      seed=$(sed -E 's/^seed ([0-9]+) .*/\1/' <<<"${failure}")
-      simulated=$(sed -E 's/.* events, ([0-9.]+ s) simulated.*/\1/' <<<"${summary}")
-      what=$(sed -E 's/^seed [0-9]+ \([0-9]+ daemons\): //; s/\|/\\|/g' <<<"${failure}" | cut -c1-160)
-      echo "| ${name} | ${seed} | ${simulated} | ${what} |"
+      # "first violation: seed S (invariant I), after E events and T s simulated over N seed(s)"
+      seed=$(sed -E 's/^first violation: seed ([0-9]+) .*/\1/' <<<"${first}")
+      taken=$(sed -E 's/.*after ([0-9]+) events and ([0-9.]+) s simulated over ([0-9]+) seed.*/\3 seed(s), \2 s (\1 events)/' <<<"${first}")
+      what=$(sed -E 's/^seed [0-9]+ \([0-9]+ daemons\): //; s/\|/\\|/g' <<<"${failure}" | cut -c1-150)
+      echo "| ${name} | ${seed} | ${taken} | ${what} |"
     fi
   fi
   patch -s -R -p1 <"${patch}"
