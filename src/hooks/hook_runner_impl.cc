@@ -18,17 +18,6 @@ constexpr milliseconds kChildPoll{100};
 // A child that keeps dying is restarted at most this often.
 constexpr milliseconds kRestartDelay{1000};
 
-const char* HookName(HookAction action) {
-  switch (action) {
-    case HookAction::kStart:
-      return "on_start";
-    case HookAction::kStop:
-      return "on_stop";
-    case HookAction::kChange:
-      return "on_change";
-  }
-  return "hook";
-}
 
 milliseconds Since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);

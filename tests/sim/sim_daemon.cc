@@ -241,7 +241,11 @@ void SimDaemon::Start() {
 void SimDaemon::Crash() {
   if (!process_) return;
   Note("crashes");
-  ctx_.checker.OnProcessEnd(index_, "its process crashed");
+  EndProcess("its process crashed");
+}
+
+void SimDaemon::EndProcess(const char* how) {
+  ctx_.checker.OnProcessEnd(index_, how);
   process_.reset();
   inbox_.clear();
   ++incarnation_;
@@ -303,13 +307,7 @@ void SimDaemon::Exit(const char* how) {
   exit.exited = ctx_.clock.Now();
   exit.budget = ShutdownBudget(config_);
   exit.sessions = process_->zk.sessions();
-  ctx_.checker.OnProcessEnd(index_, how);
-  process_.reset();
-  inbox_.clear();
-  ++incarnation_;
-  paused_ = false;
-  exiting_ = false;
-  sigterm_.reset();
+  EndProcess(how);
   on_clean_exit_(exit);
 }
 

@@ -112,6 +112,9 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   void Wake(TimePoint when);
   void Step();
   void Exit(const char* how);
+  // The process is gone (crash or exit): the checker hears `how`, and what
+  // the process held goes with it.
+  void EndProcess(const char* how);
   void Note(const std::string& what);
 
   const int index_;

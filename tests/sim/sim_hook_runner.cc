@@ -12,17 +12,6 @@
 namespace zkelect::sim {
 namespace {
 
-const char* HookName(HookAction action) {
-  switch (action) {
-    case HookAction::kStart:
-      return "on_start";
-    case HookAction::kStop:
-      return "on_stop";
-    case HookAction::kChange:
-      return "on_change";
-  }
-  return "?";
-}
 
 }  // namespace
 

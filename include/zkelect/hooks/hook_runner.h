@@ -17,6 +17,9 @@ enum class HookAction {
   kChange,  // on_change
 };
 
+// The configuration key of `action`'s command: "on_start", "on_stop", "on_change".
+const char* HookName(HookAction action);
+
 // How one hook command went.
 struct HookResult {
   std::string hook;                  // "on_start", "on_stop", "on_change"
