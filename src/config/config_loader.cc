@@ -576,8 +576,6 @@ bool CheckChildStopGrace(const Typed& v, Config* c) {
   return true;
 }
 
-constexpr char kDurationSyntax[] = "expected a duration like 250ms, 6s or 1m30s";
-
 // Every key but `meta`, in the order of config/zkelect.toml.
 constexpr std::array<KeySpec, 31> kKeys = {{
     {"id", Kind::kString, R"("web-1")",
@@ -1031,7 +1029,8 @@ std::string_view ClosestKey(std::string_view name) {
 // wrong election. Any other unknown name is a warning. The value is never
 // shown (a misspelt ZKELECT_ZK_AUTH holds a password).
 Status CheckUnknownVariables(const Environment& env, Loading* loading) {
-  for (const auto& [name, value] : env) {
+  for (const auto& variable : env) {
+    const std::string& name = variable.first;  // a lambda may capture it (not a binding)
     if (!name.starts_with(kEnvPrefix) || name == kConfigEnv || name == kMetaEnv) continue;
     const auto is_name = [&name](std::string_view known) { return known == name; };
     if (std::any_of(kHookVariables.begin(), kHookVariables.end(), is_name) ||
