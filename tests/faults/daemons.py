@@ -3,7 +3,10 @@
 Every daemon runs the release binary with the fault hook logger as its start
 and stop hook, listens for HTTP on its namespace's address (port 4040), and
 writes its log to <run dir>/<id>.log. Its health check (every 100 ms, one
-verdict turns it) fails while the file <run dir>/<id>.unhealthy exists. The harness is in the bridge namespace
+verdict turns it) fails while the file <run dir>/<id>.unhealthy exists. Its
+on_change hook is chatty (5000 lines as fast as it can write them, then a
+pause of up to 0.3 s): a stop that comes during it waits for it, and its
+output must not hold up the timeout or the daemon. The harness is in the bridge namespace
 and reaches every daemon's HTTP API over br0.
 """
 
@@ -90,6 +93,8 @@ class DaemonSet:
                 "--http.listen", f"{daemon.address}:{HTTP_PORT}",
                 "--hooks.on_start", start_hook, "--hooks.on_stop", stop_hook,
                 "--hooks.timeout", "10s",
+                "--hooks.on_change", json.dumps(
+                    ["sh", "-c", "yes chatty | head -n 5000; sleep 0.$(( $$ % 3 ))"]),
                 "--health.command", json.dumps(["test", "!", "-e", daemon.unhealthy_path]),
                 "--health.interval", "100ms", "--health.timeout", "1s",
                 "--health.rise", "1", "--health.fall", "1"]
