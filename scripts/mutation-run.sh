@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Mutation testing of the election core against the deterministic simulator
 # (issue "Safety in every interleaving", point 4): each patch in
-# tests/sim/mutants/ breaks the recipe in one known way (a fix of the issue
-# reverted, or a classic mistake of the ZooKeeper recipe). For each, the
+# tests/sim/mutants/ breaks the recipe (or the client adapter's filter, in the
+# simulator's copy) in one known way: a fix of the issue reverted, or a
+# classic mistake of the ZooKeeper recipe. For each, the
 # simulator runs seeds from 1 with the recipe's own invariant checks off, so
 # that the checks of design §7 must find the mutant, and the script prints
 # the first failing seed and the simulated time to it, as a Markdown table.
