@@ -135,9 +135,9 @@ void Recipe::Advance() {
                : intent_ == Intent::kShutdown ? Reason::kShutdown
                                                : Reason::kUnhealthy);
     }
-    // Nothing of ours is deleted while a stop runs: the successor must not
-    // start before our stop hook ended.
-    if (leadership_ != Leadership::kStopping && phase_ == SessionPhase::kConnected &&
+    // Nothing of ours is deleted while we lead or a stop runs: the successor
+    // must not start before our stop hook ended.
+    if (leadership_ == Leadership::kNone && phase_ == SessionPhase::kConnected &&
         clock_.Now() >= delete_not_before_) {
       if (!stale_delete_in_flight_) DeleteStaleNode();
       if (!WantsNode() && node_ == NodePhase::kRegistered) DeleteOwnNode();
@@ -525,7 +525,7 @@ void Recipe::DeleteStaleNode() {
   auto named = std::find_if(stale_.begin(), stale_.end(),
                             [](const StaleNode& stale) { return stale.name.has_value(); });
   if (named == stale_.end()) return;
-  Expect(leadership_ != Leadership::kStopping, "no delete while stopping");
+  Expect(leadership_ == Leadership::kNone, "no delete while leading or stopping");
   const std::string node = *named->name;
   stale_delete_in_flight_ = true;
   spdlog::info("deleting {}, our node of a session given up", node);
@@ -538,6 +538,7 @@ void Recipe::DeleteStaleNode() {
                } else {
                  DeleteFailed(node, code);
                }
+               if (WantsNode()) Refresh();  // a claim may have waited for it
              }));
 }
 
@@ -750,6 +751,10 @@ void Recipe::OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat) {
       SetLeader(*own_node_, options_.identity, stat.czxid);
       break;
     case Leadership::kNone:
+      // A delete of ours is in flight (a node of a session given up): no
+      // delete while we lead, so the claim waits for its answer, which lists
+      // again.
+      if (stale_delete_in_flight_) break;
       BecomeLeader(stat);
       break;
     case Leadership::kStopping:

@@ -1125,5 +1125,30 @@ TEST_F(RecipeTest, ListenerLearnsTheLeaseBeforeTheStartAndAsItMoves) {
   EXPECT_EQ(listener_.lease, recipe_->LeaseExpiry());
 }
 
+// Found by the review (simulator seed 5127, and on a real ZooKeeper): a
+// fenced leader gave its session up while its stop hook ran; the old session
+// expired at the server just before the stop ended; the listing and the read
+// of our node sent then let it claim while the delete of the old node was in
+// flight, and the invariant check aborted the daemon. The claim now waits
+// for that delete.
+TEST_F(RecipeTest, NoClaimWhileTheDeleteOfANodeOfASessionGivenUpIsInFlight) {
+  zk_.set_negotiated_timeout(milliseconds(6000));
+  listener_.set_hold_stops(true);
+  StartAndSettle();
+  const std::string old_node = OwnPath();
+  zk_.GoSilent();
+  Advance(milliseconds(6500));  // fenced (stop pending), then the session given up
+  ASSERT_TRUE(listener_.stop_pending());
+  zk_.Speak();
+  Settle();  // the new session joins behind the old node, which lives on
+  ASSERT_TRUE(zk_.NodeExists(old_node));
+  zk_.ExpireOrphans();  // the server expires the old session
+  listener_.FinishStop();
+  Settle();
+  Advance(milliseconds(200));
+  EXPECT_TRUE(recipe_->leading()) << "the claim waits for the delete, then comes";
+  EXPECT_FALSE(zk_.NodeExists(old_node));
+}
+
 }  // namespace
 }  // namespace zkelect
