@@ -8,6 +8,8 @@
 #include <cstring>
 #include <utility>
 
+#include "zkelect/common/control_bytes.h"
+
 namespace zkelect {
 
 SystemdNotifier SystemdNotifier::FromEnvironment(const std::map<std::string, std::string>& env,
@@ -57,12 +59,15 @@ SystemdNotifier& SystemdNotifier::operator=(SystemdNotifier&& other) noexcept {
   return *this;
 }
 
+// A status carries other nodes' ids, which anyone who may write to the
+// election path chooses: a newline in it would be a field of its own
+// (MAINPID=, WATCHDOG=trigger, ...). Control bytes are escaped.
 void SystemdNotifier::Ready(std::string_view status) const {
-  Send("READY=1\nSTATUS=" + std::string(status));
+  Send("READY=1\nSTATUS=" + EscapeControlBytes(status));
 }
 
 void SystemdNotifier::Stopping(std::string_view status) const {
-  Send("STOPPING=1\nSTATUS=" + std::string(status));
+  Send("STOPPING=1\nSTATUS=" + EscapeControlBytes(status));
 }
 
 void SystemdNotifier::Watchdog() const {
@@ -70,7 +75,7 @@ void SystemdNotifier::Watchdog() const {
 }
 
 void SystemdNotifier::Status(std::string_view status) const {
-  Send("STATUS=" + std::string(status));
+  Send("STATUS=" + EscapeControlBytes(status));
 }
 
 void SystemdNotifier::Send(std::string_view message) const {

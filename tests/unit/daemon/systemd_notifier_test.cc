@@ -40,6 +40,19 @@ TEST(SystemdNotifierTest, SendsReadyStoppingStatusToThePathSocket) {
   EXPECT_EQ(systemd.Receive(milliseconds(2000)), "STOPPING=1\nSTATUS=leaving");
 }
 
+// Found by the review: a foreign node whose data (its id, as text) held
+// "\nMAINPID=1\nWATCHDOG=trigger" made every follower send those fields.
+TEST(SystemdNotifierTest, AStatusCannotCarryFieldsOfItsOwn) {
+  NotifySocket systemd(SocketPath());
+  const SystemdNotifier notifier =
+      SystemdNotifier::FromEnvironment({{"NOTIFY_SOCKET", SocketPath()}}, getpid());
+  notifier.Status("leader evil\nMAINPID=1\nWATCHDOG=trigger");
+  EXPECT_EQ(systemd.Receive(milliseconds(2000)),
+            "STATUS=leader evil\\x0aMAINPID=1\\x0aWATCHDOG=trigger");
+  notifier.Ready("a\rb");
+  EXPECT_EQ(systemd.Receive(milliseconds(2000)), "READY=1\nSTATUS=a\\x0db");
+}
+
 TEST(SystemdNotifierTest, AbstractSocketNamesStartWithAt) {
   const std::string name = "@zkelect-notify-test-" + std::to_string(getpid());
   NotifySocket systemd(name);
