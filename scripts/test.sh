@@ -13,7 +13,8 @@
 #
 # By default the builds overlap the tests: once the first preset is built, a
 # background builder compiles the others in order at the lowest CPU priority
-# (nice 19) while the earlier presets' tests run. The niced compiler gets
+# (nice 19) while the earlier presets' tests run, and at the normal priority
+# while the foreground only waits for it. The niced compiler gets
 # what the tests leave idle (they mostly wait on ZooKeeper, timers and the
 # fault schedule), and a test thread that wakes up takes a core from it at
 # once. So the debug (ASan) tests run while the tsan build finishes, and the
@@ -142,18 +143,31 @@ background_builder() {
   done
 }
 
+# builder_priority <nice>: sets the niceness of the background builder and
+# of every process of its group (ninja and the compilers it starts).
+builder_priority() {
+  renice -n "$1" -g "${builder_pid}" >/dev/null 2>&1 || true
+}
+
 # await_build <preset>: waits until the background builder is done with
 # <preset> (at most 2 hours), shows its output and records its stage.
 await_build() {
   local preset=$1
   local name="${preset}: build"
   echo "===== test.sh: ${name} (in the background, nice 19) ====="
+  # Nothing runs in the foreground while we wait: the build gets the normal
+  # priority meanwhile. At nice 19 on a machine kept busy by others, it
+  # would get a hundredth of a core and take hours (seen with two busy
+  # loops beside CI). Raising a priority needs root, as CI is; elsewhere the
+  # build just stays niced.
+  builder_priority 0
   local waited=0
   while [[ ! -e ${builds}/${preset}.done ]] && kill -0 "${builder_pid}" 2>/dev/null &&
     ((waited < 7200)); do
     sleep 1
     waited=$((waited + 1))
   done
+  builder_priority 19  # the tests of this preset run now
   cat "${builds}/${preset}.log" 2>/dev/null || true
   local status=1 took=${waited}
   [[ -e ${builds}/${preset}.done ]] && read -r status took <"${builds}/${preset}.done"
