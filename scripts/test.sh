@@ -144,9 +144,17 @@ background_builder() {
 }
 
 # builder_priority <nice>: sets the niceness of the background builder and
-# of every process of its group (ninja and the compilers it starts).
+# of every process under it (ninja starts each compiler in a process group of
+# its own, so the group of the builder does not reach them; later ones
+# inherit ninja's).
 builder_priority() {
-  renice -n "$1" -g "${builder_pid}" >/dev/null 2>&1 || true
+  local all=() parents=("${builder_pid}")
+  while ((${#parents[@]} > 0)) && ((${#all[@]} < 1000)); do
+    all+=("${parents[@]}")
+    mapfile -t parents < <(ps -o pid= --ppid "$(IFS=,; echo "${parents[*]}")" 2>/dev/null |
+      tr -d ' ')
+  done
+  renice -n "$1" -p "${all[@]}" >/dev/null 2>&1 || true
 }
 
 # await_build <preset>: waits until the background builder is done with
