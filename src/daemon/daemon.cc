@@ -147,10 +147,9 @@ int Daemon::Run() {
     recipe.Resign(
         kStepAsideHold, [](ElectionControl::ResignOutcome) {}, reason);
   });
-  runner.SetChildExitHandler(
-      [&listener](HookTerm term, const ExitStatus& status) {
-        listener.OnChildExited(term, status.ToString());
-      });
+  runner.SetChildExitHandler([&listener](HookTerm term, const ExitStatus& status) {
+    listener.OnChildExited(term, status.ToString());
+  });
   loop.SetSnapshotDecorator([&listener](Snapshot* snapshot) { snapshot->hooks = listener.View(); });
   std::unique_ptr<HealthMonitor> health;
   if (config_.health.enabled()) {

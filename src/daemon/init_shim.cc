@@ -55,9 +55,10 @@ std::optional<int> InitShim::RunIfPid1() {
   const pid_t daemon = ::fork();
   if (daemon < 0) {
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-    spdlog::warn("running as PID 1 but cannot fork a reaper ({}): orphans of hooks will stay "
-                 "<defunct>; run the container with an init (docker run --init)",
-                 std::strerror(errno));
+    spdlog::warn(
+        "running as PID 1 but cannot fork a reaper ({}): orphans of hooks will stay "
+        "<defunct>; run the container with an init (docker run --init)",
+        std::strerror(errno));
     return std::nullopt;
   }
   if (daemon == 0) {
@@ -65,9 +66,10 @@ std::optional<int> InitShim::RunIfPid1() {
     return std::nullopt;
   }
 
-  spdlog::info("running as PID 1: the daemon is process {}; this one reaps orphans and forwards "
-               "signals to it",
-               daemon);
+  spdlog::info(
+      "running as PID 1: the daemon is process {}; this one reaps orphans and forwards "
+      "signals to it",
+      daemon);
   for (;;) {
     siginfo_t info{};
     const int signo = ::sigwaitinfo(&handled, &info);

@@ -89,7 +89,7 @@ Recipe::Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleList
                Metrics& metrics)
     : options_(std::move(options)), zk_(zk), clock_(clock), listener_(listener), metrics_(metrics) {
   health_.enabled = options_.health_gated;
-  intent_ = !options_.campaign         ? Intent::kObserve
+  intent_ = !options_.campaign      ? Intent::kObserve
             : options_.health_gated ? Intent::kUnhealthy
                                     : Intent::kCampaign;
   zk_.SetEventSink(this);
@@ -131,9 +131,9 @@ void Recipe::Advance() {
                                         stale_delete_in_flight_, close_at_.has_value());
     if (phase_ == SessionPhase::kClosed || close_at_) return;
     if (!WantsNode() && leadership_ == Leadership::kLeading) {
-      StepDown(intent_ == Intent::kResign      ? leave_reason_
+      StepDown(intent_ == Intent::kResign     ? leave_reason_
                : intent_ == Intent::kShutdown ? Reason::kShutdown
-                                               : Reason::kUnhealthy);
+                                              : Reason::kUnhealthy);
     }
     // Nothing of ours is deleted while we lead or a stop runs: the successor
     // must not start before our stop hook ended.
@@ -368,8 +368,8 @@ Clock::TimePoint Recipe::NextWakeup() const {
   if (session_id_ != 0 && phase_ != SessionPhase::kClosed) {
     const Clock::TimePoint now = clock_.Now();
     const Clock::Duration tick{1};
-    for (const Clock::TimePoint deadline : {last_heard_ + SessionTimeout() / 2 + tick,
-                                            last_heard_ + SessionTimeout() + tick}) {
+    for (const Clock::TimePoint deadline :
+         {last_heard_ + SessionTimeout() / 2 + tick, last_heard_ + SessionTimeout() + tick}) {
       if (deadline > now) next = std::min(next, deadline);
     }
   }
@@ -545,9 +545,9 @@ void Recipe::DeleteStaleNode() {
 void Recipe::MatchStaleNodes() {
   std::erase_if(stale_, [this](StaleNode& stale) {
     if (stale_delete_in_flight_ && stale.name) return false;  // its delete decides
-    auto listed = std::find_if(
-        candidates_.begin(), candidates_.end(),
-        [&stale](const std::string& name) { return IsCandidateOf(name, stale.uuid); });
+    auto listed =
+        std::find_if(candidates_.begin(), candidates_.end(),
+                     [&stale](const std::string& name) { return IsCandidateOf(name, stale.uuid); });
     if (listed == candidates_.end()) return true;  // never created, or expired meanwhile
     stale.name = *listed;
     return false;
@@ -682,17 +682,17 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
 
 void Recipe::WatchPredecessor(const std::string& node) {
   const uint64_t seq = refresh_seq_;
-  zk_.GetData(PathOf(node), true,
-              Reply("predecessor", [this, seq, node](ZkCode c, const std::string&,
-                                                     const NodeStat&) {
-                if (c == ZkCode::kOk) {
-                  watched_.insert(node);
-                } else if (c == ZkCode::kNoNode) {
-                  Refresh();
-                } else {
-                  OnWatchedReadFailed(seq, node, c, /*as_leader=*/false);
-                }
-              }));
+  zk_.GetData(
+      PathOf(node), true,
+      Reply("predecessor", [this, seq, node](ZkCode c, const std::string&, const NodeStat&) {
+        if (c == ZkCode::kOk) {
+          watched_.insert(node);
+        } else if (c == ZkCode::kNoNode) {
+          Refresh();
+        } else {
+          OnWatchedReadFailed(seq, node, c, /*as_leader=*/false);
+        }
+      }));
 }
 
 // Rule 5 wants a data watch, but a read that fails sets none: the node's
@@ -987,15 +987,14 @@ void Recipe::CloseSession() {
 // Invariants and the trace
 
 void Recipe::Note(const char* what, int64_t a, int64_t b) const {
-  trace_[trace_count_++ % kTraceSize] =
-      TraceEntry{clock_.Now(),
-                 what,
-                 a,
-                 b,
-                 static_cast<uint8_t>(phase_),
-                 static_cast<uint8_t>(node_),
-                 static_cast<uint8_t>(leadership_),
-                 static_cast<uint8_t>(intent_)};
+  trace_[trace_count_++ % kTraceSize] = TraceEntry{clock_.Now(),
+                                                   what,
+                                                   a,
+                                                   b,
+                                                   static_cast<uint8_t>(phase_),
+                                                   static_cast<uint8_t>(node_),
+                                                   static_cast<uint8_t>(leadership_),
+                                                   static_cast<uint8_t>(intent_)};
 }
 
 std::vector<std::string> Recipe::Trace() const {
@@ -1003,10 +1002,10 @@ std::vector<std::string> Recipe::Trace() const {
   const uint64_t first = trace_count_ > kTraceSize ? trace_count_ - kTraceSize : 0;
   for (uint64_t i = first; i < trace_count_; ++i) {
     const TraceEntry& e = trace_[i % kTraceSize];
-    lines.push_back(fmt::format(
-        "{:>12} ms  {:<16} {:>6} {:>6}  session={} node={} leadership={} intent={}",
-        duration_cast<milliseconds>(e.at.time_since_epoch()).count(), e.what, e.a, e.b, e.session,
-        e.node, e.leadership, e.intent));
+    lines.push_back(
+        fmt::format("{:>12} ms  {:<16} {:>6} {:>6}  session={} node={} leadership={} intent={}",
+                    duration_cast<milliseconds>(e.at.time_since_epoch()).count(), e.what, e.a, e.b,
+                    e.session, e.node, e.leadership, e.intent));
   }
   return lines;
 }

@@ -16,11 +16,7 @@ using std::chrono::milliseconds;
 
 HookRoleListener::HookRoleListener(Options options, HookRunner& runner, TaskPoster& loop,
                                    const Clock& clock, Metrics& metrics)
-    : options_(std::move(options)),
-      runner_(runner),
-      loop_(loop),
-      clock_(clock),
-      metrics_(metrics) {
+    : options_(std::move(options)), runner_(runner), loop_(loop), clock_(clock), metrics_(metrics) {
   runner_.SetStartGate([this](HookTerm term) { return MayStart(term); });
 }
 

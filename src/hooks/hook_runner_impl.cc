@@ -18,7 +18,6 @@ constexpr milliseconds kChildPoll{100};
 // A child that keeps dying is restarted at most this often.
 constexpr milliseconds kRestartDelay{1000};
 
-
 milliseconds Since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
 }
@@ -39,8 +38,7 @@ HookRunnerImpl::HookRunnerImpl(HooksConfig hooks, ChildConfig child, ProcessSpaw
 
 HookRunnerImpl::~HookRunnerImpl() { Stop(); }
 
-void HookRunnerImpl::SetChildExitHandler(
-    std::function<void(HookTerm, const ExitStatus&)> handler) {
+void HookRunnerImpl::SetChildExitHandler(std::function<void(HookTerm, const ExitStatus&)> handler) {
   on_child_exit_ = std::move(handler);
 }
 

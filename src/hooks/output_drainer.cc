@@ -1,14 +1,13 @@
 #include "zkelect/hooks/output_drainer.h"
 
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 namespace zkelect {
 
@@ -30,9 +29,10 @@ bool OutputDrainer::Adopt(int fd, LineBuffer rest, LineBuffer::LineCallback on_l
       return true;
     }
   }
-  spdlog::warn("not reading the output of a hook's background processes any longer "
-               "(already {} such pipes, or shutting down)",
-               kMaxPipes);
+  spdlog::warn(
+      "not reading the output of a hook's background processes any longer "
+      "(already {} such pipes, or shutting down)",
+      kMaxPipes);
   close(fd);
   return false;
 }

@@ -146,7 +146,7 @@ class PosixProcess final : public Process {
   int output_fd_;
   const int pidfd_;
   LineBuffer lines_;
-  std::mutex reap_mu_;  // held while reaping, and by SignalGroup()
+  std::mutex reap_mu_;                // held while reaping, and by SignalGroup()
   std::optional<ExitStatus> status_;  // written under reap_mu_, by the owner
 };
 
@@ -170,7 +170,8 @@ struct ExecPlan {
   if (getppid() != plan.parent) _exit(127);  // the parent died before prctl
   struct sigaction defaults = {};
   defaults.sa_handler = SIG_DFL;
-  for (int signo : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaction(signo, &defaults, nullptr);
+  for (int signo : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD})
+    sigaction(signo, &defaults, nullptr);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -121,7 +121,8 @@ bool HostPolicy::IsSameOrigin(std::string_view origin, std::string_view sec_fetc
   // An origin is scheme "://" host [":" port], nothing more (RFC 6454); we
   // serve http only.
   constexpr std::string_view kScheme = "http://";
-  if (origin.size() <= kScheme.size() || !EqualsIgnoringCase(origin.substr(0, kScheme.size()), kScheme)) {
+  if (origin.size() <= kScheme.size() ||
+      !EqualsIgnoringCase(origin.substr(0, kScheme.size()), kScheme)) {
     return false;
   }
   const std::optional<std::pair<std::string, std::string>> from =

@@ -84,8 +84,7 @@ TEST_F(DaemonSignalsTest, ZombiesPileUpWhenZkelectIsPid1) {
   options.session_timeout = kSessionTimeoutFlag;
   options.launcher = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child"};
   options.extra_flags = {
-      R"(--hooks.on_start=["/bin/sh", "-c", "(sleep 0.2; touch )" + orphan_done +
-          R"() & exit 0"])",
+      R"(--hooks.on_start=["/bin/sh", "-c", "(sleep 0.2; touch )" + orphan_done + R"() & exit 0"])",
       R"(--hooks.on_stop=["/bin/sh", "-c", "touch )" + stopped + R"("])"};
   ZkelectProcess daemon(options);
   ASSERT_TRUE(daemon.Start());
@@ -109,7 +108,9 @@ TEST_F(DaemonSignalsTest, ZombiesPileUpWhenZkelectIsPid1) {
     return found;
   };
   EXPECT_TRUE(WaitUntil([&] { return zombies().empty(); }, seconds(30)))
-      << "zombies left:\n" << Describe(zombies()) << "in:\n" << Describe(ProcessTree(daemon.pid()));
+      << "zombies left:\n"
+      << Describe(zombies()) << "in:\n"
+      << Describe(ProcessTree(daemon.pid()));
 
   // Signals to PID 1 still stop the daemon in order, stop hook included,
   // and its exit status is PID 1's.

@@ -689,17 +689,17 @@ TEST_F(HooksTest, LeaderOnlyChild) {
 // never ran.
 TEST_F(HooksTest, ChattyHookStillTimesOutAndShutdownRunsTheStopHook) {
   const std::string stopped = dir_.Sub("stopped");
-  ZkelectProcess& d = AddDaemonOn(
-      path_, "node-1",
-      {"--hooks.on_start=" + JsonArgv({"yes"}),
-       "--hooks.on_stop=" + JsonArgv({"/bin/sh", "-c", "echo stopped > " + stopped}),
-       "--hooks.timeout=1s", "--hooks.kill_grace=1s", "--hooks.start_failure=ignore"});
+  ZkelectProcess& d =
+      AddDaemonOn(path_, "node-1",
+                  {"--hooks.on_start=" + JsonArgv({"yes"}),
+                   "--hooks.on_stop=" + JsonArgv({"/bin/sh", "-c", "echo stopped > " + stopped}),
+                   "--hooks.timeout=1s", "--hooks.kill_grace=1s", "--hooks.start_failure=ignore"});
   ASSERT_TRUE(StartReady(d));
   size_t leader = 0;
   ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
-  EXPECT_TRUE(WaitUntil(
-      [&] { return d.log_text().find("still running after 1s") != std::string::npos; },
-      seconds(20)))
+  EXPECT_TRUE(
+      WaitUntil([&] { return d.log_text().find("still running after 1s") != std::string::npos; },
+                seconds(20)))
       << "no SIGTERM to the chatty on_start hook after its 1 s timeout";
   d.Terminate();
   const auto exit = d.WaitExit(seconds(20));

@@ -288,9 +288,9 @@ TEST_F(HttpAbuseTest, ProbesStayFastAndNothingLeaksUnderHostileClients) {
   const long rss_after = ProcStatus(pid, "VmRSS:");
   const long anon_after = ProcStatus(pid, "RssAnon:");
   std::cerr << "abuse: probes " << sampler.samples() << ", slowest "
-            << sampler.max_latency().count() << " ms; fds " << fds_before << " -> " << OpenDescriptors(pid)
-            << "; RSS " << rss_before << " KiB -> " << rss_after << " KiB, of which anonymous "
-            << anon_before << " KiB -> " << anon_after << " KiB\n";
+            << sampler.max_latency().count() << " ms; fds " << fds_before << " -> "
+            << OpenDescriptors(pid) << "; RSS " << rss_before << " KiB -> " << rss_after
+            << " KiB, of which anonymous " << anon_before << " KiB -> " << anon_after << " KiB\n";
   // Anonymous pages (heap and stacks) are where a leak would show; the rest
   // of RSS may grow by library code that error paths run for the first time
   // (file pages, shared and reclaimable). Measured here: +250 KiB of both.
@@ -321,12 +321,12 @@ TEST_F(HttpAbuseTest, CrossSiteFormPostMakesTheLeaderResign) {
   size_t leader = 0;
   ASSERT_TRUE(WaitForLeader(seconds(30), &leader));
   const uint16_t port = daemon(leader).port();
-  const std::string form = "POST /resign?hold=2400h HTTP/1.1\r\nHost: 127.0.0.1:" +
-                           std::to_string(port) +
-                           "\r\nOrigin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\n"
-                           "Sec-Fetch-Mode: navigate\r\nContent-Type: "
-                           "application/x-www-form-urlencoded\r\nContent-Length: 0\r\n"
-                           "Connection: close\r\n\r\n";
+  const std::string form =
+      "POST /resign?hold=2400h HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+      "\r\nOrigin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\n"
+      "Sec-Fetch-Mode: navigate\r\nContent-Type: "
+      "application/x-www-form-urlencoded\r\nContent-Length: 0\r\n"
+      "Connection: close\r\n\r\n";
   bool closed = false;
   const std::string raw = SendOnce(port, form, &closed);
   EXPECT_EQ(StatusOf(raw), 403) << raw;
@@ -357,8 +357,8 @@ TEST_F(HttpAbuseTest, DeadLongPollsKeepTheirSlots) {
   const HttpReply current = HttpGet(port, "/leader", seconds(30));
   ASSERT_EQ(current.status, 200) << current.Describe();
   const std::string index = std::to_string(current.index().value_or(0));
-  const std::string poll = "GET /leader?index=" + index +
-                           "&wait=10m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const std::string poll =
+      "GET /leader?index=" + index + "&wait=10m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   const int fds_before = OpenDescriptors(target.pid());
 
   // Twice over, so that a slot freed by the first round is taken again.

@@ -112,7 +112,7 @@ TEST(ZkEnsembleTest, WaitServingFailsFastWithoutQuorum) {
   const auto started = std::chrono::steady_clock::now();
   EXPECT_FALSE(zk.WaitServing(seconds(30)));
   EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(25));  // gives up early
-  ASSERT_TRUE(zk.StartAll());  // and it comes back
+  ASSERT_TRUE(zk.StartAll());                                          // and it comes back
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ Ensemble::Ensemble(Options options, EventQueue& queue, SimRandom& random)
     : options_(options), queue_(queue), random_(random), model_(options.tick, *this) {}
 
 Clock::Duration Ensemble::Latency() {
-  return std::chrono::microseconds(random_.Between(options_.latency_min_us, options_.latency_max_us));
+  return std::chrono::microseconds(
+      random_.Between(options_.latency_min_us, options_.latency_max_us));
 }
 
 void Ensemble::SetUp(bool up) {
@@ -74,8 +75,7 @@ void Ensemble::OnWatch(int64_t session, NodeEventType type, const std::string& p
   if (it != clients_.end()) it->second->OnWatch(type, path);
 }
 
-void Ensemble::OnNodeRemoved(const std::string& path, const Znode& node, int64_t by,
-                             NodeGone how) {
+void Ensemble::OnNodeRemoved(const std::string& path, const Znode& node, int64_t by, NodeGone how) {
   if (observer_ != nullptr) observer_->OnNodeRemoved(path, node, by, how);
 }
 

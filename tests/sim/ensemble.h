@@ -65,9 +65,7 @@ class Ensemble final : public ZkModel::Listener {
   std::optional<int> isolated() const {
     return isolated_ < 0 ? std::nullopt : std::optional<int>(isolated_);
   }
-  const ZnodeTree* StaleTree(int server) const {
-    return server == isolated_ ? &stale_ : nullptr;
-  }
+  const ZnodeTree* StaleTree(int server) const { return server == isolated_ ? &stale_ : nullptr; }
 
   // Faults. The whole ensemble down: every connection breaks, no session
   // expires; up again: every session's timeout starts over.
@@ -87,8 +85,7 @@ class Ensemble final : public ZkModel::Listener {
 
   // ZkModel::Listener:
   void OnWatch(int64_t session, NodeEventType type, const std::string& path) override;
-  void OnNodeRemoved(const std::string& path, const Znode& node, int64_t by,
-                     NodeGone how) override;
+  void OnNodeRemoved(const std::string& path, const Znode& node, int64_t by, NodeGone how) override;
   void OnSessionExpired(int64_t session) override;
 
  private:

@@ -1,11 +1,11 @@
 #include "sim/invariants.h"
 
-#include "sim/short_name.h"
-
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
 #include <utility>
+
+#include "sim/short_name.h"
 
 namespace zkelect::sim {
 namespace {
@@ -30,7 +30,8 @@ std::string InvariantChecker::Now() const {
 
 void InvariantChecker::Fail(int invariant, std::string message) {
   if (violation_) return;
-  violation_ = Violation{invariant, fmt::format("invariant {} at {}: {}", invariant, Now(), message)};
+  violation_ =
+      Violation{invariant, fmt::format("invariant {} at {}: {}", invariant, Now(), message)};
 }
 
 // ---------------------------------------------------------------------------
@@ -75,8 +76,7 @@ void InvariantChecker::OnProcessEnd(int d, const char* how) {
 
 void InvariantChecker::OnStep(int d) {
   Daemon& daemon = At(d);
-  const int64_t second =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_.Elapsed()).count();
+  const int64_t second = std::chrono::duration_cast<std::chrono::seconds>(clock_.Elapsed()).count();
   if (second != daemon.wake_second) {
     daemon.wake_second = second;
     daemon.wakeups = 0;
@@ -126,9 +126,8 @@ void InvariantChecker::OnElected(int d, int64_t epoch, const std::string& node_p
   lead.epoch = epoch;
   lead.node_path = node_path;
   lead.session = session;
-  lead.removed_by_foreign =
-      std::find(deleted_by_operator_.begin(), deleted_by_operator_.end(), node_path) !=
-      deleted_by_operator_.end();
+  lead.removed_by_foreign = std::find(deleted_by_operator_.begin(), deleted_by_operator_.end(),
+                                      node_path) != deleted_by_operator_.end();
   if (lead.removed_by_foreign) lead.node_gone = NodeGone::kDeleted;
   daemon.leads.push_back(std::move(lead));
 }
@@ -152,9 +151,9 @@ void InvariantChecker::OnHookSkipped(int d, HookAction action, int64_t epoch) {
   if (action == HookAction::kStop) {
     daemon.stops_pending = std::max(0, daemon.stops_pending - 1);
   } else if (action == HookAction::kStart) {
-    auto lead = std::find_if(daemon.leads.begin(), daemon.leads.end(), [epoch](const Leadership& l) {
-      return !l.started && l.epoch == epoch;
-    });
+    auto lead =
+        std::find_if(daemon.leads.begin(), daemon.leads.end(),
+                     [epoch](const Leadership& l) { return !l.started && l.epoch == epoch; });
     if (lead != daemon.leads.end()) daemon.leads.erase(lead);
   }
 }
@@ -193,8 +192,8 @@ void InvariantChecker::OnHookBegin(int d, HookAction action, int64_t epoch) {
     stray.epoch = epoch;
     lead = daemon.leads.insert(lead, stray);
   }
-  const bool same_term = last_epoch_daemon_ == d && epoch == last_epoch_ &&
-                         lead->session == last_epoch_session_;
+  const bool same_term =
+      last_epoch_daemon_ == d && epoch == last_epoch_ && lead->session == last_epoch_session_;
   if (epoch <= last_epoch_ && !same_term && !lead->removed_by_foreign) {
     Fail(3, fmt::format("daemon {} starts under epoch {}, not above the last leadership's {} "
                         "(daemon {})",
@@ -313,15 +312,16 @@ void InvariantChecker::OnResignAnswered(int d, ElectionControl::ResignOutcome ou
   daemon.no_lead_until = clock_.Now() + daemon.resign_hold;
 }
 
-void InvariantChecker::OnNodeRemoved(const std::string& path, const Znode& node, int owner,
-                                     int by, NodeGone how) {
+void InvariantChecker::OnNodeRemoved(const std::string& path, const Znode& node, int owner, int by,
+                                     NodeGone how) {
   if (how == NodeGone::kDeleted && by < 0) {
     deleted_by_operator_.push_back(path);
     if (deleted_by_operator_.size() > 64) deleted_by_operator_.pop_front();
   }
   if (owner < 0) return;
   Daemon& daemon = At(owner);
-  const bool own_act = (how == NodeGone::kDeleted && by == owner) || how == NodeGone::kSessionClosed;
+  const bool own_act =
+      (how == NodeGone::kDeleted && by == owner) || how == NodeGone::kSessionClosed;
   if (own_act && daemon.stops_pending > 0) {
     Fail(2, fmt::format("daemon {} {} its node {} (epoch {}) while its stop hook still runs "
                         "(rule 12)",

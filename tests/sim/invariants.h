@@ -95,8 +95,8 @@ class InvariantChecker {
     bool voluntary = false;
     Millis budget{0};
     uint64_t warnings_at_demotion = 0;
-    bool frozen = false;            // it was paused while leading
-    bool overlapped = false;        // another claim began while it was frozen
+    bool frozen = false;      // it was paused while leading
+    bool overlapped = false;  // another claim began while it was frozen
     std::optional<NodeGone> node_gone;
     bool removed_by_foreign = false;
     // Claims of other daemons that began while this one's stop still ran:

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -109,7 +109,8 @@ struct SimDaemon::Process {
         board(InitialSnapshot(config), &ctx.clock),
         recipe(Options(config, ctx), zk, ctx.clock, observed, metrics) {
     hooks.SetStepAside([this](Reason reason) {
-      recipe.Resign(std::chrono::seconds(1), [](ElectionControl::ResignOutcome) {}, reason);
+      recipe.Resign(
+          std::chrono::seconds(1), [](ElectionControl::ResignOutcome) {}, reason);
     });
     runner.SetChildExitHandler([this](HookTerm term, const ExitStatus& status) {
       hooks.OnChildExited(term, status.ToString());
@@ -127,8 +128,7 @@ struct SimDaemon::Process {
     return options;
   }
 
-  static SimHookRunner::Options RunnerOptions(const std::string& name,
-                                              const DaemonConfig& config) {
+  static SimHookRunner::Options RunnerOptions(const std::string& name, const DaemonConfig& config) {
     SimHookRunner::Options options;
     options.hooks.on_start = {"start"};
     options.hooks.on_stop = {"stop"};
@@ -230,8 +230,8 @@ void SimDaemon::Start() {
   Note("process starts");
   Post([this] { process_->recipe.Start(); });
   if (config_.health_gated) {
-    const auto first_verdict = ctx_.random.Between(std::chrono::milliseconds(50),
-                                                   std::chrono::milliseconds(500));
+    const auto first_verdict =
+        ctx_.random.Between(std::chrono::milliseconds(50), std::chrono::milliseconds(500));
     ctx_.queue.After(first_verdict, [this, incarnation = incarnation_] {
       if (incarnation == incarnation_ && running()) SetHealth(healthy_);
     });

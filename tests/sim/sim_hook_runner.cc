@@ -10,10 +10,7 @@
 #include "sim/trace.h"
 
 namespace zkelect::sim {
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 SimHookRunner::SimHookRunner(Options options, EventQueue& queue, SimRandom& random, Trace& trace,
                              HookObserver& observer)
@@ -100,15 +97,14 @@ void SimHookRunner::Next() {
   // ended, and a stop with no start since the last stop (they alternate).
   while (!current_ && !queue_jobs_.empty()) {
     const Job& front = queue_jobs_.front();
-    const bool stale_start =
-        front.action == HookAction::kStart &&
-        (front.skipped || (start_gate_ && !start_gate_(front.term)));
+    const bool stale_start = front.action == HookAction::kStart &&
+                             (front.skipped || (start_gate_ && !start_gate_(front.term)));
     const bool idle_stop = front.action == HookAction::kStop && !started_since_stop_;
     if (!stale_start && !idle_stop) break;
     Job skipped = std::move(queue_jobs_.front());
     queue_jobs_.pop_front();
-    trace_.Add(fmt::format("{} hook {} skipped (term {})", options_.name,
-                           HookName(skipped.action), skipped.term));
+    trace_.Add(fmt::format("{} hook {} skipped (term {})", options_.name, HookName(skipped.action),
+                           skipped.term));
     HookOutcome outcome;
     outcome.skipped = true;
     skipped.done(outcome);
@@ -176,7 +172,8 @@ void SimHookRunner::StartChild(HookTerm term) {
   child_running_ = true;
   const uint64_t id = ++child_id_;
   if (!random_.Chance(profile_.child_exit_per_million)) return;
-  const auto after = random_.Between(std::chrono::milliseconds(10), std::chrono::milliseconds(3000));
+  const auto after =
+      random_.Between(std::chrono::milliseconds(10), std::chrono::milliseconds(3000));
   queue_.After(after, [this, alive = std::weak_ptr<bool>(alive_), id, term] {
     if (alive.expired() || !child_running_ || id != child_id_) return;
     child_running_ = false;
@@ -194,8 +191,8 @@ void SimHookRunner::StartChild(HookTerm term) {
 
 std::chrono::nanoseconds SimHookRunner::Busy() const {
   auto end = current_ ? current_end_ : queue_.clock().Now();
-  const auto longest = std::max(profile_.max_duration, std::chrono::milliseconds(0)) +
-                       options_.stop_grace;
+  const auto longest =
+      std::max(profile_.max_duration, std::chrono::milliseconds(0)) + options_.stop_grace;
   end += longest * static_cast<int64_t>(queue_jobs_.size());
   return end - queue_.clock().Now();
 }

@@ -25,10 +25,10 @@ class Trace;
 struct HookProfile {
   std::chrono::milliseconds min_duration{1};
   std::chrono::milliseconds max_duration{40};
-  uint32_t slow_per_million = 0;     // runs up to `slow_duration` instead
+  uint32_t slow_per_million = 0;  // runs up to `slow_duration` instead
   std::chrono::milliseconds slow_duration{3000};
-  uint32_t fail_per_million = 0;     // exits 1
-  uint32_t hang_per_million = 0;     // runs until hooks.timeout, then killed
+  uint32_t fail_per_million = 0;        // exits 1
+  uint32_t hang_per_million = 0;        // runs until hooks.timeout, then killed
   uint32_t child_exit_per_million = 0;  // per start: the child exits by itself later
 };
 
@@ -59,10 +59,10 @@ class HookObserver {
 class SimHookRunner final : public HookRunner {
  public:
   struct Options {
-    HooksConfig hooks;          // only the commands' presence, timeout, kill_grace, start_failure
-    bool child = false;         // a leader-only child is configured
+    HooksConfig hooks;   // only the commands' presence, timeout, kill_grace, start_failure
+    bool child = false;  // a leader-only child is configured
     std::chrono::milliseconds stop_grace{500};
-    std::string name;           // tags trace lines
+    std::string name;  // tags trace lines
   };
 
   SimHookRunner(Options options, EventQueue& queue, SimRandom& random, Trace& trace,
@@ -131,7 +131,7 @@ class SimHookRunner final : public HookRunner {
   HookOutcome current_outcome_;
   uint64_t job_id_ = 0;
   Clock::TimePoint current_end_{};
-  bool start_pending_ = false;  // an event to begin the next action is queued
+  bool start_pending_ = false;       // an event to begin the next action is queued
   bool started_since_stop_ = false;  // a kStart ran since the last kStop
   bool paused_ = false;
   std::function<bool(HookTerm)> start_gate_;

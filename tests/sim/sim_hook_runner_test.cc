@@ -49,7 +49,8 @@ class SimHookRunnerTest : public ::testing::Test {
 
 TEST_F(SimHookRunnerTest, AStopGoesAheadOfAQueuedStartAndBothAreSkippedWhenNoStartRan) {
   auto record = [&](std::string what) {
-    return [&, what](const HookOutcome& o) { done.push_back(what + (o.skipped ? " skipped" : "")); };
+    return
+        [&, what](const HookOutcome& o) { done.push_back(what + (o.skipped ? " skipped" : "")); };
   };
   runner.Run(HookAction::kStart, 1, {}, record("start 1"));
   runner.Run(HookAction::kStop, 1, {}, record("stop 1"));

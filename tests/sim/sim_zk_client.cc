@@ -16,16 +16,15 @@ namespace zkelect::sim {
 namespace {
 
 std::string_view OpName(int op) {
-  static constexpr std::string_view kNames[] = {"create", "delete",  "sync",
-                                                "children", "get", "exists"};
+  static constexpr std::string_view kNames[] = {"create",   "delete", "sync",
+                                                "children", "get",    "exists"};
   return kNames[op];
 }
 
 }  // namespace
 
-SimZkClient::SimZkClient(std::string name, int owner, Millis requested_timeout,
-                         Ensemble& ensemble, EventQueue& queue, SimRandom& random,
-                         sim::Trace& trace, TaskPoster& loop)
+SimZkClient::SimZkClient(std::string name, int owner, Millis requested_timeout, Ensemble& ensemble,
+                         EventQueue& queue, SimRandom& random, sim::Trace& trace, TaskPoster& loop)
     : name_(std::move(name)),
       owner_(owner),
       requested_(requested_timeout),
@@ -77,9 +76,10 @@ bool SimZkClient::Open() {
 
 void SimZkClient::Close() {
   if (state_ == State::kClosed) return;
-  const bool sent = state_ == State::kConnected && conn_ && !conn_->silent &&
-                    ensemble_.Serving(conn_->server);
-  Note(fmt::format("close session {:x}{}", session_, sent ? "" : " (not sent: no live connection)"));
+  const bool sent =
+      state_ == State::kConnected && conn_ && !conn_->silent && ensemble_.Serving(conn_->server);
+  Note(
+      fmt::format("close session {:x}{}", session_, sent ? "" : " (not sent: no live connection)"));
   if (sent) {
     // The close goes out behind every request already sent; the session
     // ends when it reaches the quorum. Nothing of this client is touched
@@ -110,7 +110,8 @@ void SimZkClient::Close() {
 void SimZkClient::Connect() {
   if (state_ != State::kConnecting) return;
   auto conn = std::make_shared<Connection>();
-  conn->server = static_cast<int>(random_.Below(static_cast<uint64_t>(ensemble_.options().servers)));
+  conn->server =
+      static_cast<int>(random_.Below(static_cast<uint64_t>(ensemble_.options().servers)));
   if (partitioned_ || !ensemble_.Serving(conn->server)) {
     // No answer (or a server that cannot serve): the library gives up on
     // this one and tries the next.
@@ -267,10 +268,9 @@ void SimZkClient::SetPartitioned(bool partitioned) {
 // timeout and gives up on the connection after two thirds without one.
 void SimZkClient::ScheduleSilenceCheck() {
   const auto due = last_recv_ + negotiated_ * 2 / 3;
-  Later(std::max(Clock::Duration(0), due - queue_.clock().Now()),
-        [this, conn = conn_] {
-          if (conn == conn_) Break("no packet for 2/3 of the timeout");
-        });
+  Later(std::max(Clock::Duration(0), due - queue_.clock().Now()), [this, conn = conn_] {
+    if (conn == conn_) Break("no packet for 2/3 of the timeout");
+  });
 }
 
 void SimZkClient::SetPaused(bool paused) {
@@ -322,19 +322,19 @@ void SimZkClient::Send(uint64_t xid) {
   if (conn->silent) return;  // lost; the silence check breaks the connection
   const Request& request = outstanding_.at(xid);
   Request copy{request.op, request.path, request.data, request.flag, nullptr};
-  queue_.At(conn->up_tail, [this, alive = std::weak_ptr<bool>(alive_), conn, xid,
-                            copy = std::move(copy)] {
-    if (alive.expired() || conn->broken) return;
-    Arrive(conn, copy, xid);
-  });
+  queue_.At(conn->up_tail,
+            [this, alive = std::weak_ptr<bool>(alive_), conn, xid, copy = std::move(copy)] {
+              if (alive.expired() || conn->broken) return;
+              Arrive(conn, copy, xid);
+            });
 }
 
 void SimZkClient::Arrive(const std::shared_ptr<Connection>& conn, const Request& request,
                          uint64_t xid) {
   const uint32_t loss = ensemble_.loss_per_million();
   if (loss > 0 && random_.Chance(loss)) {
-    Note(fmt::format("{} {} lost before the server applied it", OpName(static_cast<int>(request.op)),
-                     ShortName(request.path)));
+    Note(fmt::format("{} {} lost before the server applied it",
+                     OpName(static_cast<int>(request.op)), ShortName(request.path)));
     ResetFrom(conn, "reset before the server applied a request");
     return;
   }
@@ -361,8 +361,8 @@ void SimZkClient::Arrive(const std::shared_ptr<Connection>& conn, const Request&
 bool SimZkClient::Apply(int64_t session, const Request& request, const ZnodeTree* stale,
                         Reply* reply) {
   ZkModel& model = ensemble_.model();
-  const bool write = request.op == Op::kCreate || request.op == Op::kDelete ||
-                     request.op == Op::kSync;
+  const bool write =
+      request.op == Op::kCreate || request.op == Op::kDelete || request.op == Op::kSync;
   if (write && stale != nullptr) return false;
   switch (request.op) {
     case Op::kCreate:
@@ -469,7 +469,8 @@ void SimZkClient::Sync(const std::string& path, DoneCallback done) {
 }
 
 void SimZkClient::Delete(const std::string& path, DoneCallback done) {
-  Submit({Op::kDelete, path, "", false, [done = std::move(done)](const Reply& r) { done(r.code); }});
+  Submit(
+      {Op::kDelete, path, "", false, [done = std::move(done)](const Reply& r) { done(r.code); }});
 }
 
 }  // namespace zkelect::sim

@@ -188,7 +188,7 @@ class SimZkClient final : public ZkClient {
   Clock::TimePoint last_recv_{};
   uint64_t next_xid_ = 1;
   std::map<uint64_t, Request> outstanding_;  // sent or waiting, by xid (= request order)
-  std::deque<uint64_t> unsent_;               // made while connecting
+  std::deque<uint64_t> unsent_;              // made while connecting
   using WatchEvent = std::pair<NodeEventType, std::string>;
   // Watch events on the wire, and those the library will get after the next
   // reconnect (SetWatches).

@@ -24,9 +24,7 @@ using std::chrono::milliseconds;
 class Loop final : public TaskPoster, public ZkEventSink {
  public:
   explicit Loop(EventQueue& queue) : queue_(queue) {}
-  void Post(std::function<void()> task) override {
-    queue_.After(milliseconds(0), std::move(task));
-  }
+  void Post(std::function<void()> task) override { queue_.After(milliseconds(0), std::move(task)); }
   void OnSessionState(SessionState state) override {
     states.push_back(state);
     log.push_back("state");
@@ -171,9 +169,8 @@ TEST_F(SimZkClientTest, AServerCutOffFromTheQuorumAnswersReadsButNeverWrites) {
     bool synced = false;
     bool read = false;
     client.Sync("/e", [&](ZkCode) { synced = true; });
-    client.GetData(node, false, [&](ZkCode c, const std::string&, const NodeStat&) {
-      read = c == ZkCode::kOk;
-    });
+    client.GetData(node, false,
+                   [&](ZkCode c, const std::string&, const NodeStat&) { read = c == ZkCode::kOk; });
     RunUntil([&] { return read; });
     found = read && !synced;
     if (!found) ensemble.Isolate(-1);

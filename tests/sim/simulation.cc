@@ -22,7 +22,10 @@ int64_t Ms(Clock::Duration d) { return std::chrono::duration_cast<milliseconds>(
 }  // namespace
 
 Simulation::Simulation(SimOptions options)
-    : options_(options), queue_(clock_), random_(options.seed), trace_(clock_, options.trace_lines) {
+    : options_(options),
+      queue_(clock_),
+      random_(options.seed),
+      trace_(clock_, options.trace_lines) {
   spdlog::set_level(spdlog::level::off);  // the trace is the sim's log
   Ensemble::Options ensemble;
   ensemble.tick = milliseconds(50 * random_.Between(1, 4));
@@ -31,11 +34,12 @@ Simulation::Simulation(SimOptions options)
   checker_ = std::make_unique<InvariantChecker>(
       clock_, options_.daemons,
       [this](const std::string& path) { return ensemble_->model().tree().Find(path) != nullptr; });
-  const SimContext context{options_.seed, clock_,     queue_,   random_,
+  const SimContext context{options_.seed, clock_,     queue_,    random_,
                            trace_,        *ensemble_, *checker_, options_.recipe_invariants};
   for (int i = 0; i < options_.daemons; ++i) {
     daemons_.push_back(std::make_unique<SimDaemon>(
-        i, DrawConfig(i), context, [this](const SimDaemon::CleanExit& exit) { OnCleanExit(exit); }));
+        i, DrawConfig(i), context,
+        [this](const SimDaemon::CleanExit& exit) { OnCleanExit(exit); }));
   }
   unreachable_.resize(daemons_.size());
   partitioned_.assign(daemons_.size(), false);
@@ -216,17 +220,17 @@ void Simulation::CheckLeader(uint64_t phase) {
     return;
   }
   Note("a leader exists");
-  queue_.After(random_.Between(milliseconds(500), milliseconds(3000)),
-               [this, phase] {
-                 if (phase == phase_) BeginFaultPhase();
-               });
+  queue_.After(random_.Between(milliseconds(500), milliseconds(3000)), [this, phase] {
+    if (phase == phase_) BeginFaultPhase();
+  });
 }
 
 // ---------------------------------------------------------------------------
 // Faults
 
 void Simulation::RestartLater(int index) {
-  const auto delay = quiet_ ? milliseconds(0) : random_.Between(milliseconds(200), milliseconds(3000));
+  const auto delay =
+      quiet_ ? milliseconds(0) : random_.Between(milliseconds(200), milliseconds(3000));
   queue_.After(delay, [this, index] {
     SimDaemon& daemon = *daemons_[static_cast<size_t>(index)];
     if (!daemon.down()) return;
@@ -302,7 +306,8 @@ void Simulation::NetworkFault() {
       queue_.After(span, [this, index, phase = phase_] {
         if (phase != phase_) return;
         partitioned_[static_cast<size_t>(index)] = false;
-        if (daemons_[static_cast<size_t>(index)]->running()) daemons_[static_cast<size_t>(index)]->zk().SetPartitioned(false);
+        if (daemons_[static_cast<size_t>(index)]->running())
+          daemons_[static_cast<size_t>(index)]->zk().SetPartitioned(false);
         NoteReachability();
       });
       return;
@@ -382,8 +387,8 @@ void Simulation::AddForeignCandidate(const std::string& kind, const std::string&
       model.OpenSession(milliseconds(100 * random_.Between(10, 40)), clock_.Now(), auth_only);
   model.SetPinned(session, true, clock_.Now());
   std::string created;
-  const ZkCode code = model.Create(session, std::string(kElection) + "/" + prefix, data, true,
-                                   true, auth_only, &created);
+  const ZkCode code = model.Create(session, std::string(kElection) + "/" + prefix, data, true, true,
+                                   auth_only, &created);
   Note(fmt::format("fault: foreign {} candidate joins: {} {}", kind, ZkCodeName(code),
                    ShortName(created)));
   if (code != ZkCode::kOk) {
@@ -395,9 +400,9 @@ void Simulation::AddForeignCandidate(const std::string& kind, const std::string&
 
 void Simulation::ForeignFault() {
   ZkModel& model = ensemble_->model();
-  const std::string uuid = fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", random_.Next() >> 32,
-                                       random_.Below(0x10000), random_.Below(0x1000),
-                                       random_.Below(0x1000), random_.Next() >> 16);
+  const std::string uuid = fmt::format(
+      "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", random_.Next() >> 32, random_.Below(0x10000),
+      random_.Below(0x1000), random_.Below(0x1000), random_.Next() >> 16);
   switch (random_.Below(8)) {
     case 0:
       AddForeignCandidate("Curator", "_c_" + uuid + "-latch-", "10.0.0.9:8080", false);
@@ -415,7 +420,8 @@ void Simulation::ForeignFault() {
       const Foreign foreign = foreign_[pick];
       foreign_.erase(foreign_.begin() + static_cast<ptrdiff_t>(pick));
       if (random_.Below(2) == 0) {
-        Note(fmt::format("fault: foreign {} candidate crashes (its session expires)", foreign.kind));
+        Note(
+            fmt::format("fault: foreign {} candidate crashes (its session expires)", foreign.kind));
         model.SetPinned(foreign.session, false, clock_.Now());
         ensemble_->ScheduleExpiry();
       } else {

@@ -58,8 +58,7 @@ class Simulation final : public Ensemble::NodeObserver {
   SimResult Run();
 
   // Ensemble::NodeObserver:
-  void OnNodeRemoved(const std::string& path, const Znode& node, int64_t by,
-                     NodeGone how) override;
+  void OnNodeRemoved(const std::string& path, const Znode& node, int64_t by, NodeGone how) override;
 
  private:
   struct Foreign {

@@ -10,8 +10,7 @@ void Trace::Add(std::string_view line) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_.Elapsed()).count();
   std::string& slot = ring_[count_ % ring_.size()];
   slot.clear();
-  fmt::format_to(std::back_inserter(slot), "{:>7}.{:06} {}", us / 1'000'000, us % 1'000'000,
-                 line);
+  fmt::format_to(std::back_inserter(slot), "{:>7}.{:06} {}", us / 1'000'000, us % 1'000'000, line);
   for (const char c : slot) {
     hash_ ^= static_cast<unsigned char>(c);
     hash_ *= 0x100000001b3ULL;

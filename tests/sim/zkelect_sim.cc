@@ -8,9 +8,9 @@
 // seeds until that many events ran (a run stops early at a violation).
 // Exits 1 if any seed broke an invariant; the same seed (and options)
 // replays the same run bit for bit.
-#include <CLI/CLI.hpp>
 #include <spdlog/fmt/fmt.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 
@@ -81,12 +81,15 @@ int main(int argc, char** argv) {
       if (!keep_going) break;
     }
   }
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fputs(first_violation.c_str(), stdout);
-  std::printf("%llu events, %.0f s simulated, %.2f s wall, %.0f events/s; %llu failing seed(s); "
-              "replay hash %016llx\n",
-              static_cast<unsigned long long>(total_events),
-              std::chrono::duration<double>(simulated).count(), wall, static_cast<double>(total_events) / wall,
-              static_cast<unsigned long long>(failed), static_cast<unsigned long long>(replay_hash));
+  std::printf(
+      "%llu events, %.0f s simulated, %.2f s wall, %.0f events/s; %llu failing seed(s); "
+      "replay hash %016llx\n",
+      static_cast<unsigned long long>(total_events),
+      std::chrono::duration<double>(simulated).count(), wall,
+      static_cast<double>(total_events) / wall, static_cast<unsigned long long>(failed),
+      static_cast<unsigned long long>(replay_hash));
   return failed == 0 ? 0 : 1;
 }

@@ -42,8 +42,8 @@ class ZnodeTree {
   // appended). kNoNode without a parent, kNodeExists if taken, kOther under
   // an ephemeral parent (NOCHILDRENFOREPHEMERALS). `created` gets the full
   // path.
-  ZkCode Create(const std::string& path, std::string data, int64_t ephemeral_owner,
-                bool sequential, bool auth_only, std::string* created);
+  ZkCode Create(const std::string& path, std::string data, int64_t ephemeral_owner, bool sequential,
+                bool auth_only, std::string* created);
   // kNoNode when missing, kNotEmpty with children.
   ZkCode Delete(const std::string& path);
   // Replaces the data and bumps the version; kNoNode when missing.

@@ -188,10 +188,10 @@ class ConnectionServer final {
   const Limits limits_;
   const Handler handler_;
   const ErrorHandler error_handler_;
-  const int wake_fd_;    // eventfd: Stop() wakes Serve()
-  const int resume_fd_;  // eventfd: Resume() wakes Serve()
+  const int wake_fd_;     // eventfd: Stop() wakes Serve()
+  const int resume_fd_;   // eventfd: Resume() wakes Serve()
   const int hang_up_fd_;  // epoll: parked connections whose clients may go away
-  int listen_fd_ = -1;   // set by Bind()
+  int listen_fd_ = -1;    // set by Bind()
 
   mutable Mutex mu_;
   bool stopping_ GUARDED_BY(mu_) = false;

@@ -90,10 +90,9 @@ TEST(LoggingTest, TextFormatShowsTheMessageAlone) {
 // Issue 20 finding 10: the text format wrote control bytes and terminal
 // escapes (from a hook's output, a node's data) raw to the terminal.
 TEST(LoggingTest, TextFormatEscapesControlBytesAndTerminalEscapes) {
-  const std::vector<std::string> lines =
-      CaptureLog(LogConfig{"info", LogConfig::Format::kText}, [] {
-        spdlog::info("hook on_start: \x1b[2J\x1b]0;title\x07 cr\r bs\b del\x7f tab\tok");
-      });
+  const std::vector<std::string> lines = CaptureLog(
+      LogConfig{"info", LogConfig::Format::kText},
+      [] { spdlog::info("hook on_start: \x1b[2J\x1b]0;title\x07 cr\r bs\b del\x7f tab\tok"); });
   ASSERT_EQ(lines.size(), 1u);
   for (const char c : lines[0]) {
     EXPECT_FALSE((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == '\x7f')

@@ -981,8 +981,7 @@ TEST_F(RecipeTest, Defect5_ResignIsDoneOnlyOnceTheDeleteIsConfirmed) {
   StartAndSettle();
   const std::string own = OwnPath();
   std::optional<ElectionControl::ResignOutcome> outcome;
-  recipe_->Resign(std::chrono::seconds(10),
-                  [&](ElectionControl::ResignOutcome o) { outcome = o; });
+  recipe_->Resign(std::chrono::seconds(10), [&](ElectionControl::ResignOutcome o) { outcome = o; });
   Settle();
   zk_.Disconnect();
   Settle();
@@ -1065,7 +1064,6 @@ TEST_F(RecipeTest, Defect7_PredecessorWeMayNotReadIsWatchedAllTheSame) {
   EXPECT_EQ(Snap().position, 1u);
 }
 
-
 // Small one of the safety issue: on reconnect the liveness clock took the
 // time the loop handled the event, not when the library received it; a
 // loop that ran late stretched the lease by its delay.
@@ -1100,7 +1098,7 @@ TEST_F(RecipeTest, NodeOfALostCreateInASessionGivenUpIsFoundByItsUuidAndDeleted)
   recipe_->OnWake();
   zk_.Deliver();  // connected; the create is applied, its answer lost
   ASSERT_EQ(zk_.ChildrenOf(kPath).size(), 2u);
-  zk_.GoSilent();  // before the listing that would find it
+  zk_.GoSilent();               // before the listing that would find it
   Advance(milliseconds(6500));  // given up; the server keeps the session
   zk_.Speak();
   Settle();

@@ -77,8 +77,8 @@ LeaderView Leader(int64_t epoch) {
 class HookRoleListenerTest : public ::testing::Test {
  protected:
   HookRoleListenerTest()
-      : listener_({"node-1", "/election", true, [this] { return budget_; }}, runner_, loop_,
-                  clock_, metrics_) {
+      : listener_({"node-1", "/election", true, [this] { return budget_; }}, runner_, loop_, clock_,
+                  metrics_) {
     listener_.SetStepAside([this](Reason reason) { step_asides_.push_back(reason); });
   }
 

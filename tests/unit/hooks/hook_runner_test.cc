@@ -2,8 +2,6 @@
 // environment as data, timeouts reaching the whole process group, and the
 // leader-only child.
 
-#include "zkelect/hooks/hook_runner_impl.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -16,6 +14,7 @@
 #include <sstream>
 
 #include "support/process_state.h"
+#include "zkelect/hooks/hook_runner_impl.h"
 
 namespace zkelect {
 namespace {

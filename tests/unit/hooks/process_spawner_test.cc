@@ -57,8 +57,8 @@ TEST(ProcessSpawnerTest, SpawnedProcessDiesWithTheProcessThatSpawnedIt) {
   ASSERT_GE(daemon, 0);
   if (daemon == 0) {
     PosixProcessSpawner spawner;
-    auto spawned = spawner.Spawn({"/bin/sh", "-c", "echo $$ > " + pid_file + "; exec sleep 60"},
-                                 {{}, false});
+    auto spawned =
+        spawner.Spawn({"/bin/sh", "-c", "echo $$ > " + pid_file + "; exec sleep 60"}, {{}, false});
     if (!spawned.ok()) _exit(1);
     for (;;) pause();
   }

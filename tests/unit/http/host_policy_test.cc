@@ -147,8 +147,8 @@ TEST(HostPolicyTest, CrossSiteRequestForgeryIsRefused) {
     std::string host;
     bool allowed;
   } cases[] = {
-      {"", "", "127.0.0.1:4040", true},  // curl, zkelect resign
-      {"", "", "", true},                // HTTP/1.0 without Host
+      {"", "", "127.0.0.1:4040", true},      // curl, zkelect resign
+      {"", "", "", true},                    // HTTP/1.0 without Host
       {"", "none", "127.0.0.1:4040", true},  // typed in the address bar
       {"", "same-origin", "127.0.0.1:4040", true},
       {"http://127.0.0.1:4040", "same-origin", "127.0.0.1:4040", true},
@@ -167,7 +167,7 @@ TEST(HostPolicyTest, CrossSiteRequestForgeryIsRefused) {
       {"http://127.0.0.1:4040", "cross-site", "127.0.0.1:4040", false},
       {"https://127.0.0.1:4040", "", "127.0.0.1:4040", false},  // we serve no TLS
       {"http://localhost:4040", "", "127.0.0.1:4040", false},   // another origin, same socket
-      {"http://127.0.0.1:4040", "", "", false},  // nothing to compare with
+      {"http://127.0.0.1:4040", "", "", false},                 // nothing to compare with
       {"http://127.0.0.1:4040/", "", "127.0.0.1:4040", false},  // an origin has no path
       {"http://127.0.0.1:4040@evil.example", "", "127.0.0.1:4040", false},
       {"127.0.0.1:4040", "", "127.0.0.1:4040", false},

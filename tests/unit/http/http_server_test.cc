@@ -449,8 +449,8 @@ TEST_F(HttpServerTest, ChunkedBodyIsRefusedBeforeItIsRead) {
 TEST_F(HttpServerTest, PostWithoutContentLengthAnswersAtOnce) {
   StartServer();
   const auto start = steady_clock::now();
-  const RawReply reply = SendRaw(
-      server_->port(), "POST /resign?hold=1s HTTP/1.1\r\nHost: localhost\r\n\r\n", kHang);
+  const RawReply reply =
+      SendRaw(server_->port(), "POST /resign?hold=1s HTTP/1.1\r\nHost: localhost\r\n\r\n", kHang);
   EXPECT_EQ(reply.status, 200);
   EXPECT_LT(steady_clock::now() - start, kHang);
   EXPECT_EQ(json::parse(reply.body), json::parse(R"({"resigned": true, "hold_ms": 1000})"));
@@ -987,9 +987,9 @@ TEST_F(HttpServerTest, CrossSiteRequestForgeryOnResignIsRefused) {
   // What curl and `zkelect resign` send (neither header), and a page of the
   // daemon's own origin, still work.
   EXPECT_EQ(Post("/resign")->status, 200);
-  EXPECT_EQ(Post("/resign", {{"Origin", "http://" + host}, {"Sec-Fetch-Site", "same-origin"}})
-                ->status,
-            200);
+  EXPECT_EQ(
+      Post("/resign", {{"Origin", "http://" + host}, {"Sec-Fetch-Site", "same-origin"}})->status,
+      200);
   EXPECT_EQ(control_.holds().size(), 2u);
 }
 
@@ -999,8 +999,7 @@ TEST_F(HttpServerTest, CrossSiteRequestForgeryOnResignIsRefused) {
 TEST_F(HttpServerTest, DeadLongPollsKeepTheirSlots) {
   StartServer();  // max_waiters 3
   const int fds_before = test::OpenDescriptors(::getpid());
-  const std::string poll =
-      "GET /leader?index=1&wait=10m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const std::string poll = "GET /leader?index=1&wait=10m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   std::vector<test::RawConnection> clients;
   for (int i = 0; i < 3; ++i) {
     clients.emplace_back(static_cast<uint16_t>(server_->port()));
@@ -1038,8 +1037,9 @@ TEST_F(HttpServerTest, DeadLongPollsKeepTheirSlots) {
 TEST_F(HttpServerTest, LongPollWithAPipelinedRequestBehindItStaysParked) {
   StartServer();
   test::RawConnection client(static_cast<uint16_t>(server_->port()));
-  ASSERT_TRUE(client.Send("GET /leader?index=1&wait=10m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-                          "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("GET /leader?index=1&wait=10m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                  "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   ASSERT_TRUE(AwaitParkedWaiters(1));
   ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
   const std::string answers = client.ReadUntil("HTTP/1.1 200", 2, seconds(20));

@@ -258,10 +258,8 @@ TEST_F(LongPollHubTest, ACancelledWaitIsDroppedUnanswered) {
   Answered& kept = NewAnswered();
   auto held = std::make_shared<int>(0);
   LongPollHub::Answer answer = cancelled.Callback();
-  const LongPollHub::Ticket ticket =
-      hub_.Park(Topic::kAny, 1, Later(), [answer, held](const StateBoard::View& view) {
-        answer(view);
-      });
+  const LongPollHub::Ticket ticket = hub_.Park(
+      Topic::kAny, 1, Later(), [answer, held](const StateBoard::View& view) { answer(view); });
   hub_.Park(Topic::kAny, 1, Later(), kept.Callback());
   EXPECT_EQ(hub_.parked(), 2u);
   std::weak_ptr<int> watch = held;
