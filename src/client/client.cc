@@ -8,6 +8,7 @@
 #include "zkelect/common/duration.h"
 #include "zkelect/http/host_policy.h"
 #include "zkelect/http/http_client.h"
+#include "zkelect/http/unix_socket_file.h"
 
 namespace zkelect {
 namespace {
@@ -66,11 +67,23 @@ Status Failure(const DaemonAddress& address, std::string_view what, milliseconds
 }  // namespace
 
 std::string DaemonAddress::ToString() const {
+  if (!unix_path.empty()) return "unix:" + unix_path;
   const bool ipv6 = host.find(':') != std::string::npos;
   return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 Result<DaemonAddress> ParseDaemonAddress(std::string_view listen) {
+  if (const std::optional<std::string_view> path = UnixListenPath(listen)) {
+    if (!path->starts_with('/') || path->size() > UnixSocketFile::kMaxPathBytes) {
+      return Status::InvalidArgument("expected unix: and an absolute path of at most " +
+                                     std::to_string(UnixSocketFile::kMaxPathBytes) +
+                                     " bytes, like unix:/run/zkelect/api.sock (this one has " +
+                                     std::to_string(path->size()) + ")");
+    }
+    DaemonAddress address;
+    address.unix_path = std::string(*path);
+    return address;
+  }
   const std::optional<HostPort> split = SplitHostPort(listen);
   const bool valid = split && !split->host.empty() && IsDigits(split->port) &&
                      split->port.size() <= 5 && std::stoi(split->port) >= 1 &&
@@ -78,9 +91,10 @@ Result<DaemonAddress> ParseDaemonAddress(std::string_view listen) {
                      (split->bracketed || split->host.find(':') == std::string::npos);
   if (!valid) {
     return Status::InvalidArgument(
-        "expected host:port with a port in 1..65535, like 127.0.0.1:4040 or [::1]:4040");
+        "expected host:port with a port in 1..65535, like 127.0.0.1:4040 or [::1]:4040, or "
+        "unix:/path");
   }
-  DaemonAddress address{split->host, std::stoi(split->port)};
+  DaemonAddress address{split->host, std::stoi(split->port), ""};
   // The daemon listens on every address: its loopback one is as good as any.
   if (address.host == "0.0.0.0") address.host = "127.0.0.1";
   if (split->bracketed && (address.host == "::" || address.host == "0:0:0:0:0:0:0:0")) {
@@ -113,9 +127,10 @@ Result<DaemonReply> DaemonClient::Exchange(std::string method, std::string targe
   request.method = std::move(method);
   request.host = address_.host;
   request.port = address_.port;
+  request.unix_path = address_.unix_path;
   // The daemon checks Host (against DNS rebinding) and accepts IP literals,
-  // IPv6 in brackets.
-  request.authority = address_.ToString();
+  // IPv6 in brackets, and localhost (any name over its Unix socket).
+  request.authority = address_.unix_path.empty() ? address_.ToString() : "localhost";
   request.target = std::move(target);
   if (request.method == "POST" && !token_.empty()) {
     request.headers.emplace_back("Authorization", "Bearer " + token_);

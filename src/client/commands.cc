@@ -17,6 +17,7 @@
 
 #include "zkelect/client/client.h"
 #include "zkelect/common/duration.h"
+#include "zkelect/http/unix_socket_file.h"
 
 namespace zkelect {
 namespace {
@@ -225,6 +226,15 @@ struct Target {
   std::string token;
 };
 
+// Of the daemon's listeners, the one a client uses: its Unix socket if it
+// has one (POSTs need no token there), else its first address.
+const std::string& PreferredListener(const std::vector<std::string>& listen) {
+  const auto unix_socket = std::find_if(listen.begin(), listen.end(), [](const std::string& a) {
+    return UnixListenPath(a).has_value();
+  });
+  return unix_socket != listen.end() ? *unix_socket : listen.front();
+}
+
 // Resolves the daemon's address (and for resign the token) from the options,
 // the environment and the configuration file, through the daemon's own
 // loader so that both read the same file (the daemon's default one too) and
@@ -275,7 +285,7 @@ Result<Target> ResolveTarget(const ClientOptions& options, const Environment& en
     listen = options.addr;
     target.origin = "--addr";
   } else {
-    listen = config->http.listen;
+    listen = PreferredListener(config->http.listen);
     if (relevant.contains(kListenEnv)) {
       target.origin = kListenEnv;
     } else if (!config_file.empty()) {
@@ -533,10 +543,12 @@ int RunCheck(Invocation& call, DaemonClient& client, const Target& target) {
 void AddCommonOptions(CLI::App& command, ClientOptions* options) {
   command
       .add_option("--addr", options->addr,
-                  std::string("the daemon's HTTP address [default: env ") + kListenEnv +
-                      ", else http.listen of the configuration file, else " + HttpConfig().listen +
-                      "]")
-      ->type_name("HOST:PORT");
+                  std::string("the daemon's HTTP address, host:port or unix:/path [default: env ") +
+                      kListenEnv +
+                      ", else http.listen of the configuration file (its unix: socket if it has "
+                      "one), else " +
+                      HttpConfig().listen.front() + "]")
+      ->type_name("ADDRESS");
   command
       .add_option_function<std::string>(
           "--config", [options](const std::string& value) { options->config_path = value; },

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -334,8 +335,8 @@ Status Invalid(const Setting& setting, std::string_view expectation) {
 
 // kArgv: a command run without a shell. In the file an array of strings; in
 // flags and the environment a JSON array of strings, or words split on
-// whitespace.
-enum class Kind { kString, kBool, kInteger, kDuration, kList, kArgv };
+// whitespace. kAddresses: a kList that the file may also give as one string.
+enum class Kind { kString, kBool, kInteger, kDuration, kList, kAddresses, kArgv };
 
 // A value converted to its key's kind, before the key's own checks.
 using Typed = std::variant<std::string, bool, std::int64_t, milliseconds, std::vector<std::string>>;
@@ -416,12 +417,45 @@ bool CheckRecheckInterval(const Typed& v, Config* c) {
   return true;
 }
 
-bool CheckListen(const Typed& v, Config* c) {
+// "unix:/absolute/path", short enough for sockaddr_un's sun_path (with
+// its terminating NUL).
+bool IsUnixListenAddress(std::string_view address) {
+  constexpr std::string_view kScheme = "unix:";
+  constexpr std::size_t kMaxPathBytes = sizeof(sockaddr_un::sun_path) - 1;
+  if (!address.starts_with(kScheme)) return false;
+  const std::string_view path = address.substr(kScheme.size());
+  return path.starts_with('/') && path.size() <= kMaxPathBytes && path.find('\0') == path.npos &&
+         IsCleanText(path);
+}
+
+bool IsListenAddress(std::string_view address) {
+  if (IsUnixListenAddress(address)) return true;
   std::string_view host;
   std::string_view port;
-  if (!SplitHostPort(Text(v), &host, &port) || !IsPort(port, 0)) return false;
-  if (!IsIpv4(host) && !IsBracketedIpv6(host) && host != "localhost") return false;
-  c->http.listen = Text(v);
+  if (!SplitHostPort(address, &host, &port) || !IsPort(port, 0)) return false;
+  return IsIpv4(host) || IsBracketedIpv6(host) || host == "localhost";
+}
+
+bool CheckListen(const Typed& v, Config* c) {
+  const auto& addresses = std::get<std::vector<std::string>>(v);
+  if (addresses.empty() || !std::all_of(addresses.begin(), addresses.end(), IsListenAddress)) {
+    return false;
+  }
+  c->http.listen = addresses;
+  return true;
+}
+
+// An octal mode of permission bits only ("0660", "660"): the socket file
+// must not become setuid or sticky by a typo.
+bool CheckSocketMode(const Typed& v, Config* c) {
+  const std::string& text = Text(v);
+  if (text.size() < 3 || text.size() > 4 ||
+      !std::all_of(text.begin(), text.end(), [](char d) { return d >= '0' && d <= '7'; })) {
+    return false;
+  }
+  const unsigned mode = static_cast<unsigned>(std::stoul(text, nullptr, 8));
+  if (mode > 0777) return false;
+  c->http.socket_mode = mode;
   return true;
 }
 
@@ -577,7 +611,7 @@ bool CheckChildStopGrace(const Typed& v, Config* c) {
 }
 
 // Every key but `meta`, in the order of config/zkelect.toml.
-constexpr std::array<KeySpec, 31> kKeys = {{
+constexpr std::array<KeySpec, 32> kKeys = {{
     {"id", Kind::kString, R"("web-1")",
      "expected a non-empty name of at most 255 bytes without control characters", "ID",
      "this candidate's id, published in its node [default: the host name]", &CheckId},
@@ -609,11 +643,17 @@ constexpr std::array<KeySpec, 31> kKeys = {{
     {"election.recheck_interval", Kind::kDuration, R"("30s")", "expected a duration of at least 1s",
      "DURATION", "period of the full re-read of the candidates [default: 30s]",
      &CheckRecheckInterval},
-    {"http.listen", Kind::kString, R"("127.0.0.1:4040")",
+    {"http.listen", Kind::kAddresses, R"("127.0.0.1:4040")",
      "expected host:port with host an IPv4 address, [IPv6 address] or localhost and port "
-     "0-65535, like 127.0.0.1:4040",
-     "HOST:PORT", "HTTP API address; port 0 picks a free one [default: 127.0.0.1:4040]",
+     "0-65535, like 127.0.0.1:4040, or unix:/absolute/path of at most 107 bytes, like "
+     "unix:/run/zkelect/api.sock (one, or a list)",
+     "ADDRESS,...",
+     "HTTP API addresses: host:port (port 0 picks a free one) or unix:/path "
+     "[default: 127.0.0.1:4040]",
      &CheckListen},
+    {"http.socket_mode", Kind::kString, R"("0660")",
+     "expected an octal mode of permission bits from 000 to 0777, like 0660", "MODE",
+     "permissions of the socket files of unix: listeners [default: 0660]", &CheckSocketMode},
     {"http.allowed_hosts", Kind::kList, R"(["app.example.com"])",
      "expected DNS names like app.example.com", "NAME,...",
      "DNS names accepted in the Host header besides localhost [default: none]", &CheckAllowedHosts},
@@ -736,6 +776,8 @@ std::string TypeExpectation(const KeySpec& spec) {
     case Kind::kList:
     case Kind::kArgv:
       return "expected an array of strings, like " + std::string(spec.example);
+    case Kind::kAddresses:
+      return "expected a string or an array of strings, like " + std::string(spec.example);
     case Kind::kString:
       break;
   }
@@ -765,6 +807,9 @@ Result<Typed> ConvertToml(const KeySpec& spec, const Setting& setting) {
     case Kind::kDuration:
       if (text != nullptr) return ParseDurationSetting(setting, *text);
       break;
+    case Kind::kAddresses:
+      if (text != nullptr) return Typed(std::vector<std::string>{*text});
+      [[fallthrough]];
     case Kind::kList:
     case Kind::kArgv:
       if (const auto* array = std::get_if<TomlArray>(&value)) {
@@ -803,7 +848,8 @@ Result<Typed> ConvertText(const KeySpec& spec, const Setting& setting) {
     }
     case Kind::kDuration:
       return ParseDurationSetting(setting, text);
-    case Kind::kList: {
+    case Kind::kList:
+    case Kind::kAddresses: {
       std::vector<std::string> items;
       if (Trim(text).empty()) return Typed(std::move(items));
       for (std::string_view item : Split(text, ',')) items.emplace_back(Trim(item));

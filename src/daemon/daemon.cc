@@ -166,7 +166,7 @@ int Daemon::Run() {
     spdlog::error("{}", started.message());
     return 1;
   }
-  spdlog::info("zkelect {} HTTP API listening on http://{}", kVersion, http.listen_address());
+  spdlog::info("zkelect {} HTTP API listening on {}", kVersion, http.listen_urls());
   runner.Start();
   loop.Start(recipe);
   if (health) health->Start();

@@ -112,6 +112,14 @@ int NewEpollFd() {
   return fd;
 }
 
+// Whether `sock` is a Unix-domain socket (its peer is on this host).
+bool IsUnixDomain(int sock) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  return ::getsockname(sock, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+         address.ss_family == AF_UNIX;
+}
+
 // Hang-ups read per wake-up of the accept loop.
 constexpr int kMaxHangUpsPerWake = 64;
 
@@ -120,9 +128,12 @@ constexpr int kMaxHangUpsPerWake = 64;
 // One accepted connection, between the threads that serve it in turn.
 struct HttpConnection {
   HttpConnection(int sock, std::chrono::milliseconds write_timeout)
-      : stream(sock, write_timeout), remote_addr(stream.RemoteAddress()) {}
+      : stream(sock, write_timeout),
+        unix_domain(IsUnixDomain(sock)),
+        remote_addr(unix_domain ? "unix socket" : stream.RemoteAddress()) {}
 
   ConnectionStream stream;
+  const bool unix_domain;
   const std::string remote_addr;
   size_t served = 0;         // requests read so far
   std::string unsent;        // the part of a pending answer that Send() could not write
@@ -191,25 +202,27 @@ ConnectionServer::ConnectionServer(const Limits& limits, Handler handler,
       hang_up_fd_(NewEpollFd()) {}
 
 ConnectionServer::~ConnectionServer() {
-  if (listen_fd_ >= 0) ::close(listen_fd_);
+  for (const int fd : listen_fds_) ::close(fd);
   ::close(wake_fd_);
   ::close(resume_fd_);
   ::close(hang_up_fd_);
 }
 
 int ConnectionServer::Bind(const std::string& host, int port) {
-  listen_fd_ = Listen(host, port);
-  if (listen_fd_ < 0) return -1;
-  const int bound = BoundPort(listen_fd_);
+  const int fd = Listen(host, port);
+  if (fd < 0) return -1;
+  const int bound = BoundPort(fd);
   if (bound <= 0) {
     const int error = errno;
-    ::close(listen_fd_);
-    listen_fd_ = -1;
+    ::close(fd);
     errno = error;
     return -1;
   }
+  listen_fds_.push_back(fd);
   return bound;
 }
+
+void ConnectionServer::AddListener(int socket) { listen_fds_.push_back(socket); }
 
 void ConnectionServer::Serve() {
   ElasticThreadPool::Options options;
@@ -217,12 +230,14 @@ void ConnectionServer::Serve() {
   options.stack_bytes = kStackBytes;
   ElasticThreadPool pool(options);
   bool starved = false;  // out of descriptors: back off before accepting again
+  // The three event descriptors, then the listen sockets.
+  constexpr size_t kEvents = 3;
+  std::vector<pollfd> fds = {{wake_fd_, POLLIN, 0}, {resume_fd_, POLLIN, 0}, {hang_up_fd_, POLLIN, 0}};
+  for (const int fd : listen_fds_) fds.push_back({fd, POLLIN, 0});
   for (;;) {
-    pollfd fds[4] = {{wake_fd_, POLLIN, 0},
-                     {resume_fd_, POLLIN, 0},
-                     {hang_up_fd_, POLLIN, 0},
-                     {listen_fd_, POLLIN, 0}};
-    const int ready = ::poll(fds, starved ? 3 : 4, starved ? kAcceptBackoffMs : -1);
+    for (pollfd& fd : fds) fd.revents = 0;
+    const int ready =
+        ::poll(fds.data(), starved ? kEvents : fds.size(), starved ? kAcceptBackoffMs : -1);
     if (ready < 0 && errno != EINTR) {
       spdlog::error("HTTP: poll on the listen socket: {}", std::strerror(errno));
       break;
@@ -230,11 +245,14 @@ void ConnectionServer::Serve() {
     if (ready > 0 && fds[0].revents != 0) break;  // Stop()
     if (ready > 0 && fds[1].revents != 0) DispatchResumed(pool);
     if (ready > 0 && fds[2].revents != 0) DispatchHangUps();
-    // Out of descriptors, any wake-up (the back-off is over, or resumed
-    // connections may have closed) is worth another try.
-    if (!starved && fds[3].revents == 0) continue;
     const bool was_starved = starved;
-    starved = !AcceptReady(pool);
+    for (size_t i = kEvents; i < fds.size(); ++i) {
+      // Out of descriptors, any wake-up (the back-off is over, or resumed
+      // connections may have closed) is worth another try.
+      if (!was_starved && fds[i].revents == 0) continue;
+      starved = !AcceptReady(fds[i].fd, pool);
+      if (starved) break;
+    }
     if (starved && !was_starved) {
       spdlog::warn(
           "HTTP: out of file descriptors ({}): not accepting connections, retrying "
@@ -242,8 +260,8 @@ void ConnectionServer::Serve() {
           std::strerror(errno), kAcceptBackoffMs);
     }
   }
-  ::close(listen_fd_);
-  listen_fd_ = -1;
+  for (const int fd : listen_fds_) ::close(fd);
+  listen_fds_.clear();
   pool.Shutdown();
   std::vector<std::shared_ptr<HttpConnection>> left;  // closed as it goes
   MutexLock lock(&mu_);
@@ -251,17 +269,18 @@ void ConnectionServer::Serve() {
   left.swap(resumed_);
 }
 
-bool ConnectionServer::AcceptReady(ElasticThreadPool& pool) {
+bool ConnectionServer::AcceptReady(int listen_fd, ElasticThreadPool& pool) {
   for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
     // SOCK_CLOEXEC: hooks are spawned concurrently and must never inherit a
     // client's connection (it would stay open as long as the hook runs).
-    const int sock = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    const int sock = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (sock < 0) {
       if (errno == EMFILE || errno == ENFILE) return false;
       return true;  // EAGAIN: drained; ECONNABORTED and the like: that client is gone
     }
     // Answers go out in one send each; Nagle's algorithm would hold the
-    // next one back until the client's (delayed) ACK of the previous.
+    // next one back until the client's (delayed) ACK of the previous. (A
+    // Unix-domain socket has no such option and refuses it: harmless.)
     const int yes = 1;
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
     auto connection = std::make_shared<HttpConnection>(sock, limits_.write_timeout);
@@ -297,6 +316,7 @@ ConnectionServer::Next ConnectionServer::ServeRequest(
   ConnectionStream& stream = connection->stream;
   HttpRequest request;
   request.remote_addr = connection->remote_addr;
+  request.unix_socket = connection->unix_domain;
   std::string head;
   const ConnectionStream::ReadResult read = stream.ReadHead(head);
   if (read == ConnectionStream::ReadResult::kTooLarge) {

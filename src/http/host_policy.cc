@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "zkelect/config/config.h"
+#include "zkelect/http/unix_socket_file.h"
 
 namespace zkelect {
 namespace {
@@ -89,11 +90,17 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 HostPolicy::HostPolicy(const HttpConfig& config) : token_(config.token) {
   for (const std::string& name : config.allowed_hosts)
     allowed_hosts_.push_back(CanonicalName(name));
-  const std::optional<HostPort> listen = SplitHostPort(config.listen);
-  loopback_only_ = listen && IsLoopbackHost(listen->host);
+  loopback_only_ = true;
+  for (const std::string& address : config.listen) {
+    if (UnixListenPath(address)) continue;
+    tcp_listener_ = true;
+    const std::optional<HostPort> listen = SplitHostPort(address);
+    loopback_only_ = loopback_only_ && listen && IsLoopbackHost(listen->host);
+  }
 }
 
-bool HostPolicy::AllowsHost(std::string_view host_header) const {
+bool HostPolicy::AllowsHost(std::string_view host_header, bool unix_socket) const {
+  if (unix_socket) return true;
   if (host_header.empty()) return true;  // HTTP/1.0, or a client that sends none
   const std::optional<HostPort> host = SplitHostPort(host_header);
   if (!host) return false;
@@ -105,8 +112,11 @@ bool HostPolicy::AllowsHost(std::string_view host_header) const {
   return std::find(allowed_hosts_.begin(), allowed_hosts_.end(), name) != allowed_hosts_.end();
 }
 
-HostPolicy::WriteAccess HostPolicy::CheckWrite(std::string_view authorization) const {
-  if (token_.empty()) return loopback_only_ ? WriteAccess::kAllowed : WriteAccess::kTokenRequired;
+HostPolicy::WriteAccess HostPolicy::CheckWrite(std::string_view authorization,
+                                               bool unix_socket) const {
+  if (token_.empty()) {
+    return unix_socket || loopback_only_ ? WriteAccess::kAllowed : WriteAccess::kTokenRequired;
+  }
   const std::optional<std::string_view> presented = BearerCredentials(authorization);
   if (!presented || !ConstantTimeEquals(*presented, token_)) return WriteAccess::kUnauthorized;
   return WriteAccess::kAllowed;

@@ -4,12 +4,14 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -133,11 +135,66 @@ std::string Serialize(const ClientRequest& request) {
   return out;
 }
 
-// A socket connected to one of the host's addresses, or why there is none.
+// One connect attempt to `address`: the socket, or the errno that failed
+// it (the caller may try another address), or a failure that ends the
+// request (the deadline, a cancellation).
+std::variant<ScopedFd, int, HttpFailure> TryConnect(int family, const sockaddr* address,
+                                                    socklen_t length, TimePoint deadline,
+                                                    const HttpCanceller* cancel) {
+  constexpr HttpFailure::Step kStep = HttpFailure::Step::kConnect;
+  ScopedFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return errno;
+  if (::connect(fd.get(), address, length) == 0) return fd;
+  // After EINTR too the connection goes on in the background (POSIX). A
+  // Unix-domain socket whose backlog is full says EAGAIN: the server is
+  // there, so that is an error, not a wait.
+  if (errno != EINPROGRESS && errno != EINTR) return errno;
+  switch (WaitFor(fd.get(), POLLOUT, deadline, cancel)) {
+    case Ready::kTimedOut:
+      return TimedOut(kStep);
+    case Ready::kCancelled:
+      return Cancelled(kStep);
+    case Ready::kFailed:
+      return errno;
+    case Ready::kYes:
+      break;
+  }
+  int error = 0;
+  socklen_t error_length = sizeof error;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &error_length) != 0) error = errno;
+  if (error == 0) return fd;
+  return error;
+}
+
+// A socket connected to the Unix-domain socket at `path`, or why not.
+std::variant<ScopedFd, HttpFailure> ConnectUnix(const std::string& path, TimePoint deadline,
+                                                const HttpCanceller* cancel) {
+  constexpr HttpFailure::Step kStep = HttpFailure::Step::kConnect;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) {
+    return Failure(HttpFailure::Kind::kBadRequest, kStep,
+                   "the socket path has " + std::to_string(path.size()) +
+                       " bytes: expected at most " + std::to_string(sizeof(address.sun_path) - 1));
+  }
+  std::memcpy(address.sun_path, path.data(), path.size());
+  std::variant<ScopedFd, int, HttpFailure> tried = TryConnect(
+      AF_UNIX, reinterpret_cast<const sockaddr*>(&address), sizeof(address), deadline, cancel);
+  if (ScopedFd* fd = std::get_if<ScopedFd>(&tried)) return std::move(*fd);
+  if (HttpFailure* failure = std::get_if<HttpFailure>(&tried)) return std::move(*failure);
+  const int error = std::get<int>(tried);
+  return Failure(HttpFailure::Kind::kCannotConnect, kStep, ErrnoPhrase(error), error);
+}
+
+// A socket connected to one of the host's addresses (or to its Unix-domain
+// socket), or why there is none.
 std::variant<ScopedFd, HttpFailure> Connect(const ClientRequest& request,
                                             const HttpLimits& limits) {
   using Kind = HttpFailure::Kind;
   constexpr HttpFailure::Step kStep = HttpFailure::Step::kConnect;
+  const TimePoint deadline =
+      std::min(limits.deadline, limits.connect_deadline.value_or(TimePoint::max()));
+  if (!request.unix_path.empty()) return ConnectUnix(request.unix_path, deadline, limits.cancel);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -154,38 +211,13 @@ std::variant<ScopedFd, HttpFailure> Connect(const ClientRequest& request,
   }
   const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, ::freeaddrinfo);
 
-  const TimePoint deadline =
-      std::min(limits.deadline, limits.connect_deadline.value_or(TimePoint::max()));
   int last_error = EADDRNOTAVAIL;  // stays so only if getaddrinfo() found nothing
   for (const addrinfo* ai = addresses.get(); ai != nullptr; ai = ai->ai_next) {
-    ScopedFd fd(
-        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
-    if (fd.get() < 0) {
-      last_error = errno;
-      continue;
-    }
-    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0) return fd;
-    // After EINTR too the connection goes on in the background (POSIX).
-    if (errno != EINPROGRESS && errno != EINTR) {
-      last_error = errno;
-      continue;
-    }
-    switch (WaitFor(fd.get(), POLLOUT, deadline, limits.cancel)) {
-      case Ready::kTimedOut:
-        return TimedOut(kStep);
-      case Ready::kCancelled:
-        return Cancelled(kStep);
-      case Ready::kFailed:
-        last_error = errno;
-        continue;
-      case Ready::kYes:
-        break;
-    }
-    int error = 0;
-    socklen_t length = sizeof error;
-    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
-    if (error == 0) return fd;
-    last_error = error;
+    std::variant<ScopedFd, int, HttpFailure> tried =
+        TryConnect(ai->ai_family, ai->ai_addr, ai->ai_addrlen, deadline, limits.cancel);
+    if (ScopedFd* fd = std::get_if<ScopedFd>(&tried)) return std::move(*fd);
+    if (HttpFailure* failure = std::get_if<HttpFailure>(&tried)) return std::move(*failure);
+    last_error = std::get<int>(tried);
   }
   return Failure(Kind::kCannotConnect, kStep, ErrnoPhrase(last_error), last_error);
 }

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -22,6 +23,7 @@
 #include "zkelect/http/http_response.h"
 #include "zkelect/http/request_params.h"
 #include "zkelect/http/status_page.h"
+#include "zkelect/http/unix_socket_file.h"
 #include "zkelect/metrics/metrics.h"
 #include "zkelect/metrics/prometheus_writer.h"
 
@@ -215,16 +217,6 @@ Status HttpServer::Start() {
       return Status::Internal("HttpServer::Start() called twice or after Stop()");
     }
   }
-  const std::optional<HostPort> listen = SplitHostPort(config_.listen);
-  int port = -1;
-  if (listen && !listen->host.empty() && !listen->port.empty() && listen->port.size() <= 5) {
-    port = std::stoi(listen->port);
-  }
-  if (port < 0 || port > 65535) {
-    return Status::InvalidArgument("http.listen = \"" + config_.listen +
-                                   "\": expected host:port, like 127.0.0.1:4040 or [::1]:4040");
-  }
-
   const ConnectionServer::Limits limits = ConnectionLimits(config_);
   // Connections, plus the daemon's own descriptors and a margin.
   RaiseOpenFileLimit(static_cast<rlim_t>(limits.max_threads + 256));
@@ -237,27 +229,73 @@ Status HttpServer::Start() {
       [this](const HttpRequest& req, const RequestError& error, HttpResponse& res) {
         Refuse(req, error, res);
       });
-
-  const int bound = server_->Bind(listen->host, port);
-  if (bound <= 0) {
-    const int error = errno;
-    server_.reset();
-    return Status::Unavailable("http.listen = \"" + config_.listen + "\": cannot listen there (" +
-                               (error != 0 ? std::strerror(error) : "not a local address") +
-                               "): expected a free port on a local address");
+  for (const std::string& address : config_.listen) {
+    if (Status listening = Listen(address); !listening.ok()) {
+      server_.reset();
+      socket_files_.clear();  // removes the socket files made so far
+      bound_.clear();
+      return listening;
+    }
   }
-  bound_host_ = listen->host;
-  port_ = bound;
+  if (policy_.OpenToLocalUsers()) {
+    spdlog::warn(
+        "HTTP: POST endpoints (/resign) on {} are open to every user of this host (no "
+        "http.token_file): set "
+        "http.token_file, or listen on a Unix socket alone (http.listen = "
+        "\"unix:/run/zkelect/api.sock\", whose file mode http.socket_mode says who may write)",
+        listen_address());
+  }
 
   hub_.Start();
   listener_ = std::thread([this] { server_->Serve(); });
-  spdlog::debug("http: bound {}", listen_address());
+  spdlog::debug("http: bound {}", listen_urls());
   return Status::Ok();
 }
 
-std::string HttpServer::listen_address() const {
-  const bool ipv6 = bound_host_.find(':') != std::string::npos;
-  return (ipv6 ? "[" + bound_host_ + "]" : bound_host_) + ":" + std::to_string(port_);
+Status HttpServer::Listen(const std::string& address) {
+  if (const std::optional<std::string_view> path = UnixListenPath(address)) {
+    Result<std::unique_ptr<UnixSocketFile>> file =
+        UnixSocketFile::Listen(std::string(*path), config_.socket_mode, SOMAXCONN);
+    if (!file.ok()) return file.status();
+    server_->AddListener(file.value()->TakeSocket());
+    socket_files_.push_back(std::move(file).value());
+    bound_.push_back(address);
+    return Status::Ok();
+  }
+  const std::optional<HostPort> listen = SplitHostPort(address);
+  int port = -1;
+  if (listen && !listen->host.empty() && !listen->port.empty() && listen->port.size() <= 5) {
+    port = std::stoi(listen->port);
+  }
+  if (port < 0 || port > 65535) {
+    return Status::InvalidArgument("http.listen = \"" + address +
+                                   "\": expected host:port, like 127.0.0.1:4040 or [::1]:4040, "
+                                   "or unix:/path");
+  }
+  const int bound = server_->Bind(listen->host, port);
+  if (bound <= 0) {
+    const int error = errno;
+    return Status::Unavailable("http.listen = \"" + address + "\": cannot listen there (" +
+                               (error != 0 ? std::strerror(error) : "not a local address") +
+                               "): expected a free port on a local address");
+  }
+  const bool ipv6 = listen->host.find(':') != std::string::npos;
+  const std::string as_bound =
+      (ipv6 ? "[" + listen->host + "]" : listen->host) + ":" + std::to_string(bound);
+  if (tcp_address_.empty()) {
+    tcp_address_ = as_bound;
+    port_ = bound;
+  }
+  bound_.push_back("http://" + as_bound);
+  return Status::Ok();
+}
+
+std::string HttpServer::listen_address() const { return tcp_address_; }
+
+std::string HttpServer::listen_urls() const {
+  std::string urls;
+  for (const std::string& url : bound_) urls += (urls.empty() ? "" : " and ") + url;
+  return urls;
 }
 
 void HttpServer::Stop() {
@@ -276,6 +314,7 @@ void HttpServer::Stop() {
     server_->Stop();
     listener_.join();
   }
+  socket_files_.clear();
 }
 
 // The endpoints. HEAD is served by the GET endpoints (without the body).
@@ -371,7 +410,7 @@ bool HttpServer::AdmitHost(const HttpRequest& req, HttpResponse& res) const {
     return false;
   }
   const std::string_view host = req.Header("Host");
-  if (policy_.AllowsHost(host)) return true;
+  if (policy_.AllowsHost(host, req.unix_socket)) return true;
   ReplyError(res, 403, "forbidden_host",
              "Host \"" + Printable(host) +
                  "\" is not allowed: expected an IP address, localhost or a name listed in "
@@ -394,7 +433,7 @@ bool HttpServer::AdmitOrigin(const HttpRequest& req, HttpResponse& res) const {
 }
 
 bool HttpServer::AdmitWrite(const HttpRequest& req, HttpResponse& res) const {
-  switch (policy_.CheckWrite(req.Header("Authorization"))) {
+  switch (policy_.CheckWrite(req.Header("Authorization"), req.unix_socket)) {
     case HostPolicy::WriteAccess::kAllowed:
       return true;
     case HostPolicy::WriteAccess::kUnauthorized:
@@ -407,8 +446,9 @@ bool HttpServer::AdmitWrite(const HttpRequest& req, HttpResponse& res) const {
     case HostPolicy::WriteAccess::kTokenRequired:
       ReplyError(res, 403, "token_required",
                  req.method + " " + req.path + " is refused: the server listens on " +
-                     listen_address() +
-                     ", beyond loopback, without a token: expected http.token_file to be set");
+                     listen_urls() +
+                     ", beyond loopback, without a token: expected http.token_file to be set, or "
+                     "the request over a unix: listener");
       return false;
   }
   return false;

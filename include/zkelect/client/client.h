@@ -16,17 +16,21 @@ namespace zkelect {
 struct DaemonAddress {
   std::string host;  // an IP literal without brackets, or a name ("localhost")
   int port = 0;      // 1..65535
+  // A Unix-domain socket's path instead of host and port; empty for TCP.
+  std::string unix_path;
 
-  // "127.0.0.1:4040" or "[::1]:4040": for messages and the Host header.
+  // "127.0.0.1:4040", "[::1]:4040" or "unix:/run/zkelect/api.sock": for
+  // messages.
   std::string ToString() const;
 };
 
-// Parses an http.listen value ("host:port", "[v6]:port") into the address a
-// client connects to: a wildcard host (0.0.0.0, [::]) becomes the loopback
-// address of its family, since the daemon answers there too. Errors
-// (InvalidArgument) for anything else than host:port with a port in
-// 1..65535; the message says what was expected but not where the value came
-// from (callers add that).
+// Parses an http.listen value ("host:port", "[v6]:port", "unix:/path") into
+// the address a client connects to: a wildcard host (0.0.0.0, [::]) becomes
+// the loopback address of its family, since the daemon answers there too.
+// Errors (InvalidArgument) for anything else than host:port with a port in
+// 1..65535 or unix: and an absolute path that fits sun_path (107 bytes);
+// the message says what was expected but not where the value came from
+// (callers add that).
 Result<DaemonAddress> ParseDaemonAddress(std::string_view listen);
 
 // One answer of the daemon.

@@ -36,8 +36,12 @@ struct ElectionConfig {
 };
 
 struct HttpConfig {
-  // "host:port"; host is an IP literal or "localhost"; port 0 picks a free one.
-  std::string listen = "127.0.0.1:4040";
+  // One address or more, each "host:port" (host an IP literal or
+  // "localhost"; port 0 picks a free one) or "unix:/absolute/path" (a
+  // Unix-domain socket). Never empty.
+  std::vector<std::string> listen = {"127.0.0.1:4040"};
+  // Permission bits of the socket files of `unix:` listeners.
+  unsigned socket_mode = 0660;
   // DNS names accepted in the Host header besides "localhost", lower-cased.
   std::vector<std::string> allowed_hosts;
   // File holding the bearer token required by POST endpoints; empty for none.

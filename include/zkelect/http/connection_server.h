@@ -130,8 +130,13 @@ class ConnectionServer final {
   // an error), and listens with a backlog of SOMAXCONN. `host` is a numeric
   // address or a name; an IPv6 literal comes without brackets. Returns the
   // port, or -1 with errno set (0 for a host that resolves to nothing).
-  // Call once, before Serve().
+  // May be called for more than one address, before Serve().
   int Bind(const std::string& host, int port);
+
+  // Serves the connections of `socket` too: a listening stream socket of any
+  // family (a Unix-domain one: UnixSocketFile), non-blocking and
+  // close-on-exec, which the server owns from now on. Before Serve().
+  void AddListener(int socket);
 
   // Accepts and serves connections until Stop(); then lets the requests in
   // progress finish, joins every connection thread and returns. Answers
@@ -153,9 +158,9 @@ class ConnectionServer final {
     kDeferred,  // nothing here: a PendingAnswer has it
   };
 
-  // Accepts what the listen socket has queued; false, with errno set, when
-  // the process is out of descriptors (the caller backs off).
-  bool AcceptReady(ElasticThreadPool& pool);
+  // Accepts what `listen_fd` has queued; false, with errno set, when the
+  // process is out of descriptors (the caller backs off).
+  bool AcceptReady(int listen_fd, ElasticThreadPool& pool);
   // Serves a connection until it closes, breaks, times out or waits for a
   // pending answer.
   void ServeConnection(std::shared_ptr<HttpConnection> connection) EXCLUDES(mu_);
@@ -191,7 +196,7 @@ class ConnectionServer final {
   const int wake_fd_;     // eventfd: Stop() wakes Serve()
   const int resume_fd_;   // eventfd: Resume() wakes Serve()
   const int hang_up_fd_;  // epoll: parked connections whose clients may go away
-  int listen_fd_ = -1;    // set by Bind()
+  std::vector<int> listen_fds_;  // Bind(), AddListener(); closed when Serve() ends
 
   mutable Mutex mu_;
   bool stopping_ GUARDED_BY(mu_) = false;

@@ -18,8 +18,10 @@ struct HttpConfig;
 //    optional trailing dot), each with an optional ":port".
 //  - Write access (POST endpoints): with a token configured, the request must
 //    carry `Authorization: Bearer <token>` (compared in constant time);
-//    without one, writes are allowed only while the server listens on
-//    loopback. Read-only endpoints never need a token.
+//    without one, writes are allowed over a Unix-domain socket (whose file
+//    permissions say who may connect) and over TCP only while every TCP
+//    listener is on loopback (any local user may then write: see
+//    OpenToLocalUsers()). Read-only endpoints never need a token.
 //  - The origin of a write, against cross-site request forgery: a web page
 //    open in a browser on the host can post a form (or a "simple" fetch) to
 //    127.0.0.1 without the page's author ever reading the answer, and the
@@ -42,10 +44,18 @@ class HostPolicy {
   explicit HostPolicy(const HttpConfig& config);
 
   // `host_header` is the Host header's value, "" when the request has none.
-  bool AllowsHost(std::string_view host_header) const;
+  // Over a Unix-domain socket (`unix_socket`) any Host is fine: no web page
+  // can reach one, so DNS rebinding cannot either (and curl --unix-socket
+  // sends the URL's host, whatever it is).
+  bool AllowsHost(std::string_view host_header, bool unix_socket) const;
 
-  // `authorization` is the Authorization header's value, "" when absent.
-  WriteAccess CheckWrite(std::string_view authorization) const;
+  // `authorization` is the Authorization header's value, "" when absent;
+  // `unix_socket`: the request came over a Unix-domain socket.
+  WriteAccess CheckWrite(std::string_view authorization, bool unix_socket) const;
+
+  // True when POST endpoints are open to every local user: no token, and a
+  // TCP listener on loopback (a port any user of the host can connect to).
+  bool OpenToLocalUsers() const { return token_.empty() && tcp_listener_ && loopback_only_; }
 
   // Whether a state-changing request may come from where its headers say
   // it comes from. `origin`, `sec_fetch_site` and `host_header` are the
@@ -62,7 +72,8 @@ class HostPolicy {
   static bool IsSameOrigin(std::string_view origin, std::string_view sec_fetch_site,
                            std::string_view host_header);
 
-  // True when http.listen names a loopback host.
+  // True when every TCP address of http.listen names a loopback host
+  // (Unix-domain sockets are local too).
   bool loopback_only() const { return loopback_only_; }
 
   // True for "localhost", 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104; `host`
@@ -74,6 +85,7 @@ class HostPolicy {
   std::vector<std::string> allowed_hosts_;  // lower case, no trailing dot
   std::string token_;
   bool loopback_only_ = false;
+  bool tcp_listener_ = false;  // http.listen has a host:port
 };
 
 // "host", "host:port", "[v6]" or "[v6]:port", split. The host loses its

@@ -46,6 +46,9 @@ struct ClientRequest {
   // uses up the connect deadline, which is one for them all.
   std::string host;
   int port = 0;
+  // Instead of host and port: the path of a Unix-domain socket to connect
+  // to (the Host header is still `authority`).
+  std::string unix_path;
   // The Host header, as the server expects it: "name:port", "[v6]:port".
   std::string authority;
   // Path and query, starting with '/'.

@@ -26,6 +26,7 @@ struct HttpRequest {
   bool expects_continue = false;  // "Expect: 100-continue"
   std::string body;               // content_length bytes, read after the head
   std::string remote_addr;        // the client's IP address, for logs
+  bool unix_socket = false;       // it came over a Unix-domain socket: from this host
 
   // How many header fields are named `name` (case-insensitive).
   size_t HeaderCount(std::string_view name) const;

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "zkelect/common/mutex.h"
 #include "zkelect/common/status.h"
@@ -21,6 +22,7 @@ namespace zkelect {
 class ConnectionServer;
 class ElectionControl;
 class PendingAnswer;
+class UnixSocketFile;
 struct HttpRequest;
 struct HttpResponse;
 struct Metrics;
@@ -53,8 +55,15 @@ struct RequestError;
 // one is set, or a loopback listener; and a POST that carries a foreign
 // Origin or a cross-site Sec-Fetch-Site is refused (CSRF from a web page).
 //
+// Listeners: every address of http.listen, TCP ("host:port") or a
+// Unix-domain socket ("unix:/path", UnixSocketFile: created with
+// http.socket_mode, removed by Stop()), all serving the same API. A request
+// over the socket comes from this host: any Host header is accepted, and a
+// POST needs no token unless one is configured.
+//
 // Start() and Stop() are for the owning thread and must not run concurrently;
-// port() and listen_address() are valid after a successful Start().
+// port(), listen_address() and listen_urls() are valid after a successful
+// Start().
 class HttpServer {
  public:
   // `board`, `control` and `metrics` must outlive the server; requests are
@@ -66,20 +75,30 @@ class HttpServer {
   // Calls Stop().
   ~HttpServer();
 
-  // Binds http.listen (port 0: a free port) and starts serving on the
-  // server's own threads. Errors: InvalidArgument when http.listen is not
-  // host:port, Unavailable when it cannot be bound; both name the address.
-  // Call once, before Stop() (Internal otherwise).
+  // Binds every address of http.listen (port 0: a free port) and starts
+  // serving on the server's own threads. Logs one warning when POST
+  // endpoints are open to every local user (HostPolicy::OpenToLocalUsers).
+  // Errors: InvalidArgument when an address is not host:port or
+  // unix:/path (or the path is too long), Unavailable when it cannot be
+  // bound (another daemon listens on the socket, a file is in the way);
+  // both name the address. Nothing stays bound then. Call once, before
+  // Stop() (Internal otherwise).
   Status Start();
 
-  // The bound port (the real one when http.listen asked for port 0).
+  // The bound port of the first TCP listener (the real one when http.listen
+  // asked for port 0); 0 when there is none.
   int port() const { return port_; }
 
   // Long-polls parked right now (for metrics and tests). Any thread.
   int waiters() const { return waiters_.load(); }
 
-  // "host:port" as bound, e.g. "127.0.0.1:4040" or "[::1]:4040".
+  // The first TCP listener, "host:port" as bound, e.g. "127.0.0.1:4040" or
+  // "[::1]:4040"; empty when there is none.
   std::string listen_address() const;
+
+  // Every listener, for people: "http://127.0.0.1:4040 and
+  // unix:/run/zkelect/api.sock".
+  std::string listen_urls() const;
 
   // Stops accepting, answers parked long-polls with the current view and
   // pending /resign requests with 503 shutting_down, lets requests in
@@ -117,6 +136,9 @@ class HttpServer {
   bool AdmitOrigin(const HttpRequest& req, HttpResponse& res) const;
   bool AdmitWrite(const HttpRequest& req, HttpResponse& res) const;
 
+  // Binds one address of http.listen on server_.
+  Status Listen(const std::string& address);
+
   // Answers with the view, or parks a long-poll (for a change of `topic`)
   // in the hub and answers when it ends: for /leader, /status and
   // /is-leader.
@@ -152,8 +174,10 @@ class HttpServer {
   // Owned by the owning thread (Start/Stop); constant while serving.
   std::unique_ptr<ConnectionServer> server_;
   std::thread listener_;
-  std::string bound_host_;
+  std::vector<std::string> bound_;  // as listen_urls() shows them
+  std::string tcp_address_;         // listen_address()
   int port_ = 0;
+  std::vector<std::unique_ptr<UnixSocketFile>> socket_files_;  // removed by Stop()
 
   // Long-polls parked right now (HTTP threads and the hub's).
   std::atomic<int> waiters_{0};

@@ -51,8 +51,25 @@ TEST(ParseDaemonAddressTest, RejectsWhatIsNotHostPort) {
 }
 
 TEST(DaemonAddressTest, ToStringBracketsIpv6) {
-  EXPECT_EQ((DaemonAddress{"127.0.0.1", 4040}.ToString()), "127.0.0.1:4040");
-  EXPECT_EQ((DaemonAddress{"::1", 4040}.ToString()), "[::1]:4040");
+  EXPECT_EQ((DaemonAddress{"127.0.0.1", 4040, ""}.ToString()), "127.0.0.1:4040");
+  EXPECT_EQ((DaemonAddress{"::1", 4040, ""}.ToString()), "[::1]:4040");
+  EXPECT_EQ((DaemonAddress{"", 0, "/run/zkelect/api.sock"}.ToString()),
+            "unix:/run/zkelect/api.sock");
+}
+
+TEST(ParseDaemonAddressTest, AcceptsAUnixSocketPath) {
+  const Result<DaemonAddress> address = ParseDaemonAddress("unix:/run/zkelect/api.sock");
+  ASSERT_TRUE(address.ok()) << address.status().message();
+  EXPECT_EQ(address->unix_path, "/run/zkelect/api.sock");
+  for (const std::string& bad :
+       std::vector<std::string>{"unix:", "unix:api.sock", "unix:/" + std::string(107, 'x')}) {
+    SCOPED_TRACE(bad);
+    const Result<DaemonAddress> refused = ParseDaemonAddress(bad);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("expected unix: and an absolute path of at most 107"),
+              std::string::npos)
+        << refused.status().message();
+  }
 }
 
 // A stand-in daemon that records what the client sent.
@@ -105,7 +122,7 @@ class DaemonClientTest : public ::testing::Test {
 
 TEST_F(DaemonClientTest, GetReturnsStatusIndexAndJson) {
   ASSERT_TRUE(Serve());
-  DaemonClient client({"127.0.0.1", port_}, seconds(5), "");
+  DaemonClient client({"127.0.0.1", port_, ""}, seconds(5), "");
   const Result<DaemonReply> reply = client.Get("/status");
   ASSERT_TRUE(reply.ok()) << reply.status().message();
   EXPECT_EQ(reply->status, 200);
@@ -117,7 +134,7 @@ TEST_F(DaemonClientTest, GetReturnsStatusIndexAndJson) {
 
 TEST_F(DaemonClientTest, LongPollSendsIndexAndWait) {
   ASSERT_TRUE(Serve());
-  DaemonClient client({"127.0.0.1", port_}, seconds(5), "");
+  DaemonClient client({"127.0.0.1", port_, ""}, seconds(5), "");
   const Result<DaemonReply> reply =
       client.Get("/status", DaemonClient::LongPoll{7, milliseconds(1500)});
   ASSERT_TRUE(reply.ok()) << reply.status().message();
@@ -127,7 +144,7 @@ TEST_F(DaemonClientTest, LongPollSendsIndexAndWait) {
 
 TEST_F(DaemonClientTest, PostSendsTheTokenAndKeepsABodyThatIsNotJson) {
   ASSERT_TRUE(Serve());
-  DaemonClient client({"127.0.0.1", port_}, seconds(5), "tok");
+  DaemonClient client({"127.0.0.1", port_, ""}, seconds(5), "tok");
   const Result<DaemonReply> reply = client.Post("/resign?hold=5s", seconds(5));
   ASSERT_TRUE(reply.ok()) << reply.status().message();
   EXPECT_EQ(reply->status, 409);
@@ -140,14 +157,14 @@ TEST_F(DaemonClientTest, PostSendsTheTokenAndKeepsABodyThatIsNotJson) {
 
 TEST_F(DaemonClientTest, NoTokenNoAuthorizationHeader) {
   ASSERT_TRUE(Serve());
-  DaemonClient client({"127.0.0.1", port_}, seconds(5), "");
+  DaemonClient client({"127.0.0.1", port_, ""}, seconds(5), "");
   ASSERT_TRUE(client.Post("/resign", seconds(5)).ok());
   EXPECT_FALSE(Last().has_header("Authorization"));
 }
 
 TEST_F(DaemonClientTest, ReadTimeoutIsUnavailableNamingTheAddress) {
   ASSERT_TRUE(Serve());
-  DaemonClient client({"127.0.0.1", port_}, milliseconds(100), "");
+  DaemonClient client({"127.0.0.1", port_, ""}, milliseconds(100), "");
   const Result<DaemonReply> reply = client.Get("/slow");
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), Status::Code::kUnavailable);
@@ -159,7 +176,7 @@ TEST_F(DaemonClientTest, ReadTimeoutIsUnavailableNamingTheAddress) {
 
 TEST(DaemonClientUnreachableTest, ConnectFailureIsUnavailableNamingTheAddress) {
   const int port = test::PickFreePort();
-  DaemonClient client({"127.0.0.1", port}, seconds(2), "");
+  DaemonClient client({"127.0.0.1", port, ""}, seconds(2), "");
   const Result<DaemonReply> reply = client.Get("/status");
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), Status::Code::kUnavailable);
@@ -170,7 +187,7 @@ TEST(DaemonClientUnreachableTest, ConnectFailureIsUnavailableNamingTheAddress) {
 TEST(DaemonClientScriptedTest, AnAnswerThatIsNotHttpIsUnavailableSayingWhy) {
   test::ScriptedServer server({"SSH-2.0-OpenSSH_9.2\r\n"}, test::ScriptedServer::Then::kHoldOpen);
   ASSERT_TRUE(server.ok());
-  DaemonClient client({"127.0.0.1", server.port()}, seconds(5), "");
+  DaemonClient client({"127.0.0.1", server.port(), ""}, seconds(5), "");
   const Result<DaemonReply> reply = client.Get("/status");
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), Status::Code::kUnavailable);
@@ -187,7 +204,7 @@ TEST(DaemonClientScriptedTest, ABodyOverTheCapIsUnavailable) {
        std::string(size, ' ')},
       test::ScriptedServer::Then::kHoldOpen);
   ASSERT_TRUE(server.ok());
-  DaemonClient client({"127.0.0.1", server.port()}, seconds(5), "");
+  DaemonClient client({"127.0.0.1", server.port(), ""}, seconds(5), "");
   const Result<DaemonReply> reply = client.Get("/status");
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().message(),
@@ -200,7 +217,7 @@ TEST(DaemonClientScriptedTest, ABodyOverTheCapIsUnavailable) {
 // must be in brackets.
 TEST_F(DaemonClientTest, Ipv6HostHeaderIsBracketed) {
   if (!Serve("::1")) GTEST_SKIP() << "no IPv6 loopback here";
-  DaemonClient client({"::1", port_}, seconds(5), "");
+  DaemonClient client({"::1", port_, ""}, seconds(5), "");
   const Result<DaemonReply> reply = client.Get("/status");
   ASSERT_TRUE(reply.ok()) << reply.status().message();
   EXPECT_EQ(Last().get_header_value("Host"), "[::1]:" + std::to_string(port_));

@@ -149,9 +149,11 @@ class CommandsTest : public ::testing::Test {
  protected:
   ~CommandsTest() override { StopServer(); }
 
-  void StartServer(const std::string& token = "") {
+  // `socket_path`: a unix: listener there too.
+  void StartServer(const std::string& token = "", const std::string& socket_path = "") {
     HttpConfig config;
-    config.listen = "127.0.0.1:0";
+    config.listen = {"127.0.0.1:0"};
+    if (!socket_path.empty()) config.listen.push_back("unix:" + socket_path);
     config.max_waiters = 4;
     if (!token.empty()) {
       config.token_file = "/etc/zkelect/token";
@@ -610,6 +612,23 @@ TEST_F(CommandsTest, AddressFromTheEnvironmentWithAWildcardHost) {
 // Finding 6 of the operations review: with a mounted config that changes
 // http.listen, `zkelect check live` probed 127.0.0.1:4040 and the container
 // stayed unhealthy forever. The clients read the daemon's default file.
+TEST_F(CommandsTest, CommandsTalkOverTheUnixSocketOfAddrOrOfTheConfigFile) {
+  test::TempDir dir("commands-unix");
+  const std::string socket = dir.Sub("api.sock");
+  StartServer("", socket);
+  Outcome result = RunCommand({"leader", "--addr", "unix:" + socket}, {});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "node-b")) << result.out;
+  // The daemon's file lists TCP first: the socket is still the one used.
+  const std::string config =
+      WriteFile(dir, "zkelect.toml",
+                "[http]\nlisten = [\"" + Address() + "\", \"unix:" + socket + "\"]\n");
+  server_->Stop();  // the TCP port would answer too: only the socket file may be used
+  result = RunCommand({"check", "live", "--config", config}, {});
+  EXPECT_NE(result.code, 0);
+  EXPECT_TRUE(Contains(result.err, "unix:" + socket)) << result.err;
+}
+
 TEST_F(CommandsTest, ClientCommandsReadTheDaemonsDefaultConfigFile) {
   StartServer("s3cret-token");
   const test::TempDir dir("zkelect-client");

@@ -125,6 +125,7 @@ const std::vector<std::string> kAllKeys = {
     "election.campaign",
     "election.recheck_interval",
     "http.listen",
+    "http.socket_mode",
     "http.allowed_hosts",
     "http.token_file",
     "http.max_waiters",
@@ -157,7 +158,7 @@ TEST(ConfigLoaderTest, NothingGivenMeansTheDefaults) {
   EXPECT_EQ(config->zk.session_timeout, milliseconds(10'000));
   EXPECT_EQ(config->election.path, "/zkelect/default");
   EXPECT_TRUE(config->election.campaign);
-  EXPECT_EQ(config->http.listen, "127.0.0.1:4040");
+  EXPECT_EQ(config->http.listen, std::vector<std::string>{"127.0.0.1:4040"});
   EXPECT_EQ(config->log.level, "info");
   EXPECT_EQ(config->log.format, LogConfig::Format::kText);
 }
@@ -250,7 +251,7 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromTheFile) {
   EXPECT_EQ(config->election.path, "/elections/db");
   EXPECT_FALSE(config->election.campaign);
   EXPECT_EQ(config->election.recheck_interval, milliseconds(90'000));
-  EXPECT_EQ(config->http.listen, "[::1]:0");
+  EXPECT_EQ(config->http.listen, std::vector<std::string>{"[::1]:0"});
   EXPECT_EQ(config->http.allowed_hosts,
             (std::vector<std::string>{"app.example.com", "svc_1.internal"}));
   EXPECT_EQ(config->http.token_file, token.path());
@@ -274,6 +275,7 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
       {"election.campaign", "false"},
       {"election.recheck_interval", "1s"},
       {"http.listen", "localhost:8080"},
+      {"http.socket_mode", "0600"},
       {"http.allowed_hosts", " a.example.com , B.example.com "},
       {"http.token_file", ""},
       {"http.max_waiters", "1"},
@@ -325,7 +327,8 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
     EXPECT_EQ(config->health.fall, 5);
     EXPECT_EQ(config->child.on_exit, ChildConfig::OnExit::kRestart);
     EXPECT_EQ(config->child.stop_grace, milliseconds(3'000));
-    EXPECT_EQ(config->http.listen, "localhost:8080");
+    EXPECT_EQ(config->http.listen, std::vector<std::string>{"localhost:8080"});
+    EXPECT_EQ(config->http.socket_mode, 0600u);
     EXPECT_EQ(config->http.allowed_hosts,
               (std::vector<std::string>{"a.example.com", "b.example.com"}));
     EXPECT_EQ(config->http.max_waiters, 1);
@@ -659,6 +662,14 @@ TEST(ConfigLoaderTest, RejectsBadValuesOfEveryKey) {
       {"http.listen", "::1:4040", "expected host:port"},
       {"http.listen", "[::1]", "expected host:port"},
       {"http.listen", "[zz]:4040", "expected host:port"},
+      {"http.listen", "unix:relative.sock", "or unix:/absolute/path of at most 107 bytes"},
+      {"http.listen", "unix:/" + std::string(107, 'x'), "or unix:/absolute/path of at most 107"},
+      {"http.listen", "127.0.0.1:4040,unix:", "or unix:/absolute/path"},
+      {"http.socket_mode", "0666x", "expected an octal mode of permission bits"},
+      {"http.socket_mode", "4660", "expected an octal mode of permission bits"},
+      {"http.socket_mode", "0680", "expected an octal mode of permission bits"},
+      {"http.socket_mode", "66", "expected an octal mode of permission bits"},
+      {"http.socket_mode", "", "expected an octal mode of permission bits"},
       {"http.allowed_hosts", "bad host", "expected DNS names like app.example.com"},
       {"http.allowed_hosts", "a.example.com,,b.example.com", "expected DNS names"},
       {"http.allowed_hosts", "a.example.com,", "expected DNS names"},
@@ -832,6 +843,10 @@ TEST(ConfigLoaderTest, AcceptsGoodValuesAtTheEdges) {
       {{"http.listen", "0.0.0.0:0"}},
       {{"http.listen", "[::]:65535"}},
       {{"http.listen", "localhost:1"}},
+      {{"http.listen", "unix:/" + std::string(106, 'x')}},
+      {{"http.listen", "127.0.0.1:0,unix:/run/zkelect/api.sock"}},
+      {{"http.socket_mode", "600"}},
+      {{"http.socket_mode", "0777"}},
       {{"http.allowed_hosts", "localhost"}},
       {{"http.allowed_hosts", "a"}},
       {{"http.max_waiters", "10000"}},
@@ -846,6 +861,24 @@ TEST(ConfigLoaderTest, AcceptsGoodValuesAtTheEdges) {
     Result<Config> config = Load(Flags(values));
     EXPECT_TRUE(config.ok()) << config.status().message();
   }
+}
+
+TEST(ConfigLoaderTest, ListenIsOneAddressOrAListOfThem) {
+  Result<Config> one = LoadFile("[http]\nlisten = \"unix:/run/zkelect/api.sock\"\n");
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(one->http.listen, std::vector<std::string>{"unix:/run/zkelect/api.sock"});
+  Result<Config> two = LoadFile(
+      "[http]\nlisten = [\"127.0.0.1:4040\", \"unix:/run/zkelect/api.sock\"]\n"
+      "socket_mode = \"0600\"\n");
+  ASSERT_TRUE(two.ok()) << two.status().message();
+  EXPECT_EQ(two->http.listen,
+            (std::vector<std::string>{"127.0.0.1:4040", "unix:/run/zkelect/api.sock"}));
+  EXPECT_EQ(two->http.socket_mode, 0600u);
+  EXPECT_EQ(Load(Flags({}))->http.socket_mode, 0660u);
+  Result<Config> none = LoadFile("[http]\nlisten = []\n");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("http.listen = []"), std::string::npos)
+      << none.status().message();
 }
 
 TEST(ConfigLoaderTest, AuthAndAuthFileTogetherIsAnError) {

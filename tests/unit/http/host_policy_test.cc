@@ -12,7 +12,7 @@ using WriteAccess = HostPolicy::WriteAccess;
 HttpConfig Config(const std::string& listen, const std::string& token = "",
                   std::vector<std::string> allowed_hosts = {}) {
   HttpConfig config;
-  config.listen = listen;
+  config.listen = {listen};
   config.token = token;
   config.allowed_hosts = std::move(allowed_hosts);
   return config;
@@ -56,7 +56,7 @@ TEST(HostPolicyTest, AllowsHostTable) {
       {"0x7f000001", false},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(policy.AllowsHost(c.host), c.allowed) << "Host: " << c.host;
+    EXPECT_EQ(policy.AllowsHost(c.host, /*unix_socket=*/false), c.allowed) << "Host: " << c.host;
   }
 }
 
@@ -65,8 +65,8 @@ TEST(HostPolicyTest, LoopbackListenWithoutTokenAllowsWrites) {
        {"127.0.0.1:4040", "127.8.9.10:1", "localhost:4040", "[::1]:4040", "[::ffff:127.0.0.1]:1"}) {
     const HostPolicy policy(Config(listen));
     EXPECT_TRUE(policy.loopback_only()) << listen;
-    EXPECT_EQ(policy.CheckWrite(""), WriteAccess::kAllowed) << listen;
-    EXPECT_EQ(policy.CheckWrite("Bearer anything"), WriteAccess::kAllowed) << listen;
+    EXPECT_EQ(policy.CheckWrite("", /*unix_socket=*/false), WriteAccess::kAllowed) << listen;
+    EXPECT_EQ(policy.CheckWrite("Bearer anything", /*unix_socket=*/false), WriteAccess::kAllowed) << listen;
   }
 }
 
@@ -75,23 +75,48 @@ TEST(HostPolicyTest, ListenBeyondLoopbackWithoutTokenRefusesWrites) {
        {"0.0.0.0:4040", "[::]:4040", "10.0.0.5:4040", "myhost:4040", "garbage"}) {
     const HostPolicy policy(Config(listen));
     EXPECT_FALSE(policy.loopback_only()) << listen;
-    EXPECT_EQ(policy.CheckWrite(""), WriteAccess::kTokenRequired) << listen;
+    EXPECT_EQ(policy.CheckWrite("", /*unix_socket=*/false), WriteAccess::kTokenRequired) << listen;
   }
 }
 
 TEST(HostPolicyTest, TokenIsRequiredWhenConfigured) {
   for (const std::string listen : {"127.0.0.1:4040", "0.0.0.0:4040"}) {
     const HostPolicy policy(Config(listen, "s3cret-token"));
-    EXPECT_EQ(policy.CheckWrite("Bearer s3cret-token"), WriteAccess::kAllowed);
-    EXPECT_EQ(policy.CheckWrite("bearer s3cret-token"), WriteAccess::kAllowed);
-    EXPECT_EQ(policy.CheckWrite("BEARER   s3cret-token  "), WriteAccess::kAllowed);
+    EXPECT_EQ(policy.CheckWrite("Bearer s3cret-token", /*unix_socket=*/false), WriteAccess::kAllowed);
+    EXPECT_EQ(policy.CheckWrite("bearer s3cret-token", /*unix_socket=*/false), WriteAccess::kAllowed);
+    EXPECT_EQ(policy.CheckWrite("BEARER   s3cret-token  ", /*unix_socket=*/false), WriteAccess::kAllowed);
     for (const std::string bad :
          {"", "Bearer", "Bearer ", "Bearer s3cret-toke", "Bearer s3cret-token2",
           "Bearer S3CRET-TOKEN", "Basic s3cret-token", "Bearers3cret-token", "s3cret-token",
           "Bearer s3cret token", "Token s3cret-token"}) {
-      EXPECT_EQ(policy.CheckWrite(bad), WriteAccess::kUnauthorized) << "Authorization: " << bad;
+      EXPECT_EQ(policy.CheckWrite(bad, /*unix_socket=*/false), WriteAccess::kUnauthorized) << "Authorization: " << bad;
     }
   }
+}
+
+TEST(HostPolicyTest, UnixSocketPeersAreLocal) {
+  HttpConfig config = Config("0.0.0.0:4040");
+  config.listen.push_back("unix:/run/zkelect/api.sock");
+  const HostPolicy beyond(config);
+  EXPECT_FALSE(beyond.loopback_only());
+  EXPECT_EQ(beyond.CheckWrite("", /*unix_socket=*/true), WriteAccess::kAllowed);
+  EXPECT_EQ(beyond.CheckWrite("", /*unix_socket=*/false), WriteAccess::kTokenRequired);
+  // No web page reaches a Unix socket: DNS rebinding cannot either.
+  EXPECT_TRUE(beyond.AllowsHost("evil.example", /*unix_socket=*/true));
+  EXPECT_FALSE(beyond.AllowsHost("evil.example", /*unix_socket=*/false));
+  // A token, once configured, is needed everywhere.
+  config.token = "s3cret-token";
+  EXPECT_EQ(HostPolicy(config).CheckWrite("", /*unix_socket=*/true), WriteAccess::kUnauthorized);
+}
+
+TEST(HostPolicyTest, OpenToLocalUsersOnlyOnLoopbackTcpWithoutToken) {
+  EXPECT_TRUE(HostPolicy(Config("127.0.0.1:4040")).OpenToLocalUsers());
+  EXPECT_FALSE(HostPolicy(Config("127.0.0.1:4040", "s3cret-token")).OpenToLocalUsers());
+  EXPECT_FALSE(HostPolicy(Config("0.0.0.0:4040")).OpenToLocalUsers());  // refused there
+  EXPECT_FALSE(HostPolicy(Config("unix:/run/zkelect/api.sock")).OpenToLocalUsers());
+  HttpConfig both = Config("unix:/run/zkelect/api.sock");
+  both.listen.push_back("127.0.0.1:4040");
+  EXPECT_TRUE(HostPolicy(both).OpenToLocalUsers());
 }
 
 TEST(HostPolicyTest, IsLoopbackHost) {

@@ -5,10 +5,13 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -20,6 +23,8 @@
 #include "support/fake_election_control.h"
 #include "support/process_state.h"
 #include "support/raw_connection.h"
+#include "support/temp_dir.h"
+#include "zkelect/http/http_client.h"
 #include "zkelect/election/election_control.h"
 #include "zkelect/metrics/metrics.h"
 
@@ -78,7 +83,7 @@ Snapshot NoLeaderSnapshot() {
 
 HttpConfig TestConfig() {
   HttpConfig config;
-  config.listen = "127.0.0.1:0";
+  config.listen = {"127.0.0.1:0"};
   config.max_waiters = 3;
   config.default_wait = seconds(60);
   config.max_wait = seconds(600);
@@ -798,18 +803,18 @@ TEST_F(HttpServerTest, ListenAddressAndPort) {
 TEST_F(HttpServerTest, StartFailsOnABusyPortAndNamesTheAddress) {
   StartServer();
   HttpConfig config = TestConfig();
-  config.listen = "127.0.0.1:" + std::to_string(server_->port());
+  config.listen = {"127.0.0.1:" + std::to_string(server_->port())};
   HttpServer second(config, board_, control_, metrics_, "v");
   const Status status = second.Start();
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.code(), Status::Code::kUnavailable);
-  EXPECT_NE(status.message().find(config.listen), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find(config.listen.front()), std::string::npos) << status.message();
 }
 
 TEST_F(HttpServerTest, StartRejectsAMalformedListenAddress) {
   for (const std::string listen : {"", "127.0.0.1", "127.0.0.1:99999", "::1:80", "host:port"}) {
     HttpConfig config = TestConfig();
-    config.listen = listen;
+    config.listen = {listen};
     HttpServer server(config, board_, control_, metrics_, "v");
     const Status status = server.Start();
     ASSERT_FALSE(status.ok()) << listen;
@@ -817,6 +822,120 @@ TEST_F(HttpServerTest, StartRejectsAMalformedListenAddress) {
     EXPECT_NE(status.message().find("http.listen = \"" + listen + "\""), std::string::npos)
         << status.message();
   }
+}
+
+// One request over the Unix-domain socket at `path`, through the client
+// that the zkelect commands use.
+// `authority` is the Host header's value.
+ClientResponse FetchOverSocket(const std::string& path, const std::string& method,
+                               const std::string& target,
+                               const std::vector<std::pair<std::string, std::string>>& headers = {},
+                               const std::string& authority = "localhost") {
+  ClientRequest request;
+  request.method = method;
+  request.unix_path = path;
+  request.authority = authority;
+  request.target = target;
+  request.headers = headers;
+  HttpLimits limits;
+  limits.deadline = steady_clock::now() + 2 * kHang;
+  HttpResult result = FetchHttp(request, limits);
+  if (const HttpFailure* failure = std::get_if<HttpFailure>(&result)) {
+    ADD_FAILURE() << method << " " << target << " over " << path << ": " << failure->detail;
+    return {};
+  }
+  return std::get<ClientResponse>(std::move(result));
+}
+
+TEST_F(HttpServerTest, EveryEndpointIsServedOverAUnixSocketToo) {
+  test::TempDir dir("http-unix");
+  const std::string path = dir.Sub("api.sock");
+  HttpConfig config = TestConfig();
+  config.listen = {"127.0.0.1:0", "unix:" + path};
+  config.socket_mode = 0600;
+  StartServer(config);
+  EXPECT_EQ(server_->listen_urls(),
+            "http://127.0.0.1:" + std::to_string(server_->port()) + " and unix:" + path);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  const ClientResponse leader = FetchOverSocket(path, "GET", "/leader");
+  EXPECT_EQ(leader.status, 200) << leader.body;
+  EXPECT_EQ(json::parse(leader.body)["leader"]["id"], "node-b");
+  EXPECT_EQ(FetchOverSocket(path, "GET", "/status").status, 200);
+  EXPECT_EQ(FetchOverSocket(path, "GET", "/metrics").status, 200);
+
+  // A long-poll parks there as on TCP, and hears the change.
+  auto poll = std::async(std::launch::async,
+                         [&] { return FetchOverSocket(path, "GET", "/leader?index=1&wait=10m"); });
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+  ASSERT_TRUE(board_.Publish(LeaderSnapshot()));
+  const ClientResponse changed = poll.get();
+  EXPECT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(json::parse(changed.body)["is_self"], true);
+
+  // A cross-site POST is refused there too; a plain one is served.
+  const ClientResponse forged =
+      FetchOverSocket(path, "POST", "/resign", {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(forged.status, 403) << forged.body;
+  EXPECT_EQ(FetchOverSocket(path, "POST", "/resign").status, 200);
+  EXPECT_EQ(control_.holds().size(), 1u);
+
+  StopServer();
+  EXPECT_NE(::stat(path.c_str(), &st), 0) << "the socket file outlived the server";
+}
+
+TEST_F(HttpServerTest, DeadLongPollOverAUnixSocketGivesItsSlotBack) {
+  test::TempDir dir("http-unix");
+  const std::string path = dir.Sub("api.sock");
+  HttpConfig config = TestConfig();
+  config.listen = {"unix:" + path};
+  server_ = std::make_unique<HttpServer>(config, board_, control_, metrics_, "9.9.9");
+  ASSERT_TRUE(server_->Start().ok());
+  EXPECT_EQ(server_->port(), 0);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+  const std::string poll = "GET /leader?index=1&wait=10m HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  ASSERT_EQ(::send(fd, poll.data(), poll.size(), MSG_NOSIGNAL), static_cast<ssize_t>(poll.size()));
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+  ::close(fd);
+  const auto deadline = steady_clock::now() + seconds(20);
+  while (server_->waiters() > 0 && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(server_->waiters(), 0) << "a dead long-poll over the socket still holds its slot";
+}
+
+TEST_F(HttpServerTest, OverAUnixSocketAnyHostAndATokenlessPostAreFine) {
+  test::TempDir dir("http-unix");
+  const std::string path = dir.Sub("api.sock");
+  HttpConfig config = TestConfig();
+  config.listen = {"0.0.0.0:0", "unix:" + path};
+  StartServer(config);
+  // Beyond loopback, TCP needs a token; the socket's file mode guards it.
+  ExpectJsonError(Post("/resign"), 403, "token_required");
+  EXPECT_EQ(FetchOverSocket(path, "POST", "/resign", {}, "evil.example").status, 200);
+  EXPECT_EQ(FetchOverSocket(path, "GET", "/leader", {}, "evil.example").status, 200);
+}
+
+TEST_F(HttpServerTest, SecondServerOnTheSameSocketIsRefusedAndLeavesTheFirstOne) {
+  test::TempDir dir("http-unix");
+  const std::string path = dir.Sub("api.sock");
+  HttpConfig config = TestConfig();
+  config.listen = {"127.0.0.1:0", "unix:" + path};
+  StartServer(config);
+  config.listen = {"127.0.0.1:0", "unix:" + path};
+  HttpServer second(config, board_, control_, metrics_, "v");
+  const Status status = second.Start();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), Status::Code::kUnavailable);
+  EXPECT_NE(status.message().find("unix:" + path), std::string::npos) << status.message();
+  EXPECT_EQ(FetchOverSocket(path, "GET", "/healthz").status, 200);
 }
 
 TEST_F(HttpServerTest, ForeignHostNamesAreRefused) {
@@ -942,7 +1061,7 @@ TEST_F(HttpServerTest, TokenGuardsPostButNotGet) {
 
 TEST_F(HttpServerTest, BeyondLoopbackPostNeedsAToken) {
   HttpConfig config = TestConfig();
-  config.listen = "0.0.0.0:0";
+  config.listen = {"0.0.0.0:0"};
   StartServer(config);
   const httplib::Result result = Post("/resign");
   ExpectJsonError(result, 403, "token_required");
@@ -952,7 +1071,7 @@ TEST_F(HttpServerTest, BeyondLoopbackPostNeedsAToken) {
 
 TEST_F(HttpServerTest, BeyondLoopbackWithATokenAllowsPost) {
   HttpConfig config = TestConfig();
-  config.listen = "0.0.0.0:0";
+  config.listen = {"0.0.0.0:0"};
   config.token = "s3cret";
   StartServer(config);
   EXPECT_EQ(Post("/resign", {{"Authorization", "Bearer s3cret"}})->status, 200);
