@@ -1092,6 +1092,24 @@ Status CheckUnknownVariables(const Environment& env, Loading* loading) {
                                      EnvName(suggestion) + ", key " + std::string(suggestion) +
                                      "?)");
     }
+    // ZKELECT_HTTP_TOKEN, ZKELECT_ZK_AUTH_...: a secret given as a value
+    // where zkelect takes it from a file alone (the environment of a process
+    // is readable by others, /proc/PID/environ): the *_FILE key, not the
+    // nearest spelling (which was ZKELECT_HTTP_LISTEN).
+    const std::string file_variable = name + "_FILE";
+    if (const auto file_key =
+            std::find_if(kKeys.begin(), kKeys.end(),
+                         [&file_variable](const KeySpec& spec) {
+                           return EnvName(spec.key) == file_variable;
+                         });
+        file_key != kKeys.end()) {
+      loading->warnings.push_back(prefix +
+                                  "not a zkelect variable, ignored (zkelect reads this value from "
+                                  "a file only: " +
+                                  file_variable + ", key " + std::string(file_key->key) +
+                                  ", names that file)");
+      continue;
+    }
     const std::string_view closest = ClosestKey(name);
     loading->warnings.push_back(prefix + "not a zkelect variable, ignored (the closest is " +
                                 EnvName(closest) + ", key " + std::string(closest) + ")");

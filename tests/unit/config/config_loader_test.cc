@@ -1106,6 +1106,25 @@ TEST(ConfigLoaderTest, UnknownZkelectVariableFarFromEveryKeyIsAWarning) {
             "ZKELECT_ID, key id)");
 }
 
+// Issue 16 point 4: ZKELECT_HTTP_TOKEN=... (a token in the environment)
+// was ignored with "the closest is ZKELECT_HTTP_LISTEN, key http.listen",
+// which sends the operator to the wrong key while POST endpoints stay open.
+TEST(ConfigLoaderTest, TokenVariableWarningPointsToTheTokenFileNotToListen) {
+  std::vector<std::string> warnings;
+  RawFlags no_file;
+  no_file.config_path = "";
+  Result<Config> config =
+      LoadConfig(no_file, {{"ZKELECT_HTTP_TOKEN", "s3cret-in-env"}}, &warnings);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_TRUE(config->http.token.empty());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "ZKELECT_HTTP_TOKEN (from the environment): not a zkelect variable, ignored (zkelect "
+            "reads this value from a file only: ZKELECT_HTTP_TOKEN_FILE, key http.token_file, "
+            "names that file)");
+  EXPECT_FALSE(Contains(warnings[0], "s3cret-in-env"));
+}
+
 // Finding 3: an unquoted `auth = digest:admin:S3cretPW` printed the password
 // in the parse error; `auth = ["digest:admin:S3cretPW"]` printed the array.
 TEST(ConfigLoaderTest, BadZkAuthInAnyFormDoesNotEchoTheSecret) {
