@@ -3,7 +3,8 @@
 #   cmake --build build/release && (cd build/release && cpack -G DEB)
 #
 # gives zkelect_<version>_<arch>.deb: the binary in /usr/bin, the systemd unit
-# in /lib/systemd/system, /etc/zkelect/zkelect.toml as a conffile, the example
+# in /lib/systemd/system, /etc/zkelect/zkelect.toml as a conffile (the API on
+# the Unix socket /run/zkelect/api.sock; see below), the example
 # hooks in /usr/share/zkelect/hooks, the manual page zkelect(8), and maintainer
 # scripts (packaging/debian/) that create the `zkelect` system user on install
 # (a purge keeps it, as Debian does). Runtime library dependencies are
@@ -20,7 +21,28 @@ set(ZKELECT_CONFIG_DIR "/etc/zkelect" CACHE PATH
     "Where the package installs zkelect.toml (a conffile)")
 
 install(FILES systemd/zkelect.service DESTINATION ${ZKELECT_SYSTEMD_UNIT_DIR})
-install(FILES config/zkelect.toml DESTINATION ${ZKELECT_CONFIG_DIR})
+
+# The package's zkelect.toml is config/zkelect.toml (every key at its
+# default) with one setting made: the API on a Unix socket alone, so that
+# only root and the zkelect group may POST /resign (on 127.0.0.1 without a
+# token every local user could). The unit's RuntimeDirectory= makes
+# /run/zkelect.
+set(ZKELECT_PACKAGE_LISTEN "unix:/run/zkelect/api.sock")
+file(READ config/zkelect.toml ZKELECT_PACKAGE_CONFIG)
+set(ZKELECT_SHIPPED_HTTP "#[http]\n")
+set(ZKELECT_SHIPPED_LISTEN "#listen = \"127.0.0.1:4040\"\n")
+string(FIND "${ZKELECT_PACKAGE_CONFIG}" "${ZKELECT_SHIPPED_LISTEN}" ZKELECT_LISTEN_AT)
+if(ZKELECT_LISTEN_AT EQUAL -1)
+  message(FATAL_ERROR "config/zkelect.toml: no line ${ZKELECT_SHIPPED_LISTEN} to set for the package")
+endif()
+string(REPLACE "${ZKELECT_SHIPPED_HTTP}" "[http]\n" ZKELECT_PACKAGE_CONFIG "${ZKELECT_PACKAGE_CONFIG}")
+string(REPLACE "${ZKELECT_SHIPPED_LISTEN}"
+       "# The package listens on this socket alone (the default is 127.0.0.1:4040):\n# `zkelect status` and the other commands find it here; for curl, see the\n# README. Members of the zkelect group may use it (socket_mode).\nlisten = \"${ZKELECT_PACKAGE_LISTEN}\"\n"
+       ZKELECT_PACKAGE_CONFIG "${ZKELECT_PACKAGE_CONFIG}")
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/package/zkelect.toml "${ZKELECT_PACKAGE_CONFIG}")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${CMAKE_CURRENT_SOURCE_DIR}/config/zkelect.toml)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/package/zkelect.toml DESTINATION ${ZKELECT_CONFIG_DIR})
 install(PROGRAMS config/hooks/promote config/hooks/demote DESTINATION share/zkelect/hooks)
 install(FILES README.md packaging/debian/copyright DESTINATION share/doc/zkelect)
 

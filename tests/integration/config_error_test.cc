@@ -146,7 +146,8 @@ TEST(ConfigErrorSecretTest, HelpSaysWhereSecretsBelong) {
 INSTANTIATE_TEST_SUITE_P(
     BadValues, ConfigErrorTest,
     ::testing::Values(BadValue{"--zk.session_timeout=10x", "zk.session_timeout", "10x"},
-                      BadValue{"--election.campaign=maybe", "election.campaign", "maybe"}),
+                      BadValue{"--election.campaign=maybe", "election.campaign", "maybe"},
+                      BadValue{"--http.socket_mode=0999", "http.socket_mode", "0999"}),
     [](const ::testing::TestParamInfo<BadValue>& param_info) {
       std::string name;
       for (char c : param_info.param.key) name += (c == '.' ? '_' : c);

@@ -96,6 +96,9 @@ in_box '
   echo "ExecStart: ${exec_start}"
   read -r -a argv <<<"${exec_start}"
   export ZKELECT_ZK_SERVERS=127.0.0.1:2181 ZKELECT_ELECTION_PATH=/debtest ZKELECT_ID=debtest
+  # What RuntimeDirectory=zkelect and RuntimeDirectoryMode= of the unit make:
+  # the directory of the package configuration'"'"'s API socket.
+  install -d -o zkelect -g zkelect -m "$(sed -n "s/^RuntimeDirectoryMode=//p" /lib/systemd/system/zkelect.service)" /run/zkelect
   # A waiting parent records the exit status; setpriv execs, so $! is zkelect.
   setsid bash -c '"'"'setpriv --reuid=zkelect --regid=zkelect --init-groups -- "$@" &
     echo $! >/tmp/zkelect.pid; wait $!; echo $? >/tmp/zkelect.rc'"'"' _ "${argv[@]}" \
@@ -103,17 +106,17 @@ in_box '
   for _ in $(seq 1 50); do [ -s /tmp/zkelect.pid ] && break; sleep 0.1; done
 '
 
-# GET /readyz over bash's /dev/tcp, so nothing but the package is needed.
-readyz_status='exec 3<>/dev/tcp/127.0.0.1/4040 &&
-  printf "GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && head -n 1 <&3 | tr -d "\r"'
+# GET /readyz with the package's own client: it reads the conffile, whose API
+# is the Unix socket /run/zkelect/api.sock (no TCP port is open).
 status=""
 for _ in $(seq 1 120); do
-  status=$(in_box "${readyz_status}" 2>/dev/null || true)
-  [[ "${status}" == *" 200 "* ]] && break
+  status=$(in_box "zkelect check ready" 2>/dev/null || true)
+  [[ "${status}" == "ready: yes" ]] && break
   sleep 0.5
 done
-echo "GET /readyz: ${status}"
-if [[ "${status}" != *" 200 "* ]]; then
+echo "zkelect check ready: ${status}"
+in_box 'stat -c "socket: %n %a %U:%G" /run/zkelect/api.sock'
+if [[ "${status}" != "ready: yes" ]]; then
   echo "FAILED: /readyz did not answer 200 within 60s; the daemon's log:" >&2
   in_box 'cat /tmp/zkelect.log' >&2 || true
   exit 1
