@@ -217,6 +217,9 @@ Status HttpServer::Start() {
       return Status::Internal("HttpServer::Start() called twice or after Stop()");
     }
   }
+  if (config_.listen.empty()) {
+    return Status::InvalidArgument("http.listen = []: expected at least one address");
+  }
   const ConnectionServer::Limits limits = ConnectionLimits(config_);
   // Connections, plus the daemon's own descriptors and a margin.
   RaiseOpenFileLimit(static_cast<rlim_t>(limits.max_threads + 256));

@@ -29,7 +29,6 @@ ZkelectOptions Daemon(const std::string& id, const std::string& more_listen,
   ZkelectOptions options;
   options.id = id;
   options.standard_flags = false;
-  options.separate_stderr = true;
   options.extra_flags = {"--id=" + id, "--zk.servers=127.0.0.1:1",
                          "--http.listen=127.0.0.1:0" + more_listen};
   options.extra_flags.insert(options.extra_flags.end(), flags.begin(), flags.end());
@@ -74,10 +73,10 @@ TEST(UnixSocketTest, SecondDaemonOnTheSamePathExitsOneAndTheFirstKeepsItsSocket)
   const auto exit = second.WaitExit(seconds(20));
   ASSERT_TRUE(exit.has_value()) << "the second daemon still runs\n" << second.LogTail();
   EXPECT_EQ(*exit, (ExitStatus{1, 0})) << exit->ToString() << "\n" << second.LogTail();
-  EXPECT_EQ(CountLines(second.stderr_text(), "http.listen = \"unix:" + path +
+  EXPECT_EQ(CountLines(second.log_text(), "http.listen = \"unix:" + path +
                                                  "\": another process listens"),
             1)
-      << second.stderr_text();
+      << second.log_text();
   EXPECT_EQ(GetOverSocket(path, "/healthz"), 200) << "the second daemon broke the first's socket";
 
   first.Terminate();
@@ -109,8 +108,8 @@ TEST(UnixSocketTest, KilledDaemonsStaleSocketIsTakenOverAndARegularFileIsNot) {
   const auto exit = refused.WaitExit(seconds(20));
   ASSERT_TRUE(exit.has_value()) << refused.LogTail();
   EXPECT_EQ(*exit, (ExitStatus{1, 0})) << refused.LogTail();
-  EXPECT_EQ(CountLines(refused.stderr_text(), "a file that is not a socket is in the way"), 1)
-      << refused.stderr_text();
+  EXPECT_EQ(CountLines(refused.log_text(), "a file that is not a socket is in the way"), 1)
+      << refused.log_text();
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode)) << "the regular file was removed";
 }
@@ -119,8 +118,8 @@ TEST(UnixSocketTest, OpenPostEndpointsOnLoopbackWarnOnceAndATokenSilencesIt) {
   const std::string kWarning = "are open to every user of this host";
   ZkelectProcess open(Daemon("open", ""));
   ASSERT_TRUE(open.Start());
-  EXPECT_EQ(CountLines(open.stderr_text() + open.log_text(), kWarning), 1) << open.LogTail();
-  EXPECT_EQ(CountLines(open.stderr_text() + open.log_text(), "http.token_file"), 1);
+  EXPECT_EQ(CountLines(open.log_text(), kWarning), 1) << open.LogTail();
+  EXPECT_EQ(CountLines(open.log_text(), "http.token_file"), 1);
 
   TempDir dir("unix-socket-token");
   const std::string token = dir.Sub("token");
@@ -128,7 +127,7 @@ TEST(UnixSocketTest, OpenPostEndpointsOnLoopbackWarnOnceAndATokenSilencesIt) {
   ::chmod(token.c_str(), 0600);
   ZkelectProcess closed(Daemon("closed", "", {"--http.token_file=" + token}));
   ASSERT_TRUE(closed.Start());
-  EXPECT_EQ(CountLines(closed.stderr_text() + closed.log_text(), kWarning), 0) << closed.LogTail();
+  EXPECT_EQ(CountLines(closed.log_text(), kWarning), 0) << closed.LogTail();
 }
 
 }  // namespace

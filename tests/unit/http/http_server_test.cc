@@ -198,10 +198,20 @@ class HttpServerTest : public ::testing::Test {
     return true;
   }
 
+  // TestConfig() on the `tcp` addresses and on the Unix socket socket_path_.
+  HttpConfig SocketConfig(std::vector<std::string> tcp) const {
+    HttpConfig config = TestConfig();
+    config.listen = std::move(tcp);
+    config.listen.push_back("unix:" + socket_path_);
+    return config;
+  }
+
   StateBoard board_{FollowerSnapshot()};
   FakeElectionControl control_;
   Metrics metrics_;
   std::unique_ptr<HttpServer> server_;
+  test::TempDir socket_dir_{"http-unix"};
+  const std::string socket_path_ = socket_dir_.Sub("api.sock");
 };
 
 void ExpectJsonError(const httplib::Result& result, int status, const std::string& code) {
@@ -822,6 +832,17 @@ TEST_F(HttpServerTest, StartRejectsAMalformedListenAddress) {
     EXPECT_NE(status.message().find("http.listen = \"" + listen + "\""), std::string::npos)
         << status.message();
   }
+  HttpConfig none = TestConfig();
+  none.listen.clear();
+  HttpServer server(none, board_, control_, metrics_, "v");
+  EXPECT_EQ(server.Start().code(), Status::Code::kInvalidArgument);
+  // A bad address after a good socket: nothing stays bound, the file is gone.
+  HttpConfig half = SocketConfig({});
+  half.listen.push_back("host:port");
+  HttpServer partly(half, board_, control_, metrics_, "v");
+  EXPECT_EQ(partly.Start().code(), Status::Code::kInvalidArgument);
+  struct stat st {};
+  EXPECT_NE(::stat(socket_path_.c_str(), &st), 0) << "a refused start left its socket file";
 }
 
 // One request over the Unix-domain socket at `path`, through the client
@@ -848,10 +869,8 @@ ClientResponse FetchOverSocket(const std::string& path, const std::string& metho
 }
 
 TEST_F(HttpServerTest, EveryEndpointIsServedOverAUnixSocketToo) {
-  test::TempDir dir("http-unix");
-  const std::string path = dir.Sub("api.sock");
-  HttpConfig config = TestConfig();
-  config.listen = {"127.0.0.1:0", "unix:" + path};
+  const std::string& path = socket_path_;
+  HttpConfig config = SocketConfig({"127.0.0.1:0"});
   config.socket_mode = 0600;
   StartServer(config);
   EXPECT_EQ(server_->listen_urls(),
@@ -887,11 +906,8 @@ TEST_F(HttpServerTest, EveryEndpointIsServedOverAUnixSocketToo) {
 }
 
 TEST_F(HttpServerTest, DeadLongPollOverAUnixSocketGivesItsSlotBack) {
-  test::TempDir dir("http-unix");
-  const std::string path = dir.Sub("api.sock");
-  HttpConfig config = TestConfig();
-  config.listen = {"unix:" + path};
-  server_ = std::make_unique<HttpServer>(config, board_, control_, metrics_, "9.9.9");
+  const std::string& path = socket_path_;
+  server_ = std::make_unique<HttpServer>(SocketConfig({}), board_, control_, metrics_, "9.9.9");
   ASSERT_TRUE(server_->Start().ok());
   EXPECT_EQ(server_->port(), 0);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -912,11 +928,8 @@ TEST_F(HttpServerTest, DeadLongPollOverAUnixSocketGivesItsSlotBack) {
 }
 
 TEST_F(HttpServerTest, OverAUnixSocketAnyHostAndATokenlessPostAreFine) {
-  test::TempDir dir("http-unix");
-  const std::string path = dir.Sub("api.sock");
-  HttpConfig config = TestConfig();
-  config.listen = {"0.0.0.0:0", "unix:" + path};
-  StartServer(config);
+  const std::string& path = socket_path_;
+  StartServer(SocketConfig({"0.0.0.0:0"}));
   // Beyond loopback, TCP needs a token; the socket's file mode guards it.
   ExpectJsonError(Post("/resign"), 403, "token_required");
   EXPECT_EQ(FetchOverSocket(path, "POST", "/resign", {}, "evil.example").status, 200);
@@ -924,12 +937,9 @@ TEST_F(HttpServerTest, OverAUnixSocketAnyHostAndATokenlessPostAreFine) {
 }
 
 TEST_F(HttpServerTest, SecondServerOnTheSameSocketIsRefusedAndLeavesTheFirstOne) {
-  test::TempDir dir("http-unix");
-  const std::string path = dir.Sub("api.sock");
-  HttpConfig config = TestConfig();
-  config.listen = {"127.0.0.1:0", "unix:" + path};
+  const std::string& path = socket_path_;
+  const HttpConfig config = SocketConfig({"127.0.0.1:0"});
   StartServer(config);
-  config.listen = {"127.0.0.1:0", "unix:" + path};
   HttpServer second(config, board_, control_, metrics_, "v");
   const Status status = second.Start();
   ASSERT_FALSE(status.ok());
