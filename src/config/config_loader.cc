@@ -1097,11 +1097,9 @@ Status CheckUnknownVariables(const Environment& env, Loading* loading) {
     // is readable by others, /proc/PID/environ): the *_FILE key, not the
     // nearest spelling (which was ZKELECT_HTTP_LISTEN).
     const std::string file_variable = name + "_FILE";
-    if (const auto file_key =
-            std::find_if(kKeys.begin(), kKeys.end(),
-                         [&file_variable](const KeySpec& spec) {
-                           return EnvName(spec.key) == file_variable;
-                         });
+    if (const auto file_key = std::find_if(
+            kKeys.begin(), kKeys.end(),
+            [&file_variable](const KeySpec& spec) { return EnvName(spec.key) == file_variable; });
         file_key != kKeys.end()) {
       loading->warnings.push_back(prefix +
                                   "not a zkelect variable, ignored (zkelect reads this value from "

@@ -232,7 +232,8 @@ void ConnectionServer::Serve() {
   bool starved = false;  // out of descriptors: back off before accepting again
   // The three event descriptors, then the listen sockets.
   constexpr size_t kEvents = 3;
-  std::vector<pollfd> fds = {{wake_fd_, POLLIN, 0}, {resume_fd_, POLLIN, 0}, {hang_up_fd_, POLLIN, 0}};
+  std::vector<pollfd> fds = {
+      {wake_fd_, POLLIN, 0}, {resume_fd_, POLLIN, 0}, {hang_up_fd_, POLLIN, 0}};
   for (const int fd : listen_fds_) fds.push_back({fd, POLLIN, 0});
   for (;;) {
     for (pollfd& fd : fds) fd.revents = 0;

@@ -43,8 +43,8 @@ Status CheckNobodyListens(const std::string& path) {
   const int probe = NewUnixSocket();
   if (probe < 0) return SystemError(path, "make a socket", errno);
   const sockaddr_un address = AddressOf(path);
-  const int connected = ::connect(probe, reinterpret_cast<const sockaddr*>(&address),
-                                  sizeof(address));
+  const int connected =
+      ::connect(probe, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
   const int error = connected == 0 ? 0 : errno;
   ::close(probe);
   if (error == ECONNREFUSED) return Status::Ok();

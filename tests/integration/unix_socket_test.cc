@@ -73,9 +73,9 @@ TEST(UnixSocketTest, SecondDaemonOnTheSamePathExitsOneAndTheFirstKeepsItsSocket)
   const auto exit = second.WaitExit(seconds(20));
   ASSERT_TRUE(exit.has_value()) << "the second daemon still runs\n" << second.LogTail();
   EXPECT_EQ(*exit, (ExitStatus{1, 0})) << exit->ToString() << "\n" << second.LogTail();
-  EXPECT_EQ(CountLines(second.log_text(), "http.listen = \"unix:" + path +
-                                                 "\": another process listens"),
-            1)
+  EXPECT_EQ(
+      CountLines(second.log_text(), "http.listen = \"unix:" + path + "\": another process listens"),
+      1)
       << second.log_text();
   EXPECT_EQ(GetOverSocket(path, "/healthz"), 200) << "the second daemon broke the first's socket";
 

@@ -193,9 +193,9 @@ class ConnectionServer final {
   const Limits limits_;
   const Handler handler_;
   const ErrorHandler error_handler_;
-  const int wake_fd_;     // eventfd: Stop() wakes Serve()
-  const int resume_fd_;   // eventfd: Resume() wakes Serve()
-  const int hang_up_fd_;  // epoll: parked connections whose clients may go away
+  const int wake_fd_;            // eventfd: Stop() wakes Serve()
+  const int resume_fd_;          // eventfd: Resume() wakes Serve()
+  const int hang_up_fd_;         // epoll: parked connections whose clients may go away
   std::vector<int> listen_fds_;  // Bind(), AddListener(); closed when Serve() ends
 
   mutable Mutex mu_;

@@ -620,9 +620,8 @@ TEST_F(CommandsTest, CommandsTalkOverTheUnixSocketOfAddrOrOfTheConfigFile) {
   EXPECT_EQ(result.code, 0) << result.err;
   EXPECT_TRUE(Contains(result.out, "node-b")) << result.out;
   // The daemon's file lists TCP first: the socket is still the one used.
-  const std::string config =
-      WriteFile(dir, "zkelect.toml",
-                "[http]\nlisten = [\"" + Address() + "\", \"unix:" + socket + "\"]\n");
+  const std::string config = WriteFile(
+      dir, "zkelect.toml", "[http]\nlisten = [\"" + Address() + "\", \"unix:" + socket + "\"]\n");
   server_->Stop();  // the TCP port would answer too: only the socket file may be used
   result = RunCommand({"check", "live", "--config", config}, {});
   EXPECT_NE(result.code, 0);

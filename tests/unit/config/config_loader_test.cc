@@ -1113,8 +1113,7 @@ TEST(ConfigLoaderTest, TokenVariableWarningPointsToTheTokenFileNotToListen) {
   std::vector<std::string> warnings;
   RawFlags no_file;
   no_file.config_path = "";
-  Result<Config> config =
-      LoadConfig(no_file, {{"ZKELECT_HTTP_TOKEN", "s3cret-in-env"}}, &warnings);
+  Result<Config> config = LoadConfig(no_file, {{"ZKELECT_HTTP_TOKEN", "s3cret-in-env"}}, &warnings);
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_TRUE(config->http.token.empty());
   ASSERT_EQ(warnings.size(), 1u);

@@ -66,7 +66,8 @@ TEST(HostPolicyTest, LoopbackListenWithoutTokenAllowsWrites) {
     const HostPolicy policy(Config(listen));
     EXPECT_TRUE(policy.loopback_only()) << listen;
     EXPECT_EQ(policy.CheckWrite("", /*unix_socket=*/false), WriteAccess::kAllowed) << listen;
-    EXPECT_EQ(policy.CheckWrite("Bearer anything", /*unix_socket=*/false), WriteAccess::kAllowed) << listen;
+    EXPECT_EQ(policy.CheckWrite("Bearer anything", /*unix_socket=*/false), WriteAccess::kAllowed)
+        << listen;
   }
 }
 
@@ -82,14 +83,18 @@ TEST(HostPolicyTest, ListenBeyondLoopbackWithoutTokenRefusesWrites) {
 TEST(HostPolicyTest, TokenIsRequiredWhenConfigured) {
   for (const std::string listen : {"127.0.0.1:4040", "0.0.0.0:4040"}) {
     const HostPolicy policy(Config(listen, "s3cret-token"));
-    EXPECT_EQ(policy.CheckWrite("Bearer s3cret-token", /*unix_socket=*/false), WriteAccess::kAllowed);
-    EXPECT_EQ(policy.CheckWrite("bearer s3cret-token", /*unix_socket=*/false), WriteAccess::kAllowed);
-    EXPECT_EQ(policy.CheckWrite("BEARER   s3cret-token  ", /*unix_socket=*/false), WriteAccess::kAllowed);
+    EXPECT_EQ(policy.CheckWrite("Bearer s3cret-token", /*unix_socket=*/false),
+              WriteAccess::kAllowed);
+    EXPECT_EQ(policy.CheckWrite("bearer s3cret-token", /*unix_socket=*/false),
+              WriteAccess::kAllowed);
+    EXPECT_EQ(policy.CheckWrite("BEARER   s3cret-token  ", /*unix_socket=*/false),
+              WriteAccess::kAllowed);
     for (const std::string bad :
          {"", "Bearer", "Bearer ", "Bearer s3cret-toke", "Bearer s3cret-token2",
           "Bearer S3CRET-TOKEN", "Basic s3cret-token", "Bearers3cret-token", "s3cret-token",
           "Bearer s3cret token", "Token s3cret-token"}) {
-      EXPECT_EQ(policy.CheckWrite(bad, /*unix_socket=*/false), WriteAccess::kUnauthorized) << "Authorization: " << bad;
+      EXPECT_EQ(policy.CheckWrite(bad, /*unix_socket=*/false), WriteAccess::kUnauthorized)
+          << "Authorization: " << bad;
     }
   }
 }

@@ -24,8 +24,8 @@
 #include "support/process_state.h"
 #include "support/raw_connection.h"
 #include "support/temp_dir.h"
-#include "zkelect/http/http_client.h"
 #include "zkelect/election/election_control.h"
+#include "zkelect/http/http_client.h"
 #include "zkelect/metrics/metrics.h"
 
 namespace zkelect {
