@@ -136,6 +136,11 @@ in_box '
     exit 1
   fi
   echo "exit status 0"
+  if [ -e /run/zkelect/api.sock ]; then
+    echo "FAILED: the API socket /run/zkelect/api.sock outlived the daemon" >&2
+    exit 1
+  fi
+  echo "socket removed on exit"
 '
 
 phase "apt purge, with a token file the operator added"
