@@ -8,6 +8,7 @@
 #   container_base_ready    makes sure debian:bookworm-slim exists locally
 #   build_zookeeper_image   builds docker.io/library/zookeeper:3.8
 #   build_zkelect_image     builds localhost/zkelect:latest
+#   build_image_from_deb    an image of a built .deb, cached by content hash
 #
 # The engine is, first found: $ZKELECT_CONTAINER_ENGINE (a `container-engine`
 # wrapper or a podman binary), `container-engine` on PATH, the project's
@@ -76,4 +77,34 @@ build_zookeeper_image() {
 build_zkelect_image() {
   podman_cmd build --pull=never --quiet --format docker -t "${ZKELECT_IMAGE}" -f "${repo_root}/docker/Dockerfile" \
     "${repo_root}" >/dev/null
+}
+
+# build_image_from_deb DEB: makes an image of the Debian package DEB installed
+# into the base image (tests/package/kubernetes/Containerfile.deb) and sets
+# `deb_image` to its name. The tag is a hash of what goes into the image (the
+# package's control data and files, not its timestamps; the Containerfile;
+# the base image's id), so an unchanged package reuses the image of an
+# earlier run instead of installing it again.
+build_image_from_deb() {
+  local deb=$1 containerfile="${repo_root}/tests/package/kubernetes/Containerfile.deb"
+  local hash
+  hash=$({
+    dpkg-deb --info "${deb}" control
+    dpkg-deb --fsys-tarfile "${deb}" | tar -tv --numeric-owner | awk '{print $1, $2, $3, $NF}'
+    dpkg-deb --fsys-tarfile "${deb}" | tar -xO
+    cat "${containerfile}"
+    podman_cmd image inspect --format '{{.Id}}' "${ZKELECT_BASE_IMAGE}"
+  } | sha256sum | cut -c1-16)
+  deb_image="localhost/zkelect:deb-${hash}"
+  if podman_cmd image exists "${deb_image}"; then
+    return 0
+  fi
+  local context
+  context=$(mktemp -d)
+  cp "${deb}" "${context}/zkelect.deb"
+  local status=0
+  podman_cmd build --pull=never --quiet --format docker -t "${deb_image}" -f "${containerfile}" \
+    "${context}" >/dev/null || status=$?
+  rm -rf "${context}"
+  return "${status}"
 }
