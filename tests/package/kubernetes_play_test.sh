@@ -155,7 +155,10 @@ leader_ip=$(podman_cmd inspect --format '{{range .NetworkSettings.Networks}}{{.I
 [[ ${leader_id} == *" ${leader_ip}:8080 "* ]] || fail "the leader's address is not ${leader_ip}:8080: ${leader_id}"
 
 phase "stopping the leader's pod ${leader} (SIGTERM, grace period 30s as in the manifest)"
-podman_cmd pod stop -t 30 "${leader}" >/dev/null
+# As the kubelet deletes a pod: SIGTERM to its containers while the pod's
+# network stays. (`podman pod stop` tears the network down at the same time:
+# the sidecar then cannot reach ZooKeeper to delete its node on the way out.)
+podman_cmd stop -t 30 "${leader}-app" "${leader}-zkelect" >/dev/null
 for container in app zkelect; do
   status=$(podman_cmd inspect --format '{{.State.ExitCode}}' "${leader}-${container}")
   echo "${leader}-${container}: exit status ${status}"
