@@ -8,7 +8,7 @@
 #   container_base_ready    makes sure debian:bookworm-slim exists locally
 #   build_zookeeper_image   builds docker.io/library/zookeeper:3.8
 #   build_zkelect_image     builds localhost/zkelect:latest
-#   build_image_from_deb    an image of a built .deb, cached by content hash
+#   build_image_from_deb    an image with a built .deb, cached by content hash
 #
 # The engine is $ZKELECT_CONTAINER_ENGINE when set (a podman binary, or a
 # wrapper run as `WRAPPER podman ARGS...`), else `podman` on PATH, which
@@ -79,14 +79,14 @@ build_zkelect_image() {
     "${repo_root}" >/dev/null
 }
 
-# build_image_from_deb DEB: makes an image of the Debian package DEB installed
-# into the base image (tests/package/kubernetes/Containerfile.deb) and sets
-# `deb_image` to its name. The tag is a hash of what goes into the image (the
+# build_image_from_deb DEB CONTAINERFILE: builds CONTAINERFILE, which
+# installs the Debian package DEB (copied in as zkelect.deb) into the base
+# image, and sets `deb_image` to the image's name. The tag is a hash of what goes into the image (the
 # package's control data and files, not its timestamps; the Containerfile;
 # the base image's id), so an unchanged package reuses the image of an
 # earlier run instead of installing it again.
 build_image_from_deb() {
-  local deb=$1 containerfile="${repo_root}/tests/package/kubernetes/Containerfile.deb"
+  local deb=$1 containerfile=$2
   local hash
   hash=$({
     dpkg-deb --info "${deb}" control

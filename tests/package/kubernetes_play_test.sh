@@ -57,7 +57,7 @@ phase "images: ${ZKELECT_BASE_IMAGE}, ${ZOOKEEPER_IMAGE}, zkelect from this buil
 container_base_ready
 build_zookeeper_image
 cpack --config "${build_dir}/CPackConfig.cmake" -G DEB -B "${work}/deb" >/dev/null
-build_image_from_deb "$(ls "${work}"/deb/zkelect_*.deb)"
+build_image_from_deb "$(ls "${work}"/deb/zkelect_*.deb)" "${repo_root}/tests/package/kubernetes/Containerfile.deb"
 echo "zkelect image: ${deb_image}"
 
 phase "network ${network}, ZooKeeper pod ${zk_pod}"
