@@ -83,7 +83,8 @@ podman_cmd kube play --network "${network}" --ip "${zk_ip}" "${work}/zk.yaml" >/
 
 phase "Secret, then one pod per replica (${replicas[*]})"
 python3 "${to_pod}" "${manifests}" "${suffix}" --secret >"${work}/secret.yaml"
-podman_cmd kube play "${work}/secret.yaml" >/dev/null
+# (--network: without one, kube play makes podman-default-kube-network.)
+podman_cmd kube play --network "${network}" "${work}/secret.yaml" >/dev/null
 index=11
 for pod in "${replicas[@]}"; do
   ip=$(address "${index}")
