@@ -21,8 +21,9 @@ if ! { cmake -S "${source_dir}" -B "${build_dir}" -DCMAKE_BUILD_TYPE=Release &&
   echo "FAILED: the plain Release build (cmake -DCMAKE_BUILD_TYPE=Release) failed" >&2
   exit 1
 fi
-if grep -n "warning:" "${log}"; then
-  echo "FAILED: the plain Release build printed the compiler warnings above" >&2
+if grep -q "warning:" "${log}"; then
+  cat "${log}"
+  echo "FAILED: the plain Release build printed compiler warnings (above, with where they were inlined from)" >&2
   exit 1
 fi
 echo "the plain Release build of zkelect succeeded without warnings"
