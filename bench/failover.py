@@ -41,6 +41,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import benchlib as bl  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
+from kazoo.exceptions import ConnectionLoss, KazooException  # noqa: E402
 from kazoo.protocol.states import EventType  # noqa: E402
 
 CURATOR_JARS = ["curator-recipes", "curator-framework", "curator-client", "zookeeper",
@@ -200,7 +201,12 @@ class ZkElection:
         return self.zk.get_children(self.path) if self.zk.exists(self.path) else []
 
     def count(self):
-        return len(self.children())
+        """How many candidates; -1 while the bench's session is between
+        servers (kazoo reconnects by itself: ask again)."""
+        try:
+            return len(self.children())
+        except ConnectionLoss:
+            return -1
 
     def watch_leader(self):
         names = self.children()
@@ -562,21 +568,32 @@ def main():
         if "graceful" in kinds and args.graceful_rounds is not None:
             wanted_rounds["graceful"] = args.graceful_rounds
         total = max(wanted_rounds.values())
+        stopped_early = None
         for r in range(total):
             order = systems[r % len(systems):] + systems[:r % len(systems)]
             this_round = [k for k in kinds if r < wanted_rounds[k]]
-            for kind in this_round:
-                for s in order:
-                    if kind not in s.kinds:
-                        continue
-                    record(results[s.name], kind,
-                           s.round(kind, watch_deletion=kind in args.watch_deletion.split(",")))
-                    time.sleep(0.2)  # let the restarted participant settle
+            try:
+                for kind in this_round:
+                    for s in order:
+                        if kind not in s.kinds:
+                            continue
+                        record(results[s.name], kind,
+                               s.round(kind, watch_deletion=kind in args.watch_deletion.split(",")))
+                        time.sleep(0.2)  # let the restarted participant settle
+            except (bl.BenchError, KazooException) as e:
+                # What was measured until then is still reported, and says so.
+                stopped_early = "round %d of %d failed (%s: %s)" % (r + 1, total,
+                                                                   type(e).__name__, e)
+                bl.log(stopped_early)
+                break
             bl.log("round %d/%d: %s" % (r + 1, total, ", ".join(
                 "%s %s" % (s.name, "/".join("%.1f" % (results[s.name][k][-1] / 1e6)
                                             for k in this_round if k in s.kinds))
                 for s in systems)))
         hook_cost = spawn_cost(stamp)
+        if stopped_early:
+            print("\n**This run stopped early**: %s; the tables hold the rounds before." %
+                  stopped_early)
         print(report(results, args.session_timeout, hook_cost))
         if args.json:
             with open(args.json, "w") as f:
