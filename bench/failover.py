@@ -17,6 +17,11 @@ systems alike. One real 3-server ZooKeeper ensemble serves zkelect, Curator
 and kazoo with the same session timeout; etcd (a 3-member cluster, the same
 replication) runs with the same lease TTL.
 
+Two more systems take part in the graceful rounds: "floor" (bench/tools/floor.c,
+the ZooKeeper steps of a handoff on the C client and nothing else) and
+"zkelect-poll" (zkelect without hooks; the successor begins when a parked
+/is-leader long-poll on it answers). The report puts zkelect against the floor.
+
 A graceful round is quick, a crash round waits out the session timeout: with
 --graceful-rounds above --rounds, the rounds past --rounds are graceful only,
 so that p99 is not simply the largest of 30 samples (nearest rank: with 100
