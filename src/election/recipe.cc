@@ -953,6 +953,14 @@ void Recipe::SetMaintenance(bool on, std::chrono::system_clock::time_point since
   }
   if (intent_ == Intent::kMaintenance) {
     spdlog::info("maintenance over: rejoining election {} at the back", options_.election_path);
+    // A withdraw (or a resign) still under way never got its node deleted:
+    // its "done" would be a lie. (The stop under way runs to its end.)
+    for (auto& waiter : std::exchange(withdraw_waiters_, {})) {
+      waiter(ElectionControl::ResignOutcome::kCancelled);
+    }
+    for (auto& waiter : std::exchange(resign_waiters_, {})) {
+      waiter(ElectionControl::ResignOutcome::kCancelled);
+    }
     SetIntent(CampaignIntent());
     UpdateRole(Reason::kJoined);
   }

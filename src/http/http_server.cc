@@ -70,6 +70,13 @@ void SetIndex(HttpResponse& res, uint64_t index) {
   res.SetHeader(kIndexHeader, std::to_string(index));
 }
 
+// A resign or withdraw whose node a POST /join kept: it never completed.
+void ReplyCancelled(HttpResponse& res) {
+  ReplyError(res, 409, "cancelled",
+             "a POST /join ended the maintenance before this node's candidate node was deleted; "
+             "see /status for the current role");
+}
+
 void ReplyNotFound(const HttpRequest& req, HttpResponse& res) {
   ReplyError(res, 404, "not_found",
              "no endpoint at \"" + Printable(req.path) +
@@ -566,6 +573,8 @@ void HttpServer::HandleResign(const HttpRequest& req, HttpResponse& res, Pending
                             "): expected POST /resign on the leader");
     case ElectionControl::ResignOutcome::kShuttingDown:
       return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+    case ElectionControl::ResignOutcome::kCancelled:
+      return ReplyCancelled(res);
     case ElectionControl::ResignOutcome::kObserver:
     case ElectionControl::ResignOutcome::kNotSaved:
       break;
@@ -600,6 +609,8 @@ void HttpServer::AnswerMaintenance(bool on, HttpResponse& res) {
                         "daemon's log); nothing changed");
     case ElectionControl::ResignOutcome::kShuttingDown:
       return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+    case ElectionControl::ResignOutcome::kCancelled:
+      return ReplyCancelled(res);
     case ElectionControl::ResignOutcome::kNotLeader:
       break;
   }

@@ -327,7 +327,8 @@ void SimDaemon::Resign(std::chrono::milliseconds hold) {
     }
     Note(fmt::format("POST /resign?hold={}ms", hold.count()));
     recipe.Resign(hold, [this](ElectionControl::ResignOutcome outcome) {
-      static constexpr const char* kOutcomes[] = {"done", "not_leader", "shutting_down"};
+      static constexpr const char* kOutcomes[] = {"done",      "not_leader", "observer",
+                                                  "not_saved", "cancelled",  "shutting_down"};
       Note(fmt::format("resign answered {}", kOutcomes[static_cast<int>(outcome)]));
       ctx_.checker.OnResignAnswered(index_, outcome);
     });

@@ -18,6 +18,7 @@ class ElectionControl {
     kNotLeader,     // resign: this node does not lead
     kObserver,      // withdraw/join: an observer (campaign = false) has no place
     kNotSaved,      // withdraw/join: state_dir could not be written; nothing changed
+    kCancelled,     // resign/withdraw: a join ended the maintenance before the node was gone
     kShuttingDown,  // the daemon is exiting
   };
 

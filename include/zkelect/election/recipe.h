@@ -105,7 +105,8 @@ class Recipe final : public ZkEventSink {
   // already). `since` is reported in /status; a repeated withdraw keeps the
   // first one. `on` false: rejoin at the back (health-gated if unhealthy);
   // kDone once registered (at once while gated, or when not in
-  // maintenance and not campaigning). An observer gets kObserver, a
+  // maintenance and not campaigning); a withdraw or resign still under way
+  // is answered kCancelled (its node was not deleted). An observer gets kObserver, a
   // shutdown under way kShuttingDown. Composes with a resign under way
   // (its waiters are answered when the node is gone), a hold (ended), and
   // health (kept out; the verdict applies on join).

@@ -1174,6 +1174,17 @@ class RecipeMaintenanceTest : public RecipeTest {
     last_ = outcome;
     return *outcome;
   }
+  // Leads with a peer behind it; its stop hooks wait for FinishStop().
+  // Returns its node's path.
+  std::string LeadWithAPeerBehind() {
+    MakeParents();
+    StartAndSettle();
+    AddPeer("peer");
+    Advance(std::chrono::seconds(31));
+    listener_.set_hold_stops(true);
+    return Snap().own_node ? OwnPath() : std::string();
+  }
+
   // The outcome of the latest Withdraw() or Join(), as it is now.
   std::optional<Outcome> Last() const { return *last_; }
 
@@ -1288,13 +1299,8 @@ TEST_F(RecipeMaintenanceTest, StartedInMaintenanceNeverRegisters) {
 }
 
 TEST_F(RecipeMaintenanceTest, WithdrawDuringAResignStopAnswersBothOnceTheNodeIsGoneAndStaysOut) {
-  MakeParents();
-  StartAndSettle();
-  AddPeer("peer");
-  Advance(std::chrono::seconds(31));
+  const std::string own = LeadWithAPeerBehind();
   ASSERT_TRUE(recipe_->leading());
-  const std::string own = OwnPath();
-  listener_.set_hold_stops(true);
   std::optional<Outcome> resigned;
   recipe_->Resign(milliseconds(1000), [&](Outcome o) { resigned = o; });
   Settle();
@@ -1345,6 +1351,27 @@ TEST_F(RecipeMaintenanceTest, JoinWhileUnhealthyBecomesAHealthGatedCampaign) {
   recipe_->SetHealth(true, "exit status 0");
   Advance(milliseconds(500));
   EXPECT_TRUE(recipe_->leading());
+}
+
+// Found by the simulator (seed 2 of --seeds 200 --events 20000): a join
+// while a leader's withdraw waited for its stop hook kept the withdraw's
+// waiter in a campaign (Recipe::CheckInvariants aborted). The withdraw never
+// got its node deleted: it is answered kCancelled, not kDone.
+TEST_F(RecipeMaintenanceTest, JoinDuringAWithdrawStopCancelsTheWithdrawAndKeepsTheOrder) {
+  const std::string own = LeadWithAPeerBehind();
+  ASSERT_TRUE(recipe_->leading());
+  Withdraw();
+  Settle();
+  const auto withdrawn = last_;
+  Join();
+  Settle();
+  EXPECT_EQ(*withdrawn, Outcome::kCancelled);
+  EXPECT_FALSE(recipe_->leading()) << "no claim while the stop runs";
+  EXPECT_TRUE(zk_.NodeExists(own));
+  listener_.FinishStop();
+  Advance(milliseconds(500));
+  EXPECT_EQ(Last(), Outcome::kDone) << "the join: registered";
+  EXPECT_EQ(Snap().role, Role::kLeader) << "its node stayed first: it leads again";
 }
 
 TEST_F(RecipeMaintenanceTest, ShutdownWhileWithdrawnClosesAndLaterCallsAreRefused) {
