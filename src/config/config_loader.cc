@@ -370,6 +370,12 @@ bool CheckAddress(const Typed& v, Config* c) {
   return true;
 }
 
+bool CheckStateDir(const Typed& v, Config* c) {
+  if (!IsCleanText(Text(v)) || (!Text(v).empty() && Text(v).front() != '/')) return false;
+  c->state_dir = Text(v);
+  return true;
+}
+
 bool CheckZkServers(const Typed& v, Config* c) {
   if (!IsConnectString(Text(v))) return false;
   c->zk.servers = Text(v);
@@ -618,6 +624,10 @@ constexpr std::array<KeySpec, 32> kKeys = {{
     {"address", Kind::kString, R"("10.0.0.5:8080")",
      "expected text without control characters, like 10.0.0.5:8080", "ADDRESS",
      "what followers should use to reach the leader's application [default: empty]", &CheckAddress},
+    {"state_dir", Kind::kString, R"("/var/lib/zkelect")",
+     "expected an absolute directory path, or empty for none", "DIR",
+     "where maintenance mode persists across restarts [default: empty, not persisted]",
+     &CheckStateDir},
     {"zk.servers", Kind::kString, R"("127.0.0.1:2181")",
      "expected a ZooKeeper connect string host:port[,host:port...][/chroot] like "
      "zk1:2181,zk2:2181/app",

@@ -15,6 +15,8 @@
 #include "zkelect/common/duration.h"
 #include "zkelect/config/config_loader.h"
 #include "zkelect/daemon/init_shim.h"
+#include "zkelect/daemon/maintenance_control.h"
+#include "zkelect/daemon/maintenance_store.h"
 #include "zkelect/daemon/signal_pipe.h"
 #include "zkelect/daemon/systemd_notifier.h"
 #include "zkelect/election/election_loop.h"
@@ -123,6 +125,14 @@ int Daemon::Run() {
   SignalPipe signals({SIGTERM, SIGINT, SIGHUP});
   std::signal(SIGPIPE, SIG_IGN);
 
+  // state_dir (design §6): a node withdrawn before the restart stays out from
+  // its first moment; a state it cannot trust stops the start, like a bad value.
+  Result<MaintenanceStore> store = MaintenanceStore::Open(config_.state_dir);
+  if (!store.ok()) {
+    spdlog::error("{}", store.status().message());
+    return 2;
+  }
+
   SystemClock clock;
   Snapshot initial;
   initial.id = config_.id;
@@ -142,7 +152,9 @@ int Daemon::Run() {
                              config_.hooks.start_failure == HooksConfig::StartFailure::kResign,
                              [&zk] { return zk.negotiated_timeout() / 2; }},
                             runner, loop, clock, metrics);
-  Recipe recipe(MakeRecipeOptions(config_), zk, clock, listener, metrics);
+  RecipeOptions recipe_options = MakeRecipeOptions(config_);
+  recipe_options.maintenance_since = store->state().since;
+  Recipe recipe(std::move(recipe_options), zk, clock, listener, metrics);
   listener.SetStepAside([&recipe](Reason reason) {
     recipe.Resign(
         kStepAsideHold, [](ElectionControl::ResignOutcome) {}, reason);
@@ -158,7 +170,8 @@ int Daemon::Run() {
           loop.Post([&recipe, verdict] { recipe.SetHealth(verdict.healthy, verdict.detail); });
         });
   }
-  HttpServer http(config_.http, board, loop, metrics, kVersion);
+  MaintenanceControl control(loop, store.value(), clock, config_.election.campaign);
+  HttpServer http(config_.http, board, control, metrics, kVersion);
   const SystemdNotifier systemd = SystemdNotifier::FromEnvironment(CurrentEnvironment(), getpid());
   loop.SetAfterStep(SystemdReporter(systemd, clock));
 

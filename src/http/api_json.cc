@@ -118,6 +118,10 @@ std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_vie
       {"recent_transitions", RecentTransitions(snapshot)},
       {"hooks", HooksObject(snapshot.hooks)},
       {"health", HealthObject(snapshot.health)},
+      {"maintenance",
+       {{"active", snapshot.maintenance_since.has_value()},
+        {"since", snapshot.maintenance_since ? Json(FormatTimestamp(*snapshot.maintenance_since))
+                                             : Json(nullptr)}}},
       {"http", {{"waiters", http.waiters}, {"max_waiters", http.max_waiters}}},
       {"ready", snapshot.ready},
       {"index", index},
@@ -146,6 +150,8 @@ std::string HealthBody(bool responsive) {
 std::string ResignedBody(std::chrono::milliseconds hold) {
   return Dump(Json{{"resigned", true}, {"hold_ms", hold.count()}});
 }
+
+std::string MaintenanceBody(bool on) { return Dump(Json{{"maintenance", on}}); }
 
 std::string ErrorBody(std::string_view code, std::string_view message) {
   return Dump(Json{{"error", {{"code", code}, {"message", message}}}});

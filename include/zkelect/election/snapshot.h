@@ -97,8 +97,11 @@ struct Snapshot {
   std::vector<TransitionView> recent_transitions;
   HooksView hooks;
   HealthView health;
-  // Session connected, healthy (when gated) and (own node registered, or
-  // observer).
+  // Set while this node is in maintenance (POST /withdraw, until POST /join):
+  // since when (wall clock; kept across restarts with state_dir).
+  std::optional<std::chrono::system_clock::time_point> maintenance_since;
+  // Session connected, healthy (when gated) and (own node registered,
+  // observer, or in maintenance: healthy, only out of the running).
   bool ready = false;
   bool operator==(const Snapshot&) const = default;
 };

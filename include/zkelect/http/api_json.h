@@ -31,7 +31,7 @@ struct HttpStats {
 
 // /status: this node's whole view (id, role, campaign, session, election,
 // leader, last_transition, recent_transitions (newest first), hooks, health,
-// http, ready, index, version).
+// maintenance {active, since}, http, ready, index, version).
 std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version,
                        const HttpStats& http = {});
 
@@ -48,6 +48,9 @@ std::string HealthBody(bool responsive);
 
 // POST /resign, done: `{"resigned": true, "hold_ms"}`.
 std::string ResignedBody(std::chrono::milliseconds hold);
+
+// POST /withdraw and /join, done: `{"maintenance": true}` (or false).
+std::string MaintenanceBody(bool on);
 
 // Every error: `{"error": {"code": <snake_case>, "message": <sentence>}}`.
 std::string ErrorBody(std::string_view code, std::string_view message);

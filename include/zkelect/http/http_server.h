@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "zkelect/common/mutex.h"
 #include "zkelect/common/status.h"
 #include "zkelect/config/config.h"
+#include "zkelect/election/election_control.h"
 #include "zkelect/election/state_board.h"
 #include "zkelect/http/answer_cache.h"
 #include "zkelect/http/host_policy.h"
@@ -20,7 +22,6 @@
 namespace zkelect {
 
 class ConnectionServer;
-class ElectionControl;
 class PendingAnswer;
 class UnixSocketFile;
 struct HttpRequest;
@@ -156,6 +157,17 @@ class HttpServer {
   void HandleHealthz(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
   void HandleReadyz(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
   void HandleResign(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleWithdraw(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleJoin(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  // POST /withdraw (`on`) and /join.
+  void AnswerMaintenance(bool on, HttpResponse& res);
+  using ControlDone = std::function<void(ElectionControl::ResignOutcome)>;
+  // Every POST that asks the election loop (resign, withdraw, join): `ask`
+  // sends the request with the callback to answer; waits for the outcome,
+  // bounded. nullopt when `res` is answered already (503: shutting down,
+  // too many pending, no answer in time).
+  std::optional<ElectionControl::ResignOutcome> AwaitControl(
+      std::string_view what, const std::function<void(ControlDone)>& ask, HttpResponse& res);
   void HandleMetrics(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
 
   // Constant after construction.
