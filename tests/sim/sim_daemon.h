@@ -84,6 +84,8 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   // Requests, as the HTTP API and the health monitor post them.
   void Resign(std::chrono::milliseconds hold);
   void SetHealth(bool healthy);
+  // SIGHUP with a new address (a live reload): the recipe rewrites our node.
+  void Reload(const std::string& address);
 
   bool running() const { return process_ != nullptr && !exiting_; }
   bool down() const { return process_ == nullptr; }
