@@ -47,15 +47,25 @@ class ReloadTest : public ElectionFixture {
     std::filesystem::rename(tmp, ConfigPath(id));
   }
 
+  // Starts `daemon` and waits until it leads.
+  ::testing::AssertionResult StartLeading(ZkelectProcess& daemon) {
+    if (auto started = daemon.Start(); !started) return started;
+    if (auto ready = WaitReady(daemon, seconds(30)); !ready) return ready;
+    if (WaitUntil([&] { return HttpGet(daemon.port(), "/is-leader").status == 200; },
+                  seconds(30))) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << daemon.id() << " does not lead\n" << daemon.LogTail();
+  }
+
   static json Status(ZkelectProcess& daemon) {
     const HttpReply reply = HttpGet(daemon.port(), "/status");
-    if (reply.status != 200) return json();
-    return json::parse(reply.body, nullptr, false);
+    return reply.status == 200 ? reply.body : json();
   }
 
   // Reloads done so far (ok and refused), from /metrics.
   static int Reloads(ZkelectProcess& daemon) {
-    const std::string body = HttpGet(daemon.port(), "/metrics").body;
+    const std::string body = HttpGet(daemon.port(), "/metrics").raw_body;
     int total = 0;
     for (const char* result : {"ok", "refused"}) {
       const std::string series =
@@ -141,10 +151,7 @@ TEST_F(ReloadTest, HookAndLogLevelChangeWhileLeadingWithoutTransition) {
 // (b) zk.servers needs a new session: refused, the old one kept, still leading.
 TEST_F(ReloadTest, ZkServersChangeIsRefusedAndTheOldOneKept) {
   ZkelectProcess& node = AddFileDaemon("node-1", "");
-  ASSERT_TRUE(node.Start());
-  ASSERT_TRUE(WaitReady(node, seconds(30)));
-  ASSERT_TRUE(WaitUntil([&] { return HttpGet(node.port(), "/is-leader").status == 200; },
-                        seconds(30)));
+  ASSERT_TRUE(StartLeading(node));
   const std::string leadership = LeadershipOf(node);
   const std::string old_servers = zk_.connect_string();
 
@@ -161,7 +168,7 @@ TEST_F(ReloadTest, ZkServersChangeIsRefusedAndTheOldOneKept) {
   EXPECT_EQ(Status(node)["session"]["servers"], old_servers);
   EXPECT_EQ(HttpGet(node.port(), "/is-leader").status, 200);
   EXPECT_EQ(LeadershipOf(node), leadership);
-  EXPECT_NE(HttpGet(node.port(), "/metrics").body.find(
+  EXPECT_NE(HttpGet(node.port(), "/metrics").raw_body.find(
                 "zkelect_config_reloads_total{result=\"refused\"} 1"),
             std::string::npos);
 }
@@ -170,10 +177,7 @@ TEST_F(ReloadTest, ZkServersChangeIsRefusedAndTheOldOneKept) {
 // expectation), and a secret in the refused file is never echoed.
 TEST_F(ReloadTest, BadValueIsRefusedWithOneLineAndTheDaemonRunsOn) {
   ZkelectProcess& node = AddFileDaemon("node-1", "");
-  ASSERT_TRUE(node.Start());
-  ASSERT_TRUE(WaitReady(node, seconds(30)));
-  ASSERT_TRUE(WaitUntil([&] { return HttpGet(node.port(), "/is-leader").status == 200; },
-                        seconds(30)));
+  ASSERT_TRUE(StartLeading(node));
 
   WriteConfig("node-1", "[hooks]\ntimeout = \"soon\"\n");
   json config = ReloadAndWait(node, "refused", 1);
@@ -202,16 +206,13 @@ TEST_F(ReloadTest, BadValueIsRefusedWithOneLineAndTheDaemonRunsOn) {
 // holds on the leader's node, without a leader change.
 TEST_F(ReloadTest, AddressChangeReachesAFollowersLeader) {
   ZkelectProcess& leader = AddFileDaemon("node-1", "address = \"10.0.0.1:8080\"\n");
-  ASSERT_TRUE(leader.Start());
-  ASSERT_TRUE(WaitReady(leader, seconds(30)));
-  ASSERT_TRUE(WaitUntil([&] { return HttpGet(leader.port(), "/is-leader").status == 200; },
-                        seconds(30)));
+  ASSERT_TRUE(StartLeading(leader));
   ZkelectProcess& follower = AddDaemon("node-2");
   ASSERT_TRUE(follower.Start());
   ASSERT_TRUE(WaitReady(follower, seconds(30)));
   const auto follower_sees = [&](const std::string& address) {
     const HttpReply reply = HttpGet(follower.port(), "/leader");
-    const json body = json::parse(reply.body, nullptr, false);
+    json body = reply.body;
     return reply.status == 200 && body.is_object() && body["leader"]["id"] == "node-1" &&
            body["leader"]["address"] == address;
   };
@@ -221,7 +222,7 @@ TEST_F(ReloadTest, AddressChangeReachesAFollowersLeader) {
   WriteConfig("node-1", "address = \"10.0.0.2:9090\"\n");
   ReloadAndWait(leader, "ok", 2);
   EXPECT_TRUE(WaitUntil([&] { return follower_sees("10.0.0.2:9090"); }, seconds(30)))
-      << HttpGet(follower.port(), "/leader").body << "\n"
+      << HttpGet(follower.port(), "/leader").raw_body << "\n"
       << follower.LogTail();
   EXPECT_EQ(LeadershipOf(leader), leadership);
   EXPECT_EQ(Status(leader)["leader"]["address"], "10.0.0.2:9090");
