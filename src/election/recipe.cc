@@ -409,7 +409,7 @@ void Recipe::Reconfigure(std::string address, std::map<std::string, std::string>
 // event reaches every follower that holds a data watch on our node.
 void Recipe::Publish() {
   if (node_ != NodePhase::kRegistered || phase_ != SessionPhase::kConnected ||
-      publish_in_flight_) {
+      publish_in_flight_ || clock_.Now() < publish_not_before_) {
     return;
   }
   std::string data = EncodeNodeData(options_.identity);
@@ -426,8 +426,15 @@ void Recipe::Publish() {
                   if (leadership_ == Leadership::kLeading && leader_ && leader_->node == node) {
                     leader_->identity = options_.identity;
                   }
-                } else if (code != ZkCode::kNoNode && !SessionWillSay(code)) {
-                  RetryLater();  // kNoNode: a listing finds our node gone (rule 4)
+                } else if (code == ZkCode::kNoNode) {
+                  // Deleted behind our back (a follower does not watch its own
+                  // node): the listing finds it gone and rule 4 creates a new
+                  // one, which carries the identity then current.
+                  published_ = data;
+                  Refresh();
+                } else {
+                  publish_not_before_ = clock_.Now() + kRetryDelay;
+                  RetryLater();
                 }
               }));
 }

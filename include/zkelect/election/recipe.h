@@ -322,6 +322,7 @@ class Recipe final : public ZkEventSink {
   // whether a set of it is in flight (Publish()).
   std::string published_;
   bool publish_in_flight_ = false;
+  Clock::TimePoint publish_not_before_{};  // after a failed set
   // Nodes of ours from sessions we gave up without the server's word (assumed
   // expiry, auth failure), known by uuid (a create whose answer was lost has
   // no name yet): such a node may live on until the server expires the

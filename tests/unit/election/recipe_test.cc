@@ -1206,5 +1206,42 @@ TEST_F(RecipeTest, FollowerSeesLeaderDataChangeThroughItsWatch) {
   EXPECT_EQ(Snap().role, Role::kFollower);
 }
 
+// Found by the simulator (seed 28): a follower whose node an operator had
+// deleted (a follower does not watch its own node) was reloaded; its set got
+// NoNode, the next step sent it again at once, and so on: a busy loop of
+// sets. Now NoNode gives the node up to the listing (rule 4 creates it anew,
+// with the new address), and other failures wait kRetryDelay.
+TEST_F(RecipeTest, ReloadAfterOurNodeWasDeletedSetsInABusyLoop) {
+  MakeParents();
+  AddPeer("peer");
+  StartAndSettle();
+  ASSERT_EQ(Snap().role, Role::kFollower);
+  zk_.ExternalDelete(OwnPath());  // no event: a follower watches its predecessor only
+  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  for (int i = 0; i < 1000 && zk_.DeliverOne(); ++i) {
+  }
+  EXPECT_LE(zk_.requests("set"), 2) << "sets sent again and again";
+  Advance(std::chrono::seconds(2));
+  ASSERT_TRUE(Snap().own_node.has_value());
+  ASSERT_NE(zk_.FindNode(OwnPath()), nullptr);
+  EXPECT_EQ(DecodeNodeData(zk_.FindNode(OwnPath())->data).address, "10.0.0.9:9090");
+  EXPECT_EQ(Snap().role, Role::kFollower);
+}
+
+// A set that fails for another reason (here a lost connection) is sent again
+// after kRetryDelay, not at once.
+TEST_F(RecipeTest, FailedPublishIsRetriedLater) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  zk_.Disconnect();  // the set goes out before the recipe hears of it, and fails
+  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  for (int i = 0; i < 1000 && zk_.DeliverOne(); ++i) {
+  }
+  EXPECT_LE(zk_.requests("set"), 2);
+  zk_.Reconnect();
+  Advance(std::chrono::seconds(2));
+  EXPECT_EQ(DecodeNodeData(zk_.FindNode(own)->data).address, "10.0.0.9:9090");
+}
+
 }  // namespace
 }  // namespace zkelect
