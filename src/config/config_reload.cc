@@ -41,8 +41,7 @@ constexpr std::array<Field, 33> kFields = {{
     {"http.allowed_hosts", true, [](const Config& c) { return List(c.http.allowed_hosts); }},
     {"http.token_file", true, [](const Config& c) { return Quoted(c.http.token_file); }},
     {"http.token", true, [](const Config& c) { return c.http.token; }, true},
-    {"http.max_waiters", true,
-     [](const Config& c) { return std::to_string(c.http.max_waiters); }},
+    {"http.max_waiters", true, [](const Config& c) { return std::to_string(c.http.max_waiters); }},
     {"http.default_wait", true,
      [](const Config& c) { return FormatDuration(c.http.default_wait); }},
     {"http.max_wait", true, [](const Config& c) { return FormatDuration(c.http.max_wait); }},
@@ -50,27 +49,28 @@ constexpr std::array<Field, 33> kFields = {{
     {"hooks.on_stop", true, [](const Config& c) { return List(c.hooks.on_stop); }},
     {"hooks.on_change", true, [](const Config& c) { return List(c.hooks.on_change); }},
     {"hooks.timeout", true, [](const Config& c) { return FormatDuration(c.hooks.timeout); }},
-    {"hooks.kill_grace", true,
-     [](const Config& c) { return FormatDuration(c.hooks.kill_grace); }},
+    {"hooks.kill_grace", true, [](const Config& c) { return FormatDuration(c.hooks.kill_grace); }},
     {"hooks.start_failure", true,
      [](const Config& c) {
        return Quoted(c.hooks.start_failure == HooksConfig::StartFailure::kResign ? "resign"
-                                                                                : "ignore");
+                                                                                 : "ignore");
      }},
     {"health.command", true, [](const Config& c) { return List(c.health.command); }},
     {"health.http", true, [](const Config& c) { return Quoted(c.health.http); }},
-    {"health.interval", true,
-     [](const Config& c) { return FormatDuration(c.health.interval); }},
+    {"health.interval", true, [](const Config& c) { return FormatDuration(c.health.interval); }},
     {"health.timeout", true, [](const Config& c) { return FormatDuration(c.health.timeout); }},
     {"health.rise", true, [](const Config& c) { return std::to_string(c.health.rise); }},
     {"health.fall", true, [](const Config& c) { return std::to_string(c.health.fall); }},
     {"child.on_exit", true,
-     [](const Config& c) { return Quoted(c.child.on_exit == ChildConfig::OnExit::kResign ? "resign" : "restart"); }},
-    {"child.stop_grace", true,
-     [](const Config& c) { return FormatDuration(c.child.stop_grace); }},
+     [](const Config& c) {
+       return Quoted(c.child.on_exit == ChildConfig::OnExit::kResign ? "resign" : "restart");
+     }},
+    {"child.stop_grace", true, [](const Config& c) { return FormatDuration(c.child.stop_grace); }},
     {"log.level", true, [](const Config& c) { return Quoted(c.log.level); }},
     {"log.format", true,
-     [](const Config& c) { return Quoted(c.log.format == LogConfig::Format::kJson ? "json" : "text"); }},
+     [](const Config& c) {
+       return Quoted(c.log.format == LogConfig::Format::kJson ? "json" : "text");
+     }},
 }};
 
 // A secret is shown as "***" (or "" when empty), never echoed.

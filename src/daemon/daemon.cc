@@ -224,8 +224,10 @@ int Daemon::Run() {
     [[maybe_unused]] const Status outcome = reloader.Reload();  // logged by Reload()
     loop.Post([] {});
   };
-  int signo = NextSignal(signals, std::nullopt, reload).value_or(SIGTERM);
-  while (signo == kLeftElection) signo = NextSignal(signals, std::nullopt, reload).value_or(SIGTERM);
+  int signo = kLeftElection;
+  while (signo == kLeftElection) {
+    signo = NextSignal(signals, std::nullopt, reload).value_or(SIGTERM);
+  }
   // Leaving runs the stop hook, deletes our node and closes the session; it is
   // bounded, since past that the server drops our node by itself. It starts
   // first: a successor waits for it, and for nothing else done here. (A

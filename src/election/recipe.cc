@@ -393,7 +393,7 @@ void Recipe::ForgetOwnNode() {
 }
 
 void Recipe::Reconfigure(std::string address, std::map<std::string, std::string> meta,
-                          std::chrono::milliseconds recheck_interval) {
+                         std::chrono::milliseconds recheck_interval) {
   Step step(this, "reconfigure");
   options_.identity.address = std::move(address);
   options_.identity.meta = std::move(meta);
@@ -408,8 +408,8 @@ void Recipe::Reconfigure(std::string address, std::map<std::string, std::string>
 // like a create, so it is ordered with our other writes, and its watch
 // event reaches every follower that holds a data watch on our node.
 void Recipe::Publish() {
-  if (node_ != NodePhase::kRegistered || phase_ != SessionPhase::kConnected ||
-      publish_in_flight_ || clock_.Now() < publish_not_before_) {
+  if (node_ != NodePhase::kRegistered || phase_ != SessionPhase::kConnected || publish_in_flight_ ||
+      clock_.Now() < publish_not_before_) {
     return;
   }
   std::string data = EncodeNodeData(options_.identity);
@@ -417,8 +417,7 @@ void Recipe::Publish() {
   publish_in_flight_ = true;
   Note("publish");
   const std::string node = *own_node_;
-  zk_.SetData(PathOf(node), data,
-              Confirmed("published", [this, node, data](ZkCode code) {
+  zk_.SetData(PathOf(node), data, Confirmed("published", [this, node, data](ZkCode code) {
                 if (!publish_in_flight_ || own_node_ != node) return;
                 publish_in_flight_ = false;
                 if (code == ZkCode::kOk) {
@@ -449,8 +448,7 @@ void Recipe::Join() {
   uuid_ = NewUuid();  // rule 1: fresh for every node we create
   node_ = NodePhase::kCreating;
   published_ = EncodeNodeData(options_.identity);
-  zk_.Create(PathOf(CandidatePrefix(uuid_)), published_,
-             ZkClient::CreateMode::kEphemeralSequential,
+  zk_.Create(PathOf(CandidatePrefix(uuid_)), published_, ZkClient::CreateMode::kEphemeralSequential,
              Confirmed("created", [this](ZkCode code, const std::string& created) {
                OnCreated(code, created);
              }));

@@ -179,7 +179,7 @@ void HookRunnerImpl::Loop() {
 }
 
 const std::vector<std::string>& HookRunnerImpl::CommandFor(const HooksConfig& hooks,
-                                                          HookAction action) {
+                                                           HookAction action) {
   switch (action) {
     case HookAction::kStart:
       return hooks.on_start;

@@ -105,7 +105,7 @@ class ReloadTest : public ElectionFixture {
 
   TempDir dir_{"reload"};
   std::string zk_servers_;  // empty: the fixture's ensemble
-  std::string zk_extra_;  // more keys of [zk]
+  std::string zk_extra_;    // more keys of [zk]
 };
 
 // (a) A reload that changes the on_start hook and the log level while
@@ -168,8 +168,8 @@ TEST_F(ReloadTest, ZkServersChangeIsRefusedAndTheOldOneKept) {
   EXPECT_EQ(Status(node)["session"]["servers"], old_servers);
   EXPECT_EQ(HttpGet(node.port(), "/is-leader").status, 200);
   EXPECT_EQ(LeadershipOf(node), leadership);
-  EXPECT_NE(HttpGet(node.port(), "/metrics").raw_body.find(
-                "zkelect_config_reloads_total{result=\"refused\"} 1"),
+  EXPECT_NE(HttpGet(node.port(), "/metrics")
+                .raw_body.find("zkelect_config_reloads_total{result=\"refused\"} 1"),
             std::string::npos);
 }
 
@@ -182,8 +182,7 @@ TEST_F(ReloadTest, BadValueIsRefusedWithOneLineAndTheDaemonRunsOn) {
   WriteConfig("node-1", "[hooks]\ntimeout = \"soon\"\n");
   json config = ReloadAndWait(node, "refused", 1);
   const std::string error = config["last_reload"]["error"];
-  EXPECT_NE(error.find("hooks.timeout = \"soon\" (from " + ConfigPath("node-1")),
-            std::string::npos)
+  EXPECT_NE(error.find("hooks.timeout = \"soon\" (from " + ConfigPath("node-1")), std::string::npos)
       << error;
   EXPECT_NE(error.find("expected a duration"), std::string::npos) << error;
 
@@ -191,8 +190,7 @@ TEST_F(ReloadTest, BadValueIsRefusedWithOneLineAndTheDaemonRunsOn) {
   zk_extra_ = "auth = \"digest:user:hunter2-secret\"\n";
   WriteConfig("node-1", "");
   config = ReloadAndWait(node, "refused", 1);
-  EXPECT_NE(config["last_reload"]["error"].get<std::string>().find(
-                "zk.auth = *** (running: \"\")"),
+  EXPECT_NE(config["last_reload"]["error"].get<std::string>().find("zk.auth = *** (running: \"\")"),
             std::string::npos)
       << config.dump();
   EXPECT_EQ(config.dump().find("hunter2"), std::string::npos) << config.dump();

@@ -361,9 +361,8 @@ void SimZkClient::Arrive(const std::shared_ptr<Connection>& conn, const Request&
 bool SimZkClient::Apply(int64_t session, const Request& request, const ZnodeTree* stale,
                         Reply* reply) {
   ZkModel& model = ensemble_.model();
-  const bool write =
-      request.op == Op::kCreate || request.op == Op::kDelete || request.op == Op::kSetData ||
-      request.op == Op::kSync;
+  const bool write = request.op == Op::kCreate || request.op == Op::kDelete ||
+                     request.op == Op::kSetData || request.op == Op::kSync;
   if (write && stale != nullptr) return false;
   switch (request.op) {
     case Op::kCreate:

@@ -35,8 +35,7 @@ class ConfigReloader {
   using Loader = std::function<Result<Config>(std::vector<std::string>* warnings)>;
   // Applies a validated configuration of which the keys `changed` differ
   // from the running one (never empty). Cannot fail.
-  using Applier =
-      std::function<void(const Config& next, const std::vector<std::string>& changed)>;
+  using Applier = std::function<void(const Config& next, const std::vector<std::string>& changed)>;
 
   // `metrics` and `clock` must outlive the reloader. `running` is the
   // configuration the daemon started with (generation 1).

@@ -97,15 +97,30 @@ TEST(ConfigReloadTest, ListsEveryReloadableChangeInFileOrder) {
   next.log.format = LogConfig::Format::kJson;
   const Result<std::vector<std::string>> diff = DiffForReload(running, next);
   ASSERT_TRUE(diff.ok()) << diff.status().message();
-  const std::vector<std::string> expected = {
-      "address",           "meta",           "election.recheck_interval",
-      "http.allowed_hosts", "http.token",     "http.max_waiters",
-      "http.default_wait", "http.max_wait",  "hooks.on_start",
-      "hooks.on_stop",     "hooks.on_change", "hooks.timeout",
-      "hooks.kill_grace",  "hooks.start_failure", "health.command",
-      "health.http",       "health.interval",   "health.timeout", "health.rise",
-      "health.fall",       "child.on_exit",  "child.stop_grace",
-      "log.level",         "log.format"};
+  const std::vector<std::string> expected = {"address",
+                                             "meta",
+                                             "election.recheck_interval",
+                                             "http.allowed_hosts",
+                                             "http.token",
+                                             "http.max_waiters",
+                                             "http.default_wait",
+                                             "http.max_wait",
+                                             "hooks.on_start",
+                                             "hooks.on_stop",
+                                             "hooks.on_change",
+                                             "hooks.timeout",
+                                             "hooks.kill_grace",
+                                             "hooks.start_failure",
+                                             "health.command",
+                                             "health.http",
+                                             "health.interval",
+                                             "health.timeout",
+                                             "health.rise",
+                                             "health.fall",
+                                             "child.on_exit",
+                                             "child.stop_grace",
+                                             "log.level",
+                                             "log.format"};
   EXPECT_EQ(*diff, expected);
 }
 

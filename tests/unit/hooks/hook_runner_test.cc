@@ -161,8 +161,8 @@ TEST_F(HookRunnerTest, EnvironmentFromZooKeeperIsDataNeverCode) {
 TEST_F(HookRunnerTest, ReconfigureTakesEffectAtTheNextHook) {
   const std::string go = File("go");
   HooksConfig hooks;
-  hooks.on_change = Sh("while [ ! -e " + go + " ]; do sleep 0.01; done; echo old >> " +
-                       File("runs"));
+  hooks.on_change =
+      Sh("while [ ! -e " + go + " ]; do sleep 0.01; done; echo old >> " + File("runs"));
   hooks.timeout = milliseconds(30'000);
   HookRunnerImpl runner(hooks, {}, spawner_);
   runner.Start();
