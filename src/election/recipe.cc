@@ -423,7 +423,7 @@ void Recipe::Publish() {
                 if (code == ZkCode::kOk) {
                   published_ = data;
                   if (leadership_ == Leadership::kLeading && leader_ && leader_->node == node) {
-                    leader_->identity = options_.identity;
+                    leader_->identity = DecodeNodeData(data);  // what followers read
                   }
                 } else if (code == ZkCode::kNoNode) {
                   // Deleted behind our back (a follower does not watch its own
