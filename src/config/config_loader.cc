@@ -617,7 +617,7 @@ bool CheckChildStopGrace(const Typed& v, Config* c) {
 }
 
 // Every key but `meta`, in the order of config/zkelect.toml.
-constexpr std::array<KeySpec, 32> kKeys = {{
+constexpr std::array<KeySpec, 33> kKeys = {{
     {"id", Kind::kString, R"("web-1")",
      "expected a non-empty name of at most 255 bytes without control characters", "ID",
      "this candidate's id, published in its node [default: the host name]", &CheckId},

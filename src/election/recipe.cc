@@ -147,6 +147,7 @@ void Recipe::Advance() {
       if (!stale_delete_in_flight_) DeleteStaleNode();
       if (!WantsNode() && node_ == NodePhase::kRegistered) DeleteOwnNode();
     }
+    Publish();
     if (WantsNode()) {
       Join();
     } else if (intent_ != Intent::kObserve && node_ == NodePhase::kNone && stale_.empty() &&
@@ -392,7 +393,54 @@ std::string Recipe::PathOf(const std::string& node) const {
 
 void Recipe::ForgetOwnNode() {
   own_node_.reset();
+  publish_in_flight_ = false;  // its answer, if any, is of a node we no longer hold
   if (node_ == NodePhase::kRegistered || node_ == NodePhase::kDeleting) node_ = NodePhase::kNone;
+}
+
+void Recipe::Reconfigure(std::string address, std::map<std::string, std::string> meta,
+                         std::chrono::milliseconds recheck_interval) {
+  Step step(this, "reconfigure");
+  options_.identity.address = std::move(address);
+  options_.identity.meta = std::move(meta);
+  if (recheck_interval != options_.recheck_interval && next_recheck_ != Clock::TimePoint::max()) {
+    next_recheck_ = std::min(next_recheck_, clock_.Now() + recheck_interval);
+  }
+  options_.recheck_interval = recheck_interval;
+  // Advance() (at the end of this step) publishes the identity.
+}
+
+// Sent as a write (Confirmed): the set goes through the ensemble's leader
+// like a create, so it is ordered with our other writes, and its watch
+// event reaches every follower that holds a data watch on our node.
+void Recipe::Publish() {
+  if (node_ != NodePhase::kRegistered || phase_ != SessionPhase::kConnected || publish_in_flight_ ||
+      clock_.Now() < publish_not_before_) {
+    return;
+  }
+  std::string data = EncodeNodeData(options_.identity);
+  if (data == published_) return;
+  publish_in_flight_ = true;
+  Note("publish");
+  const std::string node = *own_node_;
+  zk_.SetData(PathOf(node), data, Confirmed("published", [this, node, data](ZkCode code) {
+                if (!publish_in_flight_ || own_node_ != node) return;
+                publish_in_flight_ = false;
+                if (code == ZkCode::kOk) {
+                  published_ = data;
+                  if (leadership_ == Leadership::kLeading && leader_ && leader_->node == node) {
+                    leader_->identity = DecodeNodeData(data);  // what followers read
+                  }
+                } else if (code == ZkCode::kNoNode) {
+                  // Deleted behind our back (a follower does not watch its own
+                  // node): the listing finds it gone and rule 4 creates a new
+                  // one, which carries the identity then current.
+                  published_ = data;
+                  Refresh();
+                } else {
+                  publish_not_before_ = clock_.Now() + kRetryDelay;
+                  RetryLater();
+                }
+              }));
 }
 
 void Recipe::Join() {
@@ -404,8 +452,8 @@ void Recipe::Join() {
   }
   uuid_ = NewUuid();  // rule 1: fresh for every node we create
   node_ = NodePhase::kCreating;
-  zk_.Create(PathOf(CandidatePrefix(uuid_)), EncodeNodeData(options_.identity),
-             ZkClient::CreateMode::kEphemeralSequential,
+  published_ = EncodeNodeData(options_.identity);
+  zk_.Create(PathOf(CandidatePrefix(uuid_)), published_, ZkClient::CreateMode::kEphemeralSequential,
              Confirmed("created", [this](ZkCode code, const std::string& created) {
                OnCreated(code, created);
              }));

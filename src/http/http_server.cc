@@ -205,7 +205,7 @@ HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, Electi
       control_(control),
       metrics_(metrics),
       version_(std::move(version)),
-      policy_(config),
+      settings_(std::make_shared<const Reloadable>(Reloadable{config, HostPolicy(config)})),
       leader_answers_([](const StateBoard::View& view) {
         return Answer{view.snapshot->leader ? 200 : 503, LeaderBody(*view.snapshot, view.index)};
       }),
@@ -216,6 +216,17 @@ HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, Electi
       hub_(board) {}
 
 HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Reconfigure(const HttpConfig& config) {
+  auto next = std::make_shared<const Reloadable>(Reloadable{config, HostPolicy(config)});
+  MutexLock lock(&settings_mu_);
+  settings_ = std::move(next);
+}
+
+std::shared_ptr<const HttpServer::Reloadable> HttpServer::settings() const {
+  MutexLock lock(&settings_mu_);
+  return settings_;
+}
 
 Status HttpServer::Start() {
   {
@@ -247,7 +258,7 @@ Status HttpServer::Start() {
       return listening;
     }
   }
-  if (policy_.OpenToLocalUsers()) {
+  if (settings()->policy.OpenToLocalUsers()) {
     spdlog::warn(
         "HTTP: POST endpoints (/resign) on {} are open to every user of this host (no "
         "http.token_file): set "
@@ -422,7 +433,7 @@ bool HttpServer::AdmitHost(const HttpRequest& req, HttpResponse& res) const {
     return false;
   }
   const std::string_view host = req.Header("Host");
-  if (policy_.AllowsHost(host, req.unix_socket)) return true;
+  if (settings()->policy.AllowsHost(host, req.unix_socket)) return true;
   ReplyError(res, 403, "forbidden_host",
              "Host \"" + Printable(host) +
                  "\" is not allowed: expected an IP address, localhost or a name listed in "
@@ -445,7 +456,7 @@ bool HttpServer::AdmitOrigin(const HttpRequest& req, HttpResponse& res) const {
 }
 
 bool HttpServer::AdmitWrite(const HttpRequest& req, HttpResponse& res) const {
-  switch (policy_.CheckWrite(req.Header("Authorization"), req.unix_socket)) {
+  switch (settings()->policy.CheckWrite(req.Header("Authorization"), req.unix_socket)) {
     case HostPolicy::WriteAccess::kAllowed:
       return true;
     case HostPolicy::WriteAccess::kUnauthorized:
@@ -475,7 +486,8 @@ void HttpServer::ReplyView(HttpResponse& res, const ViewAnswer& answer,
 
 void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAnswer& later,
                            StateBoard::Topic topic, const ViewAnswer& answer) {
-  const Result<LongPollParams> params = ParseLongPollParams(req.params, config_);
+  const std::shared_ptr<const Reloadable> settings = this->settings();
+  const Result<LongPollParams> params = ParseLongPollParams(req.params, settings->config);
   if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
 
   const StateBoard::View view = board_.Current();
@@ -483,10 +495,10 @@ void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAns
   // news already; a newer one cannot come from this process (the daemon was
   // restarted and its index began again), so the client must hear now.
   if (!params->index || *params->index != view.index) return ReplyView(res, answer, view);
-  if (waiters_.fetch_add(1) >= config_.max_waiters) {
+  if (waiters_.fetch_add(1) >= settings->config.max_waiters) {
     waiters_.fetch_sub(1);
     return ReplyError(res, 503, "too_many_waiters",
-                      std::to_string(config_.max_waiters) +
+                      std::to_string(settings->config.max_waiters) +
                           " long-polls are parked already (http.max_waiters): expected a retry "
                           "later, or a request without index");
   }
@@ -523,7 +535,7 @@ void HttpServer::HandleStatus(const HttpRequest& req, HttpResponse& res, Pending
   ServeView(req, res, later, StateBoard::Topic::kAny, [this](const StateBoard::View& view) {
     return std::make_shared<const Answer>(
         Answer{200, StatusBody(*view.snapshot, view.index, version_,
-                               HttpStats{waiters_.load(), config_.max_waiters})});
+                               HttpStats{waiters_.load(), settings()->config.max_waiters})});
   });
 }
 

@@ -59,12 +59,16 @@ Metrics::Metrics()
                        "when another node may already lead.",
                        {}),
       http_requests("zkelect_http_requests_total", "HTTP requests answered, by path and status.",
-                    {"path", "code"}) {
+                    {"path", "code"}),
+      config_reloads("zkelect_config_reloads_total",
+                     "Configuration reloads (SIGHUP), by result: ok or refused.", {"result"}) {
   for (const Reason reason : kReasons) transitions.Declare({std::string(ReasonName(reason))});
   session_reconnects.Declare({});
   session_expirations.Declare({});
   sessions_opened.Declare({});
   hook_over_budget.Declare({});
+  config_reloads.Declare({"ok"});
+  config_reloads.Declare({"refused"});
 }
 
 void Metrics::NoteServerReply(Clock::TimePoint when) {
@@ -122,6 +126,7 @@ std::string Metrics::Render(const Snapshot& snapshot, int http_waiters,
   hook_duration.WriteTo(out);
   hook_over_budget.WriteTo(out);
   http_requests.WriteTo(out);
+  config_reloads.WriteTo(out);
   return out.text();
 }
 

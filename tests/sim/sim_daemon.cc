@@ -369,6 +369,14 @@ void SimDaemon::Join() {
   });
 }
 
+void SimDaemon::Reload(const std::string& address) {
+  if (!running()) return;
+  Post([this, address] {
+    Note("SIGHUP: address " + address);
+    process_->recipe.Reconfigure(address, {{"reload", address}}, config_.recheck_interval);
+  });
+}
+
 void SimDaemon::SetHealth(bool healthy) {
   healthy_ = healthy;
   if (!running() || !config_.health_gated) return;

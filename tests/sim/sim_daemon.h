@@ -92,6 +92,8 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   void Withdraw();
   void Join();
   bool in_maintenance() const { return maintenance_since_.has_value(); }
+  // SIGHUP with a new address (a live reload): the recipe rewrites our node.
+  void Reload(const std::string& address);
 
   bool running() const { return process_ != nullptr && !exiting_; }
   bool down() const { return process_ == nullptr; }

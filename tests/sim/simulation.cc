@@ -248,7 +248,7 @@ void Simulation::ProcessFault(int index) {
   }
   if (!daemon.running() || daemon.terminating()) return;
   const milliseconds timeout = daemon.session_timeout();
-  switch (random_.Below(9)) {
+  switch (random_.Below(10)) {
     case 0:
     case 1: {
       if (daemon.paused()) return;
@@ -273,6 +273,12 @@ void Simulation::ProcessFault(int index) {
       const auto hold = random_.Between(milliseconds(0), milliseconds(3000));
       Note(fmt::format("fault: resign d{} hold {} ms", index, hold.count()));
       daemon.Resign(hold);
+      return;
+    }
+    case 6: {
+      const std::string address = fmt::format("10.0.0.{}:8080", random_.Below(250));
+      Note(fmt::format("fault: reload d{} with address {}", index, address));
+      daemon.Reload(address);
       return;
     }
     case 7:

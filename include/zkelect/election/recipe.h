@@ -113,6 +113,16 @@ class Recipe final : public ZkEventSink {
   void SetMaintenance(bool on, std::chrono::system_clock::time_point since,
                       std::function<void(ElectionControl::ResignOutcome)> done);
 
+  // A live reload (design §6): publishes `address` and `meta` (the id never
+  // changes) by rewriting our node's data, one set at a time, at once when
+  // our node is registered and connected, otherwise with the next create;
+  // followers see it through the data watch they hold on the leader, the
+  // leader's own view changes once the set is confirmed. `recheck_interval`
+  // applies from the next re-check. Never changes the role or our place in
+  // line.
+  void Reconfigure(std::string address, std::map<std::string, std::string> meta,
+                   std::chrono::milliseconds recheck_interval);
+
   // Leaves for good: demote if leading, delete our node once the stop hook
   // ended, close the session (kYieldAfterDelete after the delete), then run
   // `done`. While disconnected it waits for the library's word: a reconnect
@@ -251,6 +261,9 @@ class Recipe final : public ZkEventSink {
   // (or a reconnect).
   void DeleteFailed(const std::string& node, ZkCode code);
   void ForgetOwnNode();
+  // Rewrites our registered node when options_.identity differs from what
+  // it holds (Reconfigure()); one set in flight at a time.
+  void Publish();
 
   // The view: list children, then read the first (leader) and predecessor.
   // `watch_children`: for a node that will not create one of its own in an
@@ -310,8 +323,9 @@ class Recipe final : public ZkEventSink {
   void Expect(bool ok, const char* what) const;
   [[noreturn]] void InvariantBroken(const char* what) const;
 
-  // Constant after construction.
-  const RecipeOptions options_;
+  // Constant after construction, except identity.address, identity.meta and
+  // recheck_interval (Reconfigure()).
+  RecipeOptions options_;
   ZkClient& zk_;
   const Clock& clock_;
   RoleListener& listener_;
@@ -332,6 +346,11 @@ class Recipe final : public ZkEventSink {
   // Candidacy.
   std::string uuid_;
   std::optional<std::string> own_node_;
+  // The data our node was created with or last set to (EncodeNodeData), and
+  // whether a set of it is in flight (Publish()).
+  std::string published_;
+  bool publish_in_flight_ = false;
+  Clock::TimePoint publish_not_before_{};  // after a failed set
   // Nodes of ours from sessions we gave up without the server's word (assumed
   // expiry, auth failure), known by uuid (a create whose answer was lost has
   // no name yet): such a node may live on until the server expires the

@@ -1416,5 +1416,100 @@ TEST_F(RecipeMaintenanceTest, JoinPendingWhenShutdownComesIsAnsweredShuttingDown
   EXPECT_EQ(Last(), Outcome::kShuttingDown);
 }
 
+// Live reload (design §6): address and meta are published by rewriting our
+// node, without leaving the election and without a role change.
+TEST_F(RecipeTest, ReconfigureRewritesOwnNodeWithoutRoleChange) {
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  const std::string own = OwnPath();
+  const int64_t epoch = Snap().leader->epoch;
+  recipe_->Reconfigure("10.0.0.9:9090", {{"zone", "b"}}, std::chrono::seconds(30));
+  Settle();
+  EXPECT_EQ(zk_.requests("set"), 1);
+  ASSERT_NE(zk_.FindNode(own), nullptr) << "the node stays: no new create";
+  const NodeIdentity published = DecodeNodeData(zk_.FindNode(own)->data);
+  EXPECT_EQ(published.id, "me");
+  EXPECT_EQ(published.address, "10.0.0.9:9090");
+  EXPECT_EQ(published.meta, (std::map<std::string, std::string>{{"zone", "b"}}));
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_EQ(OwnPath(), own);
+  EXPECT_EQ(listener_.elected.size(), 1u);
+  EXPECT_TRUE(listener_.demoted.empty());
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.address, "10.0.0.9:9090");
+  EXPECT_EQ(Snap().leader->epoch, epoch);
+  // Nothing more to publish: one set, not one per step.
+  Advance(std::chrono::seconds(2));
+  EXPECT_EQ(zk_.requests("set"), 1);
+}
+
+TEST_F(RecipeTest, ReconfigureWhileDisconnectedPublishesAfterReconnect) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  zk_.Disconnect();
+  Settle();
+  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  Settle();
+  zk_.Reconnect();
+  Settle();
+  ASSERT_NE(zk_.FindNode(own), nullptr);
+  EXPECT_EQ(DecodeNodeData(zk_.FindNode(own)->data).address, "10.0.0.9:9090");
+}
+
+// A follower hears of a change of the leader's data (a reload of the
+// leader's address) through the data watch it holds on the leader's node,
+// without a leader change: no on_change.
+TEST_F(RecipeTest, FollowerSeesLeaderDataChangeThroughItsWatch) {
+  MakeParents();
+  const std::string leader = AddPeer("peer");
+  StartAndSettle();
+  ASSERT_TRUE(Snap().leader.has_value());
+  ASSERT_EQ(Snap().leader->identity.id, "peer");
+  const size_t changes = listener_.changes.size();
+  zk_.ExternalSetData(leader, EncodeNodeData(NodeIdentity{"peer", "10.9.9.9:1", {}}));
+  Settle();
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.address, "10.9.9.9:1");
+  EXPECT_EQ(listener_.changes.size(), changes) << "the leader did not change";
+  EXPECT_EQ(Snap().role, Role::kFollower);
+}
+
+// Found by the simulator (seed 28): a follower whose node an operator had
+// deleted (a follower does not watch its own node) was reloaded; its set got
+// NoNode, the next step sent it again at once, and so on: a busy loop of
+// sets. Now NoNode gives the node up to the listing (rule 4 creates it anew,
+// with the new address), and other failures wait kRetryDelay.
+TEST_F(RecipeTest, ReloadAfterOurNodeWasDeletedSetsInABusyLoop) {
+  MakeParents();
+  AddPeer("peer");
+  StartAndSettle();
+  ASSERT_EQ(Snap().role, Role::kFollower);
+  zk_.ExternalDelete(OwnPath());  // no event: a follower watches its predecessor only
+  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  for (int i = 0; i < 1000 && zk_.DeliverOne(); ++i) {
+  }
+  EXPECT_LE(zk_.requests("set"), 2) << "sets sent again and again";
+  Advance(std::chrono::seconds(2));
+  ASSERT_TRUE(Snap().own_node.has_value());
+  ASSERT_NE(zk_.FindNode(OwnPath()), nullptr);
+  EXPECT_EQ(DecodeNodeData(zk_.FindNode(OwnPath())->data).address, "10.0.0.9:9090");
+  EXPECT_EQ(Snap().role, Role::kFollower);
+}
+
+// A set that fails for another reason (here a lost connection) is sent again
+// after kRetryDelay, not at once.
+TEST_F(RecipeTest, FailedPublishIsRetriedLater) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  zk_.Disconnect();  // the set goes out before the recipe hears of it, and fails
+  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  for (int i = 0; i < 1000 && zk_.DeliverOne(); ++i) {
+  }
+  EXPECT_LE(zk_.requests("set"), 2);
+  zk_.Reconnect();
+  Advance(std::chrono::seconds(2));
+  EXPECT_EQ(DecodeNodeData(zk_.FindNode(own)->data).address, "10.0.0.9:9090");
+}
+
 }  // namespace
 }  // namespace zkelect

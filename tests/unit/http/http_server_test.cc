@@ -1122,6 +1122,28 @@ TEST_F(HttpServerTest, WithdrawWaitsForTheLoopsAnswer) {
   EXPECT_EQ(result->status, 200);
 }
 
+// A live reload: the new token, allowed hosts and long-poll limits apply to
+// the next request; the listener stays.
+TEST_F(HttpServerTest, ReconfigureChangesTokenHostsAndLimitsForTheNextRequest) {
+  HttpConfig config = TestConfig();
+  config.token = "old-token";
+  StartServer(config);
+  const int port = server_->port();
+  ExpectJsonError(Get("/healthz", {{"Host", "app.example.com"}}), 403, "forbidden_host");
+
+  config.token = "new-token";
+  config.allowed_hosts = {"app.example.com"};
+  config.max_waiters = 7;
+  server_->Reconfigure(config);
+  EXPECT_EQ(server_->port(), port);
+  ExpectJsonError(Post("/resign", {{"Authorization", "Bearer old-token"}}), 401, "unauthorized");
+  EXPECT_EQ(Post("/resign", {{"Authorization", "Bearer new-token"}})->status, 200);
+  EXPECT_EQ(Get("/healthz", {{"Host", "app.example.com"}})->status, 200);
+  const httplib::Result status = Get("/status");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(json::parse(status->body)["http"]["max_waiters"], 7);
+}
+
 TEST_F(HttpServerTest, BeyondLoopbackPostNeedsAToken) {
   HttpConfig config = TestConfig();
   config.listen = {"0.0.0.0:0"};
