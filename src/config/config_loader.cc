@@ -23,6 +23,7 @@
 
 #include "zkelect/common/duration.h"
 #include "zkelect/config/toml.h"
+#include "zkelect/election/node_data.h"
 
 namespace zkelect {
 namespace {
@@ -417,6 +418,13 @@ bool CheckCampaign(const Typed& v, Config* c) {
   return true;
 }
 
+bool CheckPriority(const Typed& v, Config* c) {
+  const std::int64_t n = std::get<std::int64_t>(v);
+  if (n < 0 || n > kMaxPriority) return false;
+  c->election.priority = n;
+  return true;
+}
+
 bool CheckRecheckInterval(const Typed& v, Config* c) {
   if (Millis(v) < std::chrono::seconds(1)) return false;
   c->election.recheck_interval = Millis(v);
@@ -617,7 +625,7 @@ bool CheckChildStopGrace(const Typed& v, Config* c) {
 }
 
 // Every key but `meta`, in the order of config/zkelect.toml.
-constexpr std::array<KeySpec, 33> kKeys = {{
+constexpr std::array<KeySpec, 34> kKeys = {{
     {"id", Kind::kString, R"("web-1")",
      "expected a non-empty name of at most 255 bytes without control characters", "ID",
      "this candidate's id, published in its node [default: the host name]", &CheckId},
@@ -653,6 +661,9 @@ constexpr std::array<KeySpec, 33> kKeys = {{
     {"election.recheck_interval", Kind::kDuration, R"("30s")", "expected a duration of at least 1s",
      "DURATION", "period of the full re-read of the candidates [default: 30s]",
      &CheckRecheckInterval},
+    {"election.priority", Kind::kInteger, "10", "expected an integer from 0 to 1000000", "N",
+     "higher leads first; a lower-priority node first in line yields its place [default: 0]",
+     &CheckPriority},
     {"http.listen", Kind::kAddresses, R"("127.0.0.1:4040")",
      "expected host:port with host an IPv4 address, [IPv6 address] or localhost and port "
      "0-65535, like 127.0.0.1:4040, or unix:/absolute/path of at most 107 bytes, like "

@@ -48,6 +48,7 @@ RecipeOptions MakeRecipeOptions(const Config& config) {
   options.identity.id = config.id;
   options.identity.address = config.address;
   options.identity.meta = config.meta;
+  options.identity.priority = config.election.priority;
   options.election_path = config.election.path;
   options.campaign = config.election.campaign;
   options.health_gated = config.health.enabled();
@@ -165,10 +166,11 @@ int Daemon::Run() {
   InstrumentedZkClient zk(zk_impl, clock, metrics);
   PosixProcessSpawner spawner;
   HookRunnerImpl runner(config_.hooks, config_.child, spawner);
-  HookRoleListener listener({config_.id, config_.election.path,
-                             config_.hooks.start_failure == HooksConfig::StartFailure::kResign,
-                             [&zk] { return zk.negotiated_timeout() / 2; }},
-                            runner, loop, clock, metrics);
+  HookRoleListener listener(
+      {config_.id, config_.election.path,
+       config_.hooks.start_failure == HooksConfig::StartFailure::kResign,
+       [&zk] { return zk.negotiated_timeout() / 2; }, config_.election.priority},
+      runner, loop, clock, metrics);
   RecipeOptions recipe_options = MakeRecipeOptions(config_);
   recipe_options.maintenance_since = store->state().since;
   Recipe recipe(std::move(recipe_options), zk, clock, listener, metrics);
@@ -211,7 +213,9 @@ int Daemon::Run() {
         loop.Post([&listener, &recipe, next, health_dropped] {
           listener.SetResignOnStartFailure(next.hooks.start_failure ==
                                            HooksConfig::StartFailure::kResign);
-          recipe.Reconfigure(next.address, next.meta, next.election.recheck_interval);
+          listener.SetPriority(next.election.priority);
+          recipe.Reconfigure(next.address, next.meta, next.election.priority,
+                             next.election.recheck_interval);
           if (health_dropped) recipe.SetHealth(true, "health check removed by a reload");
         });
       },

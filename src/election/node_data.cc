@@ -32,7 +32,10 @@ nlohmann::json ParseShallowJson(std::string_view data) {
 std::string EncodeNodeData(const NodeIdentity& identity) {
   nlohmann::json meta = nlohmann::json::object();
   for (const auto& [key, value] : identity.meta) meta[key] = value;
-  nlohmann::json doc = {{"id", identity.id}, {"address", identity.address}, {"meta", meta}};
+  nlohmann::json doc = {{"id", identity.id},
+                        {"address", identity.address},
+                        {"meta", meta},
+                        {"priority", identity.priority}};
   return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -54,6 +57,10 @@ NodeIdentity DecodeNodeData(std::string_view data) {
           value.is_string() ? value.get<std::string>()
                             : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
+  }
+  if (auto it = doc.find("priority"); it != doc.end() && it->is_number_integer()) {
+    const auto priority = it->get<int64_t>();
+    if (priority >= 0 && priority <= kMaxPriority) identity.priority = priority;
   }
   return identity;
 }

@@ -393,15 +393,17 @@ std::string Recipe::PathOf(const std::string& node) const {
 
 void Recipe::ForgetOwnNode() {
   own_node_.reset();
+  claim_.reset();
   publish_in_flight_ = false;  // its answer, if any, is of a node we no longer hold
   if (node_ == NodePhase::kRegistered || node_ == NodePhase::kDeleting) node_ = NodePhase::kNone;
 }
 
 void Recipe::Reconfigure(std::string address, std::map<std::string, std::string> meta,
-                         std::chrono::milliseconds recheck_interval) {
-  Step step(this, "reconfigure");
+                         int64_t priority, std::chrono::milliseconds recheck_interval) {
+  Step step(this, "reconfigure", priority);
   options_.identity.address = std::move(address);
   options_.identity.meta = std::move(meta);
+  options_.identity.priority = priority;
   if (recheck_interval != options_.recheck_interval && next_recheck_ != Clock::TimePoint::max()) {
     next_recheck_ = std::min(next_recheck_, clock_.Now() + recheck_interval);
   }
@@ -559,6 +561,7 @@ void Recipe::DeleteOwnNode() {
   Expect(leadership_ == Leadership::kNone, "no delete while leading or stopping");
   const std::string node = *own_node_;
   node_ = NodePhase::kDeleting;
+  claim_.reset();
   zk_.Delete(PathOf(node), Confirmed("deleted", [this, node](ZkCode code) {
                if (node_ != NodePhase::kDeleting || own_node_ != node) return;
                if (code == ZkCode::kOk || code == ZkCode::kNoNode) {
@@ -716,8 +719,12 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
   const std::string first = candidates_.front();
   if (own_node_ && first == *own_node_) {
     // We may lead: confirm the node is ours (rule 4) and watch it (rule 5),
-    // unless that read already went out with the listing.
+    // unless that read already went out with the listing; and before a
+    // claim, look for a candidate of higher priority (rule 13).
     if (own_read_seq_ != seq) ReadOwnNode(seq);
+    if (leadership_ == Leadership::kNone && node_ == NodePhase::kRegistered && WantsNode()) {
+      ReadPeers(seq);
+    }
   } else {
     if (leadership_ == Leadership::kLeading) StepDown(Reason::kDeleted);
     // Track the leader for /leader (its czxid is the epoch)...
@@ -808,11 +815,84 @@ void Recipe::OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat) {
       // delete while we lead, so the claim waits for its answer, which lists
       // again.
       if (stale_delete_in_flight_) break;
-      BecomeLeader(stat);
+      if (claim_ && claim_->seq == seq) {
+        claim_->own = stat;
+        ClaimOrYield();
+      }
       break;
     case Leadership::kStopping:
       break;  // OnStopped() lists again; we claim only once the stop ended
   }
+}
+
+void Recipe::ReadPeers(uint64_t seq) {
+  claim_ = Claim{};
+  claim_->seq = seq;
+  for (const std::string& peer : candidates_) {
+    if (peer == *own_node_) continue;
+    ++claim_->peers_pending;
+    zk_.GetData(PathOf(peer), /*watch=*/false,
+                Reply("peer-data", [this, seq](ZkCode c, const std::string& data, const NodeStat&) {
+                  OnPeerData(seq, c, data);
+                }));
+  }
+}
+
+void Recipe::OnPeerData(uint64_t seq, ZkCode code, const std::string& data) {
+  if (!claim_ || claim_->seq != seq) return;
+  if (SessionWillSay(code)) {
+    claim_.reset();  // the session events start over with a new listing
+    return;
+  }
+  --claim_->peers_pending;
+  if (code == ZkCode::kOk) {
+    NodeIdentity peer = DecodeNodeData(data);
+    const int64_t bar =
+        claim_->outranked_by ? claim_->outranked_by->priority : options_.identity.priority;
+    if (peer.priority > bar) claim_->outranked_by = std::move(peer);
+  } else if (code != ZkCode::kNoNode && code != ZkCode::kNoAuth) {
+    // Gone (NoNode) is no candidate; unreadable (NoAuth) is another client's
+    // node, which counts as priority 0. Anything else: look again later.
+    claim_->peer_failed = true;
+  }
+  ClaimOrYield();
+}
+
+// Every read of the listing is in. The state may have moved on meanwhile: the
+// claim stands only if we are still first, registered, wanting to lead and
+// connected to a server that answers.
+void Recipe::ClaimOrYield() {
+  if (!claim_ || !claim_->own || claim_->peers_pending > 0) return;
+  const Claim claim = *std::exchange(claim_, std::nullopt);
+  if (claim.seq != refresh_seq_ || claim.seq != listed_seq_ || node_ != NodePhase::kRegistered ||
+      leadership_ != Leadership::kNone || !WantsNode() || phase_ != SessionPhase::kConnected ||
+      Fenced() || stale_delete_in_flight_ || candidates_.empty() ||
+      candidates_.front() != own_node_) {
+    return;
+  }
+  if (claim.peer_failed) {
+    RetryLater();
+    return;
+  }
+  if (claim.outranked_by) {
+    // Rule 13: leadership moves only by the ordinary rules. We never claimed,
+    // so no stop runs; the delete hands our place to the next in line, and
+    // Advance() creates our node again at the back.
+    LogEvent(spdlog::level::info,
+             "priority: " + claim.outranked_by->id + " (priority " +
+                 std::to_string(claim.outranked_by->priority) + ") outranks us (priority " +
+                 std::to_string(options_.identity.priority) + "); yielding our place " +
+                 *own_node_ + " and rejoining at the back",
+             {{"event", std::string("priority_yield")},
+              {"to", claim.outranked_by->id},
+              {"to_priority", claim.outranked_by->priority},
+              {"priority", options_.identity.priority},
+              {"node", *own_node_}});
+    Note("yield", claim.outranked_by->priority, options_.identity.priority);
+    DeleteOwnNode();
+    return;
+  }
+  BecomeLeader(*claim.own);
 }
 
 void Recipe::ReadLeader(uint64_t seq, const std::string& node) {
@@ -1166,6 +1246,8 @@ void Recipe::CheckInvariants() const {
         "an observer with a candidate's intent");
   check(options_.campaign || (node_ == NodePhase::kNone && leadership_ == Leadership::kNone),
         "an observer with a node or a leadership");
+  check(!claim_ || (node_ == NodePhase::kRegistered && leadership_ == Leadership::kNone),
+        "a claim under way while not registered, or while leading (rule 13)");
 }
 
 // ---------------------------------------------------------------------------
@@ -1215,6 +1297,7 @@ Snapshot Recipe::MakeSnapshot() const {
   s.id = options_.identity.id;
   s.role = role_;
   s.campaign = options_.campaign;
+  s.priority = options_.identity.priority;
   switch (phase_) {
     case SessionPhase::kIdle:
     case SessionPhase::kConnecting:

@@ -39,9 +39,11 @@ std::map<std::string, std::string> HookRoleListener::Environment(const char* eve
       {"ZKELECT_EVENT", event},
       {"ZKELECT_REASON", std::string(ReasonName(reason))},
       {"ZKELECT_ID", options_.id},
+      {"ZKELECT_PRIORITY", std::to_string(options_.priority)},
       {"ZKELECT_ELECTION", options_.election_path},
       {"ZKELECT_LEADER_ID", leader ? leader->identity.id : ""},
       {"ZKELECT_LEADER_ADDRESS", leader ? leader->identity.address : ""},
+      {"ZKELECT_LEADER_PRIORITY", leader ? std::to_string(leader->identity.priority) : ""},
       {"ZKELECT_EPOCH", leader ? std::to_string(leader->epoch) : ""},
       {"ZKELECT_PREVIOUS_LEADER_ID", ""},
   };

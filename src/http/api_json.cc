@@ -20,9 +20,13 @@ std::string Dump(const Json& body) {
 Json LeaderObject(const LeaderView& leader) {
   Json meta = Json::object();
   for (const auto& [key, value] : leader.identity.meta) meta[key] = value;
-  return Json{{"id", leader.identity.id}, {"address", leader.identity.address},
-              {"meta", std::move(meta)},  {"node", leader.node},
-              {"epoch", leader.epoch},    {"since", FormatTimestamp(leader.since)}};
+  return Json{{"id", leader.identity.id},
+              {"address", leader.identity.address},
+              {"meta", std::move(meta)},
+              {"node", leader.node},
+              {"epoch", leader.epoch},
+              {"since", FormatTimestamp(leader.since)},
+              {"priority", leader.identity.priority}};
 }
 
 Json OptionalLeader(const Snapshot& snapshot) {
@@ -117,6 +121,7 @@ std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_vie
       {"id", snapshot.id},
       {"role", RoleName(snapshot.role)},
       {"campaign", snapshot.campaign},
+      {"priority", snapshot.priority},
       {"session",
        {{"state", session.state},
         {"id", FormatSessionId(session.session_id)},

@@ -79,6 +79,10 @@ void Ensemble::OnNodeRemoved(const std::string& path, const Znode& node, int64_t
   if (observer_ != nullptr) observer_->OnNodeRemoved(path, node, by, how);
 }
 
+void Ensemble::OnNodeWritten(const std::string& path) {
+  if (observer_ != nullptr) observer_->OnNodeWritten(path);
+}
+
 void Ensemble::OnSessionExpired(int64_t session) {
   auto it = clients_.find(session);
   if (it != clients_.end()) it->second->OnSessionExpired();

@@ -41,6 +41,8 @@ class Ensemble final : public ZkModel::Listener {
     virtual ~NodeObserver() = default;
     virtual void OnNodeRemoved(const std::string& path, const Znode& node, int64_t by,
                                NodeGone how) = 0;
+    // `path` was created, or its data set.
+    virtual void OnNodeWritten(const std::string& path) = 0;
   };
 
   Ensemble(Options options, EventQueue& queue, SimRandom& random);
@@ -87,6 +89,7 @@ class Ensemble final : public ZkModel::Listener {
   void OnWatch(int64_t session, NodeEventType type, const std::string& path) override;
   void OnNodeRemoved(const std::string& path, const Znode& node, int64_t by, NodeGone how) override;
   void OnSessionExpired(int64_t session) override;
+  void OnNodeWritten(const std::string& path) override;
 
  private:
   // Drops every connection to `server` (-1: to every server).

@@ -99,7 +99,9 @@ struct SimDaemon::Process {
             [&daemon, index, ctx, this](const LeaderView& self) {
               ctx.checker.OnElected(index, self.epoch, std::string(kElectionPath) + "/" + self.node,
                                     zk.session_id());
-              daemon.Note(fmt::format("elected (epoch {})", self.epoch));
+              daemon.Note(fmt::format("elected (epoch {}, priority {})", self.epoch,
+                                      self.identity.priority));
+              if (daemon.on_elected_) daemon.on_elected_(index);
             },
             [&daemon, index, ctx, this](Reason reason) {
               ctx.checker.OnDemoted(index, reason, zk.negotiated_timeout() / 2,
@@ -107,7 +109,9 @@ struct SimDaemon::Process {
               daemon.Note(fmt::format("demoted ({})", ReasonName(reason)));
             }),
         board(InitialSnapshot(config), &ctx.clock),
-        recipe(Options(config, ctx, daemon.maintenance_since_), zk, ctx.clock, observed, metrics) {
+        recipe(Options(config, ctx, daemon.maintenance_since_, daemon.priority_), zk, ctx.clock,
+               observed, metrics) {
+    hooks.SetPriority(daemon.priority_);
     hooks.SetStepAside([this](Reason reason) {
       recipe.Resign(
           std::chrono::seconds(1), [](ElectionControl::ResignOutcome) {}, reason);
@@ -146,8 +150,9 @@ struct SimDaemon::Process {
 
   static RecipeOptions Options(
       const DaemonConfig& config, const SimContext& ctx,
-      std::optional<std::chrono::system_clock::time_point> maintenance_since) {
+      std::optional<std::chrono::system_clock::time_point> maintenance_since, int64_t priority) {
     RecipeOptions options;
+    options.identity.priority = priority;
     options.maintenance_since = maintenance_since;
     // The recipe aborts on a broken invariant of its own: say which seed
     // replays it, and what the world did, first.
@@ -188,7 +193,8 @@ SimDaemon::SimDaemon(int index, DaemonConfig config, SimContext context,
       config_(std::move(config)),
       ctx_(context),
       on_clean_exit_(std::move(on_clean_exit)),
-      name_(fmt::format("d{}", index)) {}
+      name_(fmt::format("d{}", index)),
+      priority_(config_.priority) {}
 
 SimDaemon::~SimDaemon() = default;
 
@@ -210,10 +216,10 @@ bool SimDaemon::LeadsNow() const {
 std::string SimDaemon::Describe() const {
   if (!process_) return name_ + " down";
   const Snapshot s = process_->recipe.MakeSnapshot();
-  return fmt::format("{} {}{}{} session {} {} node {} candidates {}", name_, RoleName(s.role),
-                     paused_ ? " paused" : "", sigterm_ ? " terminating" : "", s.session.state,
-                     s.session.session_id, s.own_node ? ShortName(*s.own_node) : "-",
-                     s.candidates.size());
+  return fmt::format("{} {}{}{} priority {} session {} {} node {} candidates {}", name_,
+                     RoleName(s.role), paused_ ? " paused" : "", sigterm_ ? " terminating" : "",
+                     s.priority, s.session.state, s.session.session_id,
+                     s.own_node ? ShortName(*s.own_node) : "-", s.candidates.size());
 }
 
 // ---------------------------------------------------------------------------
@@ -376,11 +382,14 @@ void SimDaemon::Join() {
   });
 }
 
-void SimDaemon::Reload(const std::string& address) {
+void SimDaemon::Reload(const std::string& address, int64_t priority) {
   if (!running()) return;
-  Post([this, address] {
-    Note("SIGHUP: address " + address);
-    process_->recipe.Reconfigure(address, {{"reload", address}}, config_.recheck_interval);
+  priority_ = priority;
+  Post([this, address, priority] {
+    Note(fmt::format("SIGHUP: address {}, priority {}", address, priority));
+    process_->hooks.SetPriority(priority);
+    process_->recipe.Reconfigure(address, {{"reload", address}}, priority,
+                                 config_.recheck_interval);
   });
 }
 

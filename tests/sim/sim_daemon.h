@@ -35,6 +35,7 @@ struct DaemonConfig {
   bool on_change = false;
   bool health_gated = false;
   bool resign_on_start_failure = true;
+  int64_t priority = 0;  // election.priority at the first start (Reload changes it)
 };
 
 // One zkelect process in the simulation: the real Recipe, the real
@@ -92,8 +93,14 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   void Withdraw();
   void Join();
   bool in_maintenance() const { return maintenance_since_.has_value(); }
-  // SIGHUP with a new address (a live reload): the recipe rewrites our node.
-  void Reload(const std::string& address);
+  // SIGHUP with a new address and election.priority (a live reload): the
+  // recipe rewrites our node. The new priority is the file's: it holds
+  // across restarts.
+  void Reload(const std::string& address, int64_t priority);
+  // election.priority as the configuration file says now.
+  int64_t priority() const { return priority_; }
+  // Called after the recipe elected this daemon (before its start hook).
+  void SetElectedObserver(std::function<void(int)> observer) { on_elected_ = std::move(observer); }
 
   bool running() const { return process_ != nullptr && !exiting_; }
   bool down() const { return process_ == nullptr; }
@@ -132,6 +139,8 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   const SimContext ctx_;
   const std::function<void(const CleanExit&)> on_clean_exit_;
   const std::string name_;
+  int64_t priority_;
+  std::function<void(int)> on_elected_;
 
   std::unique_ptr<Process> process_;
   uint64_t incarnation_ = 0;

@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include "sim/short_name.h"
 #include "sim/sim_zk_client.h"
+#include "zkelect/election/node_data.h"
 
 namespace zkelect::sim {
 namespace {
@@ -40,6 +42,7 @@ Simulation::Simulation(SimOptions options)
     daemons_.push_back(std::make_unique<SimDaemon>(
         i, DrawConfig(i), context,
         [this](const SimDaemon::CleanExit& exit) { OnCleanExit(exit); }));
+    daemons_.back()->SetElectedObserver([this](int daemon) { OnElected(daemon); });
   }
   unreachable_.resize(daemons_.size());
   partitioned_.assign(daemons_.size(), false);
@@ -65,7 +68,14 @@ DaemonConfig Simulation::DrawConfig(int index) {
   config.on_change = random_.Below(2) == 0;
   config.health_gated = random_.Chance(300'000);
   config.resign_on_start_failure = random_.Chance(800'000);
+  config.priority = DrawPriority();
   return config;
+}
+
+// Ties are common on purpose: they go by sequence.
+int64_t Simulation::DrawPriority() {
+  static constexpr std::array<int64_t, 5> kPriorities = {0, 0, 1, 5, 10};
+  return kPriorities[random_.Below(kPriorities.size())];
 }
 
 milliseconds Simulation::LongestTimeout() const {
@@ -140,6 +150,7 @@ void Simulation::InjectFault() {
 
 void Simulation::BeginQuietPhase() {
   quiet_ = true;
+  quiet_since_ = clock_.Now();
   const uint64_t phase = ++phase_;
   Note(fmt::format("phase {}: every fault heals", phase));
   HealEverything();
@@ -277,8 +288,9 @@ void Simulation::ProcessFault(int index) {
     }
     case 6: {
       const std::string address = fmt::format("10.0.0.{}:8080", random_.Below(250));
-      Note(fmt::format("fault: reload d{} with address {}", index, address));
-      daemon.Reload(address);
+      const int64_t priority = random_.Below(2) == 0 ? daemon.priority() : DrawPriority();
+      Note(fmt::format("fault: reload d{} with address {}, priority {}", index, address, priority));
+      daemon.Reload(address, priority);
       return;
     }
     case 7:
@@ -491,7 +503,46 @@ void Simulation::OnNodeRemoved(const std::string& path, const Znode& node, int64
                      owner >= 0 ? fmt::format("d{}", owner) : std::string("a foreign client"),
                      kHow[static_cast<int>(how)]));
   }
+  written_at_.erase(path);
   checker_->OnNodeRemoved(path, node, owner, by_daemon, how);
+}
+
+void Simulation::OnNodeWritten(const std::string& path) {
+  if (path.starts_with(std::string(kElection) + "/")) written_at_[path] = clock_.Now();
+}
+
+// Rule 13 without preemption: the node about to lead reads every other
+// candidate's data after its listing and yields to a higher priority. A
+// node (or a priority) written after that listing was not seen, so only
+// nodes unchanged for kSeen count; and only with no fault since kSettled
+// (a paused process, a stale server or a lost reply may act on an older
+// listing).
+void Simulation::OnElected(int daemon) {
+  constexpr Clock::Duration kSettled = seconds(1);
+  constexpr Clock::Duration kSeen = milliseconds(500);
+  const Clock::TimePoint now = clock_.Now();
+  if (!quiet_ || now < quiet_since_ + kSettled) return;
+  const int64_t priority = daemons_[static_cast<size_t>(daemon)]->priority();
+  const ZkModel& model = ensemble_->model();
+  const auto children = model.tree().Children(kElection);
+  if (!children) return;
+  for (const std::string& child : *children) {
+    const std::string path = std::string(kElection) + "/" + child;
+    const Znode* node = model.tree().Find(path);
+    const int owner = node ? ensemble_->OwnerOf(node->ephemeral_owner) : -1;
+    if (owner < 0 || owner == daemon) continue;
+    const int64_t theirs = DecodeNodeData(node->data).priority;
+    auto written = written_at_.find(path);
+    if (theirs <= priority || written == written_at_.end() || now - written->second < kSeen) {
+      continue;
+    }
+    checker_->Fail(9, fmt::format("d{} (priority {}) claims the lead while d{}'s node {} of "
+                                  "priority {} has been registered for {} ms with no fault "
+                                  "(rule 13: it must yield)",
+                                  daemon, priority, owner, ShortName(path), theirs,
+                                  Ms(now - written->second)));
+    return;
+  }
 }
 
 void Simulation::NoteReachability() {

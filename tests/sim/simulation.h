@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,7 @@ class Simulation final : public Ensemble::NodeObserver {
 
   // Ensemble::NodeObserver:
   void OnNodeRemoved(const std::string& path, const Znode& node, int64_t by, NodeGone how) override;
+  void OnNodeWritten(const std::string& path) override;
 
  private:
   struct Foreign {
@@ -87,6 +89,12 @@ class Simulation final : public Ensemble::NodeObserver {
                            const std::string& data, bool auth_only);
   void RestartLater(int index);
 
+  // Invariant 9 (design §3 rule 13, without preemption): with no faults, a
+  // claim never passes over a zkelect candidate of higher priority whose
+  // node and data were at the quorum well before it.
+  void OnElected(int daemon);
+  int64_t DrawPriority();
+
   // Invariant 6.
   void OnCleanExit(const SimDaemon::CleanExit& exit);
   void NoteReachability();
@@ -104,6 +112,9 @@ class Simulation final : public Ensemble::NodeObserver {
   int64_t admin_session_ = 0;
   uint64_t phase_ = 0;
   bool quiet_ = false;
+  Clock::TimePoint quiet_since_{};
+  // When each node under the election path was created or last set.
+  std::map<std::string, Clock::TimePoint> written_at_;
   uint64_t faults_ = 0;
   uint64_t foreign_count_ = 0;
   // Per daemon: when it could not reach the quorum (network partition,

@@ -134,6 +134,7 @@ ZkCode ZkModel::Create(int64_t session, const std::string& path, const std::stri
   Fire(data_watches_, full, NodeEventType::kCreated, told);
   std::set<int64_t> told_parent;
   Fire(child_watches_, ZnodeTree::Parent(full), NodeEventType::kChildrenChanged, told_parent);
+  listener_.OnNodeWritten(full);
   if (created != nullptr) *created = std::move(full);
   return ZkCode::kOk;
 }
@@ -152,6 +153,7 @@ ZkCode ZkModel::SetData(int64_t session, const std::string& path, const std::str
   if (const ZkCode code = tree_.SetData(path, data); code != ZkCode::kOk) return code;
   std::set<int64_t> told;
   Fire(data_watches_, path, NodeEventType::kDataChanged, told);
+  listener_.OnNodeWritten(path);
   return ZkCode::kOk;
 }
 

@@ -51,6 +51,8 @@ class ZkModel {
                                NodeGone how) = 0;
     // The quorum expired `session` (its ephemerals are already gone).
     virtual void OnSessionExpired(int64_t session) = 0;
+    // `path` was created, or its data set.
+    virtual void OnNodeWritten(const std::string& /*path*/) {}
   };
 
   // `tick`: the ensemble's tickTime; session timeouts are negotiated into

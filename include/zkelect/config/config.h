@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ struct ElectionConfig {
   bool campaign = true;
   // Period of the full re-read of the candidates (heals missed watches).
   std::chrono::milliseconds recheck_interval{30'000};
+  // Design §3 rule 13: among the live candidates the highest leads; a
+  // lower-priority node first in line yields its place. 0 to 1000000.
+  int64_t priority = 0;
 
   friend bool operator==(const ElectionConfig&, const ElectionConfig&) = default;
 };

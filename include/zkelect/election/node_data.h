@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -7,9 +8,12 @@
 
 namespace zkelect {
 
+// The highest election.priority (design §3 rule 13); the lowest is 0.
+inline constexpr int64_t kMaxPriority = 1'000'000;
+
 // The data of a candidate node (design §3 rule 11). Pure; any thread.
 
-// `{"id": ..., "address": ..., "meta": {...}}` as compact JSON.
+// `{"id": ..., "address": ..., "meta": {...}, "priority": n}` as compact JSON.
 std::string EncodeNodeData(const NodeIdentity& identity);
 
 // Reads what any client wrote into a candidate node. A JSON object with a

@@ -113,14 +113,15 @@ class Recipe final : public ZkEventSink {
   void SetMaintenance(bool on, std::chrono::system_clock::time_point since,
                       std::function<void(ElectionControl::ResignOutcome)> done);
 
-  // A live reload (design §6): publishes `address` and `meta` (the id never
-  // changes) by rewriting our node's data, one set at a time, at once when
-  // our node is registered and connected, otherwise with the next create;
-  // followers see it through the data watch they hold on the leader, the
-  // leader's own view changes once the set is confirmed. `recheck_interval`
-  // applies from the next re-check. Never changes the role or our place in
-  // line.
-  void Reconfigure(std::string address, std::map<std::string, std::string> meta,
+  // A live reload (design §6): publishes `address`, `meta` and `priority`
+  // (the id never changes) by rewriting our node's data, one set at a time,
+  // at once when our node is registered and connected, otherwise with the
+  // next create; followers see it through the data watch they hold on the
+  // leader, the leader's own view changes once the set is confirmed.
+  // `recheck_interval` applies from the next re-check. Never changes the
+  // role or our place in line; a new priority counts from our next claim
+  // (rule 13: a leader is never displaced by it).
+  void Reconfigure(std::string address, std::map<std::string, std::string> meta, int64_t priority,
                    std::chrono::milliseconds recheck_interval);
 
   // Leaves for good: demote if leading, delete our node once the stop hook
@@ -209,6 +210,8 @@ class Recipe final : public ZkEventSink {
   //  - close_at_ only in intent kShutdown, with no node and no stop.
   //  - session kClosed: intent kShutdown, node kNone, leadership not kLeading.
   //  - intent kObserve exactly when options_.campaign is false (until shutdown).
+  //  - claim_ only while registered and not leading; a yield of our place
+  //    (rule 13) is a delete of ours, so only with leadership kNone.
 
   // One step of the loop: every entry point (public call, ZooKeeper reply or
   // event, stop continuation) opens one. When the outermost step ends,
@@ -279,6 +282,14 @@ class Recipe final : public ZkEventSink {
   void OnChildren(uint64_t seq, bool watched, ZkCode code,
                   const std::vector<std::string>& children);
   void OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat);
+  // Rule 13: first in line and not leading, we read the other candidates'
+  // data (no watch) before claiming; only this node does (no herd).
+  void ReadPeers(uint64_t seq);
+  void OnPeerData(uint64_t seq, ZkCode code, const std::string& data);
+  // Claims (BecomeLeader) once our node's read and every peer's read of
+  // listing `claim_->seq` are in, or yields our place to a candidate of
+  // higher priority: deletes our node, and Advance() rejoins at the back.
+  void ClaimOrYield();
   // Reads `node` as the leader and watches it; the answer goes to
   // OnLeaderData with listing `seq`.
   void ReadLeader(uint64_t seq, const std::string& node);
@@ -323,8 +334,8 @@ class Recipe final : public ZkEventSink {
   void Expect(bool ok, const char* what) const;
   [[noreturn]] void InvariantBroken(const char* what) const;
 
-  // Constant after construction, except identity.address, identity.meta and
-  // recheck_interval (Reconfigure()).
+  // Constant after construction, except identity.address, identity.meta,
+  // identity.priority and recheck_interval (Reconfigure()).
   RecipeOptions options_;
   ZkClient& zk_;
   const Clock& clock_;
@@ -380,6 +391,18 @@ class Recipe final : public ZkEventSink {
   // The epoch of the last leader known, kept when leader_ is cleared, for
   // the role-change log line.
   int64_t last_epoch_ = 0;
+
+  // Rule 13: the claim under way, for the listing `seq`: our node's read
+  // (its stat once confirmed), the peers' reads still out, and the
+  // highest-priority peer above ours seen so far.
+  struct Claim {
+    uint64_t seq = 0;
+    std::optional<NodeStat> own;
+    size_t peers_pending = 0;
+    bool peer_failed = false;  // a read neither answered nor NoNode/NoAuth: retry
+    std::optional<NodeIdentity> outranked_by;
+  };
+  std::optional<Claim> claim_;
 
   // Leadership: the term counts our claims; a stop continuation of another
   // term is stale.

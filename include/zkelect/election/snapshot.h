@@ -17,6 +17,9 @@ struct NodeIdentity {
   std::string address;
   // Only string values survive parsing; others are rendered as JSON text.
   std::map<std::string, std::string> meta;
+  // election.priority (design §3 rule 13): higher leads first. A node that
+  // publishes none (a Curator peer, foreign data) counts as 0.
+  int64_t priority = 0;
   bool operator==(const NodeIdentity&) const = default;
 };
 
@@ -96,6 +99,7 @@ struct Snapshot {
   std::string id;
   Role role = Role::kStarting;
   bool campaign = true;
+  int64_t priority = 0;  // this node's election.priority (as last reloaded)
   SessionView session;
   std::string election_path;
   std::optional<std::string> own_node;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -46,6 +47,7 @@ class HookRoleListener final : public RoleListener {
     std::function<std::chrono::milliseconds()> stop_budget = [] {
       return std::chrono::milliseconds(5000);
     };
+    int64_t priority = 0;  // ZKELECT_PRIORITY; see SetPriority()
   };
 
   // `runner`, `loop`, `clock` and `metrics` must outlive the listener; hook
@@ -63,6 +65,10 @@ class HookRoleListener final : public RoleListener {
   // aside, decided when a start's outcome comes back (a start running now
   // is judged by the value then). Loop thread.
   void SetResignOnStartFailure(bool resign) { options_.resign_on_start_failure = resign; }
+
+  // A live reload of election.priority: ZKELECT_PRIORITY of the hooks that
+  // are queued from now on. Loop thread.
+  void SetPriority(int64_t priority) { options_.priority = priority; }
 
   void OnLease(Clock::TimePoint until) override;
   void OnElected(const LeaderView& self) override;
@@ -92,7 +98,7 @@ class HookRoleListener final : public RoleListener {
   void Record(const HookOutcome& outcome, Reason reason);
   void CountRun(const HookResult& result);
 
-  Options options_;  // resign_on_start_failure: see SetResignOnStartFailure()
+  Options options_;  // resign_on_start_failure, priority: see their setters
   HookRunner& runner_;
   TaskPoster& loop_;
   const Clock& clock_;

@@ -125,6 +125,7 @@ const std::vector<std::string> kAllKeys = {
     "election.path",
     "election.campaign",
     "election.recheck_interval",
+    "election.priority",
     "http.listen",
     "http.socket_mode",
     "http.allowed_hosts",
@@ -228,6 +229,7 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromTheFile) {
       "path = \"/elections/db\"\n"
       "campaign = false\n"
       "recheck_interval = \"1m30s\"\n"
+      "priority = 10\n"
       "[http]\n"
       "listen = \"[::1]:0\"\n"
       "allowed_hosts = [\"App.Example.com\", \"svc_1.internal\"]\n"
@@ -252,6 +254,7 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromTheFile) {
   EXPECT_EQ(config->election.path, "/elections/db");
   EXPECT_FALSE(config->election.campaign);
   EXPECT_EQ(config->election.recheck_interval, milliseconds(90'000));
+  EXPECT_EQ(config->election.priority, 10);
   EXPECT_EQ(config->http.listen, std::vector<std::string>{"[::1]:0"});
   EXPECT_EQ(config->http.allowed_hosts,
             (std::vector<std::string>{"app.example.com", "svc_1.internal"}));
@@ -276,6 +279,7 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
       {"election.path", "/e"},
       {"election.campaign", "false"},
       {"election.recheck_interval", "1s"},
+      {"election.priority", "1000000"},
       {"http.listen", "localhost:8080"},
       {"http.socket_mode", "0600"},
       {"http.allowed_hosts", " a.example.com , B.example.com "},
@@ -317,6 +321,7 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
     EXPECT_EQ(config->election.path, "/e");
     EXPECT_FALSE(config->election.campaign);
     EXPECT_EQ(config->election.recheck_interval, milliseconds(1'000));
+    EXPECT_EQ(config->election.priority, 1'000'000);
     EXPECT_EQ(config->hooks.on_start, (std::vector<std::string>{"/bin/start", "a b"}));
     EXPECT_EQ(config->hooks.on_stop, (std::vector<std::string>{"/bin/stop", "now"}));
     EXPECT_TRUE(config->hooks.on_change.empty());
@@ -652,6 +657,10 @@ TEST(ConfigLoaderTest, RejectsBadValuesOfEveryKey) {
       {"election.recheck_interval", "999ms", "expected a duration of at least 1s"},
       {"election.recheck_interval", "0s", "expected a duration of at least 1s"},
       {"election.recheck_interval", "often", "expected a duration like 250ms, 6s or 1m30s"},
+      {"election.priority", "-1", "expected an integer from 0 to 1000000"},
+      {"election.priority", "1000001", "expected an integer from 0 to 1000000"},
+      {"election.priority", "high", "expected an integer from 0 to 1000000"},
+      {"election.priority", "", "expected an integer from 0 to 1000000"},
       {"http.listen", "",
        "expected host:port with host an IPv4 address, [IPv6 address] or "
        "localhost and port 0-65535, like 127.0.0.1:4040"},

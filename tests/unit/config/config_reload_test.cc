@@ -78,6 +78,7 @@ TEST(ConfigReloadTest, ListsEveryReloadableChangeInFileOrder) {
   next.address = "10.0.0.6:8080";
   next.meta["zone"] = "b";
   next.election.recheck_interval = milliseconds(5000);
+  next.election.priority = 10;
   next.http.allowed_hosts = {"app.example.com"};
   next.http.token = "new-token";
   next.http.max_waiters = 8;
@@ -104,6 +105,7 @@ TEST(ConfigReloadTest, ListsEveryReloadableChangeInFileOrder) {
   const std::vector<std::string> expected = {"address",
                                              "meta",
                                              "election.recheck_interval",
+                                             "election.priority",
                                              "http.allowed_hosts",
                                              "http.token",
                                              "http.max_waiters",

@@ -13,6 +13,22 @@ TEST(NodeDataTest, EncodedIdentityDecodesUnchanged) {
   EXPECT_EQ(DecodeNodeData(EncodeNodeData(identity)), identity);
 }
 
+TEST(NodeDataTest, PriorityIsPublishedAndReadBack) {
+  const NodeIdentity identity{"web-1", "10.0.0.5:8080", {}, 42};
+  EXPECT_EQ(DecodeNodeData(EncodeNodeData(identity)).priority, 42);
+}
+
+// Rule 13: a node that publishes no usable priority counts as 0.
+TEST(NodeDataTest, MissingOrInvalidPriorityCountsAsZero) {
+  for (const char* data :
+       {R"({"id":"a"})", R"({"id":"a","priority":"9"})", R"({"id":"a","priority":-1})",
+        R"({"id":"a","priority":1000001})", R"({"id":"a","priority":2.5})",
+        R"({"id":"a","priority":18446744073709551615})", "10.0.0.9:8080"}) {
+    EXPECT_EQ(DecodeNodeData(data).priority, 0) << data;
+  }
+  EXPECT_EQ(DecodeNodeData(R"({"id":"a","priority":1000000})").priority, 1'000'000);
+}
+
 TEST(NodeDataTest, NonStringMetaValuesKeepTheirJsonText) {
   const NodeIdentity identity = DecodeNodeData(R"({"id":"a","meta":{"n":1,"l":[1,[2]]}})");
   EXPECT_EQ(identity.meta.at("n"), "1");

@@ -29,7 +29,7 @@ class RecipeTest : public ::testing::Test {
   void Make(bool campaign = true, bool health_gated = false) {
     RecipeOptions options;
     options.health_gated = health_gated;
-    options.identity = NodeIdentity{"me", "10.0.0.1:8080", {{"zone", "a"}}};
+    options.identity = NodeIdentity{"me", "10.0.0.1:8080", {{"zone", "a"}}, priority_};
     options.election_path = kPath;
     options.campaign = campaign;
     options.recheck_interval = std::chrono::seconds(30);
@@ -68,9 +68,9 @@ class RecipeTest : public ::testing::Test {
   }
 
   // Another candidate joins, as a Curator or zkelect peer would.
-  std::string AddPeer(const std::string& id, int64_t owner = 0x77) {
+  std::string AddPeer(const std::string& id, int64_t owner = 0x77, int64_t priority = 0) {
     return zk_.ExternalCreate(std::string(kPath) + "/" + CandidatePrefix(NewUuid()),
-                              EncodeNodeData(NodeIdentity{id, "", {}}), owner, true);
+                              EncodeNodeData(NodeIdentity{id, "", {}, priority}), owner, true);
   }
 
   Snapshot Snap() const { return recipe_->MakeSnapshot(); }
@@ -81,6 +81,8 @@ class RecipeTest : public ::testing::Test {
   RecordingRoleListener listener_;
   Metrics metrics_;
   std::unique_ptr<Recipe> recipe_;
+  // Set before Make(): our election.priority.
+  int64_t priority_ = 0;
   // Set before Make(): the state a state_dir carried across a restart.
   std::optional<std::chrono::system_clock::time_point> start_in_maintenance_;
 };
@@ -1423,7 +1425,7 @@ TEST_F(RecipeTest, ReconfigureRewritesOwnNodeWithoutRoleChange) {
   ASSERT_TRUE(recipe_->leading());
   const std::string own = OwnPath();
   const int64_t epoch = Snap().leader->epoch;
-  recipe_->Reconfigure("10.0.0.9:9090", {{"zone", "b"}}, std::chrono::seconds(30));
+  recipe_->Reconfigure("10.0.0.9:9090", {{"zone", "b"}}, 0, std::chrono::seconds(30));
   Settle();
   EXPECT_EQ(zk_.requests("set"), 1);
   ASSERT_NE(zk_.FindNode(own), nullptr) << "the node stays: no new create";
@@ -1448,7 +1450,7 @@ TEST_F(RecipeTest, ReconfigureWhileDisconnectedPublishesAfterReconnect) {
   const std::string own = OwnPath();
   zk_.Disconnect();
   Settle();
-  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  recipe_->Reconfigure("10.0.0.9:9090", {}, 0, std::chrono::seconds(30));
   Settle();
   zk_.Reconnect();
   Settle();
@@ -1485,7 +1487,7 @@ TEST_F(RecipeTest, ReloadAfterOurNodeWasDeletedSetsInABusyLoop) {
   StartAndSettle();
   ASSERT_EQ(Snap().role, Role::kFollower);
   zk_.ExternalDelete(OwnPath());  // no event: a follower watches its predecessor only
-  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  recipe_->Reconfigure("10.0.0.9:9090", {}, 0, std::chrono::seconds(30));
   for (int i = 0; i < 1000 && zk_.DeliverOne(); ++i) {
   }
   EXPECT_LE(zk_.requests("set"), 2) << "sets sent again and again";
@@ -1502,13 +1504,114 @@ TEST_F(RecipeTest, FailedPublishIsRetriedLater) {
   StartAndSettle();
   const std::string own = OwnPath();
   zk_.Disconnect();  // the set goes out before the recipe hears of it, and fails
-  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  recipe_->Reconfigure("10.0.0.9:9090", {}, 0, std::chrono::seconds(30));
   for (int i = 0; i < 1000 && zk_.DeliverOne(); ++i) {
   }
   EXPECT_LE(zk_.requests("set"), 2);
   zk_.Reconnect();
   Advance(std::chrono::seconds(2));
   EXPECT_EQ(DecodeNodeData(zk_.FindNode(own)->data).address, "10.0.0.9:9090");
+}
+
+// ---------------------------------------------------------------------------
+// Rule 13: priority
+
+std::string Name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// After the leader's exit, a lower-priority node first in line yields its
+// place (delete, rejoin at the back) without ever running its start hook.
+TEST_F(RecipeTest, Rule13_FirstInLineYieldsToAHigherPriorityCandidateWithoutStarting) {
+  MakeParents();
+  const std::string old_leader = AddPeer("old");
+  StartAndSettle();
+  const std::string high = AddPeer("high", 0x78, 10);
+  const std::string own = OwnPath();
+  zk_.ExternalDelete(old_leader);
+  Settle();
+  EXPECT_TRUE(listener_.elected.empty()) << "a start hook ran on the node that must yield";
+  EXPECT_FALSE(recipe_->leading());
+  EXPECT_FALSE(zk_.NodeExists(own)) << "the yielding node kept its place";
+  Advance(milliseconds(200));  // the rejoin waits kYieldAfterDelete
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_EQ(Snap().candidates, (std::vector<std::string>{Name(high), *Snap().own_node}));
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.id, "high");
+  EXPECT_EQ(Snap().leader->identity.priority, 10);
+  EXPECT_EQ(Snap().role, Role::kFollower);
+  EXPECT_TRUE(listener_.elected.empty());
+}
+
+TEST_F(RecipeTest, Rule13_TiesGoBySequence) {
+  priority_ = 5;
+  MakeParents();
+  const std::string old_leader = AddPeer("old", 0x77, 9);
+  StartAndSettle();
+  AddPeer("same", 0x78, 5);
+  AddPeer("low", 0x79, 1);
+  zk_.ExternalDelete(old_leader);
+  Settle();
+  EXPECT_TRUE(recipe_->leading());
+  ASSERT_EQ(listener_.elected.size(), 1u);
+  EXPECT_EQ(listener_.elected[0].identity.priority, 5);
+}
+
+// Curator peers, foreign data and nodes we may not read count as 0: they
+// never keep a zkelect node of priority 0 or more from leading.
+TEST_F(RecipeTest, Rule13_ForeignAndUnreadableNodesCountAsZero) {
+  priority_ = 0;
+  MakeParents();
+  const std::string old_leader = AddPeer("old", 0x77, 3);
+  StartAndSettle();
+  zk_.ExternalCreate(std::string(kPath) + "/" + CandidatePrefix(NewUuid()), "10.0.0.9:8080", 0x55,
+                     true);
+  zk_.ExternalCreate(std::string(kPath) + "/lock-", R"({"priority":50})", 0x56, true);
+  const std::string hidden = AddPeer("hidden", 0x57, 99);
+  zk_.MakeUnreadable(hidden);
+  zk_.ExternalDelete(old_leader);
+  Settle();
+  EXPECT_TRUE(recipe_->leading());
+}
+
+// No herd: a follower behind the next in line reads no other candidate's
+// data when the leader goes; the node about to lead reads each one once.
+TEST_F(RecipeTest, Rule13_OnlyTheNodeAboutToLeadReadsTheOtherCandidates) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  const std::string b = AddPeer("b");
+  StartAndSettle();  // third in line
+  AddPeer("d");
+  const int gets = zk_.requests("get");
+  zk_.ExternalDelete(a);
+  Settle();
+  EXPECT_EQ(zk_.requests("get"), gets + 1) << "a follower read more than the new leader";
+  const int before = zk_.requests("get");
+  zk_.ExternalDelete(b);  // now we are first: our node, and "d" once
+  Settle();
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_EQ(zk_.requests("get"), before + 2);
+}
+
+// Without preemption a leader stays: a higher-priority node that joins later
+// waits for the next handoff.
+TEST_F(RecipeTest, Rule13_ALeaderIsNotDisplacedByALaterHigherPriorityCandidate) {
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  AddPeer("high", 0x78, 10);
+  Advance(std::chrono::seconds(31));  // the periodic re-check lists it
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_TRUE(listener_.demoted.empty());
+}
+
+TEST_F(RecipeTest, Rule13_ReloadPublishesThePriorityWithoutARoleChange) {
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  recipe_->Reconfigure("10.0.0.1:8080", {{"zone", "a"}}, 7, std::chrono::seconds(30));
+  Settle();
+  EXPECT_EQ(DecodeNodeData(zk_.FindNode(OwnPath())->data).priority, 7);
+  EXPECT_EQ(Snap().priority, 7);
+  EXPECT_EQ(Snap().leader->identity.priority, 7);
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_TRUE(listener_.demoted.empty());
 }
 
 }  // namespace

@@ -110,6 +110,20 @@ TEST_F(HookRoleListenerTest, StartGateRefusesAStartPastItsLeaseOrOfAnEndedTerm) 
   EXPECT_FALSE(runner_.gate(term)) << "a start may begin after its term ended";
 }
 
+// Rule 13: hooks learn this node's priority (as last reloaded) and the
+// leader's, as published in its node.
+TEST_F(HookRoleListenerTest, HooksGetThisNodesAndTheLeadersPriority) {
+  listener_.SetPriority(3);
+  LeaderView leader = Leader(10);
+  leader.identity.priority = 7;
+  listener_.OnElected(leader);
+  ASSERT_FALSE(runner_.jobs.empty());
+  EXPECT_EQ(runner_.jobs.back().env.at("ZKELECT_PRIORITY"), "3");
+  EXPECT_EQ(runner_.jobs.back().env.at("ZKELECT_LEADER_PRIORITY"), "7");
+  listener_.OnDemoted(Reason::kResigned, [] {});
+  EXPECT_EQ(runner_.jobs.back().env.at("ZKELECT_LEADER_PRIORITY"), "7");
+}
+
 // Issue 15 defect 4: only the stop hook's own run time was compared, not the
 // time it waited behind a running start (or on_change) and the child's stop.
 TEST_F(HookRoleListenerTest, StopBudgetCountsFromTheDemotion) {

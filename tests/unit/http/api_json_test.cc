@@ -23,6 +23,7 @@ LeaderView Leader() {
   leader.identity.id = "node-b";
   leader.identity.address = "10.0.0.2:8080";
   leader.identity.meta = {{"zone", "eu-1"}};
+  leader.identity.priority = 10;
   leader.node = "_c_0f6b-latch-0000000007";
   leader.epoch = 4294967301;
   leader.since = May1st();
@@ -59,7 +60,7 @@ TEST(ApiJsonTest, LeaderBodyWithALeader) {
   EXPECT_EQ(body, json::parse(R"({
     "leader": {"id": "node-b", "address": "10.0.0.2:8080", "meta": {"zone": "eu-1"},
                "node": "_c_0f6b-latch-0000000007", "epoch": 4294967301,
-               "since": "2024-05-01T12:34:56.789Z"},
+               "since": "2024-05-01T12:34:56.789Z", "priority": 10},
     "is_self": false, "index": 12})"));
 }
 
@@ -94,7 +95,7 @@ TEST(ApiJsonTest, StatusBodyShowsMaintenanceSinceWhen) {
 TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
   const json body = json::parse(StatusBody(FollowerView(), 9, "0.1.0"));
   EXPECT_EQ(body, json::parse(R"({
-    "id": "node-a", "role": "follower", "campaign": true,
+    "id": "node-a", "role": "follower", "campaign": true, "priority": 0,
     "session": {"state": "connected", "id": "0x1000a3b2c0001", "negotiated_timeout_ms": 10000,
                 "servers": "zk1:2181,zk2:2181"},
     "election": {"path": "/zkelect/default", "own_node": "_c_1a2b-latch-0000000009",
@@ -102,7 +103,7 @@ TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
                  "candidates": ["_c_0f6b-latch-0000000007", "_c_1a2b-latch-0000000009"]},
     "leader": {"id": "node-b", "address": "10.0.0.2:8080", "meta": {"zone": "eu-1"},
                "node": "_c_0f6b-latch-0000000007", "epoch": 4294967301,
-               "since": "2024-05-01T12:34:56.789Z"},
+               "since": "2024-05-01T12:34:56.789Z", "priority": 10},
     "last_transition": {"time": "2024-05-01T12:34:56.789Z", "from": "starting",
                         "to": "follower", "reason": "joined"},
     "recent_transitions": [{"time": "2024-05-01T12:34:56.789Z", "from": "starting",
