@@ -316,14 +316,18 @@ def tail(path, lines=30):
 
 
 def check(terms, units, stopped_at):
-    """Violations (text) and lags (lines) of one worker against its daemon.
+    """Violations (text) and lags of one worker against its daemon.
 
     terms: [start, end] of each leadership of the daemon (end None: until the
     end of the run); units: [begin, end] of each unit of the worker (end None:
     cut off at `stopped_at`, when the worker was stopped). A unit must begin
     at or after the start of a leadership and end at most LEASE_S after it.
+    The lags, one (start, end, start lag, stop lag) per leadership that began
+    before the worker was stopped: from its start to the first unit's begin
+    and from its end to the last unit's end, in seconds (None: no unit, or
+    it did not end before the worker was stopped).
     """
-    violations, lags = [], []
+    violations = []
     by_term = [[] for _ in terms]
     for begin, end in units:
         end = stopped_at if end is None else end
@@ -337,18 +341,33 @@ def check(terms, units, stopped_at):
             violations.append(
                 f"unit {fmt(begin)}..{fmt(end)} ran {end - finish:.3f}s past the leadership "
                 f"{fmt(start)}..{fmt(finish)} (allowed: the fencing lease, {LEASE_S}s)")
+    lags = []
     for (start, finish), inside in zip(terms, by_term):
         if start > stopped_at:
             continue  # the run's end: the worker was stopped first
-        line = f"leadership {fmt(start)}..{fmt(finish) if finish else 'end'}: "
-        if not inside:
-            lags.append(line + "no unit")
-            continue
-        line += f"first unit began {1000 * (inside[0][0] - start):.0f} ms after it started"
-        if finish is not None and stopped_at > finish:
-            line += f", last unit ended {1000 * (inside[-1][1] - finish):.0f} ms after it ended"
-        lags.append(line)
+        start_lag = inside[0][0] - start if inside else None
+        ended = inside and finish is not None and finish < stopped_at
+        lags.append((start, finish, start_lag, inside[-1][1] - finish if ended else None))
     return violations, lags
+
+
+def report(name, worker, violations, lags):
+    """Prints one worker's lags and violations."""
+    print(f"{name} worker beside {worker.daemon.id}: {len(worker.units())} units, "
+          f"log {worker.log_path}")
+    for start, finish, start_lag, stop_lag in lags:
+        line = f"  leadership {fmt(start)}..{fmt(finish) if finish else 'end'}: "
+        if start_lag is None:
+            print(line + "no unit")
+            continue
+        line += f"first unit began {1000 * start_lag:.0f} ms after it started"
+        if stop_lag is not None:
+            line += f", last unit ended {1000 * stop_lag:.0f} ms after it ended"
+        print(line)
+    for line in violations[:10]:
+        print("  VIOLATION: " + line)
+    if len(violations) > 10:
+        print(f"  ... and {len(violations) - 10} more violations")
 
 
 def fmt(t):
@@ -402,18 +421,20 @@ def run(args, scratch):
         zk.stop()
 
     failed = False
+    start_lags, stop_lags = [], []
     for worker in workers:
         violations, lags = check(worker.daemon.leaderships(), worker.units(),
                                  worker.stopped_at)
-        print(f"{args.example} worker beside {worker.daemon.id}: "
-              f"{len(worker.units())} units, log {worker.log_path}")
-        for line in lags:
-            print("  " + line)
-        for line in violations[:10]:
-            print("  VIOLATION: " + line)
-        if len(violations) > 10:
-            print(f"  ... and {len(violations) - 10} more violations")
+        report(args.example, worker, violations, lags)
+        start_lags += [lag[2] for lag in lags if lag[2] is not None]
+        stop_lags += [lag[3] for lag in lags if lag[3] is not None]
         failed = failed or bool(violations)
+    if start_lags and stop_lags:
+        print(f"{args.example} lag: work began {1000 * min(start_lags):.0f} to "
+              f"{1000 * max(start_lags):.0f} ms after its daemon started leading (the longest "
+              f"after a worker's start or a daemon's restart), and ended at most "
+              f"{1000 * max(stop_lags):.0f} ms after it stopped leading (allowed: the "
+              f"lease, {1000 * LEASE_S:.0f} ms)")
     if failed:
         raise Failure("a worker worked while its daemon was not leader "
                       f"(past the fencing lease of {LEASE_S}s)")
