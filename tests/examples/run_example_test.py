@@ -8,7 +8,8 @@ timeout 4 s, so a leader fences itself 2 s after it last heard from
 ZooKeeper), each listening on TCP loopback and a Unix socket, and one copy
 of the example beside each daemon (w1 asks d1, w2 asks d2). Then: d1
 resigns, d2 resigns, the leader d1 gets SIGTERM and is started again, d2
-resigns so that the restarted d1 leads. After each change the test waits
+resigns so that the restarted d1 leads, and d1 gets SIGKILL (its worker must
+stop at once: no answer is not "leader"). After each change the test waits
 until the new leader's worker has worked for longer than the lease.
 
 The check, from the daemons' role-change log lines (--log.format json) and
@@ -196,7 +197,7 @@ class Daemon:
                      "--http.listen", f"127.0.0.1:{self.port},unix:{self.socket}",
                      "--log.format", "json"]
         self.process = None
-        self.stopped_at = []  # times at which a process of this daemon ended
+        self.killed_at = []  # when a process of this daemon got SIGKILL
 
     def start(self):
         with open(self.log_path, "ab") as log:
@@ -206,9 +207,12 @@ class Daemon:
 
     def stop(self):
         """SIGTERM; its exit status."""
-        status = stop_process(self.process)
-        self.stopped_at.append(time.time())
-        return status
+        return stop_process(self.process)
+
+    def kill(self):
+        """SIGKILL: a crash, whose leadership ends without a log line."""
+        self.killed_at.append(time.time())
+        stop_process(self.process, signal.SIGKILL)
 
     def request(self, method, path):
         """The status of `method path` over TCP, or None when it cannot be asked."""
@@ -248,6 +252,8 @@ class Daemon:
                     terms.append([when, None])
                 elif fields.get("from") == "leader" and terms and terms[-1][1] is None:
                     terms[-1][1] = when
+        for term in terms:  # a leadership that a SIGKILL ended
+            term[1] = term[1] or next((t for t in self.killed_at if t > term[0]), None)
         return terms
 
 
@@ -299,9 +305,6 @@ class Worker:
         wait_for(working, f"the worker beside {self.daemon.id} to work while it leads")
 
     def stop(self):
-        if self.process.poll() is not None:
-            raise Failure(f"the worker beside {self.daemon.id} exited "
-                          f"({self.process.returncode}):\n{tail(self.log_path)}")
         self.stopped_at = time.time()
         stop_process(self.process)
 
@@ -410,11 +413,12 @@ def run(args, scratch):
         hand_over(d1, d2, w2, terminate_d1)
         d1.start()  # the worker beside it must pick it up again
         hand_over(d2, d1, w1, d2.resign)
+        # A crash: the worker's poll fails, and d2 leads once ZooKeeper has
+        # expired d1's session.
+        hand_over(d1, d2, w2, d1.kill)
     finally:
         for worker in workers:
-            if worker.process.poll() is None:
-                worker.stopped_at = time.time()
-                stop_process(worker.process)
+            worker.stop()
         for daemon in daemons:
             if daemon.process is not None and daemon.process.poll() is None:
                 daemon.stop()
