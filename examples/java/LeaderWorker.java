@@ -63,7 +63,7 @@ public class LeaderWorker {
           long previous = index;
           index = response.headers().firstValueAsLong("X-Zkelect-Index").orElse(0);
           if (index == previous) Thread.sleep(200); // nothing new: never spin
-        } catch (IOException error) {
+        } catch (IOException | RuntimeException error) { // no usable answer: not leader
           setLeading(false, "no answer from " + base + ": " + error);
           index = 0;
           Thread.sleep(1000);

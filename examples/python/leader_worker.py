@@ -76,7 +76,7 @@ def watch():
             previous, index = index, int(response.getheader("X-Zkelect-Index", "0"))
             if index == previous:
                 time.sleep(0.2)  # nothing new: never spin on a daemon that answers at once
-        except (OSError, http.client.HTTPException, ValueError) as error:
+        except Exception as error:  # whatever it is, there is no answer: not leader
             set_leading(False, f"no answer from {SOCKET}: {error}")
             index = 0
             time.sleep(1)
