@@ -451,7 +451,10 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     parser.add_argument("example", help="python, go, node, java or shell")
     args = parser.parse_args()
+    # A SIGTERM (ctest stopping) unwinds through run(), which stops its processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     scratch = tempfile.mkdtemp(prefix=f"zkelect-example-{args.example}-")
+    keep = args.keep
     started = time.monotonic()
     try:
         run(args, scratch)
@@ -459,16 +462,17 @@ def main():
         print(f"SKIPPED: {args.example} example: {reason}")
         return SKIPPED
     except Failure as failure:
+        keep = True
         print(f"FAILED: {args.example} example: {failure} (scratch: {scratch})")
         for name in sorted(os.listdir(scratch)):
             if name.endswith(".log"):
                 print(f"--- {name} (last lines)\n{tail(os.path.join(scratch, name))}")
         return 1
+    finally:
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
     print(f"passed: {args.example} example in {time.monotonic() - started:.1f}s")
-    if not args.keep:
-        shutil.rmtree(scratch, ignore_errors=True)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
