@@ -48,8 +48,8 @@ watch_leadership() {
 
 unit=1
 while :; do
-  if ! zkelect wait --leader --addr "unix:$SOCKET" >/dev/null 2>&1; then
-    sleep 1 # no daemon to ask (yet): try again
+  if ! zkelect wait --leader --addr "unix:$SOCKET" >/dev/null; then
+    sleep 1 # no daemon to ask (it said why on stderr): try again
     continue
   fi
   log leading
