@@ -40,9 +40,9 @@ watch_leadership() {
   while answer=$(curl -s -o /dev/null --max-time $((POLL_WAIT + 5)) --unix-socket "$SOCKET" \
     -w '%{http_code} %header{x-zkelect-index}' \
     "http://localhost/is-leader?index=$index&wait=${POLL_WAIT}s"); do
-    set -- $answer
-    [ "$1" = 200 ] || return 0
-    index=${2:-0}
+    [ "${answer%% *}" = 200 ] || return 0
+    index=${answer#* }
+    index=${index:-0}
   done
 }
 
