@@ -147,7 +147,7 @@ int Daemon::Run() {
   Result<MaintenanceStore> store = MaintenanceStore::Open(config_.state_dir);
   if (!store.ok()) {
     spdlog::error("{}", store.status().message());
-    return 2;
+    return store.status().code() == Status::Code::kUnavailable ? 1 : 2;  // 1: in use
   }
 
   SystemClock clock;

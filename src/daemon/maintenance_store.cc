@@ -1,6 +1,7 @@
 #include "zkelect/daemon/maintenance_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,6 +126,19 @@ Result<MaintenanceStore> MaintenanceStore::Open(std::string state_dir) {
                                    "): expected an existing directory that zkelect may write");
   }
   MaintenanceStore store(std::move(state_dir), {});
+  const int dir_fd = ::open(store.dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::flock(dir_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    if (dir_fd >= 0) ::close(dir_fd);
+    return Status::Unavailable(
+        "state_dir = \"" + store.dir_ + "\": cannot lock it (" +
+        (error == EWOULDBLOCK ? std::string("another zkelect uses it") : Errno(error)) +
+        "): expected a state_dir of this daemon's own (one per election on a host)");
+  }
+  store.lock_ = std::shared_ptr<const int>(new int(dir_fd), [](const int* fd) {
+    ::close(*fd);
+    delete fd;
+  });
   Result<std::optional<std::string>> text = ReadStateFile(store.path_);
   if (!text.ok()) return text.status();
   if (!text->has_value()) return store;  // never withdrawn: not in maintenance

@@ -82,5 +82,23 @@ TEST_F(MaintenanceTest, StateFileThatIsAFifoOrALinkStopsTheStartInsteadOfHanging
   }
 }
 
+// Bug: two daemons given the same state_dir (two elections on one host,
+// both with the unit's /var/lib/zkelect) shared one maintenance.json: a
+// withdraw of one kept the other out after its next restart. The second
+// daemon now refuses to start (exit 1) naming state_dir.
+TEST_F(MaintenanceTest, SecondDaemonOnTheSameStateDirRefusesToStart) {
+  ZkelectProcess& first = AddDaemon("node-1", {"--state_dir=" + state_.path()});
+  ASSERT_TRUE(first.Start());
+  ASSERT_TRUE(WaitReady(first, seconds(10)));
+  ZkelectProcess& second = AddDaemon("node-2", {"--state_dir=" + state_.path()});
+  ASSERT_TRUE(second.Spawn());
+  const std::optional<ExitStatus> exit = second.WaitExit(seconds(20));
+  ASSERT_TRUE(exit.has_value()) << "a second daemon runs on the same state_dir";
+  EXPECT_EQ(exit->exit_code, 1);
+  EXPECT_NE(second.log_text().find("state_dir = \"" + state_.path() + "\""), std::string::npos)
+      << second.log_text();
+  EXPECT_EQ(HttpGet(first.port(), "/readyz").status, 200);
+}
+
 }  // namespace
 }  // namespace zkelect::test

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -30,7 +31,9 @@ class MaintenanceStore {
   // write, and reads the state file there if it exists. Errors name the
   // directory or the file, the value and what was expected: a directory
   // that is missing or not writable, a file that cannot be read or is not
-  // the JSON above.
+  // the JSON above. The store holds an exclusive lock on state_dir while it
+  // lives (flock(2) on the directory): a second daemon given the same
+  // state_dir gets Unavailable naming it, instead of sharing a maintenance.
   static Result<MaintenanceStore> Open(std::string state_dir);
 
   const MaintenanceState& state() const { return state_; }
@@ -50,6 +53,7 @@ class MaintenanceStore {
   std::string dir_;
   std::string path_;
   MaintenanceState state_;
+  std::shared_ptr<const int> lock_;  // the locked directory's descriptor, closed last
 };
 
 }  // namespace zkelect
