@@ -39,6 +39,9 @@ test_packages=(
   # promtool: checks /metrics (the exposition format) and unit-tests the alert
   # rules of docs/alerts.yaml
   prometheus
+  # the client examples' tests (examples/): Go, Node.js and a JDK (javac, for
+  # `java LeaderWorker.java`); Python 3 and curl are above
+  golang-go nodejs default-jdk-headless
   # the status page's browser test: headless Chromium driven by Selenium
   chromium chromium-driver python3-selenium
   # the container tests (label container): podman with runc (crun cannot run

@@ -28,7 +28,8 @@
 #
 # Presets and the tests they run by default (ctest label selection):
 #   release  every test but the integration suite (the sanitizer presets run
-#            that twice): unit, smoke, faults, browser, package, container
+#            that twice): unit, smoke, faults, browser, package, container,
+#            examples
 #            (alone, ZKELECT_PRESETS=release runs everything)
 #   fuzz     the libFuzzer targets (label fuzz), ZKELECT_FUZZ_SECONDS each
 #   debug    ASan+UBSan: unit and integration

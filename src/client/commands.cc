@@ -208,6 +208,25 @@ void PrintStatus(std::ostream& out, const Json& status) {
     PrintField(out, "hooks", hooks_line);
   }
 
+  const Json& maintenance = Member(status, "maintenance");
+  if (Flag(maintenance, "active")) {
+    PrintField(out, "withdrawn", "for maintenance since " + Text(maintenance, "since"));
+  }
+
+  // Shown once a reload came (the runbook checks its outcome here).
+  const Json& config = Member(status, "config");
+  const Json& reload = Member(config, "last_reload");
+  if (reload.is_object()) {
+    const std::optional<int64_t> generation = Number(config, "generation");
+    std::string config_line = "generation " + (generation ? std::to_string(*generation) : "?") +
+                              ", last reload " + Text(reload, "result") + " at " +
+                              Text(reload, "at");
+    if (const std::string error = Text(reload, "error"); !error.empty()) {
+      config_line += ": " + error;
+    }
+    PrintField(out, "config", config_line);
+  }
+
   const Json& transition = Member(status, "last_transition");
   if (transition.is_object()) {
     PrintField(out, "changed",

@@ -148,7 +148,7 @@ int Daemon::Run() {
   Result<MaintenanceStore> store = MaintenanceStore::Open(config_.state_dir);
   if (!store.ok()) {
     spdlog::error("{}", store.status().message());
-    return 2;
+    return store.status().code() == Status::Code::kUnavailable ? 1 : 2;  // 1: in use
   }
 
   SystemClock clock;
@@ -249,6 +249,7 @@ int Daemon::Run() {
   // bounded, since past that the server drops our node by itself. It starts
   // first: a successor waits for it, and for nothing else done here. (A
   // health verdict that comes in meanwhile finds the loop shutting down.)
+  control.BeginShutdown();  // a withdraw or join from now on is refused, and not saved
   loop.Shutdown([&signals] { signals.Notify(kLeftElection); });
   spdlog::info("received signal {}; leaving the election (send it again to exit at once)", signo);
   systemd.Stopping("leaving the election");

@@ -24,6 +24,10 @@ void MaintenanceControl::SetMaintenance(bool on, std::function<void(ResignOutcom
     return;
   }
   MutexLock lock(&mu_);
+  if (shutting_down_) {
+    done(ResignOutcome::kShuttingDown);
+    return;
+  }
   if (store_.state().maintenance != on) {
     MaintenanceState next;
     next.maintenance = on;
@@ -35,6 +39,11 @@ void MaintenanceControl::SetMaintenance(bool on, std::function<void(ResignOutcom
     }
   }
   election_.SetMaintenance(on, std::move(done));  // posted under mu_: in the file's order
+}
+
+void MaintenanceControl::BeginShutdown() {
+  MutexLock lock(&mu_);
+  shutting_down_ = true;
 }
 
 bool MaintenanceControl::IsResponsive() const { return election_.IsResponsive(); }

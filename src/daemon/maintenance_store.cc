@@ -1,14 +1,14 @@
 #include "zkelect/daemon/maintenance_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <optional>
 #include <utility>
 
 namespace zkelect {
@@ -18,6 +18,9 @@ using Json = nlohmann::json;
 
 constexpr const char* kExpectedFile =
     R"(expected {"maintenance": true or false, "since": <unix milliseconds>}; fix or remove the file)";
+
+// What a state file may hold, with room to spare: {"maintenance":true,"since":<ms>}.
+constexpr off_t kMaxStateFileBytes = 4096;
 
 std::string Errno(int error) { return std::strerror(error); }
 
@@ -68,6 +71,41 @@ Result<MaintenanceState> ParseState(const std::string& path, const std::string& 
   return state;
 }
 
+// The state file's text, or nullopt when there is none. Only a small regular
+// file is read: a FIFO, a device or a symbolic link in its place would block
+// the start (before signals are served) or feed it without end; such a file
+// is an error naming it, as a corrupt one is.
+Result<std::optional<std::string>> ReadStateFile(const std::string& path) {
+  const auto refuse = [&path](const std::string& why) {
+    return Status::InvalidArgument("state file " + path + ": " + why + "; " + kExpectedFile);
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    if (errno == ELOOP) return refuse("a symbolic link: expected a regular file");
+    return refuse("cannot read it (" + Errno(errno) + ")");
+  }
+  struct stat st {};
+  std::string text;
+  std::string error;
+  if (::fstat(fd, &st) != 0) {
+    error = "cannot read it (" + Errno(errno) + ")";
+  } else if (!S_ISREG(st.st_mode)) {
+    error = "not a regular file: expected a regular file";
+  } else if (st.st_size > kMaxStateFileBytes) {
+    error = std::to_string(st.st_size) + " bytes: expected at most " +
+            std::to_string(kMaxStateFileBytes);
+  } else {
+    text.resize(static_cast<size_t>(st.st_size));
+    const ssize_t n = ::read(fd, text.data(), text.size());
+    if (n < 0) error = "cannot read it (" + Errno(errno) + ")";
+    text.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (!error.empty()) return refuse(error);
+  return std::optional<std::string>(std::move(text));
+}
+
 }  // namespace
 
 MaintenanceStore::MaintenanceStore(std::string state_dir, MaintenanceState state)
@@ -88,19 +126,23 @@ Result<MaintenanceStore> MaintenanceStore::Open(std::string state_dir) {
                                    "): expected an existing directory that zkelect may write");
   }
   MaintenanceStore store(std::move(state_dir), {});
-  std::ifstream in(store.path_, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return store;  // never withdrawn: not in maintenance
-    return Status::InvalidArgument("state file " + store.path_ + ": cannot read it (" +
-                                   Errno(errno) + "); " + kExpectedFile);
+  const int dir_fd = ::open(store.dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::flock(dir_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    if (dir_fd >= 0) ::close(dir_fd);
+    return Status::Unavailable(
+        "state_dir = \"" + store.dir_ + "\": cannot lock it (" +
+        (error == EWOULDBLOCK ? std::string("another zkelect uses it") : Errno(error)) +
+        "): expected a state_dir of this daemon's own (one per election on a host)");
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    return Status::InvalidArgument("state file " + store.path_ + ": cannot read it; " +
-                                   kExpectedFile);
-  }
-  Result<MaintenanceState> state = ParseState(store.path_, text.str());
+  store.lock_ = std::shared_ptr<const int>(new int(dir_fd), [](const int* fd) {
+    ::close(*fd);
+    delete fd;
+  });
+  Result<std::optional<std::string>> text = ReadStateFile(store.path_);
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return store;  // never withdrawn: not in maintenance
+  Result<MaintenanceState> state = ParseState(store.path_, **text);
   if (!state.ok()) return state.status();
   store.state_ = *state;
   return store;

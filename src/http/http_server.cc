@@ -219,8 +219,23 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Reconfigure(const HttpConfig& config) {
   auto next = std::make_shared<const Reloadable>(Reloadable{config, HostPolicy(config)});
-  MutexLock lock(&settings_mu_);
-  settings_ = std::move(next);
+  const bool opens = next->policy.OpenToLocalUsers();
+  bool was_open = false;
+  {
+    MutexLock lock(&settings_mu_);
+    was_open = settings_->policy.OpenToLocalUsers();
+    settings_ = std::move(next);
+  }
+  if (opens && !was_open) WarnOpenToLocalUsers();
+}
+
+void HttpServer::WarnOpenToLocalUsers() const {
+  spdlog::warn(
+      "HTTP: POST endpoints (/resign, /withdraw, /join) on {} are open to every user of this "
+      "host (no http.token_file): set http.token_file, or listen on a Unix socket alone "
+      "(http.listen = \"unix:/run/zkelect/api.sock\", whose file mode http.socket_mode says who "
+      "may write)",
+      listen_address());
 }
 
 std::shared_ptr<const HttpServer::Reloadable> HttpServer::settings() const {
@@ -258,14 +273,7 @@ Status HttpServer::Start() {
       return listening;
     }
   }
-  if (settings()->policy.OpenToLocalUsers()) {
-    spdlog::warn(
-        "HTTP: POST endpoints (/resign) on {} are open to every user of this host (no "
-        "http.token_file): set "
-        "http.token_file, or listen on a Unix socket alone (http.listen = "
-        "\"unix:/run/zkelect/api.sock\", whose file mode http.socket_mode says who may write)",
-        listen_address());
-  }
+  if (settings()->policy.OpenToLocalUsers()) WarnOpenToLocalUsers();
 
   hub_.Start();
   listener_ = std::thread([this] { server_->Serve(); });

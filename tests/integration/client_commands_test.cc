@@ -2,7 +2,10 @@
 // HTTP health check, as real `zkelect` processes talking HTTP to real
 // daemons on a real ZooKeeper ensemble.
 
+#include <signal.h>
+
 #include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -142,6 +145,37 @@ TEST_F(ClientCommandsTest, HttpHealthCheckFollowsARealServer) {
   EXPECT_EQ(exit->exit_code, 0) << checked.LogTail();
   std::cout << "[ measure  ] daemon with an HTTP health check stopped in " << MillisSince(stopping)
             << " ms\n";
+}
+
+// Bug: the runbook checks a reload's outcome and a node's maintenance with
+// `zkelect status`, which printed neither (only the JSON had them).
+TEST_F(ClientCommandsTest, StatusShowsTheLastReloadAndTheMaintenance) {
+  const std::string config = dir_.Sub("zkelect.toml");
+  std::ofstream(config) << "[log]\nlevel = \"info\"\n";
+  ZkelectProcess& d = AddDaemon("node-1", {"--config=" + config});
+  ASSERT_TRUE(d.Start());
+  ASSERT_TRUE(WaitReady(d, seconds(10)));
+
+  std::ofstream(config) << "[log]\nlevel = \"inf\"\n";
+  d.Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const nlohmann::json reload = HttpGet(d.port(), "/status").body["config"]["last_reload"];
+        return reload.is_object() && reload.value("result", "") == "refused";
+      },
+      seconds(10)))
+      << d.LogTail();
+  Outcome outcome = Run(d.port(), {"status"});
+  ASSERT_EQ(outcome.exit_code(), 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("config:    generation 1, last reload refused at "),
+            std::string::npos)
+      << outcome.output;
+  EXPECT_NE(outcome.output.find("log.level = \"inf\""), std::string::npos) << outcome.output;
+
+  ASSERT_EQ(Run(d.port(), {"withdraw"}).exit_code(), 0);
+  outcome = Run(d.port(), {"status"});
+  EXPECT_NE(outcome.output.find("withdrawn: for maintenance since 20"), std::string::npos)
+      << outcome.output;
 }
 
 }  // namespace

@@ -131,7 +131,9 @@ TEST_F(DaemonSignalsTest, ZombiesPileUpWhenZkelectIsPid1) {
   ASSERT_EQ(InnermostPid(pid1), 1) << Describe(tree);
   ASSERT_EQ(tree[1].comm, "zkelect") << Describe(tree);
 
-  ASSERT_EQ(HttpGet(daemon.port(), "/is-leader", seconds(30)).status, 200);
+  // Ready is registered; the lead follows (the on_start hook then runs).
+  ASSERT_TRUE(
+      WaitUntil([&] { return HttpGet(daemon.port(), "/is-leader").status == 200; }, seconds(30)));
   ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(orphan_done); }, seconds(30)))
       << "the hook's background process did not run";
   const auto zombies = [&] {

@@ -177,7 +177,9 @@ TEST_F(ElectionTest, ResignHandsOverAndTheResignedNodeRejoinsAtTheBack) {
   ASSERT_TRUE(WaitUntil(
       [&] {
         status = Status(leader);
-        return status.is_object() && status["election"]["own_node"] == queue.back();
+        // Its own node first, then (after the listing) its place in line.
+        return status.is_object() && status["election"]["own_node"] == queue.back() &&
+               status["election"]["position"].is_number();
       },
       seconds(2)))
       << "resigned node's /status: " << status.dump() << ", queue ends with " << queue.back();

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -198,6 +199,27 @@ TEST_F(ReloadTest, BadValueIsRefusedWithOneLineAndTheDaemonRunsOn) {
 
   EXPECT_TRUE(node.running());
   EXPECT_EQ(HttpGet(node.port(), "/is-leader").status, 200);
+}
+
+// Bug: a reload that dropped http.token_file opened POST /resign, /withdraw
+// and /join on loopback to every local user without the warning a start
+// gives in that setup; and the warning named /resign alone.
+TEST_F(ReloadTest, ReloadThatDropsTheTokenWarnsThatPostEndpointsAreOpen) {
+  const std::string kWarning = "are open to every user of this host";
+  const std::string token = dir_.Sub("token");
+  std::ofstream(token) << "s3cret-token\n";
+  ::chmod(token.c_str(), 0600);
+  ZkelectProcess& node = AddFileDaemon("node-1", "[http]\ntoken_file = \"" + token + "\"\n");
+  ASSERT_TRUE(StartLeading(node));
+  EXPECT_EQ(node.log_text().find(kWarning), std::string::npos) << node.LogTail();
+
+  WriteConfig("node-1", "");
+  ReloadAndWait(node, "ok", 2);
+  const std::string log = node.log_text();
+  const size_t warning = log.find(kWarning);
+  ASSERT_NE(warning, std::string::npos) << node.LogTail();
+  const std::string line = log.substr(log.rfind('\n', warning) + 1);
+  EXPECT_NE(line.substr(0, line.find('\n')).find("/withdraw"), std::string::npos) << line;
 }
 
 // (d) An address change reaches a follower's /leader through the watch it

@@ -1,6 +1,7 @@
 #include "support/zk_test_client.h"
 
 #include <algorithm>
+#include <future>
 
 namespace zkelect::test {
 
@@ -49,6 +50,19 @@ void ZkTestClient::OnWatch(zhandle_t* /*zh*/, int type, int state, const char* /
     self->state_ = state;
   }
   self->cv_.notify_all();
+}
+
+int ZkTestClient::Sync(const std::string& path) {
+  std::promise<int> done;
+  std::future<int> result = done.get_future();
+  const int rc = zoo_async(
+      handle_, path.c_str(),
+      [](int completed, const char* /*value*/, const void* data) {
+        static_cast<std::promise<int>*>(const_cast<void*>(data))->set_value(completed);
+      },
+      &done);
+  if (rc != ZOK) return rc;
+  return result.get();  // the C client completes every request, at the latest on close
 }
 
 int ZkTestClient::Children(const std::string& path, std::vector<std::string>* children) {

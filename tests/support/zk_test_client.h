@@ -34,6 +34,11 @@ class ZkTestClient {
   ZkTestClient(const ZkTestClient&) = delete;
   ZkTestClient& operator=(const ZkTestClient&) = delete;
 
+  // Brings this client's server up to date with the leader for `path`
+  // (ZooKeeper's sync), so that the next read sees every write committed
+  // before the call, whichever client made it: reads of a server that lags
+  // behind another client's confirmed write would be stale otherwise.
+  int Sync(const std::string& path);
   // The children's names (not full paths), sorted by name.
   int Children(const std::string& path, std::vector<std::string>* children);
   // The node's data (as bytes in a string) and, when given, its stat.

@@ -75,11 +75,8 @@ ZkelectProcess::~ZkelectProcess() { static_cast<void>(process_.KillAndWait()); }
   const auto deadline = Clock::now() + timeout;
   const auto max_polls = timeout / kLogPoll + 2;
   for (auto polls = decltype(max_polls){0}; polls < max_polls; ++polls) {
-    const std::string text = log_text();
-    if (text.size() > run_log_offset_) {
-      port_ = ParsePort(text.substr(run_log_offset_));
-      if (port_ != 0) return ::testing::AssertionSuccess();
-    }
+    port_ = ParsePort(run_log_text());
+    if (port_ != 0) return ::testing::AssertionSuccess();
     if (!process_.running()) {
       const auto status = process_.exit_status();
       return ::testing::AssertionFailure()
@@ -103,6 +100,11 @@ ZkelectProcess::~ZkelectProcess() { static_cast<void>(process_.KillAndWait()); }
 }
 
 std::string ZkelectProcess::log_text() const { return ReadFileOrEmpty(log_path_); }
+
+std::string ZkelectProcess::run_log_text() const {
+  const std::string text = log_text();
+  return text.size() > run_log_offset_ ? text.substr(run_log_offset_) : std::string();
+}
 
 std::string ZkelectProcess::stderr_text() const { return ReadFileOrEmpty(stderr_path_); }
 

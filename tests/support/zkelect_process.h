@@ -83,6 +83,8 @@ class ZkelectProcess {
 
   // Everything the daemon wrote so far (stdout and stderr, unless separate).
   std::string log_text() const;
+  // What the current run (since the last Spawn()) wrote to the log.
+  std::string run_log_text() const;
   // What it wrote to stderr, when options.separate_stderr.
   std::string stderr_text() const;
   // The last `lines` lines of the log, headed by the daemon id, for messages.

@@ -34,6 +34,13 @@ class MaintenanceControl final : public ElectionControl {
   void SetMaintenance(bool on, std::function<void(ResignOutcome)> done) override;
   bool IsResponsive() const override;
 
+  // From now on SetMaintenance() answers kShuttingDown and leaves the state
+  // file alone: the election refuses any change once it is leaving, and a
+  // refused change must not be the state of the next start. Call it before
+  // the election loop's shutdown is posted; every change saved before it
+  // reaches the loop ahead of that shutdown.
+  void BeginShutdown();
+
  private:
   ElectionControl& election_;
   const Clock& clock_;
@@ -41,6 +48,7 @@ class MaintenanceControl final : public ElectionControl {
 
   Mutex mu_;
   MaintenanceStore& store_ GUARDED_BY(mu_);
+  bool shutting_down_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace zkelect

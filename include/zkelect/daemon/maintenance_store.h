@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -29,8 +30,11 @@ class MaintenanceStore {
   // Checks that `state_dir` (if not empty) is a directory this process may
   // write, and reads the state file there if it exists. Errors name the
   // directory or the file, the value and what was expected: a directory
-  // that is missing or not writable, a file that cannot be read or is not
-  // the JSON above.
+  // that is missing or not writable, a file that cannot be read, is not a
+  // regular file of at most 4 KiB (a FIFO or a symbolic link is refused, not
+  // waited on or followed) or is not the JSON above. The store holds an exclusive lock on state_dir while it
+  // lives (flock(2) on the directory): a second daemon given the same
+  // state_dir gets Unavailable naming it, instead of sharing a maintenance.
   static Result<MaintenanceStore> Open(std::string state_dir);
 
   const MaintenanceState& state() const { return state_; }
@@ -50,6 +54,7 @@ class MaintenanceStore {
   std::string dir_;
   std::string path_;
   MaintenanceState state_;
+  std::shared_ptr<const int> lock_;  // the locked directory's descriptor, closed last
 };
 
 }  // namespace zkelect

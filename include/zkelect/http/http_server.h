@@ -106,7 +106,9 @@ class HttpServer {
   // default_wait, max_wait); a request already admitted, or a long-poll
   // already parked, keeps the settings it was admitted with. http.listen is
   // not changed (the caller refuses a reload that changes it), and neither
-  // is the thread limit made from max_waiters at Start(). Any thread.
+  // is the thread limit made from max_waiters at Start(). Logs Start()'s
+  // warning when this reload opens POST endpoints to every local user. Any
+  // thread.
   void Reconfigure(const HttpConfig& config) EXCLUDES(settings_mu_);
 
   // Stops accepting, answers parked long-polls with the current view and
@@ -177,6 +179,9 @@ class HttpServer {
   std::optional<ElectionControl::ResignOutcome> AwaitControl(
       std::string_view what, const std::function<void(ControlDone)>& ask, HttpResponse& res);
   void HandleMetrics(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+
+  // The one warning line for POST endpoints open to every local user.
+  void WarnOpenToLocalUsers() const;
 
   // What Reconfigure() replaces, whole.
   struct Reloadable {

@@ -47,11 +47,30 @@ TEST(MaintenanceStoreTest, SavedStateSurvivesAReopenAndLeavesNoTemporaryFile) {
   const std::string path = dir.path() + "/maintenance.json";
   EXPECT_EQ(ReadAll(path), "{\"maintenance\":true,\"since\":1714566896789}\n");
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
-  Result<MaintenanceStore> reopened = MaintenanceStore::Open(dir.path());
-  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
-  EXPECT_EQ(reopened->state(), (MaintenanceState{true, kSince}));
-  ASSERT_TRUE(reopened.value().Save({false, std::nullopt}).ok());
+  {
+    Result<MaintenanceStore> reopened = MaintenanceStore::Open(dir.path());
+    ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+    EXPECT_EQ(reopened->state(), (MaintenanceState{true, kSince}));
+    ASSERT_TRUE(reopened.value().Save({false, std::nullopt}).ok());
+  }
   EXPECT_EQ(MaintenanceStore::Open(dir.path())->state(), MaintenanceState{});
+}
+
+// Two daemons on one state_dir would share one maintenance: the directory
+// is locked while a store lives.
+TEST(MaintenanceStoreTest, SecondStoreOnTheSameStateDirIsUnavailableWhileTheFirstLives) {
+  test::TempDir dir("maintenance-store");
+  {
+    Result<MaintenanceStore> first = MaintenanceStore::Open(dir.path());
+    ASSERT_TRUE(first.ok()) << first.status().message();
+    Result<MaintenanceStore> second = MaintenanceStore::Open(dir.path());
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().code(), Status::Code::kUnavailable);
+    EXPECT_NE(second.status().message().find("state_dir = \"" + dir.path() + "\""),
+              std::string::npos)
+        << second.status().message();
+  }
+  EXPECT_TRUE(MaintenanceStore::Open(dir.path()).ok()) << "the lock outlived its store";
 }
 
 // The rename is what makes the write atomic: a reader of the state file sees
@@ -60,16 +79,18 @@ TEST(MaintenanceStoreTest, SavedStateSurvivesAReopenAndLeavesNoTemporaryFile) {
 TEST(MaintenanceStoreTest, FailedSaveLeavesTheOldFileAndState) {
   if (geteuid() == 0) GTEST_SKIP() << "root writes read-only directories";
   test::TempDir dir("maintenance-store");
-  Result<MaintenanceStore> store = MaintenanceStore::Open(dir.path());
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE(store.value().Save({true, kSince}).ok());
-  ASSERT_EQ(chmod(dir.path().c_str(), 0500), 0);
-  const Status saved = store.value().Save({false, std::nullopt});
-  chmod(dir.path().c_str(), 0700);
-  ASSERT_FALSE(saved.ok());
-  EXPECT_NE(saved.message().find(dir.path() + "/maintenance.json"), std::string::npos)
-      << saved.message();
-  EXPECT_TRUE(store->state().maintenance);
+  {
+    Result<MaintenanceStore> store = MaintenanceStore::Open(dir.path());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(store.value().Save({true, kSince}).ok());
+    ASSERT_EQ(chmod(dir.path().c_str(), 0500), 0);
+    const Status saved = store.value().Save({false, std::nullopt});
+    chmod(dir.path().c_str(), 0700);
+    ASSERT_FALSE(saved.ok());
+    EXPECT_NE(saved.message().find(dir.path() + "/maintenance.json"), std::string::npos)
+        << saved.message();
+    EXPECT_TRUE(store->state().maintenance);
+  }
   EXPECT_TRUE(MaintenanceStore::Open(dir.path())->state().maintenance);
 }
 
