@@ -316,7 +316,13 @@ void InvariantChecker::OnResignAnswered(int d, ElectionControl::ResignOutcome ou
   daemon.no_lead_until = clock_.Now() + daemon.resign_hold;
 }
 
-void InvariantChecker::OnMaintenance(int d, bool on) { At(d).maintenance = on; }
+void InvariantChecker::OnMaintenance(int d, bool on) {
+  Daemon& daemon = At(d);
+  daemon.maintenance = on;
+  // A withdraw ends a resign's hold (Recipe::SetMaintenance): maintenance
+  // keeps the node out instead, and a join rejoins at once (seed 501).
+  if (on) daemon.no_lead_until = {};
+}
 
 void InvariantChecker::OnWithdrawDone(int d, const std::string& node_path) {
   if (!node_path.empty() && node_exists_(node_path)) {

@@ -72,7 +72,8 @@ class InvariantChecker {
   void OnResignRequested(int d, Millis hold, const std::string& node_path);
   void OnResignAnswered(int d, ElectionControl::ResignOutcome outcome);
   // Maintenance of `d` (saved state: from a withdraw to a join, across
-  // restarts): the recipe must not claim meanwhile. A withdraw answered done
+  // restarts): the recipe must not claim meanwhile. A withdraw ends the
+  // hold of an earlier resign. A withdraw answered done
   // while `node_path` (its node at the request; empty if none) still exists
   // breaks invariant 5.
   void OnMaintenance(int d, bool on);

@@ -69,5 +69,14 @@ TEST(SimulationTest, ARunElectsLeadersAndInjectsFaults) {
   EXPECT_GT(result.simulated, std::chrono::seconds(3));
 }
 
+// Found by the simulator (seed 501, 100000 events): a withdraw during the
+// hold of a resign ends the hold (the recipe's documented composition), and
+// a join then rejoins at once; the checker still held the node to the
+// resign's hold and reported invariant 5 when it led after the join.
+TEST(SimulationTest, Seed501_AWithdrawAndJoinDuringAResignHoldMayLeadBeforeTheHoldEnds) {
+  const SimResult result = RunSeed(501, 60'000, 3);
+  EXPECT_FALSE(result.violation.has_value()) << result.violation->message;
+}
+
 }  // namespace
 }  // namespace zkelect::sim
