@@ -8,6 +8,8 @@
 #   - `systemctl start zkelect` returns once the daemon has registered
 #     (Type=notify, READY=1): /readyz answers yes at once;
 #   - `systemctl status` shows the role line (STATUS=);
+#   - a start hook works in the unit's sandbox with the README's drop-in
+#     (ReadWritePaths=);
 #   - `systemctl stop` ends with exit status 0 and leaves no candidate node;
 #   - a SIGSTOPped daemon misses its watchdog pings: systemd kills it
 #     (WatchdogSec=) and starts it again;
@@ -105,9 +107,13 @@ podman_cmd run -d --name "${name}-zk" -e ZOO_ADMINSERVER_ENABLED=false "${ZOOKEE
 podman_cmd run -d --name "${name}-box" --network "container:${name}-zk" --privileged \
   --systemd=always "${deb_image}" >/dev/null
 await "systemd running" 120 '[[ $(systemctl is-system-running) =~ ^(running|degraded)$ ]]'
-# The ZooKeeper address and election as an operator's drop-in gives them.
+# The ZooKeeper address, the election and a start hook as an operator's
+# drop-in gives them, with the README's ReadWritePaths= for the hook (the
+# packaged example promote writes /run/myapp/leader-epoch). /run/myapp is
+# the application's directory: its own unit would make it.
 in_box "mkdir -p /etc/systemd/system/zkelect.service.d
-  printf '[Service]\nEnvironment=ZKELECT_ZK_SERVERS=127.0.0.1:2181 ZKELECT_ELECTION_PATH=${election} ZKELECT_ID=sdtest\n' \
+  install -d -o zkelect -g zkelect /run/myapp
+  printf '[Service]\nEnvironment=ZKELECT_ZK_SERVERS=127.0.0.1:2181 ZKELECT_ELECTION_PATH=${election} ZKELECT_ID=sdtest\nEnvironment=ZKELECT_HOOKS_ON_START=/usr/share/zkelect/hooks/promote\nReadWritePaths=/run/myapp\n' \
     >/etc/systemd/system/zkelect.service.d/test.conf
   systemctl daemon-reload"
 await "ZooKeeper answering" 120 'exec 3<>/dev/tcp/127.0.0.1/2181'
@@ -122,8 +128,14 @@ phase "systemctl status shows the role"
 await "the leader role in systemctl status" 30 'systemctl status zkelect --no-pager | grep -q "Status: \"role leader"'
 in_box 'systemctl status zkelect --no-pager | grep "Status:"'
 
-phase "systemctl reload applies a new log level without a role change"
+phase "the start hook ran under the sandbox (ProtectSystem=strict, ReadWritePaths=)"
 leader_before=$(in_box 'zkelect leader')
+epoch=$(sed -n 's/.* epoch \([0-9]*\).*/\1/p' <<<"${leader_before}")
+await "the promote hook's /run/myapp/leader-epoch" 60 "[[ \$(cat /run/myapp/leader-epoch) == ${epoch} ]]"
+in_box 'journalctl -u zkelect --no-pager | grep "promoting"'
+echo "/run/myapp/leader-epoch: $(in_box 'cat /run/myapp/leader-epoch') (leader: ${leader_before})"
+
+phase "systemctl reload applies a new log level without a role change"
 pid_before=$(unit_property MainPID)
 # At the package's level (info) a request is not logged; at debug it is.
 in_box 'cp /etc/zkelect/zkelect.toml /tmp/zkelect.toml.orig
