@@ -26,7 +26,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "${repo_root}/scripts/lib/container.sh"
 
 if ! container_engine_find; then
-  echo "SKIPPED: no container engine (set ZKELECT_CONTAINER_ENGINE, or install podman)"
+  echo "SKIPPED: ${engine_missing}"
   exit 77
 fi
 
