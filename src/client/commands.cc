@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -282,6 +283,11 @@ Result<Target> ResolveTarget(const ClientOptions& options, const Environment& en
   } else if (::access(options.default_config_path.c_str(), F_OK) == 0) {
     config_file = options.default_config_path;
   }
+  // Of the file, only what reaches the daemon: a bad value of another key is
+  // the daemon's to refuse (it runs on, or a reload keeps the old one), and
+  // must not fail a liveness probe meanwhile.
+  flags.only_file_keys = std::set<std::string>{"http.listen"};
+  if (want_token) flags.only_file_keys->insert("http.token_file");
   flags.values["zk.auth_file"] = "";
   if (!want_token) {
     flags.values["http.token_file"] = "";

@@ -680,6 +680,24 @@ TEST_F(CommandsTest, ClientCommandsReadTheDaemonsDefaultConfigFile) {
   EXPECT_NE(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
 }
 
+// A typo in a daemon's setting (in Kubernetes: a ConfigMap edit, which every
+// pod sees at once) failed every client command, the liveness probe `zkelect
+// check live` included, while the daemons ran on: the kubelet would restart
+// every sidecar. The client reads only the keys it needs.
+TEST_F(CommandsTest, ABadDaemonSettingInTheFileDoesNotFailAProbe) {
+  StartServer();
+  const test::TempDir dir("zkelect-client");
+  const std::string config =
+      WriteFile(dir, "zkelect.toml",
+                "zk.session_timeout = \"10x\"\nsesion_typo = 1\n[http]\nlisten = \"" + Address() +
+                    "\"\n[hooks]\non_start = 7\n");
+  Outcome result = RunCommand({"check", "live", "--config", config});
+  EXPECT_EQ(result.code, 0) << result.err;
+  result = RunCommand({"leader", "--config", config});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
+}
+
 TEST(CommandsConfigTest, BadAddressOrConfigurationIsAUsageError) {
   Outcome result = RunCommand({"status", "--addr", "localhost"});
   EXPECT_EQ(result.code, 2);
