@@ -54,6 +54,18 @@ Json RecentTransitions(const Snapshot& snapshot) {
   return list;
 }
 
+Json CandidateIdList(const std::vector<std::string>& candidates, const CandidateIds& ids) {
+  Json list = Json::array();
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const CandidateId* id = i < ids.size() && ids[i] ? &*ids[i] : nullptr;
+    list.push_back(Json{{"node", candidates[i]},
+                        {"id", id ? Json(id->id) : Json(nullptr)},
+                        {"address", id ? Json(id->address) : Json(nullptr)},
+                        {"id_pending", id == nullptr}});
+  }
+  return list;
+}
+
 std::string NotReadyReason(const Snapshot& snapshot) {
   if (snapshot.session.state != "connected") return "session_" + snapshot.session.state;
   if (snapshot.health.enabled && snapshot.health.healthy != true) return "unhealthy";
@@ -94,13 +106,14 @@ std::string LeaderBody(const Snapshot& snapshot, uint64_t index) {
 }
 
 std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version,
-                       const HttpStats& http) {
+                       const HttpStats& http, const CandidateIds& ids) {
   const SessionView& session = snapshot.session;
   Json election{
       {"path", snapshot.election_path},
       {"own_node", snapshot.own_node ? Json(*snapshot.own_node) : Json(nullptr)},
       {"position", snapshot.position ? Json(*snapshot.position) : Json(nullptr)},
       {"candidates", snapshot.candidates},
+      {"candidate_ids", CandidateIdList(snapshot.candidates, ids)},
   };
   return Dump(Json{
       {"id", snapshot.id},

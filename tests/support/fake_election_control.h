@@ -4,6 +4,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
+#include <string>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -29,6 +31,31 @@ class FakeElectionControl : public ElectionControl {
     }
     changed_.notify_all();
     if (answer) done(*answer);
+  }
+
+  // Answers from the node data set with SetNodeData() at once, on the
+  // caller's thread; a node without data answers nullopt (gone). Counts the
+  // nodes asked for.
+  void ReadNodeData(std::vector<std::string> nodes,
+                    std::function<void(const std::string& node, std::optional<std::string> data)>
+                        done) override {
+    for (const std::string& node : nodes) {
+      std::optional<std::string> data;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++reads_;
+        if (auto it = node_data_.find(node); it != node_data_.end()) data = it->second;
+      }
+      done(node, data);
+    }
+  }
+  void SetNodeData(const std::string& node, std::string data) {
+    std::lock_guard<std::mutex> lock(mu_);
+    node_data_[node] = std::move(data);
+  }
+  size_t reads() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reads_;
   }
 
   bool IsResponsive() const override {
@@ -72,6 +99,8 @@ class FakeElectionControl : public ElectionControl {
   std::optional<ResignOutcome> outcome_ = ResignOutcome::kDone;
   std::vector<std::chrono::milliseconds> holds_;
   std::vector<std::function<void(ResignOutcome)>> pending_;
+  std::map<std::string, std::string> node_data_;
+  size_t reads_ = 0;
 };
 
 }  // namespace zkelect::testing

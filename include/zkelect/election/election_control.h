@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace zkelect {
 
@@ -22,6 +25,15 @@ class ElectionControl {
   // the queue after `hold`. `done` runs once, on the election loop thread,
   // when the outcome is known.
   virtual void Resign(std::chrono::milliseconds hold, std::function<void(ResignOutcome)> done) = 0;
+
+  // Reads the data of each of `nodes` (candidate names under the election
+  // path) once, without a watch, and passes it to `done` on the election loop
+  // thread: the node's data, or nullopt when it could not be read (no
+  // connected session, node gone, connection lost). A reply that the
+  // session never gives (it was replaced meanwhile) never calls `done`.
+  virtual void ReadNodeData(
+      std::vector<std::string> nodes,
+      std::function<void(const std::string& node, std::optional<std::string> data)> done) = 0;
 
   // True while the election loop has run within the last few seconds
   // (liveness for /healthz).

@@ -57,6 +57,9 @@ class ElectionLoop final : public TaskPoster, public ElectionControl {
 
   // ElectionControl:
   void Resign(std::chrono::milliseconds hold, std::function<void(ResignOutcome)> done) override;
+  void ReadNodeData(std::vector<std::string> nodes,
+                    std::function<void(const std::string& node, std::optional<std::string> data)>
+                        done) override;
   bool IsResponsive() const override;
 
  private:

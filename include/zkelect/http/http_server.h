@@ -12,6 +12,7 @@
 #include "zkelect/common/mutex.h"
 #include "zkelect/common/status.h"
 #include "zkelect/config/config.h"
+#include "zkelect/election/candidate_id_cache.h"
 #include "zkelect/election/state_board.h"
 #include "zkelect/http/answer_cache.h"
 #include "zkelect/http/host_policy.h"
@@ -143,8 +144,16 @@ class HttpServer {
   // in the hub and answers when it ends: for /leader, /status and
   // /is-leader.
   using ViewAnswer = std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>;
+  // `now_answer`, when given, renders the answer given at once instead of
+  // `answer` (which also renders the answer of a parked poll, on the hub's
+  // thread, where nothing may wait).
   void ServeView(const HttpRequest& req, HttpResponse& res, PendingAnswer& later,
-                 StateBoard::Topic topic, const ViewAnswer& answer);
+                 StateBoard::Topic topic, const ViewAnswer& answer,
+                 const ViewAnswer* now_answer = nullptr);
+  // The /status answer for `view`, with the candidates' ids as the cache has
+  // them. `wait`: wait up to kCandidateIdWait for ids not read yet (only
+  // while the session is connected).
+  std::shared_ptr<const Answer> StatusAnswer(const StateBoard::View& view, bool wait);
   // Answers with `view` as `answer` renders it, and its index.
   static void ReplyView(HttpResponse& res, const ViewAnswer& answer, const StateBoard::View& view);
 
@@ -170,6 +179,10 @@ class HttpServer {
   // requests that serve the same view.
   AnswerCache leader_answers_;
   AnswerCache is_leader_answers_;
+  // The candidates' ids for /status, read through `control_` on demand.
+  // Shared with the reads under way, which may answer after the server is
+  // gone.
+  std::shared_ptr<CandidateIdCache> candidate_ids_;
 
   // Owned by the owning thread (Start/Stop); constant while serving.
   std::unique_ptr<ConnectionServer> server_;
