@@ -17,6 +17,11 @@ systems alike. One real 3-server ZooKeeper ensemble serves zkelect, Curator
 and kazoo with the same session timeout; etcd (a 3-member cluster, the same
 replication) runs with the same lease TTL.
 
+Two more systems take part in the graceful rounds: "floor" (bench/tools/floor.c,
+the ZooKeeper steps of a handoff on the C client and nothing else) and
+"zkelect-poll" (zkelect without hooks; the successor begins when a parked
+/is-leader long-poll on it answers). The report puts zkelect against the floor.
+
 A graceful round is quick, a crash round waits out the session timeout: with
 --graceful-rounds above --rounds, the rounds past --rounds are graceful only,
 so that p99 is not simply the largest of 30 samples (nearest rank: with 100
@@ -41,6 +46,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import benchlib as bl  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
+from kazoo.exceptions import ConnectionLoss, KazooException  # noqa: E402
 from kazoo.protocol.states import EventType  # noqa: E402
 
 CURATOR_JARS = ["curator-recipes", "curator-framework", "curator-client", "zookeeper",
@@ -74,6 +80,7 @@ class System(abc.ABC):
 
     name = ""
     graceful_signal = signal.SIGTERM
+    kinds = ("graceful", "crash")  # the kinds of round this system takes part in
 
     def __init__(self, workdir, session_s):
         self.workdir = workdir
@@ -81,7 +88,7 @@ class System(abc.ABC):
         self.dir = workdir.sub(self.name)
         self.stamps = [StampFile(os.path.join(self.dir, "stamp-%d" % i)) for i in range(3)]
         self.procs = [None, None, None]
-        self.stops = {}
+        self.marks = {}  # slot -> {label: ns} of the stamps other than "start"
         self.leader = None
 
     @abc.abstractmethod
@@ -104,14 +111,21 @@ class System(abc.ABC):
 
     def poll_start(self, exclude):
         """(slot, ns) of the first new "start" stamp of a slot other than exclude.
-        "stop" stamps (zkelect's stop hook, Curator's notLeader) go to self.stops."""
+        Other stamps ("stop": zkelect's stop hook, Curator's notLeader; the
+        floor's "notified" and "listed") go to self.marks."""
         for slot, stamp in enumerate(self.stamps):
             for label, ns in stamp.new_lines():
-                if label == "stop":
-                    self.stops[slot] = ns
-                elif label == "start" and slot != exclude:
+                if label != "start":
+                    self.marks.setdefault(slot, {})[label] = ns
+                elif slot != exclude:
                     return slot, ns
         return None
+
+    def arm(self, old):
+        """Called just before the leader (slot old) is signalled."""
+
+    def disarm(self):
+        """Called once the round has its successor."""
 
     def bring_up(self):
         self.start(0)
@@ -134,22 +148,26 @@ class System(abc.ABC):
         old = self.leader
         for s in self.stamps:
             s.new_lines()
-        self.stops = {}
+        self.marks = {}
         signo = self.graceful_signal if kind == "graceful" else signal.SIGKILL
+        self.arm(old)
         watch = self.watch_leader_node() if watch_deletion else None
         t0 = time.monotonic_ns()
         os.kill(self.procs[old].pid, signo)
         found = bl.wait_for("%s: a successor after %s" % (self.name, kind),
                             lambda: self.poll_start(old), self.session_s * 3 + 15, poll=0.005)
         slot, t1 = found
+        self.disarm()
         self.poll_start(None)  # the old leader's stop stamp, if not read yet
-        stop = self.stops.get(old)
+        stop = self.marks.get(old, {}).get("stop")
+        successor = self.marks.get(slot, {})
         deleted = watch.deleted_ns(timeout=2) if watch else None
         self.leader = slot
         self.procs[old].stop(signal.SIGKILL, timeout=10)  # graceful ones exit on their own
         self.start(old)
         self.wait_full()
-        return {"t0": t0, "t1": t1, "stop": stop, "deleted": deleted, "old": old, "new": slot}
+        return {"t0": t0, "t1": t1, "stop": stop, "deleted": deleted, "old": old, "new": slot,
+                "notified": successor.get("notified"), "listed": successor.get("listed")}
 
     def stop(self):
         for p in self.procs:
@@ -188,7 +206,12 @@ class ZkElection:
         return self.zk.get_children(self.path) if self.zk.exists(self.path) else []
 
     def count(self):
-        return len(self.children())
+        """How many candidates; -1 while the bench's session is between
+        servers (kazoo reconnects by itself: ask again)."""
+        try:
+            return len(self.children())
+        except ConnectionLoss:
+            return -1
 
     def watch_leader(self):
         names = self.children()
@@ -227,6 +250,86 @@ class ZkelectSystem(ZkSystem):
                        extra=["--hooks.on_start", json.dumps([self.stamp_tool, path, "start"]),
                               "--hooks.on_stop", json.dumps([self.stamp_tool, path, "stop"])])
         return d.start().proc
+
+
+class ZkelectPollSystem(ZkSystem):
+    """zkelect without hooks, as a program that long-polls its daemon sees a
+    handoff: before the signal, each follower's daemon has a parked
+    `GET /is-leader?index=<its index>&wait=60s` (bench/tools/longpoll.c, the
+    kernel's receive time of the answer); the successor begins when its
+    answer says `"leader":true`."""
+
+    name = "zkelect-poll"
+    kinds = ("graceful",)
+
+    def __init__(self, workdir, session_s, ens, zk, longpoll):
+        super().__init__(workdir, session_s, ens, zk, "/bench/zkelect-poll")
+        self.longpoll = longpoll
+        self.daemons = [None, None, None]
+        self.pollers = {}  # slot -> (bl.Proc, its output file)
+
+    def spawn(self, slot):
+        self.daemons[slot] = bl.Zkelect(self.workdir, "p%d" % slot, self.ens.connect,
+                                        self.election_path, self.session_s).start()
+        return self.daemons[slot].proc
+
+    def arm(self, old):
+        for slot, d in enumerate(self.daemons):
+            if slot == old:
+                continue
+            status, body = bl.http_get(d.url("/is-leader"))
+            if status != 503:
+                raise bl.BenchError("%s: follower %d answers /is-leader with %s %r"
+                                    % (self.name, slot, status, body))
+            base = os.path.join(self.dir, "poll-%d" % slot)
+            for f in (base + ".ready", base + ".out"):
+                open(f, "w").close()
+            with open(base + ".out", "wb") as out:
+                p = bl.Proc([self.longpoll, "127.0.0.1", str(d.port), "/is-leader?wait=60s",
+                             str(json.loads(body)["index"]), "1", base + ".ready",
+                             '"leader":true'], base + ".log", stdout=out)
+            self.pollers[slot] = (p, base)
+        bl.wait_for("%s: parked long-polls" % self.name,
+                    lambda: all(os.path.getsize(base + ".ready") > 0
+                                for _, base in self.pollers.values()), 10, poll=0.02)
+
+    def poll_start(self, exclude):
+        if not self.pollers:  # bring-up: no poll is parked, ask each daemon
+            for slot, d in enumerate(self.daemons):
+                if slot != exclude and d and bl.http_get(d.url("/is-leader"))[0] == 200:
+                    return slot, 0
+            return None
+        for slot, (_, base) in self.pollers.items():
+            with open(base + ".out") as f:
+                fields = f.read().split()
+            if len(fields) == 3 and fields[0] == "200":
+                return slot, int(fields[1])
+        return None
+
+    def disarm(self):
+        for p, _ in self.pollers.values():
+            p.stop(signal.SIGKILL, timeout=2)
+        self.pollers = {}
+
+
+class FloorSystem(ZkSystem):
+    """The floor: bench/tools/floor.c, the ZooKeeper steps of a handoff on the
+    C client and nothing else (see there). Its start stamp is the same stamp
+    tool's, spawned the same way as zkelect's start hook; it also stamps
+    when its watch fired ("notified") and when its listing and the read of
+    its own node were answered ("listed", just before the spawn)."""
+
+    name = "floor"
+    kinds = ("graceful",)
+
+    def __init__(self, workdir, session_s, ens, zk, floor, stamp):
+        super().__init__(workdir, session_s, ens, zk, "/bench/floor")
+        self.floor, self.stamp_tool = floor, stamp
+
+    def spawn(self, slot):
+        argv = [self.floor, self.ens.connect, self.election_path,
+                str(int(self.session_s * 1000)), self.stamps[slot].path, self.stamp_tool]
+        return bl.Proc(argv, os.path.join(self.dir, "f%d.log" % slot))
 
 
 class CuratorSystem(ZkSystem):
@@ -300,8 +403,9 @@ def record(samples, kind, moments):
     """Adds one round's latencies (ns) to one system's samples."""
     t0, t1, stop, deleted = (moments[k] for k in ("t0", "t1", "stop", "deleted"))
     samples[kind].append(t1 - t0)
-    if stop is not None:
-        samples["stop_" + kind].append(stop - t0)
+    for mark in ("stop", "notified", "listed"):
+        if moments.get(mark) is not None:
+            samples[mark + "_" + kind].append(moments[mark] - t0)
     if deleted is not None:
         samples["deleted_" + kind].append(deleted - t0)
         samples["after_deleted_" + kind].append(t1 - deleted)
@@ -316,6 +420,39 @@ def spawn_cost(stamp):
 def fmt_row(name, s):
     return "| %s | %d | %.2f | %.2f | %.2f | %.2f |" % (name, s["n"], s["p50"], s["p90"], s["p99"],
                                                         s["max"])
+
+
+def against_floor(results):
+    """zkelect's graceful handoff against the floor's, at p50 and p99: the
+    hook path (zkelect's start hook begins vs the floor's spawned stamp) and
+    the long-poll path (the parked /is-leader answer of zkelect-poll vs the
+    moment the floor knows it leads: its listing and own read answered)."""
+    floor = results.get("floor")
+    if not floor or not floor["graceful"]:
+        return []
+    pairs = [("hook path: start hook begins", "zkelect", "graceful", "graceful",
+              "floor: its stamp tool begins"),
+             ("long-poll path: /is-leader answers", "zkelect-poll", "graceful", "listed_graceful",
+              "floor: listing and own read answered"),
+             ("long-poll path: /is-leader answers", "zkelect-poll", "graceful",
+              "notified_graceful", "floor: its watch fires")]
+    lines = ["", "#### Against the floor (graceful, in this run), ms", "",
+             "| path | zkelect p50 | p99 | floor moment | floor p50 | p99 "
+             "| zkelect / floor p50 | p99 |", "|---|---|---|---|---|---|---|---|"]
+    for path, system, kind, floor_kind, floor_moment in pairs:
+        if not results.get(system, {}).get(kind) or not floor[floor_kind]:
+            continue
+        z, f = bl.summary_ms(results[system][kind]), bl.summary_ms(floor[floor_kind])
+        lines.append("| %s | %.2f | %.2f | %s | %.2f | %.2f | %.2fx | %.2fx |" % (
+            path, z["p50"], z["p99"], floor_moment, f["p50"], f["p99"], z["p50"] / f["p50"],
+            z["p99"] / f["p99"]))
+    f = bl.summary_ms(floor["graceful"])
+    peers = [(name, bl.summary_ms(r["graceful"])) for name, r in results.items()
+             if name != "floor" and r["graceful"]]
+    lines += ["", "| system | p50 / floor p50 | p99 / floor p99 |", "|---|---|---|"]
+    for name, s in peers:
+        lines.append("| %s | %.2fx | %.2fx |" % (name, s["p50"] / f["p50"], s["p99"] / f["p99"]))
+    return lines
 
 
 def report(results, session_s, hook_cost):
@@ -335,9 +472,10 @@ def report(results, session_s, hook_cost):
             lines += ["", "| peer | peer p50 / zkelect p50 | peer p99 / zkelect p99 |",
                       "|---|---|---|"]
             for name, s in stats.items():
-                if name != "zkelect":
+                if name not in ("zkelect", "zkelect-poll", "floor"):
                     lines.append("| %s | %.2fx | %.2fx |" % (name, s["p50"] / z["p50"],
                                                              s["p99"] / z["p99"]))
+    lines += against_floor(results)
     split = [(name, bl.summary_ms(r["stop_graceful"]), bl.summary_ms(r["graceful"]))
              for name, r in results.items() if r["stop_graceful"] and r["graceful"]]
     if split:
@@ -378,7 +516,7 @@ def main():
                          "up to 1.5 ticks after its timeout (see ZkEnsemble)")
     ap.add_argument("--session-timeout", type=float, default=2.0,
                     help="ZooKeeper session timeout and etcd lease TTL, seconds")
-    ap.add_argument("--systems", default="zkelect,curator,kazoo,etcd")
+    ap.add_argument("--systems", default="zkelect,zkelect-poll,floor,curator,kazoo,etcd")
     ap.add_argument("--etcd-members", type=int, default=3,
                     help="etcd cluster size (3: the same replication as ZooKeeper's ensemble)")
     ap.add_argument("--kinds", default="graceful,crash")
@@ -403,6 +541,12 @@ def main():
         for name in wanted:
             if name == "zkelect":
                 systems.append(ZkelectSystem(wd, args.session_timeout, ens, zk, stamp))
+            elif name == "zkelect-poll":
+                systems.append(ZkelectPollSystem(wd, args.session_timeout, ens, zk,
+                                                 bl.build_longpoll(wd)))
+            elif name == "floor":
+                systems.append(FloorSystem(wd, args.session_timeout, ens, zk,
+                                           bl.build_floor(wd), stamp))
             elif name == "curator":
                 systems.append(CuratorSystem(wd, args.session_timeout, ens, zk))
             elif name == "kazoo":
@@ -422,25 +566,39 @@ def main():
         kinds = args.kinds.split(",")
         results = {s.name: {k + "_" + kind if k else kind: []
                             for kind in ("graceful", "crash")
-                            for k in ("", "stop", "deleted", "after_deleted")}
+                            for k in ("", "stop", "notified", "listed", "deleted",
+                                      "after_deleted")}
                    for s in systems}
         wanted_rounds = {k: args.rounds for k in kinds}
         if "graceful" in kinds and args.graceful_rounds is not None:
             wanted_rounds["graceful"] = args.graceful_rounds
         total = max(wanted_rounds.values())
+        stopped_early = None
         for r in range(total):
             order = systems[r % len(systems):] + systems[:r % len(systems)]
             this_round = [k for k in kinds if r < wanted_rounds[k]]
-            for kind in this_round:
-                for s in order:
-                    record(results[s.name], kind,
-                           s.round(kind, watch_deletion=kind in args.watch_deletion.split(",")))
-                    time.sleep(0.2)  # let the restarted participant settle
+            try:
+                for kind in this_round:
+                    for s in order:
+                        if kind not in s.kinds:
+                            continue
+                        record(results[s.name], kind,
+                               s.round(kind, watch_deletion=kind in args.watch_deletion.split(",")))
+                        time.sleep(0.2)  # let the restarted participant settle
+            except (bl.BenchError, KazooException) as e:
+                # What was measured until then is still reported, and says so.
+                stopped_early = "round %d of %d failed (%s: %s)" % (r + 1, total,
+                                                                   type(e).__name__, e)
+                bl.log(stopped_early)
+                break
             bl.log("round %d/%d: %s" % (r + 1, total, ", ".join(
                 "%s %s" % (s.name, "/".join("%.1f" % (results[s.name][k][-1] / 1e6)
-                                            for k in this_round))
+                                            for k in this_round if k in s.kinds))
                 for s in systems)))
         hook_cost = spawn_cost(stamp)
+        if stopped_early:
+            print("\n**This run stopped early**: %s; the tables hold the rounds before." %
+                  stopped_early)
         print(report(results, args.session_timeout, hook_cost))
         if args.json:
             with open(args.json, "w") as f:

@@ -181,9 +181,7 @@ def main():
     ens = nginx = None
     daemons = []
     try:
-        tools = {"longpoll": os.path.join(wd.path, "longpoll")}
-        subprocess.run(["gcc", "-O2", "-o", tools["longpoll"],
-                        os.path.join(bl.BENCH, "tools", "longpoll.c")], check=True)
+        tools = {"longpoll": bl.build_longpoll(wd)}
         ens = bl.ZkEnsemble(wd)
         ens.start()
         extra = ["--http.max_waiters", str(args.waiters + 100)]

@@ -1,5 +1,6 @@
 # Warnings travel through an INTERFACE target so that every target of the
-# project gets the same set; -Werror applies when built on its own.
+# project gets the same set; -Werror with ZKELECT_WARNINGS_AS_ERRORS (the
+# presets).
 # Not -Wnull-dereference: with GCC 12 at -O2 it fires inside libstdc++ and
 # CLI11 code inlined into ours (false positives we cannot fix at the source).
 add_library(zkelect_warnings INTERFACE)

@@ -41,6 +41,11 @@ test_packages=(
   prometheus
   # the status page's browser test: headless Chromium driven by Selenium
   chromium chromium-driver python3-selenium
+  # the container tests (label container): podman with runc (crun cannot run
+  # on a cgroup v1/hybrid host), netavark for pod networks, catatonit for the
+  # pods' pause image, and debootstrap, which makes the debian:bookworm-slim
+  # base image locally when it cannot be pulled (scripts/lib/container.sh)
+  podman runc netavark catatonit debootstrap
 )
 
 # The peers the benchmarks measure zkelect against (Curator with a JDK to

@@ -28,9 +28,11 @@ four_letter_word() {
 
 bash "${repo_root}/scripts/install-deps.sh"
 
-log "building (cmake --preset release && cmake --build --preset release)"
+# The daemon alone: the demo needs no test program (building every test
+# suite first took many minutes before anything started).
+log "building zkelect (cmake --preset release && cmake --build --preset release --target zkelect)"
 cmake --preset release >/dev/null
-cmake --build --preset release
+cmake --build --preset release --target zkelect
 zkelect_bin="${repo_root}/build/release/zkelect"
 
 for port in "${http_ports[@]}"; do

@@ -123,8 +123,27 @@ run_tests() {
   # (handoff within 1 s, long-poll within 100 ms).
   local parallel=1
   [[ ${preset} == fuzz ]] && parallel=${jobs}
+  local output status=0
+  output=$(mktemp)
   ctest --preset "${preset}" --parallel "${parallel}" --output-on-failure \
-    "${label_args[@]}" "${ctest_args[@]}"
+    "${label_args[@]}" "${ctest_args[@]}" 2>&1 | tee "${output}" || status=$?
+  note_skipped "${preset}" "${output}"
+  rm -f "${output}"
+  return "${status}"
+}
+
+# note_skipped <preset> <ctest output>: adds each test ctest skipped to
+# `skipped`, with the reason it printed (a line starting with "SKIPPED:", as
+# the container tests print when they find no engine), for the summary.
+skipped=()
+note_skipped() {
+  local preset=$1 output=$2 name reason
+  local log="${repo_root}/build/${preset}/Testing/Temporary/LastTest.log"
+  while read -r name; do
+    reason=$(awk -v test="${name}" '/^[0-9]+\/[0-9]+ Testing: / { current = $3 }
+      current == test && /^SKIPPED/ { print; exit }' "${log}" 2>/dev/null)
+    skipped+=("$(printf '%-28s %s' "${preset}: ${name}" "${reason:-skipped, no reason printed (see ${log})}")")
+  done < <(sed -n 's/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "${output}")
 }
 
 # background_builder <preset>...: builds the given presets in order, at
@@ -226,6 +245,10 @@ total=$((SECONDS - total_start))
 echo "===== test.sh: summary ====="
 printf '%s\n' "${summary[@]}"
 printf '%-28s %4dm%02ds\n' "total" $((total / 60)) $((total % 60))
+if [[ ${#skipped[@]} -gt 0 ]]; then
+  echo "skipped tests:"
+  printf '%s\n' "${skipped[@]}"
+fi
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "test.sh: FAILED: ${failed[*]}" >&2
   exit 1

@@ -114,7 +114,12 @@ int main(int argc, char** argv) {
     config.value().child.command = std::move(leader_command);
     zkelect::ConfigureLogging(config->log);
     for (const std::string& warning : warnings) spdlog::warn("configuration: {}", warning);
-    return zkelect::Daemon(std::move(config).value()).Run();
+    // SIGHUP loads the configuration again as here: the same file and
+    // environment, the same command-line flags on top.
+    auto reload = [&flags](std::vector<std::string>* reload_warnings) {
+      return zkelect::LoadConfig(flags, zkelect::CurrentEnvironment(), reload_warnings);
+    };
+    return zkelect::Daemon(std::move(config).value(), reload).Run();
   }
   return zkelect::RunClientCommand(app, client_options, zkelect::CurrentEnvironment(), std::cout,
                                    std::cerr);

@@ -49,6 +49,8 @@ constexpr char kConfigEnv[] = "ZKELECT_CONFIG";
 constexpr std::string_view kStatus = "status";
 constexpr std::string_view kLeader = "leader";
 constexpr std::string_view kResign = "resign";
+constexpr std::string_view kWithdraw = "withdraw";
+constexpr std::string_view kJoin = "join";
 constexpr std::string_view kWait = "wait";
 constexpr std::string_view kCheck = "check";
 
@@ -425,6 +427,22 @@ int RunResign(Invocation& call, DaemonClient& client, const Target& target) {
   return kSuccess;
 }
 
+// POST /withdraw or /join: waits like resign (a leader's withdraw runs its
+// stop hook first).
+int RunMaintenance(Invocation& call, DaemonClient& client, const Target& target, bool on) {
+  Result<DaemonReply> reply = client.Post(on ? "/withdraw" : "/join", kResignReadTimeout);
+  if (!reply.ok()) return call.Unreachable(reply.status(), target);
+  if (call.options().json) {
+    call.PrintBody(*reply);
+    return reply->status == 200 ? kSuccess : kFalse;
+  }
+  if (reply->status != 200) return call.Refused(*reply);
+  call.out() << (on ? "withdrawn for maintenance: no node of ours in the election (a leader's "
+                      "stop hook ran first); `zkelect join` ends it\n"
+                    : "joined: back in the election at the back of the queue\n");
+  return kSuccess;
+}
+
 // The leader as `wait --change` compares it: node and epoch, or none.
 std::optional<std::pair<std::string, int64_t>> LeaderKey(const Json& status) {
   const Json& leader = Member(status, "leader");
@@ -552,11 +570,21 @@ void AddCommonOptions(CLI::App& command, ClientOptions* options) {
   command
       .add_option_function<std::string>(
           "--config", [options](const std::string& value) { options->config_path = value; },
-          std::string("read http.listen (and for resign http.token_file) from this TOML file; "
+          std::string("read http.listen (and for resign, withdraw and join http.token_file) from "
+                      "this TOML file; "
                       "empty for none [default: env ") +
               kConfigEnv + ", else " + kDefaultConfigPath + " if it exists, as the daemon]")
       ->type_name("FILE");
   command.add_flag("--json", options->json, "print the daemon's JSON answer, one line");
+}
+
+// The POST subcommands (resign, withdraw, join) send the bearer token.
+void AddTokenFileOption(CLI::App& command, ClientOptions* options) {
+  command
+      .add_option("--token-file", options->token_file,
+                  std::string("file holding the bearer token (env ") + kTokenFileEnv +
+                      ", else http.token_file of --config)")
+      ->type_name("FILE");
 }
 
 }  // namespace
@@ -582,12 +610,19 @@ void AddClientCommands(CLI::App& app, ClientOptions* options) {
   AddCommonOptions(*resign, options);
   resign->add_option("--hold", options->hold, "stay out of the election this long, e.g. 30s")
       ->type_name("DURATION");
-  resign
-      ->add_option("--token-file", options->token_file,
-                   std::string("file holding the bearer token (env ") + kTokenFileEnv +
-                       ", else http.token_file of --config)")
-      ->type_name("FILE");
+  AddTokenFileOption(*resign, options);
   resign->footer(kExit);
+
+  for (const bool on : {true, false}) {
+    CLI::App* maintenance = app.add_subcommand(
+        std::string(on ? kWithdraw : kJoin),
+        on ? "Maintenance: leave the election and stay out until `zkelect join` (a leader "
+             "hands over first: stop hook, then delete)"
+           : "End maintenance: rejoin the election at the back of the queue");
+    AddCommonOptions(*maintenance, options);
+    AddTokenFileOption(*maintenance, options);
+    maintenance->footer(kExit);
+  }
 
   CLI::App* wait = app.add_subcommand(
       std::string(kWait),
@@ -622,23 +657,28 @@ void AddClientCommands(CLI::App& app, ClientOptions* options) {
 int RunClientCommand(const CLI::App& app, const ClientOptions& options, const Environment& env,
                      std::ostream& out, std::ostream& err) {
   std::string_view command;
-  for (const std::string_view name : {kStatus, kLeader, kResign, kWait, kCheck}) {
+  for (const std::string_view name : {kStatus, kLeader, kResign, kWithdraw, kJoin, kWait, kCheck}) {
     if (app.got_subcommand(std::string(name))) command = name;
   }
   if (command.empty()) {
-    err << "zkelect: expected a subcommand: status, leader, resign, wait or check\n";
+    err << "zkelect: expected a subcommand: status, leader, resign, withdraw, join, wait or "
+           "check\n";
     return kUsageError;
   }
   Invocation call(command == kCheck ? "check " + options.probe : std::string(command), options, out,
                   err);
 
-  Result<Target> target = ResolveTarget(options, env, /*want_token=*/command == kResign);
+  const bool posts = command == kResign || command == kWithdraw || command == kJoin;
+  Result<Target> target = ResolveTarget(options, env, /*want_token=*/posts);
   if (!target.ok()) return call.Fail(kUsageError, target.status().message());
   DaemonClient client(target->address, kRequestTimeout, target->token);
 
   if (command == kStatus) return RunStatus(call, client, *target);
   if (command == kLeader) return RunLeader(call, client, *target);
   if (command == kResign) return RunResign(call, client, *target);
+  if (command == kWithdraw || command == kJoin) {
+    return RunMaintenance(call, client, *target, command == kWithdraw);
+  }
   if (command == kWait) return RunWait(call, client, *target);
   return RunCheck(call, client, *target);
 }

@@ -370,6 +370,12 @@ bool CheckAddress(const Typed& v, Config* c) {
   return true;
 }
 
+bool CheckStateDir(const Typed& v, Config* c) {
+  if (!IsCleanText(Text(v)) || (!Text(v).empty() && Text(v).front() != '/')) return false;
+  c->state_dir = Text(v);
+  return true;
+}
+
 bool CheckZkServers(const Typed& v, Config* c) {
   if (!IsConnectString(Text(v))) return false;
   c->zk.servers = Text(v);
@@ -611,13 +617,17 @@ bool CheckChildStopGrace(const Typed& v, Config* c) {
 }
 
 // Every key but `meta`, in the order of config/zkelect.toml.
-constexpr std::array<KeySpec, 32> kKeys = {{
+constexpr std::array<KeySpec, 33> kKeys = {{
     {"id", Kind::kString, R"("web-1")",
      "expected a non-empty name of at most 255 bytes without control characters", "ID",
      "this candidate's id, published in its node [default: the host name]", &CheckId},
     {"address", Kind::kString, R"("10.0.0.5:8080")",
      "expected text without control characters, like 10.0.0.5:8080", "ADDRESS",
      "what followers should use to reach the leader's application [default: empty]", &CheckAddress},
+    {"state_dir", Kind::kString, R"("/var/lib/zkelect")",
+     "expected an absolute directory path, or empty for none", "DIR",
+     "where maintenance mode persists across restarts [default: empty, not persisted]",
+     &CheckStateDir},
     {"zk.servers", Kind::kString, R"("127.0.0.1:2181")",
      "expected a ZooKeeper connect string host:port[,host:port...][/chroot] like "
      "zk1:2181,zk2:2181/app",

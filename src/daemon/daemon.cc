@@ -14,7 +14,11 @@
 #include "zkelect/common/clock.h"
 #include "zkelect/common/duration.h"
 #include "zkelect/config/config_loader.h"
+#include "zkelect/daemon/config_reloader.h"
 #include "zkelect/daemon/init_shim.h"
+#include "zkelect/daemon/logging.h"
+#include "zkelect/daemon/maintenance_control.h"
+#include "zkelect/daemon/maintenance_store.h"
 #include "zkelect/daemon/signal_pipe.h"
 #include "zkelect/daemon/systemd_notifier.h"
 #include "zkelect/election/election_loop.h"
@@ -95,12 +99,15 @@ std::function<void(const Snapshot&)> SystemdReporter(const SystemdNotifier& syst
   };
 }
 
-// The next signal or Notify() code from `signals`, or nullopt once
-// `deadline` (if any) has passed. SIGHUP is logged and skipped: reload is
-// not supported yet, and its default action would have ended the daemon
-// without its stop hook.
+// The next signal or Notify() code from `signals` other than SIGHUP, or
+// nullopt once `deadline` (if any) has passed. A SIGHUP runs `reload` (or is
+// logged and skipped when there is none: leaving the election). SIGHUPs
+// that arrived while a reload ran are coalesced into one more reload, so a
+// storm of them cannot queue up work; a signal found among them is
+// returned at once.
 std::optional<int> NextSignal(SignalPipe& signals,
-                              std::optional<std::chrono::steady_clock::time_point> deadline) {
+                              std::optional<std::chrono::steady_clock::time_point> deadline,
+                              const std::function<void()>& reload = nullptr) {
   for (;;) {
     int timeout_ms = -1;
     if (deadline) {
@@ -110,18 +117,38 @@ std::optional<int> NextSignal(SignalPipe& signals,
     }
     const std::optional<int> signo = signals.Wait(timeout_ms);
     if (signo != SIGHUP) return signo;
-    spdlog::warn("received SIGHUP: reload is not supported yet; nothing changed");
+    if (!reload) {
+      spdlog::warn("received SIGHUP while leaving the election; not reloading");
+      continue;
+    }
+    spdlog::info("received SIGHUP; reloading the configuration");
+    reload();
+    bool again = false;
+    for (std::optional<int> next = signals.Wait(0); next; next = signals.Wait(0)) {
+      if (next != SIGHUP) return next;
+      again = true;
+    }
+    if (again) signals.Notify(SIGHUP);
   }
 }
 
 }  // namespace
 
-Daemon::Daemon(Config config) : config_(std::move(config)) {}
+Daemon::Daemon(Config config, ConfigReloader::Loader reload)
+    : config_(std::move(config)), reload_(std::move(reload)) {}
 
 int Daemon::Run() {
   if (const std::optional<int> pid1_exit = InitShim::RunIfPid1()) return *pid1_exit;
   SignalPipe signals({SIGTERM, SIGINT, SIGHUP});
   std::signal(SIGPIPE, SIG_IGN);
+
+  // state_dir (design §6): a node withdrawn before the restart stays out from
+  // its first moment; a state it cannot trust stops the start, like a bad value.
+  Result<MaintenanceStore> store = MaintenanceStore::Open(config_.state_dir);
+  if (!store.ok()) {
+    spdlog::error("{}", store.status().message());
+    return 2;
+  }
 
   SystemClock clock;
   Snapshot initial;
@@ -142,7 +169,9 @@ int Daemon::Run() {
                              config_.hooks.start_failure == HooksConfig::StartFailure::kResign,
                              [&zk] { return zk.negotiated_timeout() / 2; }},
                             runner, loop, clock, metrics);
-  Recipe recipe(MakeRecipeOptions(config_), zk, clock, listener, metrics);
+  RecipeOptions recipe_options = MakeRecipeOptions(config_);
+  recipe_options.maintenance_since = store->state().since;
+  Recipe recipe(std::move(recipe_options), zk, clock, listener, metrics);
   listener.SetStepAside([&recipe](Reason reason) {
     recipe.Resign(
         kStepAsideHold, [](ElectionControl::ResignOutcome) {}, reason);
@@ -150,15 +179,47 @@ int Daemon::Run() {
   runner.SetChildExitHandler([&listener](HookTerm term, const ExitStatus& status) {
     listener.OnChildExited(term, status.ToString());
   });
-  loop.SetSnapshotDecorator([&listener](Snapshot* snapshot) { snapshot->hooks = listener.View(); });
-  std::unique_ptr<HealthMonitor> health;
-  if (config_.health.enabled()) {
-    health = std::make_unique<HealthMonitor>(
-        config_.health, [&loop, &recipe](const HealthVerdict& verdict) {
-          loop.Post([&recipe, verdict] { recipe.SetHealth(verdict.healthy, verdict.detail); });
+  const auto make_health = [&loop, &recipe](const HealthConfig& config) {
+    std::unique_ptr<HealthMonitor> monitor;
+    if (config.enabled()) {
+      monitor = std::make_unique<HealthMonitor>(config, [&loop, &recipe](const HealthVerdict& v) {
+        loop.Post([&recipe, v] { recipe.SetHealth(v.healthy, v.detail); });
+      });
+    }
+    return monitor;
+  };
+  std::unique_ptr<HealthMonitor> health = make_health(config_.health);
+  MaintenanceControl control(loop, store.value(), clock, config_.election.campaign);
+  HttpServer http(config_.http, board, control, metrics, kVersion);
+  // Reloads are owned by this (the main) thread, between signals. What runs
+  // on other threads takes the new settings through thread-safe setters;
+  // what the election owns changes in one task on the loop, serialized with
+  // every election event.
+  ConfigReloader reloader(
+      config_, reload_,
+      [&](const Config& next, const std::vector<std::string>&) {
+        const Config& old = reloader.running();
+        ReconfigureLogging(next.log);
+        http.Reconfigure(next.http);
+        runner.Reconfigure(next.hooks, next.child);
+        if (next.health != old.health) {
+          if (health) health->Stop();
+          health = make_health(next.health);
+          if (health) health->Start();
+        }
+        const bool health_dropped = old.health.enabled() && !next.health.enabled();
+        loop.Post([&listener, &recipe, next, health_dropped] {
+          listener.SetResignOnStartFailure(next.hooks.start_failure ==
+                                           HooksConfig::StartFailure::kResign);
+          recipe.Reconfigure(next.address, next.meta, next.election.recheck_interval);
+          if (health_dropped) recipe.SetHealth(true, "health check removed by a reload");
         });
-  }
-  HttpServer http(config_.http, board, loop, metrics, kVersion);
+      },
+      metrics, clock);
+  loop.SetSnapshotDecorator([&listener, &reloader](Snapshot* snapshot) {
+    snapshot->hooks = listener.View();
+    snapshot->config = reloader.View();
+  });
   const SystemdNotifier systemd = SystemdNotifier::FromEnvironment(CurrentEnvironment(), getpid());
   loop.SetAfterStep(SystemdReporter(systemd, clock));
 
@@ -171,8 +232,15 @@ int Daemon::Run() {
   loop.Start(recipe);
   if (health) health->Start();
 
-  int signo = NextSignal(signals, std::nullopt).value_or(SIGTERM);
-  while (signo == kLeftElection) signo = NextSignal(signals, std::nullopt).value_or(SIGTERM);
+  // After a reload, an empty task republishes the snapshot with its outcome.
+  const auto reload = [&reloader, &loop] {
+    [[maybe_unused]] const Status outcome = reloader.Reload();  // logged by Reload()
+    loop.Post([] {});
+  };
+  int signo = kLeftElection;
+  while (signo == kLeftElection) {
+    signo = NextSignal(signals, std::nullopt, reload).value_or(SIGTERM);
+  }
   // Leaving runs the stop hook, deletes our node and closes the session; it is
   // bounded, since past that the server drops our node by itself. It starts
   // first: a successor waits for it, and for nothing else done here. (A
@@ -181,7 +249,7 @@ int Daemon::Run() {
   spdlog::info("received signal {}; leaving the election (send it again to exit at once)", signo);
   systemd.Stopping("leaving the election");
   if (health) health->Stop();
-  const auto budget = ShutdownBudget(config_);
+  const auto budget = ShutdownBudget(reloader.running());
   std::optional<int> next = NextSignal(signals, std::chrono::steady_clock::now() + budget);
   if (next && *next != kLeftElection) {
     spdlog::warn("second signal {}; exiting now (killing the running hook and child)", *next);

@@ -68,24 +68,33 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
+// The formatter of `format`, in UTC.
+std::unique_ptr<spdlog::formatter> MakeFormatter(LogConfig::Format format) {
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  if (format == LogConfig::Format::kJson) {
+    formatter->add_flag<JsonMessageFlag>('j').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%j})");
+  } else {
+    formatter->add_flag<TextMessageFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %*");
+  }
+  return formatter;
+}
+
 }  // namespace
 
 void ConfigureLogging(const LogConfig& config) {
   auto logger = std::make_shared<spdlog::logger>("zkelect",
                                                  std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  if (config.format == LogConfig::Format::kJson) {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<JsonMessageFlag>('j').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%j})");
-    logger->set_formatter(std::move(formatter));
-  } else {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<TextMessageFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %*");
-    logger->set_formatter(std::move(formatter));
-  }
+  logger->set_formatter(MakeFormatter(config.format));
   logger->set_level(spdlog::level::from_str(config.level));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
+}
+
+void ReconfigureLogging(const LogConfig& config) {
+  const std::shared_ptr<spdlog::logger> logger = spdlog::default_logger();
+  logger->set_formatter(MakeFormatter(config.format));
+  logger->set_level(spdlog::level::from_str(config.level));
 }
 
 }  // namespace zkelect

@@ -57,6 +57,12 @@ void ElectionLoop::Resign(std::chrono::milliseconds hold, std::function<void(Res
   Post([this, hold, done = std::move(done)] { recipe_->Resign(hold, done); });
 }
 
+void ElectionLoop::SetMaintenance(bool on, std::function<void(ResignOutcome)> done) {
+  Post([this, on, since = clock_.WallNow(), done = std::move(done)] {
+    recipe_->SetMaintenance(on, since, done);
+  });
+}
+
 void ElectionLoop::Shutdown(std::function<void()> done) {
   Post([this, done = std::move(done)] { recipe_->Shutdown(done); });
 }

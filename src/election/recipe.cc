@@ -58,6 +58,7 @@ class Recipe::Step {
     if (--recipe_->step_depth_ > 0) return;
     ++recipe_->step_depth_;  // what Advance() does is part of this step
     recipe_->Advance();
+    recipe_->AnswerJoinWaiters();
     --recipe_->step_depth_;
     recipe_->CheckInvariants();
   }
@@ -89,9 +90,11 @@ Recipe::Recipe(RecipeOptions options, ZkClient& zk, const Clock& clock, RoleList
                Metrics& metrics)
     : options_(std::move(options)), zk_(zk), clock_(clock), listener_(listener), metrics_(metrics) {
   health_.enabled = options_.health_gated;
-  intent_ = !options_.campaign      ? Intent::kObserve
-            : options_.health_gated ? Intent::kUnhealthy
-                                    : Intent::kCampaign;
+  intent_ = !options_.campaign                       ? Intent::kObserve
+            : options_.maintenance_since.has_value() ? Intent::kMaintenance
+            : options_.health_gated                  ? Intent::kUnhealthy
+                                                     : Intent::kCampaign;
+  if (intent_ == Intent::kMaintenance) maintenance_since_ = options_.maintenance_since;
   zk_.SetEventSink(this);
 }
 
@@ -120,6 +123,7 @@ void Recipe::SetIntent(Intent next) {
   Note("intent", static_cast<int64_t>(intent_), static_cast<int64_t>(next));
   intent_ = next;
   if (next != Intent::kHold) hold_until_.reset();
+  if (next != Intent::kMaintenance) maintenance_since_.reset();
 }
 
 // Rule 12 for every way out: the stop first, the delete only once no stop
@@ -131,9 +135,10 @@ void Recipe::Advance() {
                                         stale_delete_in_flight_, close_at_.has_value());
     if (phase_ == SessionPhase::kClosed || close_at_) return;
     if (!WantsNode() && leadership_ == Leadership::kLeading) {
-      StepDown(intent_ == Intent::kResign     ? leave_reason_
-               : intent_ == Intent::kShutdown ? Reason::kShutdown
-                                              : Reason::kUnhealthy);
+      StepDown(intent_ == Intent::kResign        ? leave_reason_
+               : intent_ == Intent::kShutdown    ? Reason::kShutdown
+               : intent_ == Intent::kMaintenance ? Reason::kMaintenance
+                                                 : Reason::kUnhealthy);
     }
     // Nothing of ours is deleted while we lead or a stop runs: the successor
     // must not start before our stop hook ended.
@@ -142,6 +147,7 @@ void Recipe::Advance() {
       if (!stale_delete_in_flight_) DeleteStaleNode();
       if (!WantsNode() && node_ == NodePhase::kRegistered) DeleteOwnNode();
     }
+    Publish();
     if (WantsNode()) {
       Join();
     } else if (intent_ != Intent::kObserve && node_ == NodePhase::kNone && stale_.empty() &&
@@ -387,7 +393,54 @@ std::string Recipe::PathOf(const std::string& node) const {
 
 void Recipe::ForgetOwnNode() {
   own_node_.reset();
+  publish_in_flight_ = false;  // its answer, if any, is of a node we no longer hold
   if (node_ == NodePhase::kRegistered || node_ == NodePhase::kDeleting) node_ = NodePhase::kNone;
+}
+
+void Recipe::Reconfigure(std::string address, std::map<std::string, std::string> meta,
+                         std::chrono::milliseconds recheck_interval) {
+  Step step(this, "reconfigure");
+  options_.identity.address = std::move(address);
+  options_.identity.meta = std::move(meta);
+  if (recheck_interval != options_.recheck_interval && next_recheck_ != Clock::TimePoint::max()) {
+    next_recheck_ = std::min(next_recheck_, clock_.Now() + recheck_interval);
+  }
+  options_.recheck_interval = recheck_interval;
+  // Advance() (at the end of this step) publishes the identity.
+}
+
+// Sent as a write (Confirmed): the set goes through the ensemble's leader
+// like a create, so it is ordered with our other writes, and its watch
+// event reaches every follower that holds a data watch on our node.
+void Recipe::Publish() {
+  if (node_ != NodePhase::kRegistered || phase_ != SessionPhase::kConnected || publish_in_flight_ ||
+      clock_.Now() < publish_not_before_) {
+    return;
+  }
+  std::string data = EncodeNodeData(options_.identity);
+  if (data == published_) return;
+  publish_in_flight_ = true;
+  Note("publish");
+  const std::string node = *own_node_;
+  zk_.SetData(PathOf(node), data, Confirmed("published", [this, node, data](ZkCode code) {
+                if (!publish_in_flight_ || own_node_ != node) return;
+                publish_in_flight_ = false;
+                if (code == ZkCode::kOk) {
+                  published_ = data;
+                  if (leadership_ == Leadership::kLeading && leader_ && leader_->node == node) {
+                    leader_->identity = DecodeNodeData(data);  // what followers read
+                  }
+                } else if (code == ZkCode::kNoNode) {
+                  // Deleted behind our back (a follower does not watch its own
+                  // node): the listing finds it gone and rule 4 creates a new
+                  // one, which carries the identity then current.
+                  published_ = data;
+                  Refresh();
+                } else {
+                  publish_not_before_ = clock_.Now() + kRetryDelay;
+                  RetryLater();
+                }
+              }));
 }
 
 void Recipe::Join() {
@@ -399,8 +452,8 @@ void Recipe::Join() {
   }
   uuid_ = NewUuid();  // rule 1: fresh for every node we create
   node_ = NodePhase::kCreating;
-  zk_.Create(PathOf(CandidatePrefix(uuid_)), EncodeNodeData(options_.identity),
-             ZkClient::CreateMode::kEphemeralSequential,
+  published_ = EncodeNodeData(options_.identity);
+  zk_.Create(PathOf(CandidatePrefix(uuid_)), published_, ZkClient::CreateMode::kEphemeralSequential,
              Confirmed("created", [this](ZkCode code, const std::string& created) {
                OnCreated(code, created);
              }));
@@ -922,6 +975,54 @@ void Recipe::SetHealth(bool healthy, std::string detail) {
   UpdateRole(healthy ? Reason::kJoined : Reason::kUnhealthy);
 }
 
+void Recipe::SetMaintenance(bool on, std::chrono::system_clock::time_point since,
+                            std::function<void(ElectionControl::ResignOutcome)> done) {
+  Step step(this, "maintenance", on);
+  if (intent_ == Intent::kShutdown) {
+    done(ElectionControl::ResignOutcome::kShuttingDown);
+    return;
+  }
+  if (!options_.campaign) {
+    done(ElectionControl::ResignOutcome::kObserver);
+    return;
+  }
+  if (on) {
+    if (intent_ != Intent::kMaintenance) {
+      // (A resign under way ends with this delete; a hold ends here.) The
+      // stop hook, if we lead, goes out in Advance(), before the delete.
+      spdlog::info("maintenance: withdrawing from election {}{}", options_.election_path,
+                   leadership_ == Leadership::kLeading ? " (handing over first)" : "");
+      SetIntent(Intent::kMaintenance);
+      maintenance_since_ = since;
+      UpdateRole(Reason::kMaintenance);
+    }
+    withdraw_waiters_.push_back(std::move(done));  // FinishLeaving() answers
+    return;
+  }
+  if (intent_ == Intent::kMaintenance) {
+    spdlog::info("maintenance over: rejoining election {} at the back", options_.election_path);
+    // A withdraw (or a resign) still under way never got its node deleted:
+    // its "done" would be a lie. (The stop under way runs to its end.)
+    for (auto& waiter : std::exchange(withdraw_waiters_, {})) {
+      waiter(ElectionControl::ResignOutcome::kCancelled);
+    }
+    for (auto& waiter : std::exchange(resign_waiters_, {})) {
+      waiter(ElectionControl::ResignOutcome::kCancelled);
+    }
+    SetIntent(CampaignIntent());
+    UpdateRole(Reason::kJoined);
+  }
+  join_waiters_.push_back(std::move(done));  // AnswerJoinWaiters() answers
+}
+
+void Recipe::AnswerJoinWaiters() {
+  if (join_waiters_.empty()) return;
+  if (intent_ == Intent::kCampaign && node_ != NodePhase::kRegistered) return;
+  const auto outcome = intent_ == Intent::kShutdown ? ElectionControl::ResignOutcome::kShuttingDown
+                                                    : ElectionControl::ResignOutcome::kDone;
+  for (auto& waiter : std::exchange(join_waiters_, {})) waiter(outcome);
+}
+
 void Recipe::Shutdown(std::function<void()> done) {
   Step step(this, "shutdown");
   if (phase_ == SessionPhase::kClosed) {
@@ -939,7 +1040,11 @@ void Recipe::Shutdown(std::function<void()> done) {
 }
 
 void Recipe::FinishLeaving() {
+  // Nothing of ours is left in the election: a resign or a withdraw is done.
   for (auto& waiter : std::exchange(resign_waiters_, {})) {
+    waiter(ElectionControl::ResignOutcome::kDone);
+  }
+  for (auto& waiter : std::exchange(withdraw_waiters_, {})) {
     waiter(ElectionControl::ResignOutcome::kDone);
   }
   // After our delete, the next write waits for the successor's claim.
@@ -967,6 +1072,7 @@ void Recipe::FinishLeaving() {
     case Intent::kCampaign:
     case Intent::kUnhealthy:
     case Intent::kHold:
+    case Intent::kMaintenance:
       return;
   }
 }
@@ -1037,8 +1143,18 @@ void Recipe::CheckInvariants() const {
             (node_ != NodePhase::kDeleting && !stale_delete_in_flight_),
         "a delete of ours while a stop runs (rule 12)");
   check(hold_until_.has_value() == (intent_ == Intent::kHold), "hold_until_ exactly in kHold");
-  check(resign_waiters_.empty() || intent_ == Intent::kResign || intent_ == Intent::kShutdown,
+  check(resign_waiters_.empty() || intent_ == Intent::kResign || intent_ == Intent::kMaintenance ||
+            intent_ == Intent::kShutdown,
         "resign waiters outside a resign");
+  check(maintenance_since_.has_value() == (intent_ == Intent::kMaintenance),
+        "maintenance_since_ exactly in kMaintenance");
+  const bool leaving =
+      node_ != NodePhase::kNone || !stale_.empty() || leadership_ != Leadership::kNone;
+  check(withdraw_waiters_.empty() ||
+            ((intent_ == Intent::kMaintenance || intent_ == Intent::kShutdown) && leaving),
+        "withdraw answered late, or outside maintenance");
+  check(join_waiters_.empty() || (intent_ == Intent::kCampaign && node_ != NodePhase::kRegistered),
+        "join answered late, or outside a campaign");
   check(!close_at_ || (intent_ == Intent::kShutdown && node_ == NodePhase::kNone &&
                        leadership_ == Leadership::kNone),
         "close scheduled before leaving");
@@ -1141,7 +1257,8 @@ Snapshot Recipe::MakeSnapshot() const {
   s.last_transition = last_transition_;
   s.recent_transitions = recent_transitions_;
   s.health = health_;
-  s.ready = trusted && (!options_.campaign || registered) &&
+  s.maintenance_since = maintenance_since_;
+  s.ready = trusted && (!options_.campaign || registered || maintenance_since_) &&
             (!health_.enabled || health_.healthy == true);
   return s;
 }

@@ -46,6 +46,8 @@ std::string_view ReasonName(Reason reason) {
       return "joined";
     case Reason::kHoldOver:
       return "hold_over";
+    case Reason::kMaintenance:
+      return "maintenance";
   }
   return "unknown";  // unreachable for valid enum values
 }

@@ -144,8 +144,12 @@ HealthMonitor::HttpTarget HealthMonitor::ParseHttpTarget(const std::string& url)
   rest.remove_prefix(kScheme.size());
   const size_t slash = rest.find_first_of("/?");
   const std::string_view authority = rest.substr(0, slash);
-  target.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (target.path.front() == '?') target.path.insert(0, "/");
+  // The request target: the URL's path and query, with a leading "/" added
+  // when there is no path. (Built by appending: GCC 12 at -O3 reported a
+  // false -Wrestrict in libstdc++ for string::insert(0, "/") here.)
+  const std::string_view path_and_query = slash == std::string_view::npos ? "" : rest.substr(slash);
+  if (!path_and_query.starts_with('/')) target.path = "/";
+  target.path.append(path_and_query);
   target.authority = std::string(authority);
 
   std::string_view host;

@@ -34,7 +34,7 @@ ExitStatus Terminate(Process& process, milliseconds grace, const Process::LineCa
 }  // namespace
 
 HookRunnerImpl::HookRunnerImpl(HooksConfig hooks, ChildConfig child, ProcessSpawner& spawner)
-    : hooks_(std::move(hooks)), child_config_(std::move(child)), spawner_(spawner) {}
+    : spawner_(spawner), hooks_(std::move(hooks)), child_config_(std::move(child)) {}
 
 HookRunnerImpl::~HookRunnerImpl() { Stop(); }
 
@@ -99,7 +99,30 @@ std::optional<std::string> HookRunnerImpl::running() const {
   return running_;
 }
 
+void HookRunnerImpl::Reconfigure(HooksConfig hooks, ChildConfig child) {
+  MutexLock lock(&mu_);
+  child.command = child_config_.command;  // from the command line: never reloaded
+  hooks_ = std::move(hooks);
+  child_config_ = std::move(child);
+}
+
+HooksConfig HookRunnerImpl::hooks() const {
+  MutexLock lock(&mu_);
+  return hooks_;
+}
+
+ChildConfig HookRunnerImpl::child_config() const {
+  MutexLock lock(&mu_);
+  return child_config_;
+}
+
+bool HookRunnerImpl::has_child() const {
+  MutexLock lock(&mu_);
+  return !child_config_.command.empty();
+}
+
 bool HookRunnerImpl::has_hook(HookAction action) const {
+  MutexLock lock(&mu_);
   switch (action) {
     case HookAction::kStart:
       return !hooks_.on_start.empty();
@@ -155,16 +178,17 @@ void HookRunnerImpl::Loop() {
   if (child_) StopChild();
 }
 
-const std::vector<std::string>& HookRunnerImpl::CommandFor(HookAction action) const {
+const std::vector<std::string>& HookRunnerImpl::CommandFor(const HooksConfig& hooks,
+                                                           HookAction action) {
   switch (action) {
     case HookAction::kStart:
-      return hooks_.on_start;
+      return hooks.on_start;
     case HookAction::kStop:
-      return hooks_.on_stop;
+      return hooks.on_stop;
     case HookAction::kChange:
-      return hooks_.on_change;
+      return hooks.on_change;
   }
-  return hooks_.on_change;  // unreachable: every action is listed
+  return hooks.on_change;  // unreachable: every action is listed
 }
 
 HookOutcome HookRunnerImpl::Execute(const Job& job) {
@@ -195,11 +219,13 @@ HookOutcome HookRunnerImpl::Execute(const Job& job) {
   if (job.action == HookAction::kStop) started_ = false;
   if (job.action != HookAction::kChange) restart_at_.reset();  // the action decides now
   if (job.action == HookAction::kStop && child_) StopChild();  // child first, then on_stop
-  const std::vector<std::string>& argv = CommandFor(job.action);
-  if (!argv.empty()) outcome.hook = RunHook(HookName(job.action), argv, job.env);
+  // The hooks as configured now: a reload during this hook takes effect at the next.
+  const HooksConfig hooks = this->hooks();
+  const std::vector<std::string>& argv = CommandFor(hooks, job.action);
+  if (!argv.empty()) outcome.hook = RunHook(HookName(job.action), argv, job.env, hooks);
   if (job.action == HookAction::kStart && has_child()) {
     const bool go = !outcome.hook || outcome.hook->ok() ||
-                    hooks_.start_failure == HooksConfig::StartFailure::kIgnore;
+                    hooks.start_failure == HooksConfig::StartFailure::kIgnore;
     if (go) {
       outcome.child_error = StartChild(job.env);
       child_term_ = job.term;
@@ -209,7 +235,8 @@ HookOutcome HookRunnerImpl::Execute(const Job& job) {
 }
 
 HookResult HookRunnerImpl::RunHook(const std::string& name, const std::vector<std::string>& argv,
-                                   const std::map<std::string, std::string>& env) {
+                                   const std::map<std::string, std::string>& env,
+                                   const HooksConfig& hooks) {
   HookResult result;
   result.hook = name;
   const auto start = std::chrono::steady_clock::now();
@@ -226,12 +253,12 @@ HookResult HookRunnerImpl::RunHook(const std::string& name, const std::vector<st
   } else {
     Process& process = **spawned;
     SetKillable(&killable_hook_, &process);
-    result.status = process.Wait(hooks_.timeout, log_line);
+    result.status = process.Wait(hooks.timeout, log_line);
     if (!result.status) {
       result.timed_out = true;
       spdlog::warn("hook {} still running after {}; sending SIGTERM to its process group", name,
-                   FormatDuration(hooks_.timeout));
-      result.status = Terminate(process, hooks_.kill_grace, log_line);
+                   FormatDuration(hooks.timeout));
+      result.status = Terminate(process, hooks.kill_grace, log_line);
     }
     SetKillable(&killable_hook_, nullptr);
     // Whatever it left running still writes to the pipe: read on.
@@ -260,7 +287,8 @@ void HookRunnerImpl::LogResult(const HookResult& result) {
 
 std::string HookRunnerImpl::StartChild(const std::map<std::string, std::string>& env) {
   if (child_) return "";
-  Result<std::unique_ptr<Process>> spawned = spawner_.Spawn(child_config_.command, {env, false});
+  const std::vector<std::string> command = child_config().command;
+  Result<std::unique_ptr<Process>> spawned = spawner_.Spawn(command, {env, false});
   if (!spawned.ok()) {
     spdlog::error("leader-only child: {}", spawned.status().message());
     return spawned.status().message();
@@ -268,13 +296,13 @@ std::string HookRunnerImpl::StartChild(const std::map<std::string, std::string>&
   child_ = std::move(spawned).value();
   SetKillable(&killable_child_, child_.get());
   child_env_ = env;
-  spdlog::info("leader-only child started: {} (pid {})", child_config_.command[0], child_->pid());
+  spdlog::info("leader-only child started: {} (pid {})", command[0], child_->pid());
   return "";
 }
 
 void HookRunnerImpl::StopChild() {
   const int pid = child_->pid();
-  const ExitStatus status = Terminate(*child_, child_config_.stop_grace, nullptr);
+  const ExitStatus status = Terminate(*child_, child_config().stop_grace, nullptr);
   spdlog::info("leader-only child {} stopped: {}", pid, status.ToString());
   SetKillable(&killable_child_, nullptr);
   child_.reset();
@@ -289,7 +317,7 @@ void HookRunnerImpl::WatchChild() {
   spdlog::warn("leader-only child {} exited by itself: {}", child_->pid(), status->ToString());
   SetKillable(&killable_child_, nullptr);
   child_.reset();
-  if (child_config_.on_exit == ChildConfig::OnExit::kRestart) {
+  if (child_config().on_exit == ChildConfig::OnExit::kRestart) {
     if (StopQueued()) {
       spdlog::info("not restarting the leader-only child: a stop is queued");
     } else {

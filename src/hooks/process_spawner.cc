@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -12,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <utility>
 
@@ -26,6 +28,9 @@ using std::chrono::milliseconds;
 // that writes faster than its lines are logged cannot keep Wait() from its
 // deadline (issue 20 finding 1).
 constexpr size_t kRoundBytes = 64 * 1024;
+// The stack the child runs on from clone() to its exec (execvpe's search of
+// PATH keeps its buffer there).
+constexpr size_t kChildStackBytes = 256 * 1024;
 
 ExitStatus FromWaitStatus(int status) {
   ExitStatus out;
@@ -162,8 +167,11 @@ struct ExecPlan {
   pid_t parent = 0;
 };
 
-// The forked child: becomes the leader of a new process group, dies with
-// the spawning thread, and execs. Async-signal-safe calls only.
+// The child, between clone() and its exec: becomes the leader of a new
+// process group, dies with the spawning thread, and execs. It runs in the
+// daemon's memory (CLONE_VM) with every signal blocked: async-signal-safe
+// calls only, and no handler of the daemon may run here, so each one is
+// reset before the signals are unblocked.
 [[noreturn]] void ExecChild(const ExecPlan& plan) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -172,6 +180,13 @@ struct ExecPlan {
   defaults.sa_handler = SIG_DFL;
   for (int signo : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD})
     sigaction(signo, &defaults, nullptr);
+  for (int signo = 1; signo < NSIG; ++signo) {
+    struct sigaction current = {};
+    if (sigaction(signo, nullptr, &current) == 0 && current.sa_handler != SIG_DFL &&
+        current.sa_handler != SIG_IGN) {
+      sigaction(signo, &defaults, nullptr);
+    }
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -190,6 +205,8 @@ struct ExecPlan {
   (void)!write(plan.error_fd, &error, sizeof error);
   _exit(127);
 }
+
+int RunExecChild(void* plan) { ExecChild(*static_cast<const ExecPlan*>(plan)); }
 
 }  // namespace
 
@@ -239,9 +256,21 @@ Result<std::unique_ptr<Process>> PosixProcessSpawner::Spawn(const std::vector<st
   plan.output_fd = output[1];
   plan.error_fd = errors[1];
   plan.parent = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) ExecChild(plan);
+  // As posix_spawn does: the child borrows this address space until its exec
+  // (CLONE_VM) while this thread waits (CLONE_VFORK). fork() copied the
+  // daemon's page tables and left its pages copy-on-write, for every thread
+  // of the daemon to fault on afterwards: a few hundred microseconds of each
+  // hook's start, on the path of every handoff. Every signal stays blocked
+  // until the child has reset the daemon's handlers (ExecChild).
+  const auto stack = std::make_unique_for_overwrite<char[]>(kChildStackBytes);
+  sigset_t all;
+  sigset_t saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  const pid_t pid = clone(&RunExecChild, stack.get() + kChildStackBytes,
+                          CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
   const int fork_error = errno;
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   close(errors[1]);
   if (options.capture_output) close(output[1]);
   int exec_error = 0;

@@ -95,6 +95,17 @@ Json HealthObject(const HealthView& health) {
               {"detail", health.detail}};
 }
 
+// {generation, last_reload: null | {at, result: "ok"|"refused", error}}.
+Json ConfigObject(const ConfigView& config) {
+  Json last = nullptr;
+  if (config.last_reload) {
+    last = Json{{"at", FormatTimestamp(config.last_reload->at)},
+                {"result", config.last_reload->ok ? "ok" : "refused"},
+                {"error", config.last_reload->error}};
+  }
+  return Json{{"generation", config.generation}, {"last_reload", std::move(last)}};
+}
+
 }  // namespace
 
 std::string LeaderBody(const Snapshot& snapshot, uint64_t index) {
@@ -131,6 +142,11 @@ std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_vie
       {"recent_transitions", RecentTransitions(snapshot)},
       {"hooks", HooksObject(snapshot.hooks)},
       {"health", HealthObject(snapshot.health)},
+      {"maintenance",
+       {{"active", snapshot.maintenance_since.has_value()},
+        {"since", snapshot.maintenance_since ? Json(FormatTimestamp(*snapshot.maintenance_since))
+                                             : Json(nullptr)}}},
+      {"config", ConfigObject(snapshot.config)},
       {"http", {{"waiters", http.waiters}, {"max_waiters", http.max_waiters}}},
       {"ready", snapshot.ready},
       {"index", index},
@@ -159,6 +175,8 @@ std::string HealthBody(bool responsive) {
 std::string ResignedBody(std::chrono::milliseconds hold) {
   return Dump(Json{{"resigned", true}, {"hold_ms", hold.count()}});
 }
+
+std::string MaintenanceBody(bool on) { return Dump(Json{{"maintenance", on}}); }
 
 std::string ErrorBody(std::string_view code, std::string_view message) {
   return Dump(Json{{"error", {{"code", code}, {"message", message}}}});

@@ -76,11 +76,18 @@ void SetIndex(HttpResponse& res, uint64_t index) {
   res.SetHeader(kIndexHeader, std::to_string(index));
 }
 
+// A resign or withdraw whose node a POST /join kept: it never completed.
+void ReplyCancelled(HttpResponse& res) {
+  ReplyError(res, 409, "cancelled",
+             "a POST /join ended the maintenance before this node's candidate node was deleted; "
+             "see /status for the current role");
+}
+
 void ReplyNotFound(const HttpRequest& req, HttpResponse& res) {
   ReplyError(res, 404, "not_found",
              "no endpoint at \"" + Printable(req.path) +
-                 "\": expected /, /leader, /status, /is-leader, /healthz, /readyz, /resign or "
-                 "/metrics");
+                 "\": expected /, /leader, /status, /is-leader, /healthz, /readyz, /resign, "
+                 "/withdraw, /join or /metrics");
 }
 
 ConnectionServer::Limits ConnectionLimits(const HttpConfig& config) {
@@ -202,7 +209,7 @@ HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, Electi
       control_(control),
       metrics_(metrics),
       version_(std::move(version)),
-      policy_(config),
+      settings_(std::make_shared<const Reloadable>(Reloadable{config, HostPolicy(config)})),
       leader_answers_([](const StateBoard::View& view) {
         return Answer{view.snapshot->leader ? 200 : 503, LeaderBody(*view.snapshot, view.index)};
       }),
@@ -223,6 +230,17 @@ HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, Electi
 }
 
 HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Reconfigure(const HttpConfig& config) {
+  auto next = std::make_shared<const Reloadable>(Reloadable{config, HostPolicy(config)});
+  MutexLock lock(&settings_mu_);
+  settings_ = std::move(next);
+}
+
+std::shared_ptr<const HttpServer::Reloadable> HttpServer::settings() const {
+  MutexLock lock(&settings_mu_);
+  return settings_;
+}
 
 Status HttpServer::Start() {
   {
@@ -254,7 +272,7 @@ Status HttpServer::Start() {
       return listening;
     }
   }
-  if (policy_.OpenToLocalUsers()) {
+  if (settings()->policy.OpenToLocalUsers()) {
     spdlog::warn(
         "HTTP: POST endpoints (/resign) on {} are open to every user of this host (no "
         "http.token_file): set "
@@ -344,7 +362,7 @@ struct HttpServer::Route {
 };
 
 const HttpServer::Route* HttpServer::FindRoute(std::string_view path) {
-  static constexpr std::array<Route, 8> kRoutes = {{
+  static constexpr std::array<Route, 10> kRoutes = {{
       {"/", "GET", &HttpServer::HandleStatusPage, Access::kRead, "GET, HEAD"},
       {"/leader", "GET", &HttpServer::HandleLeader, Access::kRead, "GET, HEAD"},
       {"/status", "GET", &HttpServer::HandleStatus, Access::kRead, "GET, HEAD"},
@@ -352,6 +370,8 @@ const HttpServer::Route* HttpServer::FindRoute(std::string_view path) {
       {"/healthz", "GET", &HttpServer::HandleHealthz, Access::kRead, "GET, HEAD"},
       {"/readyz", "GET", &HttpServer::HandleReadyz, Access::kRead, "GET, HEAD"},
       {"/resign", "POST", &HttpServer::HandleResign, Access::kWrite, "POST"},
+      {"/withdraw", "POST", &HttpServer::HandleWithdraw, Access::kWrite, "POST"},
+      {"/join", "POST", &HttpServer::HandleJoin, Access::kWrite, "POST"},
       {"/metrics", "GET", &HttpServer::HandleMetrics, Access::kRead, "GET, HEAD"},
   }};
   const auto it = std::find_if(kRoutes.begin(), kRoutes.end(),
@@ -427,7 +447,7 @@ bool HttpServer::AdmitHost(const HttpRequest& req, HttpResponse& res) const {
     return false;
   }
   const std::string_view host = req.Header("Host");
-  if (policy_.AllowsHost(host, req.unix_socket)) return true;
+  if (settings()->policy.AllowsHost(host, req.unix_socket)) return true;
   ReplyError(res, 403, "forbidden_host",
              "Host \"" + Printable(host) +
                  "\" is not allowed: expected an IP address, localhost or a name listed in "
@@ -450,7 +470,7 @@ bool HttpServer::AdmitOrigin(const HttpRequest& req, HttpResponse& res) const {
 }
 
 bool HttpServer::AdmitWrite(const HttpRequest& req, HttpResponse& res) const {
-  switch (policy_.CheckWrite(req.Header("Authorization"), req.unix_socket)) {
+  switch (settings()->policy.CheckWrite(req.Header("Authorization"), req.unix_socket)) {
     case HostPolicy::WriteAccess::kAllowed:
       return true;
     case HostPolicy::WriteAccess::kUnauthorized:
@@ -481,7 +501,8 @@ void HttpServer::ReplyView(HttpResponse& res, const ViewAnswer& answer,
 void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAnswer& later,
                            StateBoard::Topic topic, const ViewAnswer& answer,
                            const ViewAnswer* now_answer) {
-  const Result<LongPollParams> params = ParseLongPollParams(req.params, config_);
+  const std::shared_ptr<const Reloadable> settings = this->settings();
+  const Result<LongPollParams> params = ParseLongPollParams(req.params, settings->config);
   if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
 
   const StateBoard::View view = board_.Current();
@@ -491,10 +512,10 @@ void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAns
   if (!params->index || *params->index != view.index) {
     return ReplyView(res, now_answer ? *now_answer : answer, view);
   }
-  if (waiters_.fetch_add(1) >= config_.max_waiters) {
+  if (waiters_.fetch_add(1) >= settings->config.max_waiters) {
     waiters_.fetch_sub(1);
     return ReplyError(res, 503, "too_many_waiters",
-                      std::to_string(config_.max_waiters) +
+                      std::to_string(settings->config.max_waiters) +
                           " long-polls are parked already (http.max_waiters): expected a retry "
                           "later, or a request without index");
   }
@@ -543,7 +564,7 @@ std::shared_ptr<const HttpServer::Answer> HttpServer::StatusAnswer(const StateBo
   // Not cached: it shows the parked waiters, which change between requests.
   return std::make_shared<const Answer>(
       Answer{200, StatusBody(*view.snapshot, view.index, version_,
-                             HttpStats{waiters_.load(), config_.max_waiters}, ids)});
+                             HttpStats{waiters_.load(), settings()->config.max_waiters}, ids)});
 }
 
 void HttpServer::HandleIsLeader(const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {
@@ -578,24 +599,25 @@ void HttpServer::HandleMetrics(const HttpRequest&, HttpResponse& res, PendingAns
   SetIndex(res, view.index);
 }
 
-void HttpServer::HandleResign(const HttpRequest& req, HttpResponse& res, PendingAnswer&) {
-  const Result<ResignParams> params = ParseResignParams(req.params);
-  if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
-
+std::optional<ElectionControl::ResignOutcome> HttpServer::AwaitControl(
+    std::string_view what, const std::function<void(ControlDone)>& ask, HttpResponse& res) {
   auto call = std::make_shared<ResignCall>();
   {
     MutexLock lock(&mu_);
-    if (stopping_) return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+    if (stopping_) {
+      ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+      return std::nullopt;
+    }
     if (resign_calls_.size() >= kMaxPendingResigns) {
-      return ReplyError(res, 503, "too_many_resigns",
-                        std::to_string(resign_calls_.size()) +
-                            " resign requests are pending already: expected a retry once they "
-                            "are answered");
+      ReplyError(res, 503, "too_many_resigns",
+                 std::to_string(resign_calls_.size()) +
+                     " resign, withdraw or join requests are pending already: expected a retry "
+                     "once they are answered");
+      return std::nullopt;
     }
     resign_calls_.insert(call);
   }
-  control_.Resign(params->hold,
-                  [call](ElectionControl::ResignOutcome outcome) { call->Finish(outcome); });
+  ask([call](ElectionControl::ResignOutcome outcome) { call->Finish(outcome); });
   ElectionControl::ResignOutcome outcome{};
   const ResignCall::End end =
       call->Await(std::chrono::steady_clock::now() + kResignTimeout, &outcome);
@@ -603,18 +625,28 @@ void HttpServer::HandleResign(const HttpRequest& req, HttpResponse& res, Pending
     MutexLock lock(&mu_);
     resign_calls_.erase(call);
   }
-
   if (end == ResignCall::End::kTimeout) {
-    spdlog::warn("HTTP POST /resign: no answer from the election loop within {}",
+    spdlog::warn("HTTP POST /{}: no answer from the election loop within {}", what,
                  FormatDuration(kResignTimeout));
-    return ReplyError(res, 503, "resign_timeout",
-                      "the election loop did not finish the resign within " +
-                          FormatDuration(kResignTimeout) + "; see /status for the current role");
+    ReplyError(res, 503, std::string(what) + "_timeout",
+               "the election loop did not finish the " + std::string(what) + " within " +
+                   FormatDuration(kResignTimeout) + "; see /status for the current role");
+    return std::nullopt;
   }
   if (end == ResignCall::End::kAbandoned) {
-    return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+    ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+    return std::nullopt;
   }
-  switch (outcome) {
+  return outcome;
+}
+
+void HttpServer::HandleResign(const HttpRequest& req, HttpResponse& res, PendingAnswer&) {
+  const Result<ResignParams> params = ParseResignParams(req.params);
+  if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
+  const std::optional<ElectionControl::ResignOutcome> outcome = AwaitControl(
+      "resign", [&](ControlDone done) { control_.Resign(params->hold, std::move(done)); }, res);
+  if (!outcome) return;
+  switch (*outcome) {
     case ElectionControl::ResignOutcome::kDone:
       return Reply(res, 200, ResignedBody(params->hold));
     case ElectionControl::ResignOutcome::kNotLeader:
@@ -624,7 +656,48 @@ void HttpServer::HandleResign(const HttpRequest& req, HttpResponse& res, Pending
                             "): expected POST /resign on the leader");
     case ElectionControl::ResignOutcome::kShuttingDown:
       return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+    case ElectionControl::ResignOutcome::kCancelled:
+      return ReplyCancelled(res);
+    case ElectionControl::ResignOutcome::kObserver:
+    case ElectionControl::ResignOutcome::kNotSaved:
+      break;
   }
+  ReplyError(res, 500, "internal", "unexpected outcome of a resign");
+}
+
+void HttpServer::HandleWithdraw(const HttpRequest&, HttpResponse& res, PendingAnswer&) {
+  AnswerMaintenance(/*on=*/true, res);
+}
+
+void HttpServer::HandleJoin(const HttpRequest&, HttpResponse& res, PendingAnswer&) {
+  AnswerMaintenance(/*on=*/false, res);
+}
+
+void HttpServer::AnswerMaintenance(bool on, HttpResponse& res) {
+  const std::string_view what = on ? "withdraw" : "join";
+  const std::optional<ElectionControl::ResignOutcome> outcome = AwaitControl(
+      what, [&](ControlDone done) { control_.SetMaintenance(on, std::move(done)); }, res);
+  if (!outcome) return;
+  switch (*outcome) {
+    case ElectionControl::ResignOutcome::kDone:
+      return Reply(res, 200, MaintenanceBody(on));
+    case ElectionControl::ResignOutcome::kObserver:
+      return ReplyError(res, 409, "observer",
+                        "this node is an observer (election.campaign = false): it holds no place "
+                        "in the election; expected POST /" +
+                            std::string(what) + " on a candidate");
+    case ElectionControl::ResignOutcome::kNotSaved:
+      return ReplyError(res, 500, "state_not_saved",
+                        "the maintenance state could not be written to state_dir (see the "
+                        "daemon's log); nothing changed");
+    case ElectionControl::ResignOutcome::kShuttingDown:
+      return ReplyError(res, 503, "shutting_down", "the daemon is shutting down");
+    case ElectionControl::ResignOutcome::kCancelled:
+      return ReplyCancelled(res);
+    case ElectionControl::ResignOutcome::kNotLeader:
+      break;
+  }
+  ReplyError(res, 500, "internal", "unexpected outcome of a " + std::string(what));
 }
 
 }  // namespace zkelect

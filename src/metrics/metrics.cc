@@ -22,10 +22,11 @@ const std::vector<double> kHookBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 
 constexpr std::array kRoles = {Role::kStarting,  Role::kFollower,     Role::kLeader,
                                Role::kWithdrawn, Role::kDisconnected, Role::kObserver};
-constexpr std::array kReasons = {Reason::kElected,   Reason::kResigned,   Reason::kDisconnected,
-                                 Reason::kExpired,   Reason::kShutdown,   Reason::kUnhealthy,
-                                 Reason::kDeleted,   Reason::kHookFailed, Reason::kStarted,
-                                 Reason::kConnected, Reason::kJoined,     Reason::kHoldOver};
+constexpr std::array kReasons = {Reason::kElected,    Reason::kResigned,   Reason::kDisconnected,
+                                 Reason::kExpired,    Reason::kShutdown,   Reason::kUnhealthy,
+                                 Reason::kDeleted,    Reason::kHookFailed, Reason::kStarted,
+                                 Reason::kConnected,  Reason::kJoined,     Reason::kHoldOver,
+                                 Reason::kMaintenance};
 
 void Gauge(PrometheusWriter& out, std::string_view name, std::string_view help, double value) {
   out.Family(name, help, Type::kGauge);
@@ -58,12 +59,16 @@ Metrics::Metrics()
                        "when another node may already lead.",
                        {}),
       http_requests("zkelect_http_requests_total", "HTTP requests answered, by path and status.",
-                    {"path", "code"}) {
+                    {"path", "code"}),
+      config_reloads("zkelect_config_reloads_total",
+                     "Configuration reloads (SIGHUP), by result: ok or refused.", {"result"}) {
   for (const Reason reason : kReasons) transitions.Declare({std::string(ReasonName(reason))});
   session_reconnects.Declare({});
   session_expirations.Declare({});
   sessions_opened.Declare({});
   hook_over_budget.Declare({});
+  config_reloads.Declare({"ok"});
+  config_reloads.Declare({"refused"});
 }
 
 void Metrics::NoteServerReply(Clock::TimePoint when) {
@@ -83,6 +88,14 @@ std::string Metrics::Render(const Snapshot& snapshot, int http_waiters,
     out.Sample("zkelect_role", {{"role", std::string(RoleName(role))}},
                uint64_t{snapshot.role == role ? 1u : 0u});
   }
+  Gauge(out, "zkelect_maintenance",
+        "1 while this node is in maintenance (POST /withdraw until POST /join), else 0.",
+        snapshot.maintenance_since ? 1 : 0);
+  Gauge(out, "zkelect_maintenance_since_seconds",
+        "Unix time at which the maintenance began; 0 when not in maintenance.",
+        snapshot.maintenance_since
+            ? std::chrono::duration<double>(snapshot.maintenance_since->time_since_epoch()).count()
+            : 0.0);
   Gauge(out, "zkelect_leader_epoch",
         "The current leader's epoch (its node's czxid, the fencing token); 0 when no leader is "
         "known.",
@@ -113,6 +126,7 @@ std::string Metrics::Render(const Snapshot& snapshot, int http_waiters,
   hook_duration.WriteTo(out);
   hook_over_budget.WriteTo(out);
   http_requests.WriteTo(out);
+  config_reloads.WriteTo(out);
   return out.text();
 }
 

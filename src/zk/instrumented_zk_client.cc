@@ -68,6 +68,11 @@ void InstrumentedZkClient::Delete(const std::string& path, DoneCallback done) {
   inner_.Delete(path, Measured("delete", std::move(done)));
 }
 
+void InstrumentedZkClient::SetData(const std::string& path, const std::string& data,
+                                   DoneCallback done) {
+  inner_.SetData(path, data, Measured("set", std::move(done)));
+}
+
 void InstrumentedZkClient::OnSessionState(SessionState state) {
   switch (state) {
     case SessionState::kConnected:

@@ -373,4 +373,17 @@ void ZkClientImpl::Delete(const std::string& path, DoneCallback done) {
   if (rc != ZOK) Req::Refused(request, rc, [](DoneCallback& cb, ZkCode code) { cb(code); });
 }
 
+void ZkClientImpl::SetData(const std::string& path, const std::string& data, DoneCallback done) {
+  using Req = Request<DoneCallback>;
+  auto* request = Req::New(this, std::move(done));
+  auto completion = [](int rc, const Stat*, const void* raw) {
+    Req::Deliver(Req::Take(raw),
+                 [code = FromLibrary(rc)](DoneCallback& callback) { callback(code); });
+  };
+  int rc = handle_ == nullptr ? ZCLOSING
+                              : zoo_aset(handle_, path.c_str(), data.data(),
+                                         static_cast<int>(data.size()), -1, completion, request);
+  if (rc != ZOK) Req::Refused(request, rc, [](DoneCallback& cb, ZkCode code) { cb(code); });
+}
+
 }  // namespace zkelect

@@ -882,5 +882,81 @@ TEST_F(HooksTest, HostileDataFromZooKeeper) {
   EXPECT_FALSE(std::filesystem::exists(marker)) << "ZooKeeper data was executed";
 }
 
+// ---------------------------------------------------------------------------
+// Issue 16 point 1: maintenance mode (POST /withdraw, /join, state_dir).
+
+TEST_F(HooksTest, MaintenanceWithdrawHandsOverInOrderSurvivesARestartAndJoinsAtTheBack) {
+  TempDir state("zkelect-state");
+  ASSERT_TRUE(StartHooked("node-1", {"--state_dir=" + state.path()}));
+  size_t leader = 0;
+  ASSERT_TRUE(WaitForLeader(seconds(10), &leader));
+  ASSERT_EQ(leader, 0u);
+  ASSERT_TRUE(WaitStartEnded("node-1"));
+  ASSERT_TRUE(StartHooked("node-2"));
+
+  // The leader's withdraw: an ordered handoff, answered once the node is gone.
+  HttpReply reply = HttpPost(daemon(0).port(), "/withdraw", seconds(30));
+  ASSERT_EQ(reply.status, 200) << reply.Describe();
+  std::vector<std::string> children;
+  ASSERT_EQ(client_->Children(path_, &children), ZOK);
+  EXPECT_EQ(children.size(), 1u) << "withdraw answered before the delete";
+  const std::optional<HookRecord> stop_end =
+      hooks_.WaitFor(seconds(5), /*begin=*/false, "stop", "node-1");
+  ASSERT_TRUE(stop_end.has_value()) << "node-1's stop hook did not end";
+  EXPECT_EQ(stop_end->reason, "maintenance") << stop_end->text;
+  const std::optional<HookRecord> start =
+      hooks_.WaitFor(seconds(10), /*begin=*/true, "start", "node-2");
+  ASSERT_TRUE(start.has_value()) << "node-2 did not start leading";
+  EXPECT_LE(stop_end->wall_ns, start->wall_ns)
+      << "node-2 started before node-1's stop hook ended: " << stop_end->text << " / "
+      << start->text;
+  ASSERT_TRUE(WaitForLeader(seconds(10), &leader));  // node-1 reports it too
+  EXPECT_EQ(leader, 1u);
+  reply = HttpGet(daemon(0).port(), "/status");
+  EXPECT_EQ(reply.body.value("role", ""), "withdrawn") << reply.Describe();
+  EXPECT_EQ(reply.body["last_transition"].value("reason", ""), "maintenance") << reply.Describe();
+  EXPECT_TRUE(reply.body["maintenance"].value("active", false)) << reply.Describe();
+  EXPECT_EQ(HttpGet(daemon(0).port(), "/readyz").status, 200);
+  EXPECT_EQ(HttpPost(daemon(0).port(), "/withdraw", seconds(10)).status, 200) << "idempotent";
+
+  // A restart with the state file stays out from the first moment.
+  daemon(0).Terminate();
+  ASSERT_TRUE(daemon(0).WaitExit(seconds(10)).has_value());
+  EXPECT_TRUE(std::filesystem::exists(state.path() + "/maintenance.json"));
+  ASSERT_TRUE(StartReady(daemon(0)));
+  ASSERT_TRUE(WaitForLeader(seconds(10), &leader));
+  EXPECT_EQ(leader, 1u);
+  reply = HttpGet(daemon(0).port(), "/status");
+  EXPECT_EQ(reply.body.value("role", ""), "withdrawn") << reply.Describe();
+  EXPECT_TRUE(reply.body["maintenance"].value("active", false)) << reply.Describe();
+  EXPECT_EQ(daemon(0).log_text().find("joined election"), std::string::npos)
+      << "registered although the state file says maintenance";
+  ASSERT_EQ(client_->Children(path_, &children), ZOK);
+  EXPECT_EQ(children.size(), 1u);
+
+  // Join: back at the end of the queue, the leader stays.
+  reply = HttpPost(daemon(0).port(), "/join", seconds(30));
+  ASSERT_EQ(reply.status, 200) << reply.Describe();
+  reply = HttpGet(daemon(0).port(), "/status");
+  EXPECT_EQ(reply.body["election"].value("position", -1), 1) << reply.Describe();
+  EXPECT_FALSE(reply.body["maintenance"].value("active", true)) << reply.Describe();
+  ASSERT_TRUE(WaitForLeader(seconds(10), &leader));
+  EXPECT_EQ(leader, 1u);
+}
+
+TEST_F(HooksTest, MaintenanceCorruptStateFileStopsTheStartWithExit2NamingIt) {
+  TempDir state("zkelect-state");
+  const std::string file = state.path() + "/maintenance.json";
+  std::ofstream(file) << "{\"maintenance\": tru";
+  ZkelectProcess& d = AddDaemonOn(path_, "node-1", {"--state_dir=" + state.path()});
+  ASSERT_TRUE(d.Spawn());
+  const std::optional<ExitStatus> exit = d.WaitExit(seconds(10));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 2) << d.stderr_text();
+  const std::string output = d.stderr_text() + d.log_text();
+  EXPECT_NE(output.find("state file " + file + ": not a JSON object"), std::string::npos)
+      << output;
+}
+
 }  // namespace
 }  // namespace zkelect::test

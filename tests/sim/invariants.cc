@@ -14,7 +14,8 @@ namespace {
 // a health withdrawal, a step-aside after a failed start.
 bool Voluntary(Reason reason) {
   return reason == Reason::kResigned || reason == Reason::kShutdown ||
-         reason == Reason::kUnhealthy || reason == Reason::kHookFailed;
+         reason == Reason::kUnhealthy || reason == Reason::kHookFailed ||
+         reason == Reason::kMaintenance;
 }
 
 }  // namespace
@@ -122,6 +123,9 @@ void InvariantChecker::AfterStep(int d, bool board_leader, int64_t board_epoch,
 void InvariantChecker::OnElected(int d, int64_t epoch, const std::string& node_path,
                                  int64_t session) {
   Daemon& daemon = At(d);
+  if (daemon.maintenance) {
+    Fail(5, fmt::format("daemon {} claims the lead (epoch {}) while in maintenance", d, epoch));
+  }
   Leadership lead;
   lead.epoch = epoch;
   lead.node_path = node_path;
@@ -310,6 +314,15 @@ void InvariantChecker::OnResignAnswered(int d, ElectionControl::ResignOutcome ou
                         ShortName(daemon.resign_node)));
   }
   daemon.no_lead_until = clock_.Now() + daemon.resign_hold;
+}
+
+void InvariantChecker::OnMaintenance(int d, bool on) { At(d).maintenance = on; }
+
+void InvariantChecker::OnWithdrawDone(int d, const std::string& node_path) {
+  if (!node_path.empty() && node_exists_(node_path)) {
+    Fail(5, fmt::format("daemon {}'s withdraw answered done while its node {} still exists", d,
+                        ShortName(node_path)));
+  }
 }
 
 void InvariantChecker::OnNodeRemoved(const std::string& path, const Znode& node, int owner, int by,

@@ -71,6 +71,12 @@ class InvariantChecker {
   // Invariant 5: a resign of `d` while it led on `node_path`.
   void OnResignRequested(int d, Millis hold, const std::string& node_path);
   void OnResignAnswered(int d, ElectionControl::ResignOutcome outcome);
+  // Maintenance of `d` (saved state: from a withdraw to a join, across
+  // restarts): the recipe must not claim meanwhile. A withdraw answered done
+  // while `node_path` (its node at the request; empty if none) still exists
+  // breaks invariant 5.
+  void OnMaintenance(int d, bool on);
+  void OnWithdrawDone(int d, const std::string& node_path);
 
   // A node left the tree; `owner` and `by` are daemon indexes, -1 for a
   // foreign client (or nobody).
@@ -124,6 +130,7 @@ class InvariantChecker {
     std::string resign_node;
     Millis resign_hold{0};
     TimePoint no_lead_until{};
+    bool maintenance = false;
   };
 
   // A claim of `later` under `epoch` begins now: check every other daemon.

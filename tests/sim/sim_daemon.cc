@@ -107,7 +107,7 @@ struct SimDaemon::Process {
               daemon.Note(fmt::format("demoted ({})", ReasonName(reason)));
             }),
         board(InitialSnapshot(config), &ctx.clock),
-        recipe(Options(config, ctx), zk, ctx.clock, observed, metrics) {
+        recipe(Options(config, ctx, daemon.maintenance_since_), zk, ctx.clock, observed, metrics) {
     hooks.SetStepAside([this](Reason reason) {
       recipe.Resign(
           std::chrono::seconds(1), [](ElectionControl::ResignOutcome) {}, reason);
@@ -144,8 +144,11 @@ struct SimDaemon::Process {
     return options;
   }
 
-  static RecipeOptions Options(const DaemonConfig& config, const SimContext& ctx) {
+  static RecipeOptions Options(
+      const DaemonConfig& config, const SimContext& ctx,
+      std::optional<std::chrono::system_clock::time_point> maintenance_since) {
     RecipeOptions options;
+    options.maintenance_since = maintenance_since;
     // The recipe aborts on a broken invariant of its own: say which seed
     // replays it, and what the world did, first.
     options.on_broken_invariant = [ctx, id = config.id](std::string_view what) {
@@ -226,6 +229,8 @@ void SimDaemon::Start() {
   planned_ = TimePoint::max();
   last_role_ = -1;
   ctx_.checker.OnProcessStart(index_);
+  withdrawn_ = in_maintenance();
+  ctx_.checker.OnMaintenance(index_, in_maintenance());
   process_ = std::make_unique<Process>(*this, index_, config_, ctx_);
   Note("process starts");
   Post([this] { process_->recipe.Start(); });
@@ -322,10 +327,53 @@ void SimDaemon::Resign(std::chrono::milliseconds hold) {
     }
     Note(fmt::format("POST /resign?hold={}ms", hold.count()));
     recipe.Resign(hold, [this](ElectionControl::ResignOutcome outcome) {
-      static constexpr const char* kOutcomes[] = {"done", "not_leader", "shutting_down"};
+      static constexpr const char* kOutcomes[] = {"done",      "not_leader", "observer",
+                                                  "not_saved", "cancelled",  "shutting_down"};
       Note(fmt::format("resign answered {}", kOutcomes[static_cast<int>(outcome)]));
       ctx_.checker.OnResignAnswered(index_, outcome);
     });
+  });
+}
+
+void SimDaemon::Withdraw() {
+  if (!running()) return;
+  if (!maintenance_since_) maintenance_since_ = ctx_.clock.WallNow();
+  Post([this] {
+    ctx_.checker.OnMaintenance(index_, true);
+    Recipe& recipe = process_->recipe;
+    const Snapshot s = recipe.MakeSnapshot();
+    const std::string node =
+        s.own_node ? std::string(kElectionPath) + "/" + *s.own_node : std::string();
+    Note("POST /withdraw");
+    recipe.SetMaintenance(true, *maintenance_since_,
+                          [this, node](ElectionControl::ResignOutcome outcome) {
+                            Note(fmt::format("withdraw answered {}", static_cast<int>(outcome)));
+                            if (outcome != ElectionControl::ResignOutcome::kDone) return;
+                            ctx_.checker.OnWithdrawDone(index_, node);
+                            withdrawn_ = in_maintenance();
+                          });
+  });
+}
+
+void SimDaemon::Join() {
+  maintenance_since_.reset();
+  withdrawn_ = false;
+  ctx_.checker.OnMaintenance(index_, false);
+  if (!running()) return;
+  Post([this] {
+    Note("POST /join");
+    process_->recipe.SetMaintenance(
+        false, ctx_.clock.WallNow(), [this](ElectionControl::ResignOutcome outcome) {
+          Note(fmt::format("join answered {}", static_cast<int>(outcome)));
+        });
+  });
+}
+
+void SimDaemon::Reload(const std::string& address) {
+  if (!running()) return;
+  Post([this, address] {
+    Note("SIGHUP: address " + address);
+    process_->recipe.Reconfigure(address, {{"reload", address}}, config_.recheck_interval);
   });
 }
 
@@ -371,6 +419,11 @@ void SimDaemon::Step() {
   }
   if (!process_) return;
   Snapshot snapshot = recipe.MakeSnapshot();
+  if (withdrawn_ && snapshot.own_node) {
+    ctx_.checker.Fail(5, fmt::format("daemon {} holds node {} while in maintenance (withdraw "
+                                     "answered done, no join since)",
+                                     index_, ShortName(*snapshot.own_node)));
+  }
   const std::optional<TimePoint> lease = recipe.LeaseExpiry();
   const int role = static_cast<int>(snapshot.role);
   if (role != last_role_) {

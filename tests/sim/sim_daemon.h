@@ -84,6 +84,16 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   // Requests, as the HTTP API and the health monitor post them.
   void Resign(std::chrono::milliseconds hold);
   void SetHealth(bool healthy);
+  // POST /withdraw and /join (maintenance). The state is saved first, as
+  // MaintenanceControl saves it in state_dir before the loop hears of it, and
+  // survives restarts: a process started in maintenance never registers.
+  // Join() while not running ends the saved maintenance (the operator's
+  // edit of the state file), so that the next start joins.
+  void Withdraw();
+  void Join();
+  bool in_maintenance() const { return maintenance_since_.has_value(); }
+  // SIGHUP with a new address (a live reload): the recipe rewrites our node.
+  void Reload(const std::string& address);
 
   bool running() const { return process_ != nullptr && !exiting_; }
   bool down() const { return process_ == nullptr; }
@@ -132,6 +142,11 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   bool healthy_ = true;
   std::optional<TimePoint> sigterm_;
   int last_role_ = -1;
+  // The state_dir file: set from a withdraw until a join, across restarts.
+  std::optional<std::chrono::system_clock::time_point> maintenance_since_;
+  // A withdraw of this process was answered done, and no join came since
+  // (or the process started in maintenance): it must hold no node.
+  bool withdrawn_ = false;
 };
 
 }  // namespace zkelect::sim

@@ -361,8 +361,8 @@ void SimZkClient::Arrive(const std::shared_ptr<Connection>& conn, const Request&
 bool SimZkClient::Apply(int64_t session, const Request& request, const ZnodeTree* stale,
                         Reply* reply) {
   ZkModel& model = ensemble_.model();
-  const bool write =
-      request.op == Op::kCreate || request.op == Op::kDelete || request.op == Op::kSync;
+  const bool write = request.op == Op::kCreate || request.op == Op::kDelete ||
+                     request.op == Op::kSetData || request.op == Op::kSync;
   if (write && stale != nullptr) return false;
   switch (request.op) {
     case Op::kCreate:
@@ -371,6 +371,9 @@ bool SimZkClient::Apply(int64_t session, const Request& request, const ZnodeTree
       break;
     case Op::kDelete:
       reply->code = model.Delete(session, request.path);
+      break;
+    case Op::kSetData:
+      reply->code = model.SetData(session, request.path, request.data);
       break;
     case Op::kSync:
       reply->code = model.Alive(session) ? ZkCode::kOk : ZkCode::kSessionExpired;
@@ -471,6 +474,11 @@ void SimZkClient::Sync(const std::string& path, DoneCallback done) {
 void SimZkClient::Delete(const std::string& path, DoneCallback done) {
   Submit(
       {Op::kDelete, path, "", false, [done = std::move(done)](const Reply& r) { done(r.code); }});
+}
+
+void SimZkClient::SetData(const std::string& path, const std::string& data, DoneCallback done) {
+  Submit({Op::kSetData, path, data, false,
+          [done = std::move(done)](const Reply& r) { done(r.code); }});
 }
 
 }  // namespace zkelect::sim

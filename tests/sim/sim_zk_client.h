@@ -78,6 +78,7 @@ class SimZkClient final : public ZkClient {
   void Exists(const std::string& path, bool watch, StatCallback done) override;
   void Sync(const std::string& path, DoneCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
+  void SetData(const std::string& path, const std::string& data, DoneCallback done) override;
 
   // Faults. Reset: the connection breaks and the library notices at once.
   void Reset();
@@ -101,7 +102,7 @@ class SimZkClient final : public ZkClient {
 
  private:
   enum class State { kClosed, kConnecting, kConnected, kDead };
-  enum class Op { kCreate, kDelete, kSync, kGetChildren, kGetData, kExists };
+  enum class Op { kCreate, kDelete, kSetData, kSync, kGetChildren, kGetData, kExists };
   // What the server sends back.
   struct Reply {
     static Reply Failed(ZkCode failure) {

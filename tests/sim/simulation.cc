@@ -154,6 +154,7 @@ void Simulation::HealEverything() {
   for (size_t i = 0; i < daemons_.size(); ++i) {
     SimDaemon& daemon = *daemons_[i];
     daemon.SetHealth(true);
+    if (daemon.in_maintenance()) daemon.Join();  // ends maintenance, running or not
     if (daemon.down()) {
       daemon.Start();
       continue;
@@ -247,7 +248,7 @@ void Simulation::ProcessFault(int index) {
   }
   if (!daemon.running() || daemon.terminating()) return;
   const milliseconds timeout = daemon.session_timeout();
-  switch (random_.Below(7)) {
+  switch (random_.Below(10)) {
     case 0:
     case 1: {
       if (daemon.paused()) return;
@@ -274,6 +275,27 @@ void Simulation::ProcessFault(int index) {
       daemon.Resign(hold);
       return;
     }
+    case 6: {
+      const std::string address = fmt::format("10.0.0.{}:8080", random_.Below(250));
+      Note(fmt::format("fault: reload d{} with address {}", index, address));
+      daemon.Reload(address);
+      return;
+    }
+    case 7:
+      Note(fmt::format("fault: withdraw d{}", index));
+      daemon.Withdraw();
+      return;
+    case 8:
+      if (!daemon.in_maintenance()) return;
+      if (random_.Below(2) == 0) {
+        Note(fmt::format("fault: join d{}", index));
+        daemon.Join();
+      } else {
+        Note(fmt::format("fault: restart d{} while withdrawn", index));
+        daemon.Crash();
+        RestartLater(index);
+      }
+      return;
     default:
       if (!daemon.config().health_gated) return;
       Note(fmt::format("fault: health of d{} fails", index));

@@ -22,15 +22,20 @@ namespace zkelect::testing {
 class FakeElectionControl : public ElectionControl {
  public:
   void Resign(std::chrono::milliseconds hold, std::function<void(ResignOutcome)> done) override {
-    std::optional<ResignOutcome> answer;
     {
       std::lock_guard<std::mutex> lock(mu_);
       holds_.push_back(hold);
-      answer = outcome_;
-      if (!answer) pending_.push_back(std::move(done));
     }
-    changed_.notify_all();
-    if (answer) done(*answer);
+    Answer(std::move(done));
+  }
+
+  // Answered like Resign (AnswerWith, pending); the calls are recorded.
+  void SetMaintenance(bool on, std::function<void(ResignOutcome)> done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      maintenance_calls_.push_back(on);
+    }
+    Answer(std::move(done));
   }
 
   // Answers from the node data set with SetNodeData() at once, on the
@@ -72,6 +77,10 @@ class FakeElectionControl : public ElectionControl {
     std::lock_guard<std::mutex> lock(mu_);
     outcome_ = outcome;
   }
+  std::vector<bool> maintenance_calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return maintenance_calls_;
+  }
   std::vector<std::chrono::milliseconds> holds() const {
     std::lock_guard<std::mutex> lock(mu_);
     return holds_;
@@ -92,12 +101,24 @@ class FakeElectionControl : public ElectionControl {
   }
 
  private:
+  void Answer(std::function<void(ResignOutcome)> done) {
+    std::optional<ResignOutcome> answer;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      answer = outcome_;
+      if (!answer) pending_.push_back(std::move(done));
+    }
+    changed_.notify_all();
+    if (answer) done(*answer);
+  }
+
   std::atomic<bool> responsive_{true};
   std::atomic<bool> fail_{false};
   mutable std::mutex mu_;
   std::condition_variable changed_;
   std::optional<ResignOutcome> outcome_ = ResignOutcome::kDone;
   std::vector<std::chrono::milliseconds> holds_;
+  std::vector<bool> maintenance_calls_;
   std::vector<std::function<void(ResignOutcome)>> pending_;
   std::map<std::string, std::string> node_data_;
   size_t reads_ = 0;

@@ -231,6 +231,17 @@ void FakeZkClient::Delete(const std::string& path, DoneCallback done) {
   });
 }
 
+void FakeZkClient::SetData(const std::string& path, const std::string& data, DoneCallback done) {
+  ++requests_["set"];
+  QueueThroughLeader([this, path, data, done = std::move(done)] {
+    if (auto code = Unavailable()) return done(*code);
+    if (nodes_.count(path) == 0) return done(ZkCode::kNoNode);
+    ExternalSetData(path, data);
+    // As the server does: the watch the set fired comes before its reply.
+    Queue([done] { done(ZkCode::kOk); });
+  });
+}
+
 // --- Server-side changes ---------------------------------------------------
 
 void FakeZkClient::RemoveNode(const std::string& path) {

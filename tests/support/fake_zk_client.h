@@ -49,6 +49,7 @@ class FakeZkClient final : public ZkClient {
   void Exists(const std::string& path, bool watch, StatCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
   void Sync(const std::string& path, DoneCallback done) override;
+  void SetData(const std::string& path, const std::string& data, DoneCallback done) override;
 
   // Runs queued replies and events (and whatever they queue) until none is
   // left; returns how many ran. Aborts the test past 10,000 (a livelock).
@@ -113,7 +114,8 @@ class FakeZkClient final : public ZkClient {
   const std::set<std::string>& child_watches() const { return child_watches_; }
   // Paths this session has data watches on.
   const std::set<std::string>& watches() const { return watches_; }
-  // Requests made so far, by kind ("create", "children", "get", "exists", "delete", "sync").
+  // Requests made so far, by kind ("create", "children", "get", "exists", "delete", "sync",
+  // "set").
   int requests(const std::string& kind) const;
   int64_t current_session() const { return server_session_; }
   int opens() const { return opens_; }

@@ -40,12 +40,14 @@ struct ClientOptions {
 //   zkelect status                       this node's view (GET /status)
 //   zkelect leader                       the current leader (GET /leader)
 //   zkelect resign [--hold D]            step down (POST /resign)
+//   zkelect withdraw                     maintenance: leave, stay out (POST /withdraw)
+//   zkelect join                         end maintenance, rejoin (POST /join)
 //   zkelect wait --leader|--follower|--change [--timeout D]
 //                                        long-poll GET /status until then
 //   zkelect check live|ready|leader      /healthz, /readyz, /is-leader
 //
-// Each also takes --addr host:port, --config FILE and --json; resign also
-// --token-file FILE. Adds them as subcommands of `app`; parsing stores into
+// Each also takes --addr host:port, --config FILE and --json; resign, withdraw
+// and join also --token-file FILE. Adds them as subcommands of `app`; parsing stores into
 // *options, which must outlive the parse. Nothing is validated here.
 void AddClientCommands(CLI::App& app, ClientOptions* options);
 

@@ -107,6 +107,9 @@ struct Config {
   std::string address;
   // Free-form key/value pairs published with the id (the `[meta]` table).
   std::map<std::string, std::string> meta;
+  // Where maintenance mode persists across restarts (design §6); empty: not
+  // persisted. Must exist and be writable at start.
+  std::string state_dir;
   ZkConfig zk;
   ElectionConfig election;
   HttpConfig http;

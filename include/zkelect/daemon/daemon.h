@@ -1,6 +1,7 @@
 #pragma once
 
 #include "zkelect/config/config.h"
+#include "zkelect/daemon/config_reloader.h"
 
 namespace zkelect {
 
@@ -11,15 +12,23 @@ namespace zkelect {
 // Shutdown: the first signal makes the recipe leave the election (stop,
 // delete our node, close the session) within a bounded time, then the HTTP
 // server and the loop stop and Run() returns 0. A second signal during that
-// exits the process at once. SIGHUP is logged and ignored (reload is not
-// supported yet).
+// exits the process at once.
+//
+// SIGHUP reloads the configuration (design §6, ConfigReloader): `reload`
+// loads it again as at start, and what may change is applied without
+// leaving the election: hooks, health, log, HTTP limits, allowed hosts, the
+// token, the recheck interval, and address and meta (our node's data is
+// rewritten). A change that needs a restart, or a bad value, refuses the
+// whole reload with one line; the daemon runs on unchanged.
 //
 // As PID 1 (a container), Run() first splits the process in two
 // (InitShim): PID 1 reaps orphans and forwards signals, its child runs the
 // daemon.
 class Daemon {
  public:
-  explicit Daemon(Config config);
+  // `config` is the configuration loaded at start; `reload` loads it again
+  // the same way (on the main thread, at each SIGHUP).
+  Daemon(Config config, ConfigReloader::Loader reload);
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
@@ -31,6 +40,7 @@ class Daemon {
 
  private:
   const Config config_;
+  const ConfigReloader::Loader reload_;
 };
 
 }  // namespace zkelect

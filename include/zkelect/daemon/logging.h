@@ -10,4 +10,9 @@ namespace zkelect {
 // Call once, from main, before any other thread starts.
 void ConfigureLogging(const LogConfig& config);
 
+// Changes the level and format of the logger ConfigureLogging() set up, in
+// place (a live reload): lines being written finish in the old format.
+// Thread-safe (spdlog's sinks lock; the level is atomic).
+void ReconfigureLogging(const LogConfig& config);
+
 }  // namespace zkelect

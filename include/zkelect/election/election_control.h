@@ -13,9 +13,15 @@ namespace zkelect {
 // election loop. Thread-safe; never blocks.
 class ElectionControl {
  public:
+  // The outcome of a resign, a withdraw or a join.
   enum class ResignOutcome {
-    kDone,          // stop completed, node deleted; rejoins after the hold
-    kNotLeader,     // this node does not lead
+    kDone,          // resign/withdraw: stop completed, node deleted (a resign
+                    // rejoins after the hold); join: registered (or waiting
+                    // for health, when gated and unhealthy)
+    kNotLeader,     // resign: this node does not lead
+    kObserver,      // withdraw/join: an observer (campaign = false) has no place
+    kNotSaved,      // withdraw/join: state_dir could not be written; nothing changed
+    kCancelled,     // resign/withdraw: a join ended the maintenance before the node was gone
     kShuttingDown,  // the daemon is exiting
   };
 
@@ -25,6 +31,15 @@ class ElectionControl {
   // the queue after `hold`. `done` runs once, on the election loop thread,
   // when the outcome is known.
   virtual void Resign(std::chrono::milliseconds hold, std::function<void(ResignOutcome)> done) = 0;
+
+  // Maintenance (design §4): `on` leaves the election (a leader by an
+  // ordered handoff: stop hook, then delete) and stays out, following the
+  // leader, until called with `on` false, which rejoins at the back. Persisted
+  // first where the implementation has a state_dir. `done` runs once, on the
+  // election loop thread (or the caller's, when answered at once): kDone
+  // once ZooKeeper confirmed the delete (on) or the node is registered (off).
+  // Idempotent.
+  virtual void SetMaintenance(bool on, std::function<void(ResignOutcome)> done) = 0;
 
   // Reads the data of each of `nodes` (candidate names under the election
   // path) once, without a watch, and passes it to `done` on the election loop

@@ -22,7 +22,7 @@ struct Snapshot;
 // runs them one at a time against the Recipe, wakes for the recipe's timers,
 // and publishes a fresh Snapshot to the StateBoard after every step.
 //
-// Thread-safe: Post(), Resign(), IsResponsive(), Shutdown() and Stop() may be
+// Thread-safe: Post(), Resign(), SetMaintenance(), IsResponsive(), Shutdown() and Stop() may be
 // called from any thread.
 class ElectionLoop final : public TaskPoster, public ElectionControl {
  public:
@@ -57,6 +57,8 @@ class ElectionLoop final : public TaskPoster, public ElectionControl {
 
   // ElectionControl:
   void Resign(std::chrono::milliseconds hold, std::function<void(ResignOutcome)> done) override;
+  // Not persisted here (see MaintenanceControl); `since` is the clock's now.
+  void SetMaintenance(bool on, std::function<void(ResignOutcome)> done) override;
   void ReadNodeData(std::vector<std::string> nodes,
                     std::function<void(const std::string& node, std::optional<std::string> data)>
                         done) override;

@@ -30,6 +30,9 @@ struct RecipeOptions {
   bool health_gated = false;  // true: stay out until SetHealth(true)
   std::chrono::milliseconds recheck_interval{30'000};
   std::string servers;  // for reporting only
+  // Set: start in maintenance since then (persisted by an earlier run): the
+  // node never registers until SetMaintenance(false). Ignored by observers.
+  std::optional<std::chrono::system_clock::time_point> maintenance_since;
   // Runs when an invariant is broken, after the recent events were logged
   // and before the process aborts (a simulator prints its seed and its own
   // trace here). Must not throw.
@@ -95,6 +98,31 @@ class Recipe final : public ZkEventSink {
   // node stays out. `detail` is shown in /status.
   void SetHealth(bool healthy, std::string detail);
 
+  // Maintenance (design §4 POST /withdraw, /join). `on`: leave the
+  // election and stay out, following the leader like an observer; a leader
+  // hands over first (stop hook, then delete, rule 12). `done` gets kDone
+  // once ZooKeeper confirmed the node gone (at once when it was out
+  // already). `since` is reported in /status; a repeated withdraw keeps the
+  // first one. `on` false: rejoin at the back (health-gated if unhealthy);
+  // kDone once registered (at once while gated, or when not in
+  // maintenance and not campaigning); a withdraw or resign still under way
+  // is answered kCancelled (its node was not deleted). An observer gets kObserver, a
+  // shutdown under way kShuttingDown. Composes with a resign under way
+  // (its waiters are answered when the node is gone), a hold (ended), and
+  // health (kept out; the verdict applies on join).
+  void SetMaintenance(bool on, std::chrono::system_clock::time_point since,
+                      std::function<void(ElectionControl::ResignOutcome)> done);
+
+  // A live reload (design §6): publishes `address` and `meta` (the id never
+  // changes) by rewriting our node's data, one set at a time, at once when
+  // our node is registered and connected, otherwise with the next create;
+  // followers see it through the data watch they hold on the leader, the
+  // leader's own view changes once the set is confirmed. `recheck_interval`
+  // applies from the next re-check. Never changes the role or our place in
+  // line.
+  void Reconfigure(std::string address, std::map<std::string, std::string> meta,
+                   std::chrono::milliseconds recheck_interval);
+
   // Leaves for good: demote if leading, delete our node once the stop hook
   // ended, close the session (kYieldAfterDelete after the delete), then run
   // `done`. While disconnected it waits for the library's word: a reconnect
@@ -158,15 +186,16 @@ class Recipe final : public ZkEventSink {
     kLeading,   // claimed (rule 4); the start hook went out
     kStopping,  // demoted; the stop hook of term_ still runs
   };
-  // What this node wants. Precedence on a change: shutdown > resign/hold >
-  // unhealthy > campaign.
+  // What this node wants. Precedence on a change: shutdown > maintenance >
+  // resign/hold > unhealthy > campaign.
   enum class Intent {
-    kObserve,    // campaign = false: never a node of our own
-    kCampaign,   // be a candidate
-    kUnhealthy,  // health-gated and not (yet) healthy: stay out
-    kResign,     // leave now (resign, a failed start); then kHold
-    kHold,       // out until hold_until_
-    kShutdown,   // leave for good, then close the session
+    kObserve,      // campaign = false: never a node of our own
+    kCampaign,     // be a candidate
+    kUnhealthy,    // health-gated and not (yet) healthy: stay out
+    kResign,       // leave now (resign, a failed start); then kHold
+    kHold,         // out until hold_until_
+    kMaintenance,  // POST /withdraw: out (a leader hands over first) until POST /join
+    kShutdown,     // leave for good, then close the session
   };
   // Legal combinations, checked by CheckInvariants():
   //  - kLeading: node kRegistered, session kConnected, intent kCampaign, and
@@ -175,7 +204,13 @@ class Recipe final : public ZkEventSink {
   //    with leadership kNone: nothing is deleted while a stop runs (rule 12).
   //  - own_node_ is set exactly in kRegistered and kDeleting.
   //  - hold_until_ is set exactly in intent kHold.
-  //  - resign_waiters_ only in intent kResign or kShutdown.
+  //  - resign_waiters_ only in intent kResign, kMaintenance (a withdraw
+  //    came during the resign) or kShutdown.
+  //  - maintenance_since_ is set exactly in intent kMaintenance, which
+  //    never leads (leading needs kCampaign) and never creates a node.
+  //  - withdraw_waiters_ only in intent kMaintenance or kShutdown, and only
+  //    while something of ours is left to delete or a stop runs.
+  //  - join_waiters_ only in intent kCampaign, and only while unregistered.
   //  - close_at_ only in intent kShutdown, with no node and no stop.
   //  - session kClosed: intent kShutdown, node kNone, leadership not kLeading.
   //  - intent kObserve exactly when options_.campaign is false (until shutdown).
@@ -231,6 +266,9 @@ class Recipe final : public ZkEventSink {
   // (or a reconnect).
   void DeleteFailed(const std::string& node, ZkCode code);
   void ForgetOwnNode();
+  // Rewrites our registered node when options_.identity differs from what
+  // it holds (Reconfigure()); one set in flight at a time.
+  void Publish();
 
   // The view: list children, then read the first (leader) and predecessor.
   // `watch_children`: for a node that will not create one of its own in an
@@ -271,6 +309,9 @@ class Recipe final : public ZkEventSink {
   // Tells the listener about a leader it has not been told about yet.
   void AnnounceLeader();
 
+  // Answers join waiters once registered (or no longer campaigning).
+  void AnswerJoinWaiters();
+
   // The intent to leave has been carried out (no node, no stop): answers
   // resign waiters and starts the hold, or closes the session on shutdown.
   void FinishLeaving();
@@ -287,8 +328,9 @@ class Recipe final : public ZkEventSink {
   void Expect(bool ok, const char* what) const;
   [[noreturn]] void InvariantBroken(const char* what) const;
 
-  // Constant after construction.
-  const RecipeOptions options_;
+  // Constant after construction, except identity.address, identity.meta and
+  // recheck_interval (Reconfigure()).
+  RecipeOptions options_;
   ZkClient& zk_;
   const Clock& clock_;
   RoleListener& listener_;
@@ -309,6 +351,11 @@ class Recipe final : public ZkEventSink {
   // Candidacy.
   std::string uuid_;
   std::optional<std::string> own_node_;
+  // The data our node was created with or last set to (EncodeNodeData), and
+  // whether a set of it is in flight (Publish()).
+  std::string published_;
+  bool publish_in_flight_ = false;
+  Clock::TimePoint publish_not_before_{};  // after a failed set
   // Nodes of ours from sessions we gave up without the server's word (assumed
   // expiry, auth failure), known by uuid (a create whose answer was lost has
   // no name yet): such a node may live on until the server expires the
@@ -356,6 +403,11 @@ class Recipe final : public ZkEventSink {
   std::optional<Clock::TimePoint> close_at_;  // shutting down: the close waits until then
   std::vector<std::function<void(ElectionControl::ResignOutcome)>> resign_waiters_;
   std::vector<std::function<void()>> shutdown_waiters_;
+
+  // Maintenance.
+  std::optional<std::chrono::system_clock::time_point> maintenance_since_;
+  std::vector<std::function<void(ElectionControl::ResignOutcome)>> withdraw_waiters_;
+  std::vector<std::function<void(ElectionControl::ResignOutcome)>> join_waiters_;
 
   // Role.
   Role role_ = Role::kStarting;

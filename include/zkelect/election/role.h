@@ -9,7 +9,7 @@ enum class Role {
   kStarting,      // no session established yet
   kFollower,      // registered candidate, another node leads
   kLeader,        // first candidate, node owned by the current session
-  kWithdrawn,     // not a candidate on purpose (resign hold, shutdown)
+  kWithdrawn,     // not a candidate on purpose (resign hold, maintenance, shutdown)
   kDisconnected,  // session lost or not confirmed recently; role unknown
   kObserver,      // campaign = false: reports the leader, never leads
 };
@@ -30,6 +30,7 @@ enum class Reason {
   kConnected,
   kJoined,
   kHoldOver,
+  kMaintenance,  // withdrawn by POST /withdraw (also a stop hook's reason)
 };
 
 std::string_view RoleName(Role role);

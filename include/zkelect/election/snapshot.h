@@ -72,6 +72,20 @@ struct HealthView {
   bool operator==(const HealthView&) const = default;
 };
 
+// The running configuration and the last live reload (design §6), for
+// /status.
+struct ConfigView {
+  uint64_t generation = 1;  // 1 as started, +1 for each reload applied
+  struct Reload {
+    std::chrono::system_clock::time_point at;
+    bool ok = false;    // false: refused, the running configuration kept
+    std::string error;  // why it was refused (one line, no secret); empty when ok
+    bool operator==(const Reload&) const = default;
+  };
+  std::optional<Reload> last_reload;  // nullopt until the first SIGHUP
+  bool operator==(const ConfigView&) const = default;
+};
+
 // How many role changes a Snapshot keeps in recent_transitions.
 inline constexpr size_t kRecentTransitions = 20;
 
@@ -97,8 +111,12 @@ struct Snapshot {
   std::vector<TransitionView> recent_transitions;
   HooksView hooks;
   HealthView health;
-  // Session connected, healthy (when gated) and (own node registered, or
-  // observer).
+  ConfigView config;
+  // Set while this node is in maintenance (POST /withdraw, until POST /join):
+  // since when (wall clock; kept across restarts with state_dir).
+  std::optional<std::chrono::system_clock::time_point> maintenance_since;
+  // Session connected, healthy (when gated) and (own node registered,
+  // observer, or in maintenance: healthy, only out of the running).
   bool ready = false;
   bool operator==(const Snapshot&) const = default;
 };

@@ -59,6 +59,11 @@ class HookRoleListener final : public RoleListener {
   // daemon wires it to Recipe::Resign with the given reason. Loop thread.
   void SetStepAside(std::function<void(Reason)> step_aside);
 
+  // A live reload of hooks.start_failure: whether a failed start steps
+  // aside, decided when a start's outcome comes back (a start running now
+  // is judged by the value then). Loop thread.
+  void SetResignOnStartFailure(bool resign) { options_.resign_on_start_failure = resign; }
+
   void OnLease(Clock::TimePoint until) override;
   void OnElected(const LeaderView& self) override;
   void OnDemoted(Reason reason, std::function<void()> stopped) override;
@@ -87,7 +92,7 @@ class HookRoleListener final : public RoleListener {
   void Record(const HookOutcome& outcome, Reason reason);
   void CountRun(const HookResult& result);
 
-  const Options options_;
+  Options options_;  // resign_on_start_failure: see SetResignOnStartFailure()
   HookRunner& runner_;
   TaskPoster& loop_;
   const Clock& clock_;

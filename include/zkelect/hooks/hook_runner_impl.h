@@ -49,6 +49,12 @@ class HookRunnerImpl final : public HookRunner {
 
   void Start();
 
+  // A live reload: replaces the hooks and the child's policies (on_exit,
+  // stop_grace; its command comes from the command line and stays). A hook
+  // running now finishes under the settings it started with; the next one,
+  // and has_hook(), use these. Any thread.
+  void Reconfigure(HooksConfig hooks, ChildConfig child) EXCLUDES(mu_);
+
   // Finishes the action running now, drops the queue, stops the child (if
   // still running) and joins the thread. Idempotent.
   void Stop() EXCLUDES(mu_);
@@ -67,8 +73,8 @@ class HookRunnerImpl final : public HookRunner {
     start_gate_ = std::move(may_start);
   }
   std::optional<std::string> running() const override EXCLUDES(mu_);
-  bool has_hook(HookAction action) const override;
-  bool has_child() const override { return !child_config_.command.empty(); }
+  bool has_hook(HookAction action) const override EXCLUDES(mu_);
+  bool has_child() const override EXCLUDES(mu_);
 
  private:
   struct Job {
@@ -79,7 +85,9 @@ class HookRunnerImpl final : public HookRunner {
     bool stale = false;  // a kStart whose term ended while it was queued
   };
 
-  const std::vector<std::string>& CommandFor(HookAction action) const;
+  static const std::vector<std::string>& CommandFor(const HooksConfig& hooks, HookAction action);
+  HooksConfig hooks() const EXCLUDES(mu_);
+  ChildConfig child_config() const EXCLUDES(mu_);
   void Loop() EXCLUDES(mu_);
   // Waits until there is something to do: sets `job` to the next one, or
   // leaves it empty (a restart due, or time to look at the child). False
@@ -92,18 +100,19 @@ class HookRunnerImpl final : public HookRunner {
   // reaches; kills it at once if KillRunning() has been called already.
   void SetKillable(Process** slot, Process* process) EXCLUDES(kill_mu_);
   HookResult RunHook(const std::string& name, const std::vector<std::string>& argv,
-                     const std::map<std::string, std::string>& env);
+                     const std::map<std::string, std::string>& env, const HooksConfig& hooks);
   static void LogResult(const HookResult& result);
   std::string StartChild(const std::map<std::string, std::string>& env);
   void StopChild();
   void WatchChild();
 
   // Constant after construction.
-  const HooksConfig hooks_;
-  const ChildConfig child_config_;
   ProcessSpawner& spawner_;
 
   mutable Mutex mu_;
+  // Replaced by Reconfigure(); the runner thread copies them per action.
+  HooksConfig hooks_ GUARDED_BY(mu_);
+  ChildConfig child_config_ GUARDED_BY(mu_);
   std::condition_variable wake_;
   std::deque<Job> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;

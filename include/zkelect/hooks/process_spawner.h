@@ -97,7 +97,8 @@ class ProcessSpawner {
 // WATCHDOG_USEC). "NAME=value" entries; others are skipped.
 std::map<std::string, std::string> InheritedEnvironment(const char* const* envp);
 
-// ProcessSpawner over fork and execvpe.
+// ProcessSpawner over clone (CLONE_VM | CLONE_VFORK, as posix_spawn) and
+// execvpe. Thread-safe: each Spawn() is independent.
 class PosixProcessSpawner final : public ProcessSpawner {
  public:
   Result<std::unique_ptr<Process>> Spawn(const std::vector<std::string>& argv,

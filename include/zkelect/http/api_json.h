@@ -33,7 +33,7 @@ struct HttpStats {
 
 // /status: this node's whole view (id, role, campaign, session, election,
 // leader, last_transition, recent_transitions (newest first), hooks, health,
-// http, ready, index, version).
+// maintenance {active, since}, http, ready, index, version).
 // election.candidate_ids has one object per candidate, in the order of
 // election.candidates: {"node", "id", "address", "id_pending"}; id and
 // address are null with "id_pending": true while that node's data is not
@@ -54,6 +54,9 @@ std::string HealthBody(bool responsive);
 
 // POST /resign, done: `{"resigned": true, "hold_ms"}`.
 std::string ResignedBody(std::chrono::milliseconds hold);
+
+// POST /withdraw and /join, done: `{"maintenance": true}` (or false).
+std::string MaintenanceBody(bool on);
 
 // Every error: `{"error": {"code": <snake_case>, "message": <sentence>}}`.
 std::string ErrorBody(std::string_view code, std::string_view message);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "zkelect/common/status.h"
 #include "zkelect/config/config.h"
 #include "zkelect/election/candidate_id_cache.h"
+#include "zkelect/election/election_control.h"
 #include "zkelect/election/state_board.h"
 #include "zkelect/http/answer_cache.h"
 #include "zkelect/http/host_policy.h"
@@ -21,7 +23,6 @@
 namespace zkelect {
 
 class ConnectionServer;
-class ElectionControl;
 class PendingAnswer;
 class UnixSocketFile;
 struct HttpRequest;
@@ -101,6 +102,14 @@ class HttpServer {
   // unix:/run/zkelect/api.sock".
   std::string listen_urls() const;
 
+  // A live reload: requests read from now on use `config`'s
+  // http.allowed_hosts, token and long-poll limits (max_waiters,
+  // default_wait, max_wait); a request already admitted, or a long-poll
+  // already parked, keeps the settings it was admitted with. http.listen is
+  // not changed (the caller refuses a reload that changes it), and neither
+  // is the thread limit made from max_waiters at Start(). Any thread.
+  void Reconfigure(const HttpConfig& config) EXCLUDES(settings_mu_);
+
   // Stops accepting, answers parked long-polls with the current view and
   // pending /resign requests with 503 shutting_down, lets requests in
   // progress finish and joins every thread; idle keep-alive connections are
@@ -165,15 +174,34 @@ class HttpServer {
   void HandleHealthz(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
   void HandleReadyz(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
   void HandleResign(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleWithdraw(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  void HandleJoin(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
+  // POST /withdraw (`on`) and /join.
+  void AnswerMaintenance(bool on, HttpResponse& res);
+  using ControlDone = std::function<void(ElectionControl::ResignOutcome)>;
+  // Every POST that asks the election loop (resign, withdraw, join): `ask`
+  // sends the request with the callback to answer; waits for the outcome,
+  // bounded. nullopt when `res` is answered already (503: shutting down,
+  // too many pending, no answer in time).
+  std::optional<ElectionControl::ResignOutcome> AwaitControl(
+      std::string_view what, const std::function<void(ControlDone)>& ask, HttpResponse& res);
   void HandleMetrics(const HttpRequest& req, HttpResponse& res, PendingAnswer& later);
 
-  // Constant after construction.
+  // What Reconfigure() replaces, whole.
+  struct Reloadable {
+    HttpConfig config;
+    HostPolicy policy;
+  };
+  std::shared_ptr<const Reloadable> settings() const EXCLUDES(settings_mu_);
+
+  // Constant after construction (http.listen and the limits of Start()).
   const HttpConfig config_;
   const StateBoard& board_;
   ElectionControl& control_;
   Metrics& metrics_;
   const std::string version_;
-  const HostPolicy policy_;
+  mutable Mutex settings_mu_;
+  std::shared_ptr<const Reloadable> settings_ GUARDED_BY(settings_mu_);
 
   // Thread-safe: the answers of /leader and /is-leader, shared by the
   // requests that serve the same view.

@@ -42,6 +42,7 @@ struct Metrics {
   HistogramFamily hook_duration;        // {hook}
   CounterFamily hook_over_budget;       // {}
   CounterFamily http_requests;          // {path, code}
+  CounterFamily config_reloads;         // {result}: ok, refused
 
  private:
   // Clock::TimePoint of the last server reply, in ticks; 0 before the first.

@@ -38,6 +38,7 @@ class InstrumentedZkClient final : public ZkClient, private ZkEventSink {
   void Exists(const std::string& path, bool watch, StatCallback done) override;
   void Sync(const std::string& path, DoneCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
+  void SetData(const std::string& path, const std::string& data, DoneCallback done) override;
 
  private:
   // ZkEventSink: counts, then forwards to the sink set by SetEventSink().

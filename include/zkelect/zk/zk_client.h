@@ -86,6 +86,9 @@ class ZkClient {
   virtual void Sync(const std::string& path, DoneCallback done) = 0;
   // Deletes `path` at any version.
   virtual void Delete(const std::string& path, DoneCallback done) = 0;
+  // Replaces the data of `path` at any version (zoo_aset); data watches on
+  // it fire kDataChanged. The live reload's rewrite of our node.
+  virtual void SetData(const std::string& path, const std::string& data, DoneCallback done) = 0;
 };
 
 }  // namespace zkelect

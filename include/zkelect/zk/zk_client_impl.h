@@ -46,6 +46,7 @@ class ZkClientImpl final : public ZkClient {
   void Exists(const std::string& path, bool watch, StatCallback done) override;
   void Sync(const std::string& path, DoneCallback done) override;
   void Delete(const std::string& path, DoneCallback done) override;
+  void SetData(const std::string& path, const std::string& data, DoneCallback done) override;
 
   // Requests handed to the library whose completion has not run yet, and
   // those a Close() left unanswered (the library never completes them). Any

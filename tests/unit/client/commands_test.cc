@@ -358,6 +358,30 @@ TEST_F(CommandsTest, ResignSendsTheHoldAndReportsDone) {
   EXPECT_EQ(control_.holds(), (std::vector<milliseconds>{seconds(90), milliseconds(0)}));
 }
 
+TEST_F(CommandsTest, WithdrawAndJoinPostAndReportDone) {
+  StartServer();
+  Outcome result = Run({"withdraw"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "withdrawn for maintenance"));
+  result = Run({"join", "--json"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(json::parse(result.out), json::parse(R"({"maintenance": false})"));
+  EXPECT_EQ(control_.maintenance_calls(), (std::vector<bool>{true, false}));
+}
+
+TEST_F(CommandsTest, WithdrawOnAnObserverAndWithoutTheTokenAreRefused) {
+  control_.AnswerWith(ResignOutcome::kObserver);
+  StartServer();
+  Outcome result = Run({"withdraw"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_TRUE(Contains(result.err, "zkelect withdraw: this node is an observer")) << result.err;
+  server_.reset();
+  StartServer(kToken);
+  result = Run({"join"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_TRUE(Contains(result.err, "--token-file")) << result.err;
+}
+
 TEST_F(CommandsTest, ResignOnAFollowerPrintsTheDaemonsMessage) {
   control_.AnswerWith(ResignOutcome::kNotLeader);
   StartServer();

@@ -117,6 +117,7 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 const std::vector<std::string> kAllKeys = {
     "id",
     "address",
+    "state_dir",
     "zk.servers",
     "zk.session_timeout",
     "zk.auth",
@@ -267,6 +268,7 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
   const std::map<std::string, std::string> values = {
       {"id", "node-2"},
       {"address", "http://10.0.0.6/"},
+      {"state_dir", "/var/lib/zkelect"},
       {"zk.servers", "zk1:2181"},
       {"zk.session_timeout", "1m"},
       {"zk.auth", "digest:bob:pw"},
@@ -308,6 +310,7 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
     ASSERT_TRUE(config.ok()) << config.status().message();
     EXPECT_EQ(config->id, "node-2");
     EXPECT_EQ(config->address, "http://10.0.0.6/");
+    EXPECT_EQ(config->state_dir, "/var/lib/zkelect");
     EXPECT_EQ(config->zk.servers, "zk1:2181");
     EXPECT_EQ(config->zk.session_timeout, milliseconds(60'000));
     EXPECT_EQ(config->zk.digest_auth, "bob:pw");
@@ -579,6 +582,8 @@ TEST(ConfigLoaderTest, RejectsBadValuesOfEveryKey) {
       {"id", "\xff", "expected a non-empty name"},
       {"address", "a\tb", "expected text without control characters"},
       {"address", "\xc3", "expected text without control characters"},
+      {"state_dir", "var/lib/zkelect", "expected an absolute directory path, or empty for none"},
+      {"state_dir", "/var/\nlib", "expected an absolute directory path"},
       {"zk.servers", "", "expected a ZooKeeper connect string"},
       {"zk.servers", "zk1", "expected a ZooKeeper connect string"},
       {"zk.servers", "zk1:", "expected a ZooKeeper connect string"},

@@ -34,6 +34,7 @@ class RecipeTest : public ::testing::Test {
     options.campaign = campaign;
     options.recheck_interval = std::chrono::seconds(30);
     options.servers = "fake:2181";
+    options.maintenance_since = start_in_maintenance_;
     recipe_ = std::make_unique<Recipe>(options, zk_, clock_, listener_, metrics_);
   }
 
@@ -80,6 +81,8 @@ class RecipeTest : public ::testing::Test {
   RecordingRoleListener listener_;
   Metrics metrics_;
   std::unique_ptr<Recipe> recipe_;
+  // Set before Make(): the state a state_dir carried across a restart.
+  std::optional<std::chrono::system_clock::time_point> start_in_maintenance_;
 };
 
 TEST_F(RecipeTest, LoneCandidateCreatesParentsAndLeads) {
@@ -1146,6 +1149,366 @@ TEST_F(RecipeTest, NoClaimWhileTheDeleteOfANodeOfASessionGivenUpIsInFlight) {
   Advance(milliseconds(200));
   EXPECT_TRUE(recipe_->leading()) << "the claim waits for the delete, then comes";
   EXPECT_FALSE(zk_.NodeExists(old_node));
+}
+
+// ---------------------------------------------------------------------------
+// Maintenance (design §4 POST /withdraw, /join): the intent kMaintenance and
+// how it composes with resign, hold, health and shutdown.
+
+using Outcome = ElectionControl::ResignOutcome;
+
+class RecipeMaintenanceTest : public RecipeTest {
+ protected:
+  static constexpr std::chrono::system_clock::time_point kSince{
+      std::chrono::seconds(1'700'000'000)};
+
+  std::optional<Outcome> Withdraw() {
+    auto outcome = std::make_shared<std::optional<Outcome>>();
+    recipe_->SetMaintenance(true, kSince, [outcome](Outcome o) { *outcome = o; });
+    last_ = outcome;
+    return *outcome;
+  }
+  std::optional<Outcome> Join() {
+    auto outcome = std::make_shared<std::optional<Outcome>>();
+    recipe_->SetMaintenance(false, kSince, [outcome](Outcome o) { *outcome = o; });
+    last_ = outcome;
+    return *outcome;
+  }
+  // Leads with a peer behind it; its stop hooks wait for FinishStop().
+  // Returns its node's path.
+  std::string LeadWithAPeerBehind() {
+    MakeParents();
+    StartAndSettle();
+    AddPeer("peer");
+    Advance(std::chrono::seconds(31));
+    listener_.set_hold_stops(true);
+    return Snap().own_node ? OwnPath() : std::string();
+  }
+
+  // The outcome of the latest Withdraw() or Join(), as it is now.
+  std::optional<Outcome> Last() const { return *last_; }
+
+  std::shared_ptr<std::optional<Outcome>> last_ = std::make_shared<std::optional<Outcome>>();
+};
+
+TEST_F(RecipeMaintenanceTest, LeaderWithdrawDeletesOnlyAfterTheStopHookEndedAndAnswersAfterIt) {
+  MakeParents();
+  StartAndSettle();
+  const std::string peer = AddPeer("peer");
+  Advance(std::chrono::seconds(31));
+  ASSERT_TRUE(recipe_->leading());
+  const std::string own = OwnPath();
+  listener_.set_hold_stops(true);
+  Withdraw();
+  Settle();
+  EXPECT_FALSE(recipe_->leading());
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kMaintenance);
+  EXPECT_TRUE(zk_.NodeExists(own)) << "the node stays while the stop hook runs";
+  EXPECT_FALSE(Last().has_value()) << "answered before the delete";
+  listener_.FinishStop();
+  Settle();
+  EXPECT_FALSE(zk_.NodeExists(own));
+  EXPECT_EQ(Last(), Outcome::kDone);
+  Advance(std::chrono::seconds(5));
+  EXPECT_EQ(zk_.ChildrenOf(kPath).size(), 1u) << "stays out";
+  const Snapshot snap = Snap();
+  EXPECT_EQ(snap.role, Role::kWithdrawn);
+  EXPECT_EQ(snap.last_transition->reason, Reason::kMaintenance);
+  EXPECT_EQ(snap.maintenance_since, kSince);
+  ASSERT_TRUE(snap.leader.has_value()) << "reports the leader like an observer";
+  EXPECT_EQ(snap.leader->identity.id, "peer");
+  EXPECT_TRUE(snap.ready) << "healthy, only out of the running";
+}
+
+TEST_F(RecipeMaintenanceTest, FollowerWithdrawDeletesWithoutStopAndIsDoneOnlyOnceConfirmed) {
+  MakeParents();
+  AddPeer("peer");
+  StartAndSettle();
+  const std::string own = OwnPath();
+  zk_.Disconnect();
+  Settle();
+  EXPECT_FALSE(Withdraw().has_value());
+  Settle();
+  EXPECT_FALSE(Last().has_value()) << "done before ZooKeeper confirmed the delete";
+  EXPECT_TRUE(zk_.NodeExists(own));
+  zk_.Reconnect();
+  Settle();
+  EXPECT_EQ(Last(), Outcome::kDone);
+  EXPECT_FALSE(zk_.NodeExists(own));
+  EXPECT_TRUE(listener_.demoted.empty());
+}
+
+TEST_F(RecipeMaintenanceTest, WithdrawAndJoinAreIdempotentAndJoinRejoinsAtTheBack) {
+  MakeParents();
+  StartAndSettle();
+  Withdraw();
+  Settle();
+  ASSERT_EQ(Last(), Outcome::kDone);
+  EXPECT_EQ(Withdraw(), Outcome::kDone) << "already out: done at once";
+  EXPECT_EQ(Snap().maintenance_since, kSince);
+  const std::string peer = AddPeer("peer");
+  Advance(std::chrono::seconds(31));
+  ASSERT_EQ(Snap().leader->identity.id, "peer");
+  Join();
+  Settle();
+  EXPECT_EQ(Last(), Outcome::kDone);
+  EXPECT_EQ(Snap().position, 1u) << "rejoined behind the peer";
+  EXPECT_EQ(Snap().role, Role::kFollower);
+  EXPECT_FALSE(Snap().maintenance_since.has_value());
+  EXPECT_EQ(Join(), Outcome::kDone) << "registered already: done at once";
+  EXPECT_EQ(zk_.ChildrenOf(kPath).size(), 2u);
+}
+
+TEST_F(RecipeMaintenanceTest, JoinIsDoneOnlyOnceRegistered) {
+  StartAndSettle();
+  Withdraw();
+  Settle();
+  zk_.Disconnect();
+  Settle();
+  EXPECT_FALSE(Join().has_value());
+  Settle();
+  EXPECT_FALSE(Last().has_value()) << "joined without a node";
+  zk_.Reconnect();
+  Advance(Recipe::kYieldAfterDelete);
+  EXPECT_EQ(Last(), Outcome::kDone);
+  EXPECT_TRUE(Snap().own_node.has_value());
+}
+
+TEST_F(RecipeMaintenanceTest, ObserverIsRefused) {
+  StartAndSettle(/*campaign=*/false);
+  EXPECT_EQ(Withdraw(), Outcome::kObserver);
+  EXPECT_EQ(Join(), Outcome::kObserver);
+  EXPECT_EQ(Snap().role, Role::kObserver);
+}
+
+TEST_F(RecipeMaintenanceTest, StartedInMaintenanceNeverRegisters) {
+  MakeParents();
+  AddPeer("peer");
+  start_in_maintenance_ = kSince;
+  StartAndSettle();
+  Advance(std::chrono::seconds(31));
+  EXPECT_EQ(zk_.requests("create"), 0);
+  EXPECT_EQ(Snap().role, Role::kWithdrawn);
+  EXPECT_EQ(Snap().maintenance_since, kSince);
+  EXPECT_EQ(Snap().leader->identity.id, "peer");
+  Join();
+  Advance(milliseconds(100));
+  EXPECT_EQ(Last(), Outcome::kDone);
+  EXPECT_EQ(Snap().position, 1u);
+}
+
+TEST_F(RecipeMaintenanceTest, WithdrawDuringAResignStopAnswersBothOnceTheNodeIsGoneAndStaysOut) {
+  const std::string own = LeadWithAPeerBehind();
+  ASSERT_TRUE(recipe_->leading());
+  std::optional<Outcome> resigned;
+  recipe_->Resign(milliseconds(1000), [&](Outcome o) { resigned = o; });
+  Settle();
+  Withdraw();
+  Settle();
+  EXPECT_FALSE(resigned.has_value());
+  EXPECT_FALSE(Last().has_value());
+  EXPECT_TRUE(zk_.NodeExists(own));
+  listener_.FinishStop();
+  Settle();
+  EXPECT_EQ(resigned, Outcome::kDone);
+  EXPECT_EQ(Last(), Outcome::kDone);
+  Advance(std::chrono::seconds(3));
+  EXPECT_EQ(zk_.ChildrenOf(kPath).size(), 1u) << "the resign's hold must not end the maintenance";
+  EXPECT_EQ(listener_.demoted.size(), 1u) << "one stop for both";
+}
+
+TEST_F(RecipeMaintenanceTest, WithdrawDuringAHoldEndsTheHoldAndStaysOut) {
+  StartAndSettle();
+  std::optional<Outcome> resigned;
+  recipe_->Resign(milliseconds(2000), [&](Outcome o) { resigned = o; });
+  Settle();
+  ASSERT_EQ(resigned, Outcome::kDone);
+  EXPECT_EQ(Withdraw(), Outcome::kDone);
+  Advance(std::chrono::seconds(5));
+  EXPECT_TRUE(zk_.ChildrenOf(kPath).empty()) << "rejoined at the end of the hold";
+  EXPECT_EQ(listener_.elected.size(), 1u);
+}
+
+TEST_F(RecipeMaintenanceTest, JoinWhileUnhealthyBecomesAHealthGatedCampaign) {
+  Make(/*campaign=*/true, /*health_gated=*/true);
+  recipe_->Start();
+  recipe_->SetHealth(true, "ok");
+  Settle();
+  ASSERT_TRUE(recipe_->leading());
+  Withdraw();
+  Settle();
+  ASSERT_EQ(Last(), Outcome::kDone);
+  recipe_->SetHealth(false, "exit status 1");
+  recipe_->SetHealth(true, "exit status 0");
+  Advance(milliseconds(500));
+  EXPECT_TRUE(zk_.ChildrenOf(kPath).empty()) << "health must not end the maintenance";
+  recipe_->SetHealth(false, "exit status 1");
+  EXPECT_EQ(Join(), Outcome::kDone) << "maintenance is over; health gates from here";
+  Advance(milliseconds(500));
+  EXPECT_TRUE(zk_.ChildrenOf(kPath).empty()) << "unhealthy: stays out";
+  EXPECT_FALSE(Snap().maintenance_since.has_value());
+  recipe_->SetHealth(true, "exit status 0");
+  Advance(milliseconds(500));
+  EXPECT_TRUE(recipe_->leading());
+}
+
+// Found by the simulator (seed 2 of --seeds 200 --events 20000): a join
+// while a leader's withdraw waited for its stop hook kept the withdraw's
+// waiter in a campaign (Recipe::CheckInvariants aborted). The withdraw never
+// got its node deleted: it is answered kCancelled, not kDone.
+TEST_F(RecipeMaintenanceTest, JoinDuringAWithdrawStopCancelsTheWithdrawAndKeepsTheOrder) {
+  const std::string own = LeadWithAPeerBehind();
+  ASSERT_TRUE(recipe_->leading());
+  Withdraw();
+  Settle();
+  const auto withdrawn = last_;
+  Join();
+  Settle();
+  EXPECT_EQ(*withdrawn, Outcome::kCancelled);
+  EXPECT_FALSE(recipe_->leading()) << "no claim while the stop runs";
+  EXPECT_TRUE(zk_.NodeExists(own));
+  listener_.FinishStop();
+  Advance(milliseconds(500));
+  EXPECT_EQ(Last(), Outcome::kDone) << "the join: registered";
+  EXPECT_EQ(Snap().role, Role::kLeader) << "its node stayed first: it leads again";
+}
+
+TEST_F(RecipeMaintenanceTest, ShutdownWhileWithdrawnClosesAndLaterCallsAreRefused) {
+  StartAndSettle();
+  Withdraw();
+  Settle();
+  bool closed = false;
+  recipe_->Shutdown([&] { closed = true; });
+  Advance(milliseconds(100));
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(Withdraw(), Outcome::kShuttingDown);
+  EXPECT_EQ(Join(), Outcome::kShuttingDown);
+}
+
+TEST_F(RecipeMaintenanceTest, ShutdownDuringAWithdrawStopAnswersTheWithdrawOnceDeleted) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  listener_.set_hold_stops(true);
+  Withdraw();
+  Settle();
+  bool closed = false;
+  recipe_->Shutdown([&] { closed = true; });
+  Settle();
+  EXPECT_FALSE(Last().has_value());
+  listener_.FinishStop();
+  Advance(milliseconds(300));  // the delete, then the close after kYieldAfterDelete
+  EXPECT_EQ(Last(), Outcome::kDone);
+  EXPECT_FALSE(zk_.NodeExists(own));
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(RecipeMaintenanceTest, JoinPendingWhenShutdownComesIsAnsweredShuttingDown) {
+  StartAndSettle();
+  Withdraw();
+  Settle();
+  zk_.Disconnect();
+  Settle();
+  Join();
+  Settle();
+  ASSERT_FALSE(Last().has_value());
+  recipe_->Shutdown([] {});
+  EXPECT_EQ(Last(), Outcome::kShuttingDown);
+}
+
+// Live reload (design §6): address and meta are published by rewriting our
+// node, without leaving the election and without a role change.
+TEST_F(RecipeTest, ReconfigureRewritesOwnNodeWithoutRoleChange) {
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  const std::string own = OwnPath();
+  const int64_t epoch = Snap().leader->epoch;
+  recipe_->Reconfigure("10.0.0.9:9090", {{"zone", "b"}}, std::chrono::seconds(30));
+  Settle();
+  EXPECT_EQ(zk_.requests("set"), 1);
+  ASSERT_NE(zk_.FindNode(own), nullptr) << "the node stays: no new create";
+  const NodeIdentity published = DecodeNodeData(zk_.FindNode(own)->data);
+  EXPECT_EQ(published.id, "me");
+  EXPECT_EQ(published.address, "10.0.0.9:9090");
+  EXPECT_EQ(published.meta, (std::map<std::string, std::string>{{"zone", "b"}}));
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_EQ(OwnPath(), own);
+  EXPECT_EQ(listener_.elected.size(), 1u);
+  EXPECT_TRUE(listener_.demoted.empty());
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.address, "10.0.0.9:9090");
+  EXPECT_EQ(Snap().leader->epoch, epoch);
+  // Nothing more to publish: one set, not one per step.
+  Advance(std::chrono::seconds(2));
+  EXPECT_EQ(zk_.requests("set"), 1);
+}
+
+TEST_F(RecipeTest, ReconfigureWhileDisconnectedPublishesAfterReconnect) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  zk_.Disconnect();
+  Settle();
+  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  Settle();
+  zk_.Reconnect();
+  Settle();
+  ASSERT_NE(zk_.FindNode(own), nullptr);
+  EXPECT_EQ(DecodeNodeData(zk_.FindNode(own)->data).address, "10.0.0.9:9090");
+}
+
+// A follower hears of a change of the leader's data (a reload of the
+// leader's address) through the data watch it holds on the leader's node,
+// without a leader change: no on_change.
+TEST_F(RecipeTest, FollowerSeesLeaderDataChangeThroughItsWatch) {
+  MakeParents();
+  const std::string leader = AddPeer("peer");
+  StartAndSettle();
+  ASSERT_TRUE(Snap().leader.has_value());
+  ASSERT_EQ(Snap().leader->identity.id, "peer");
+  const size_t changes = listener_.changes.size();
+  zk_.ExternalSetData(leader, EncodeNodeData(NodeIdentity{"peer", "10.9.9.9:1", {}}));
+  Settle();
+  ASSERT_TRUE(Snap().leader.has_value());
+  EXPECT_EQ(Snap().leader->identity.address, "10.9.9.9:1");
+  EXPECT_EQ(listener_.changes.size(), changes) << "the leader did not change";
+  EXPECT_EQ(Snap().role, Role::kFollower);
+}
+
+// Found by the simulator (seed 28): a follower whose node an operator had
+// deleted (a follower does not watch its own node) was reloaded; its set got
+// NoNode, the next step sent it again at once, and so on: a busy loop of
+// sets. Now NoNode gives the node up to the listing (rule 4 creates it anew,
+// with the new address), and other failures wait kRetryDelay.
+TEST_F(RecipeTest, ReloadAfterOurNodeWasDeletedSetsInABusyLoop) {
+  MakeParents();
+  AddPeer("peer");
+  StartAndSettle();
+  ASSERT_EQ(Snap().role, Role::kFollower);
+  zk_.ExternalDelete(OwnPath());  // no event: a follower watches its predecessor only
+  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  for (int i = 0; i < 1000 && zk_.DeliverOne(); ++i) {
+  }
+  EXPECT_LE(zk_.requests("set"), 2) << "sets sent again and again";
+  Advance(std::chrono::seconds(2));
+  ASSERT_TRUE(Snap().own_node.has_value());
+  ASSERT_NE(zk_.FindNode(OwnPath()), nullptr);
+  EXPECT_EQ(DecodeNodeData(zk_.FindNode(OwnPath())->data).address, "10.0.0.9:9090");
+  EXPECT_EQ(Snap().role, Role::kFollower);
+}
+
+// A set that fails for another reason (here a lost connection) is sent again
+// after kRetryDelay, not at once.
+TEST_F(RecipeTest, FailedPublishIsRetriedLater) {
+  StartAndSettle();
+  const std::string own = OwnPath();
+  zk_.Disconnect();  // the set goes out before the recipe hears of it, and fails
+  recipe_->Reconfigure("10.0.0.9:9090", {}, std::chrono::seconds(30));
+  for (int i = 0; i < 1000 && zk_.DeliverOne(); ++i) {
+  }
+  EXPECT_LE(zk_.requests("set"), 2);
+  zk_.Reconnect();
+  Advance(std::chrono::seconds(2));
+  EXPECT_EQ(DecodeNodeData(zk_.FindNode(own)->data).address, "10.0.0.9:9090");
 }
 
 }  // namespace

@@ -327,6 +327,9 @@ class HealthEndpoint {
         response.set_content("answer " + request.matches[1].str() + "\nsecond line", "text/plain");
       }
     });
+    server_.Get("/", [](const httplib::Request& request, httplib::Response& response) {
+      response.set_content("root probe=" + request.get_param_value("probe"), "text/plain");
+    });
     server_.Get("/slow", [this](const httplib::Request&, httplib::Response& response) {
       std::unique_lock<std::mutex> lock(mu_);
       ++slow_requests_;
@@ -400,6 +403,21 @@ INSTANTIATE_TEST_SUITE_P(Statuses, HealthMonitorHttpStatusTest,
                          [](const testing::TestParamInfo<HttpStatusCase>& param_info) {
                            return "status_" + std::to_string(param_info.param.status);
                          });
+
+// The request target of a URL without a path is "/", its query kept (the
+// target is built by appending since GCC 12 at -O3 warned on an insert).
+TEST(HealthMonitorTest, HttpUrlWithoutAPathRequestsTheRootWithItsQuery) {
+  HealthEndpoint endpoint;
+  for (const auto& [suffix, detail] : {std::pair{"", "HTTP 200: root probe="},
+                                       std::pair{"?probe=1", "HTTP 200: root probe=1"},
+                                       std::pair{"/?probe=2", "HTTP 200: root probe=2"}}) {
+    VerdictLog log;
+    HealthMonitor monitor(HttpCheck(endpoint.Url(suffix)), log.Callback());
+    monitor.Start();
+    ASSERT_TRUE(log.WaitFor(1)) << suffix;
+    EXPECT_EQ(log.entries().front().detail, detail) << suffix;
+  }
+}
 
 TEST(HealthMonitorTest, HttpCheckReachesLocalhostByName) {
   HealthEndpoint endpoint;

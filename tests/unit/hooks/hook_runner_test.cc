@@ -156,6 +156,35 @@ TEST_F(HookRunnerTest, EnvironmentFromZooKeeperIsDataNeverCode) {
   EXPECT_FALSE(fs::exists(marker));
 }
 
+// A live reload: the hook running now finishes under the settings it
+// started with (its command, its timeout); the next one uses the new.
+TEST_F(HookRunnerTest, ReconfigureTakesEffectAtTheNextHook) {
+  const std::string go = File("go");
+  HooksConfig hooks;
+  hooks.on_change =
+      Sh("while [ ! -e " + go + " ]; do sleep 0.01; done; echo old >> " + File("runs"));
+  hooks.timeout = milliseconds(30'000);
+  HookRunnerImpl runner(hooks, {}, spawner_);
+  runner.Start();
+  std::future<HookOutcome> first = Queue(runner, HookAction::kChange, 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (runner.running() != "on_change" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_EQ(runner.running(), "on_change");
+  HooksConfig reloaded;
+  reloaded.on_change = Sh("echo new >> " + File("runs"));
+  reloaded.timeout = milliseconds(100);  // would cut the running hook short
+  runner.Reconfigure(reloaded, {});
+  EXPECT_FALSE(runner.has_hook(HookAction::kStart));
+  std::ofstream(go).flush();
+  ASSERT_EQ(first.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_TRUE(first.get().ok()) << "the running hook kept its own timeout";
+  const HookOutcome second = RunAndWait(runner, HookAction::kChange);
+  EXPECT_TRUE(second.ok());
+  EXPECT_EQ(Lines("runs"), (std::vector<std::string>{"old", "new"}));
+}
+
 TEST_F(HookRunnerTest, NulBytesInEnvironmentBecomeReplacementCharacters) {
   HooksConfig hooks;
   hooks.on_start = Sh("printf '%s' \"$ZKELECT_LEADER_ID\" > " + File("env"));

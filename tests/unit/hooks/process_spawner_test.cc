@@ -4,6 +4,7 @@
 #include "zkelect/hooks/process_spawner.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "support/process_state.h"
@@ -70,6 +72,41 @@ TEST(ProcessSpawnerTest, SpawnedProcessDiesWithTheProcessThatSpawnedIt) {
   const bool gone = test::WaitProcessGone(spawned, milliseconds(20000));
   if (!gone) kill(-spawned, SIGKILL);  // leave nothing behind either way
   EXPECT_TRUE(gone) << "the spawned command outlived its daemon";
+}
+
+// The spawn blocks every signal of its thread while the command borrows the
+// daemon's memory (CLONE_VM): the command must still start with none blocked
+// and no handler of the daemon's, and the spawning thread must get its own
+// mask back.
+TEST(ProcessSpawnerTest, CommandStartsWithNoSignalBlockedAndTheCallerKeepsItsMask) {
+  struct sigaction handler = {};
+  handler.sa_handler = [](int) {};
+  struct sigaction previous = {};
+  ASSERT_EQ(sigaction(SIGUSR1, &handler, &previous), 0);
+  sigset_t usr2;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  sigset_t before;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr2, &before), 0);
+
+  PosixProcessSpawner spawner;
+  auto spawned = spawner.Spawn({"cat", "/proc/self/status"}, {{}, true});
+  ASSERT_TRUE(spawned.ok()) << spawned.status().message();
+  std::string blocked;
+  std::string caught;
+  const auto status = (*spawned)->Wait(std::chrono::seconds(20), [&](std::string_view line) {
+    if (line.starts_with("SigBlk:")) blocked = line;
+    if (line.starts_with("SigCgt:")) caught = line;
+  });
+  sigset_t after;
+  pthread_sigmask(SIG_SETMASK, &before, &after);
+  sigaction(SIGUSR1, &previous, nullptr);
+
+  ASSERT_TRUE(status.has_value()) << "cat did not finish";
+  EXPECT_EQ(blocked, "SigBlk:\t0000000000000000");
+  EXPECT_EQ(caught, "SigCgt:\t0000000000000000");
+  EXPECT_EQ(sigismember(&after, SIGUSR2), 1) << "the spawning thread lost its blocked signal";
+  EXPECT_EQ(sigismember(&after, SIGUSR1), 0) << "the spawning thread kept every signal blocked";
 }
 
 }  // namespace

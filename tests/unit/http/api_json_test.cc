@@ -80,6 +80,17 @@ TEST(ApiJsonTest, LeaderBodyWithoutALeaderGivesTheReason) {
             json::parse(R"({"leader": null, "reason": "no_candidates", "index": 5})"));
 }
 
+TEST(ApiJsonTest, StatusBodyShowsMaintenanceSinceWhen) {
+  Snapshot snapshot = FollowerView();
+  snapshot.role = Role::kWithdrawn;
+  snapshot.maintenance_since =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(1714566896789));
+  const json body = json::parse(StatusBody(snapshot, 9, "0.1.0"));
+  EXPECT_EQ(body["role"], "withdrawn");
+  EXPECT_EQ(body["maintenance"],
+            json::parse(R"({"active": true, "since": "2024-05-01T12:34:56.789Z"})"));
+}
+
 TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
   const json body = json::parse(StatusBody(FollowerView(), 9, "0.1.0"));
   EXPECT_EQ(body, json::parse(R"({
@@ -98,8 +109,21 @@ TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
                             "to": "follower", "reason": "joined"}],
     "hooks": {"configured": false, "running": null, "last": null},
     "health": {"enabled": false},
+    "maintenance": {"active": false, "since": null},
+    "config": {"generation": 1, "last_reload": null},
     "http": {"waiters": 0, "max_waiters": 0},
     "ready": true, "index": 9, "version": "0.1.0"})"));
+}
+
+TEST(ApiJsonTest, StatusBodyShowsTheLastReload) {
+  Snapshot snapshot = FollowerView();
+  snapshot.config.generation = 3;
+  snapshot.config.last_reload =
+      ConfigView::Reload{May1st(), false, "zk.servers = \"zk9:2181\" (running: ...)"};
+  const json body = json::parse(StatusBody(snapshot, 9, "0.1.0"));
+  EXPECT_EQ(body["config"], json::parse(R"json({"generation": 3, "last_reload": {
+    "at": "2024-05-01T12:34:56.789Z", "result": "refused",
+    "error": "zk.servers = \"zk9:2181\" (running: ...)"}})json"));
 }
 
 TEST(ApiJsonTest, StatusBodyListsRecentTransitionsNewestFirst) {

@@ -1069,6 +1069,81 @@ TEST_F(HttpServerTest, TokenGuardsPostButNotGet) {
   }
 }
 
+TEST_F(HttpServerTest, WithdrawAndJoinNeedTheTokenAndAreIdempotent) {
+  HttpConfig config = TestConfig();
+  config.token = "s3cret";
+  StartServer(config);
+  for (const std::string path : {"/withdraw", "/join"}) {
+    ExpectJsonError(Post(path), 401, "unauthorized");
+    ExpectJsonError(Post(path, {{"Authorization", "Bearer wrong"}}), 401, "unauthorized");
+    ExpectJsonError(Post(path, {{"Authorization", "Bearer s3cret"}, {"Origin", "null"}}), 403,
+                    "cross_site_request");
+  }
+  EXPECT_TRUE(control_.maintenance_calls().empty());
+  const httplib::Headers token = {{"Authorization", "Bearer s3cret"}};
+  for (int i = 0; i < 2; ++i) {
+    httplib::Result result = Post("/withdraw", token);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 200);
+    EXPECT_EQ(json::parse(result->body), json::parse(R"({"maintenance": true})"));
+  }
+  httplib::Result result = Post("/join", token);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(json::parse(result->body), json::parse(R"({"maintenance": false})"));
+  EXPECT_EQ(control_.maintenance_calls(), (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(Get("/withdraw")->status, 405);
+}
+
+TEST_F(HttpServerTest, WithdrawOnAnObserverIs409) {
+  control_.AnswerWith(ResignOutcome::kObserver);
+  StartServer();
+  ExpectJsonError(Post("/withdraw"), 409, "observer");
+  ExpectJsonError(Post("/join"), 409, "observer");
+}
+
+TEST_F(HttpServerTest, WithdrawWhileShuttingDownIs503AndAnUnsavedStateIs500) {
+  control_.AnswerWith(ResignOutcome::kShuttingDown);
+  StartServer();
+  ExpectJsonError(Post("/withdraw"), 503, "shutting_down");
+  control_.AnswerWith(ResignOutcome::kNotSaved);
+  ExpectJsonError(Post("/join"), 500, "state_not_saved");
+}
+
+TEST_F(HttpServerTest, WithdrawWaitsForTheLoopsAnswer) {
+  control_.AnswerWith(std::nullopt);
+  StartServer();
+  auto withdraw = std::async(std::launch::async, [&] { return Post("/withdraw"); });
+  ASSERT_TRUE(control_.AwaitPending(1));
+  EXPECT_EQ(withdraw.wait_for(milliseconds(50)), std::future_status::timeout);
+  control_.FinishPending(ResignOutcome::kDone);
+  const httplib::Result result = withdraw.get();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+}
+
+// A live reload: the new token, allowed hosts and long-poll limits apply to
+// the next request; the listener stays.
+TEST_F(HttpServerTest, ReconfigureChangesTokenHostsAndLimitsForTheNextRequest) {
+  HttpConfig config = TestConfig();
+  config.token = "old-token";
+  StartServer(config);
+  const int port = server_->port();
+  ExpectJsonError(Get("/healthz", {{"Host", "app.example.com"}}), 403, "forbidden_host");
+
+  config.token = "new-token";
+  config.allowed_hosts = {"app.example.com"};
+  config.max_waiters = 7;
+  server_->Reconfigure(config);
+  EXPECT_EQ(server_->port(), port);
+  ExpectJsonError(Post("/resign", {{"Authorization", "Bearer old-token"}}), 401, "unauthorized");
+  EXPECT_EQ(Post("/resign", {{"Authorization", "Bearer new-token"}})->status, 200);
+  EXPECT_EQ(Get("/healthz", {{"Host", "app.example.com"}})->status, 200);
+  const httplib::Result status = Get("/status");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(json::parse(status->body)["http"]["max_waiters"], 7);
+}
+
 TEST_F(HttpServerTest, BeyondLoopbackPostNeedsAToken) {
   HttpConfig config = TestConfig();
   config.listen = {"0.0.0.0:0"};

@@ -41,6 +41,13 @@ TEST(StatusPageTest, PageIsSelfContainedAndNeverWritesMarkupFromData) {
   EXPECT_NE(page.find("fetch(\"/status"), std::string::npos);
 }
 
+TEST(StatusPageTest, ShowsMaintenanceSinceWhen) {
+  const std::string page = StatusPageHtml("n");
+  EXPECT_NE(page.find("<dd id=\"maintenance\">"), std::string::npos);
+  EXPECT_NE(page.find("status.maintenance"), std::string::npos);
+  EXPECT_NE(page.find("maintenance.since"), std::string::npos);
+}
+
 TEST(StatusPagePolicyTest, AllowsOnlyTheNoncedInlineCodeAndThisOrigin) {
   EXPECT_EQ(StatusPagePolicy("abc"),
             "default-src 'none'; script-src 'nonce-abc'; style-src 'nonce-abc'; "
