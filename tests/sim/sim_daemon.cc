@@ -338,14 +338,18 @@ void SimDaemon::Resign(std::chrono::milliseconds hold) {
 void SimDaemon::Withdraw() {
   if (!running()) return;
   if (!maintenance_since_) maintenance_since_ = ctx_.clock.WallNow();
-  Post([this] {
+  // The checker hears of it when the loop does, in the loop's order: a join
+  // saved after this withdraw but run by the loop after it must not be
+  // overtaken (found by the simulator, seed 17: a withdraw posted while
+  // paused, then a join, left the checker in maintenance after the join).
+  Post([this, since = *maintenance_since_] {
     ctx_.checker.OnMaintenance(index_, true);
     Recipe& recipe = process_->recipe;
     const Snapshot s = recipe.MakeSnapshot();
     const std::string node =
         s.own_node ? std::string(kElectionPath) + "/" + *s.own_node : std::string();
     Note("POST /withdraw");
-    recipe.SetMaintenance(true, *maintenance_since_,
+    recipe.SetMaintenance(true, since,
                           [this, node](ElectionControl::ResignOutcome outcome) {
                             Note(fmt::format("withdraw answered {}", static_cast<int>(outcome)));
                             if (outcome != ElectionControl::ResignOutcome::kDone) return;
@@ -358,9 +362,12 @@ void SimDaemon::Withdraw() {
 void SimDaemon::Join() {
   maintenance_since_.reset();
   withdrawn_ = false;
-  ctx_.checker.OnMaintenance(index_, false);
-  if (!running()) return;
+  if (!running()) {
+    ctx_.checker.OnMaintenance(index_, false);  // the next start reads the saved state
+    return;
+  }
   Post([this] {
+    ctx_.checker.OnMaintenance(index_, false);
     Note("POST /join");
     process_->recipe.SetMaintenance(
         false, ctx_.clock.WallNow(), [this](ElectionControl::ResignOutcome outcome) {
