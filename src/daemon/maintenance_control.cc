@@ -37,6 +37,12 @@ void MaintenanceControl::SetMaintenance(bool on, std::function<void(ResignOutcom
   election_.SetMaintenance(on, std::move(done));  // posted under mu_: in the file's order
 }
 
+void MaintenanceControl::ReadNodeData(
+    std::vector<std::string> nodes,
+    std::function<void(const std::string& node, std::optional<std::string> data)> done) {
+  election_.ReadNodeData(std::move(nodes), std::move(done));
+}
+
 bool MaintenanceControl::IsResponsive() const { return election_.IsResponsive(); }
 
 }  // namespace zkelect

@@ -54,14 +54,29 @@ Json RecentTransitions(const Snapshot& snapshot) {
   return list;
 }
 
+const char* IdStateName(CandidateId::State state) {
+  switch (state) {
+    case CandidateId::State::kKnown:
+      return "known";
+    case CandidateId::State::kPending:
+      return "pending";
+    case CandidateId::State::kUnreadable:
+      return "unreadable";
+    case CandidateId::State::kNotRead:
+      return "not_read";
+  }
+  return "pending";
+}
+
 Json CandidateIdList(const std::vector<std::string>& candidates, const CandidateIds& ids) {
   Json list = Json::array();
   for (size_t i = 0; i < candidates.size(); ++i) {
-    const CandidateId* id = i < ids.size() && ids[i] ? &*ids[i] : nullptr;
+    const CandidateId shown = i < ids.size() ? ids[i] : CandidateId{};
+    const bool known = shown.state == CandidateId::State::kKnown;
     list.push_back(Json{{"node", candidates[i]},
-                        {"id", id ? Json(id->id) : Json(nullptr)},
-                        {"address", id ? Json(id->address) : Json(nullptr)},
-                        {"id_pending", id == nullptr}});
+                        {"id", known ? Json(shown.id) : Json(nullptr)},
+                        {"address", known ? Json(shown.address) : Json(nullptr)},
+                        {"id_state", IdStateName(shown.state)}});
   }
   return list;
 }

@@ -217,16 +217,18 @@ HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, Electi
         return Answer{view.snapshot->role == Role::kLeader ? 200 : 503,
                       IsLeaderBody(*view.snapshot, view.index)};
       }),
-      hub_(board) {
-  // Lookup() calls the reader on an HTTP thread while the server serves, so
-  // `this` is alive; the answers come on the loop thread, maybe later.
-  candidate_ids_ = std::make_shared<CandidateIdCache>([this](std::vector<std::string> nodes) {
-    control_.ReadNodeData(std::move(nodes),
-                          [cache = std::weak_ptr<CandidateIdCache>(candidate_ids_)](
-                              const std::string& node, std::optional<std::string> data) {
-                            if (auto alive = cache.lock()) alive->Deliver(node, data);
-                          });
-  });
+      candidate_ids_(std::make_shared<CandidateIdCache>(
+          [this](std::vector<std::string> nodes) { ReadCandidateIds(std::move(nodes)); })),
+      hub_(board) {}
+
+void HttpServer::ReadCandidateIds(std::vector<std::string> nodes) {
+  // The answers come on the election loop thread, maybe after this server
+  // is gone: they hold the cache only weakly.
+  control_.ReadNodeData(std::move(nodes),
+                        [cache = std::weak_ptr<CandidateIdCache>(candidate_ids_)](
+                            const std::string& node, std::optional<std::string> data) {
+                          if (const auto alive = cache.lock()) alive->Deliver(node, data);
+                        });
 }
 
 HttpServer::~HttpServer() { Stop(); }
@@ -555,12 +557,13 @@ void HttpServer::HandleStatus(const HttpRequest& req, HttpResponse& res, Pending
 }
 
 std::shared_ptr<const HttpServer::Answer> HttpServer::StatusAnswer(const StateBoard::View& view,
-                                                                    bool wait) {
-  // A disconnected session answers at once from the cache and asks nothing.
+                                                                    bool may_wait) {
+  // A session that is not connected reads nothing: the ids known are shown.
   const bool connected = view.snapshot->session.state == "connected";
   const auto deadline = std::chrono::steady_clock::now() +
-                        (wait && connected ? kCandidateIdWait : std::chrono::milliseconds(0));
-  const CandidateIds ids = candidate_ids_->Lookup(view.snapshot->candidates, connected, deadline);
+                        (may_wait && connected ? kCandidateIdWait : std::chrono::milliseconds(0));
+  const CandidateIds ids =
+      candidate_ids_->Lookup(view.index, view.snapshot->candidates, connected, deadline);
   // Not cached: it shows the parked waiters, which change between requests.
   return std::make_shared<const Answer>(
       Answer{200, StatusBody(*view.snapshot, view.index, version_,

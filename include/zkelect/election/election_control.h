@@ -42,10 +42,12 @@ class ElectionControl {
   virtual void SetMaintenance(bool on, std::function<void(ResignOutcome)> done) = 0;
 
   // Reads the data of each of `nodes` (candidate names under the election
-  // path) once, without a watch, and passes it to `done` on the election loop
-  // thread: the node's data, or nullopt when it could not be read (no
-  // connected session, node gone, connection lost). A reply that the
-  // session never gives (it was replaced meanwhile) never calls `done`.
+  // path) once, without a watch, and passes it to `done`, once per node, on
+  // the election loop thread: the node's data, or nullopt when it could not
+  // be read (no connected session, node gone, no permission, connection
+  // lost). A reply that the session never gives (it was replaced meanwhile)
+  // never calls `done`. Only for /status: never called on the path of a
+  // leader change.
   virtual void ReadNodeData(
       std::vector<std::string> nodes,
       std::function<void(const std::string& node, std::optional<std::string> data)> done) = 0;

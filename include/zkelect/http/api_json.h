@@ -35,9 +35,10 @@ struct HttpStats {
 // leader, last_transition, recent_transitions (newest first), hooks, health,
 // maintenance {active, since}, http, ready, index, version).
 // election.candidate_ids has one object per candidate, in the order of
-// election.candidates: {"node", "id", "address", "id_pending"}; id and
-// address are null with "id_pending": true while that node's data is not
-// read yet (`ids` shorter than the candidates: the rest are pending).
+// election.candidates: {"node", "id", "address", "id_state"}, id_state one
+// of "known", "pending", "unreadable", "not_read" (CandidateId::State); id
+// and address are null unless "known". `ids` shorter than the candidates:
+// the rest are pending.
 std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version,
                        const HttpStats& http = {}, const CandidateIds& ids = {});
 

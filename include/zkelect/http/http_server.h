@@ -160,9 +160,12 @@ class HttpServer {
                  StateBoard::Topic topic, const ViewAnswer& answer,
                  const ViewAnswer* now_answer = nullptr);
   // The /status answer for `view`, with the candidates' ids as the cache has
-  // them. `wait`: wait up to kCandidateIdWait for ids not read yet (only
-  // while the session is connected).
-  std::shared_ptr<const Answer> StatusAnswer(const StateBoard::View& view, bool wait);
+  // them (reading those it lacks while the session is connected).
+  // `may_wait`: wait up to kCandidateIdWait for the reads under way (not on
+  // the hub's thread).
+  std::shared_ptr<const Answer> StatusAnswer(const StateBoard::View& view, bool may_wait);
+  // The cache's reader: asks `control_` for the nodes' data.
+  void ReadCandidateIds(std::vector<std::string> nodes);
   // Answers with `view` as `answer` renders it, and its index.
   static void ReplyView(HttpResponse& res, const ViewAnswer& answer, const StateBoard::View& view);
 
@@ -207,10 +210,10 @@ class HttpServer {
   // requests that serve the same view.
   AnswerCache leader_answers_;
   AnswerCache is_leader_answers_;
-  // The candidates' ids for /status, read through `control_` on demand.
-  // Shared with the reads under way, which may answer after the server is
-  // gone.
-  std::shared_ptr<CandidateIdCache> candidate_ids_;
+  // Thread-safe: the candidates' ids for /status, read through `control_`
+  // on demand. Constant after construction; the reads under way hold it
+  // weakly (they may answer after the server is gone).
+  const std::shared_ptr<CandidateIdCache> candidate_ids_;
 
   // Owned by the owning thread (Start/Stop); constant while serving.
   std::unique_ptr<ConnectionServer> server_;
