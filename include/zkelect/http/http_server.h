@@ -39,7 +39,9 @@ struct RequestError;
 //
 // Handlers are thin: they parse, read a snapshot from the board (or park a
 // long-poll in the hub), or ask `control` for a resign and wait for its
-// answer, then render. They never touch the election state.
+// answer, then render. They never touch the election state. /status also
+// names the candidates by id (CandidateIdCache): what is not cached yet is
+// read through `control` and awaited for at most 250 ms.
 //
 // Threads: a connection is served on a thread of its own while it reads or
 // answers a request, made on demand (ConnectionServer), up to
