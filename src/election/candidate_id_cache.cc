@@ -53,9 +53,12 @@ CandidateIds CandidateIdCache::Lookup(uint64_t index, const std::vector<std::str
     if (current) SetListing(index, held);
     if (current && may_read) {
       const TimePoint now = std::chrono::steady_clock::now();
+      size_t under_way = ReadsUnderWay(now);
       for (const std::string& node : held) {
+        if (under_way >= kMaxReadsUnderWay) break;
         Slot& slot = slots_.at(node);
         if (!NeedsRead(slot, now)) continue;
+        ++under_way;
         slot.asked = now;
         to_read.push_back(node);
       }
@@ -106,6 +109,12 @@ void CandidateIdCache::SetListing(uint64_t index, const std::vector<std::string>
   const std::set<std::string_view> wanted(listing.begin(), listing.end());
   std::erase_if(slots_, [&wanted](const auto& entry) { return !wanted.contains(entry.first); });
   for (const std::string& node : listing) slots_.try_emplace(node);
+}
+
+size_t CandidateIdCache::ReadsUnderWay(TimePoint now) const {
+  return static_cast<size_t>(std::count_if(slots_.begin(), slots_.end(), [&](const auto& entry) {
+    return entry.second.asked && now - *entry.second.asked < timing_.retry_after;
+  }));
 }
 
 bool CandidateIdCache::NeedsRead(const Slot& slot, TimePoint now) const {

@@ -43,7 +43,8 @@ using CandidateIds = std::vector<CandidateId>;
 //
 // Bounded, whatever other ZooKeeper clients do under the election path:
 // entries only for the first kMaxCandidates nodes of the newest listing
-// (later ones show kNotRead); node data longer than kMaxDecodedBytes is not
+// (later ones show kNotRead), at most kMaxReadsUnderWay reads at once (the
+// rest are asked by later requests); node data longer than kMaxDecodedBytes is not
 // decoded (it is foreign: its first bytes are its id); id and address are
 // cut to kMaxShownBytes. A read that fails is not repeated before
 // `retry_after`, so an unreadable node does not cost a read per request.
@@ -59,6 +60,9 @@ class CandidateIdCache {
   using Reader = std::function<void(std::vector<std::string> nodes)>;
 
   static constexpr size_t kMaxCandidates = 1000;
+  // Reads under way at once: each answer may hold up to 1 MB of another
+  // client's data until it is decoded.
+  static constexpr size_t kMaxReadsUnderWay = 100;
   static constexpr size_t kMaxDecodedBytes = 4096;
   static constexpr size_t kMaxShownBytes = 256;
 
@@ -111,6 +115,8 @@ class CandidateIdCache {
   // Makes the first kMaxCandidates of `listing` current, dropping the
   // slots of other nodes.
   void SetListing(uint64_t index, const std::vector<std::string>& listing) REQUIRES(mu_);
+  // Reads under way at `now`.
+  size_t ReadsUnderWay(TimePoint now) const REQUIRES(mu_);
   // Whether `slot` is to be read at `now`.
   bool NeedsRead(const Slot& slot, TimePoint now) const;
   // Whether a read of a node of `listing` that has no id yet is under way.

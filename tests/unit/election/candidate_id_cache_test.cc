@@ -193,7 +193,7 @@ TEST(CandidateIdCacheTest, HoldsAtMostMaxCandidatesAndCapsWhatItShows) {
   }
   CandidateIds ids = cache.Lookup(1, listing, true, Now());
   EXPECT_EQ(cache.size(), CandidateIdCache::kMaxCandidates);
-  EXPECT_EQ(reads.asked().size(), CandidateIdCache::kMaxCandidates);
+  EXPECT_EQ(reads.asked().size(), CandidateIdCache::kMaxReadsUnderWay);
   ASSERT_EQ(ids.size(), listing.size());
   EXPECT_EQ(ids.back().state, State::kNotRead);
   EXPECT_EQ(ids.front().state, State::kPending);
@@ -209,6 +209,24 @@ TEST(CandidateIdCacheTest, HoldsAtMostMaxCandidatesAndCapsWhatItShows) {
   EXPECT_TRUE(ids[1].id.starts_with("{\"address\":\"\",\"id\":\"xxx")) << ids[1].id;
   EXPECT_EQ(ids[2].id, "short");
   EXPECT_EQ(ids[2].address, std::string(CandidateIdCache::kMaxShownBytes, 'y'));
+}
+
+// Each answer may carry a megabyte of another client's data: at most
+// kMaxReadsUnderWay at once, the rest asked by later requests.
+TEST(CandidateIdCacheTest, AsksAtMostMaxReadsUnderWayAtOnce) {
+  RecordingReader reads;
+  CandidateIdCache cache(reads.reader(), kNoRetry);
+  std::vector<std::string> listing;
+  for (size_t i = 0; i < CandidateIdCache::kMaxReadsUnderWay + 50; ++i) {
+    listing.push_back("n" + std::to_string(i));
+  }
+  cache.Lookup(1, listing, true, Now());
+  cache.Lookup(1, listing, true, Now());
+  ASSERT_EQ(reads.asked().size(), CandidateIdCache::kMaxReadsUnderWay);
+  for (size_t i = 0; i < 10; ++i) cache.Deliver(listing[i], DataOf(listing[i]));
+  cache.Lookup(1, listing, true, Now());
+  EXPECT_EQ(reads.asked().size(), CandidateIdCache::kMaxReadsUnderWay + 10);
+  EXPECT_EQ(reads.asked().back(), listing[CandidateIdCache::kMaxReadsUnderWay + 9]);
 }
 
 TEST(CandidateIdCacheTest, DecodeShowsForeignDataAsItsIdAndOursByItsFields) {
