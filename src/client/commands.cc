@@ -135,6 +135,31 @@ void PrintField(std::ostream& out, std::string_view label, const std::string& va
   out << std::left << std::setw(11) << (std::string(label) + ":") << value << "\n";
 }
 
+// One line per candidate of election.candidate_ids, in order: "node-b
+// 10.0.0.2:8080 (node _c_…-latch-0000000001, leader)"; "-" for an empty
+// address, and why the id is missing when it is.
+void PrintCandidates(std::ostream& out, const Json& status) {
+  const Json& election = Member(status, "election");
+  const Json& ids = Member(election, "candidate_ids");
+  if (!ids.is_array()) return;
+  const std::string leader = Text(Member(status, "leader"), "node");
+  const std::string own = Text(election, "own_node");
+  for (const Json& candidate : ids) {
+    const std::string node = Text(candidate, "node");
+    const std::string state = Text(candidate, "id_state");
+    std::string line;
+    if (state == "known") {
+      const std::string address = Text(candidate, "address");
+      line = Text(candidate, "id") + " " + (address.empty() ? "-" : address) + " (node " + node;
+    } else {
+      line = "? (node " + node + ", id " + (state == "not_read" ? "not read" : state);
+    }
+    if (!node.empty() && node == leader) line += ", leader";
+    if (!node.empty() && node == own) line += ", this node";
+    PrintField(out, "candidate", line + ")");
+  }
+}
+
 // The human form of GET /status: a few aligned lines.
 void PrintStatus(std::ostream& out, const Json& status) {
   PrintField(out, "id", Text(status, "id"));
@@ -177,6 +202,7 @@ void PrintStatus(std::ostream& out, const Json& status) {
     election_line += ", not a candidate (" + std::to_string(count) + " candidates)";
   }
   PrintField(out, "election", election_line);
+  PrintCandidates(out, status);
 
   PrintField(out, "ready", Flag(status, "ready") ? "yes" : "no");
 
