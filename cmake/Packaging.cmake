@@ -63,8 +63,10 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# adduser: the postinst creates the system user with it.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+# adduser: the postinst creates the system user with it. procps: /bin/kill,
+# the unit's ExecReload= (not Essential: debian:bookworm-slim lacks it, and
+# `systemctl reload zkelect` failed there).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, procps")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "zookeeper")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

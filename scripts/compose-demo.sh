@@ -27,7 +27,7 @@ fail() {
 }
 
 if ! container_engine_find; then
-  fail "no container engine: set ZKELECT_CONTAINER_ENGINE, or install podman"
+  fail "${engine_missing}"
 fi
 compose() {
   python3 "${repo_root}/scripts/lib/compose_podman.py" "$1" "${compose_file}" -- "${engine[@]}"

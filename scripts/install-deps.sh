@@ -47,8 +47,12 @@ test_packages=(
   # the container tests (label container): podman with runc (crun cannot run
   # on a cgroup v1/hybrid host), netavark for pod networks, catatonit for the
   # pods' pause image, and debootstrap, which makes the debian:bookworm-slim
-  # base image locally when it cannot be pulled (scripts/lib/container.sh)
-  podman runc netavark catatonit debootstrap
+  # base image locally when it cannot be pulled (scripts/lib/container.sh).
+  # Debian's podman only suggests iptables, and recommends are not installed
+  # here: without it netavark fails every bridge network ("netavark: No such
+  # file or directory (os error 2)"). aardvark-dns resolves container names on
+  # a network (docker/compose.yaml's zoo1, zoo2, ... in scripts/compose-demo.sh).
+  podman runc netavark catatonit debootstrap iptables aardvark-dns
 )
 
 # The peers the benchmarks measure zkelect against (Curator with a JDK to

@@ -3,7 +3,8 @@
 # (scripts/compose-demo.sh, tests/package/*.sh). Needs `repo_root` set.
 #
 #   container_engine_find   sets `engine` (an array: the command that runs
-#                           podman) or returns 1 when there is none
+#                           podman) or returns 1 when there is none, with
+#                           `engine_missing` saying why
 #   podman_cmd ARGS...      runs podman through it
 #   container_base_ready    makes sure debian:bookworm-slim exists locally
 #   build_zookeeper_image   builds docker.io/library/zookeeper:3.8
@@ -20,6 +21,8 @@ readonly ZKELECT_BASE_IMAGE=docker.io/library/debian:bookworm-slim
 readonly ZOOKEEPER_IMAGE=docker.io/library/zookeeper:3.8
 readonly ZKELECT_IMAGE=localhost/zkelect:latest
 engine=()
+# shellcheck disable=SC2034 # read by the scripts that source this file
+engine_missing=""
 
 container_engine_find() {
   : "${repo_root:?container.sh needs repo_root}"
@@ -28,7 +31,15 @@ container_engine_find() {
     return 0
   fi
   local podman=${ZKELECT_CONTAINER_ENGINE:-$(command -v podman || true)}
-  [[ -n ${podman} && -x ${podman} ]] || return 1
+  if [[ -n ${ZKELECT_CONTAINER_ENGINE:-} && ! -x ${podman} ]]; then
+    engine_missing="no container engine: ZKELECT_CONTAINER_ENGINE=${podman} is not an executable"
+    return 1
+  fi
+  if [[ -z ${podman} ]]; then
+    engine_missing="no container engine: no podman on PATH (scripts/install-deps.sh installs it)"
+    engine_missing+=" and ZKELECT_CONTAINER_ENGINE is not set"
+    return 1
+  fi
   plain_podman_engine "${podman}"
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -134,6 +135,31 @@ void PrintField(std::ostream& out, std::string_view label, const std::string& va
   out << std::left << std::setw(11) << (std::string(label) + ":") << value << "\n";
 }
 
+// One line per candidate of election.candidate_ids, in order: "node-b
+// 10.0.0.2:8080 (node _c_…-latch-0000000001, leader)"; "-" for an empty
+// address, and why the id is missing when it is.
+void PrintCandidates(std::ostream& out, const Json& status) {
+  const Json& election = Member(status, "election");
+  const Json& ids = Member(election, "candidate_ids");
+  if (!ids.is_array()) return;
+  const std::string leader = Text(Member(status, "leader"), "node");
+  const std::string own = Text(election, "own_node");
+  for (const Json& candidate : ids) {
+    const std::string node = Text(candidate, "node");
+    const std::string state = Text(candidate, "id_state");
+    std::string line;
+    if (state == "known") {
+      const std::string address = Text(candidate, "address");
+      line = Text(candidate, "id") + " " + (address.empty() ? "-" : address) + " (node " + node;
+    } else {
+      line = "? (node " + node + ", id " + (state == "not_read" ? "not read" : state);
+    }
+    if (!node.empty() && node == leader) line += ", leader";
+    if (!node.empty() && node == own) line += ", this node";
+    PrintField(out, "candidate", line + ")");
+  }
+}
+
 // The human form of GET /status: a few aligned lines.
 void PrintStatus(std::ostream& out, const Json& status) {
   PrintField(out, "id", Text(status, "id"));
@@ -176,6 +202,7 @@ void PrintStatus(std::ostream& out, const Json& status) {
     election_line += ", not a candidate (" + std::to_string(count) + " candidates)";
   }
   PrintField(out, "election", election_line);
+  PrintCandidates(out, status);
 
   PrintField(out, "ready", Flag(status, "ready") ? "yes" : "no");
 
@@ -282,6 +309,11 @@ Result<Target> ResolveTarget(const ClientOptions& options, const Environment& en
   } else if (::access(options.default_config_path.c_str(), F_OK) == 0) {
     config_file = options.default_config_path;
   }
+  // Of the file, only what reaches the daemon: a bad value of another key is
+  // the daemon's to refuse (it runs on, or a reload keeps the old one), and
+  // must not fail a liveness probe meanwhile.
+  flags.only_file_keys = std::set<std::string>{"http.listen"};
+  if (want_token) flags.only_file_keys->insert("http.token_file");
   flags.values["zk.auth_file"] = "";
   if (!want_token) {
     flags.values["http.token_file"] = "";

@@ -1035,6 +1035,7 @@ Status LoadFile(const RawFlags& flags, const Environment& env, Loading* loading)
                    [](const auto* a, const auto* b) { return a->second.line < b->second.line; });
   for (const auto* item : entries) {
     const auto& [key, entry] = *item;
+    if (flags.only_file_keys && !flags.only_file_keys->contains(key)) continue;
     Setting setting{key, entry.value, true, path + " line " + std::to_string(entry.line)};
     if (entry.path.front() == "meta") {
       if (Status s = ApplyFileMeta(entry, setting, loading); !s.ok()) return s;

@@ -46,6 +46,12 @@ void MaintenanceControl::BeginShutdown() {
   shutting_down_ = true;
 }
 
+void MaintenanceControl::ReadNodeData(
+    std::vector<std::string> nodes,
+    std::function<void(const std::string& node, std::optional<std::string> data)> done) {
+  election_.ReadNodeData(std::move(nodes), std::move(done));
+}
+
 bool MaintenanceControl::IsResponsive() const { return election_.IsResponsive(); }
 
 }  // namespace zkelect

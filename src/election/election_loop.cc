@@ -67,6 +67,14 @@ void ElectionLoop::Shutdown(std::function<void()> done) {
   Post([this, done = std::move(done)] { recipe_->Shutdown(done); });
 }
 
+void ElectionLoop::ReadNodeData(
+    std::vector<std::string> nodes,
+    std::function<void(const std::string& node, std::optional<std::string> data)> done) {
+  Post([this, nodes = std::move(nodes), done = std::move(done)] {
+    recipe_->ReadNodeData(nodes, done);
+  });
+}
+
 bool ElectionLoop::IsResponsive() const {
   const auto last = Clock::TimePoint(Clock::Duration(heartbeat_ns_.load()));
   return clock_.Now() - last < kWedgedAfter;

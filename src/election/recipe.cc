@@ -1346,4 +1346,19 @@ Snapshot Recipe::MakeSnapshot() const {
   return s;
 }
 
+void Recipe::ReadNodeData(
+    const std::vector<std::string>& nodes,
+    const std::function<void(const std::string&, std::optional<std::string>)>& done) {
+  for (const std::string& node : nodes) {
+    if (phase_ != SessionPhase::kConnected) {
+      done(node, std::nullopt);
+      continue;
+    }
+    zk_.GetData(PathOf(node), false,
+                [node, done](ZkCode code, const std::string& data, const NodeStat&) {
+                  done(node, code == ZkCode::kOk ? std::optional<std::string>(data) : std::nullopt);
+                });
+  }
+}
+
 }  // namespace zkelect

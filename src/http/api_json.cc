@@ -58,6 +58,33 @@ Json RecentTransitions(const Snapshot& snapshot) {
   return list;
 }
 
+const char* IdStateName(CandidateId::State state) {
+  switch (state) {
+    case CandidateId::State::kKnown:
+      return "known";
+    case CandidateId::State::kPending:
+      return "pending";
+    case CandidateId::State::kUnreadable:
+      return "unreadable";
+    case CandidateId::State::kNotRead:
+      return "not_read";
+  }
+  return "pending";
+}
+
+Json CandidateIdList(const std::vector<std::string>& candidates, const CandidateIds& ids) {
+  Json list = Json::array();
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const CandidateId shown = i < ids.size() ? ids[i] : CandidateId{};
+    const bool known = shown.state == CandidateId::State::kKnown;
+    list.push_back(Json{{"node", candidates[i]},
+                        {"id", known ? Json(shown.id) : Json(nullptr)},
+                        {"address", known ? Json(shown.address) : Json(nullptr)},
+                        {"id_state", IdStateName(shown.state)}});
+  }
+  return list;
+}
+
 std::string NotReadyReason(const Snapshot& snapshot) {
   if (snapshot.session.state != "connected") return "session_" + snapshot.session.state;
   if (snapshot.health.enabled && snapshot.health.healthy != true) return "unhealthy";
@@ -109,13 +136,14 @@ std::string LeaderBody(const Snapshot& snapshot, uint64_t index) {
 }
 
 std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version,
-                       const HttpStats& http) {
+                       const HttpStats& http, const CandidateIds& ids) {
   const SessionView& session = snapshot.session;
   Json election{
       {"path", snapshot.election_path},
       {"own_node", snapshot.own_node ? Json(*snapshot.own_node) : Json(nullptr)},
       {"position", snapshot.position ? Json(*snapshot.position) : Json(nullptr)},
       {"candidates", snapshot.candidates},
+      {"candidate_ids", CandidateIdList(snapshot.candidates, ids)},
   };
   return Dump(Json{
       {"id", snapshot.id},

@@ -50,6 +50,10 @@ constexpr std::chrono::seconds kKeepAlive{2};
 constexpr std::chrono::seconds kRequestTimeout{5};
 constexpr std::chrono::seconds kWriteTimeout{5};
 constexpr size_t kKeepAliveMaxRequests = 100;
+// How long a /status waits for the candidates' ids not read yet before it
+// answers with "id_pending" for them (issue 16 point 5): a slow ZooKeeper
+// delays /status by this much at most.
+constexpr std::chrono::milliseconds kCandidateIdWait{250};
 // Request line and headers (8 KiB a line, any number of lines up to this)
 // plus the largest body: a head beyond it is answered 431.
 constexpr size_t kMaxRequestBytes = 64 * 1024 + kMaxBodyBytes;
@@ -213,7 +217,19 @@ HttpServer::HttpServer(const HttpConfig& config, const StateBoard& board, Electi
         return Answer{view.snapshot->role == Role::kLeader ? 200 : 503,
                       IsLeaderBody(*view.snapshot, view.index)};
       }),
+      candidate_ids_(std::make_shared<CandidateIdCache>(
+          [this](std::vector<std::string> nodes) { ReadCandidateIds(std::move(nodes)); })),
       hub_(board) {}
+
+void HttpServer::ReadCandidateIds(std::vector<std::string> nodes) {
+  // The answers come on the election loop thread, maybe after this server
+  // is gone: they hold the cache only weakly.
+  control_.ReadNodeData(std::move(nodes),
+                        [cache = std::weak_ptr<CandidateIdCache>(candidate_ids_)](
+                            const std::string& node, std::optional<std::string> data) {
+                          if (const auto alive = cache.lock()) alive->Deliver(node, data);
+                        });
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -493,7 +509,8 @@ void HttpServer::ReplyView(HttpResponse& res, const ViewAnswer& answer,
 }
 
 void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAnswer& later,
-                           StateBoard::Topic topic, const ViewAnswer& answer) {
+                           StateBoard::Topic topic, const ViewAnswer& answer,
+                           const ViewAnswer* now_answer) {
   const std::shared_ptr<const Reloadable> settings = this->settings();
   const Result<LongPollParams> params = ParseLongPollParams(req.params, settings->config);
   if (!params.ok()) return ReplyError(res, 400, "bad_request", params.status().message());
@@ -502,7 +519,9 @@ void HttpServer::ServeView(const HttpRequest& req, HttpResponse& res, PendingAns
   // Park only when the client has seen exactly this index. An older one means
   // news already; a newer one cannot come from this process (the daemon was
   // restarted and its index began again), so the client must hear now.
-  if (!params->index || *params->index != view.index) return ReplyView(res, answer, view);
+  if (!params->index || *params->index != view.index) {
+    return ReplyView(res, now_answer ? *now_answer : answer, view);
+  }
   if (waiters_.fetch_add(1) >= settings->config.max_waiters) {
     waiters_.fetch_sub(1);
     return ReplyError(res, 503, "too_many_waiters",
@@ -539,12 +558,24 @@ void HttpServer::HandleLeader(const HttpRequest& req, HttpResponse& res, Pending
 }
 
 void HttpServer::HandleStatus(const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {
+  const ViewAnswer now = [this](const StateBoard::View& view) { return StatusAnswer(view, true); };
+  ServeView(
+      req, res, later, StateBoard::Topic::kAny,
+      [this](const StateBoard::View& view) { return StatusAnswer(view, false); }, &now);
+}
+
+std::shared_ptr<const HttpServer::Answer> HttpServer::StatusAnswer(const StateBoard::View& view,
+                                                                    bool may_wait) {
+  // A session that is not connected reads nothing: the ids known are shown.
+  const bool connected = view.snapshot->session.state == "connected";
+  const auto deadline = std::chrono::steady_clock::now() +
+                        (may_wait && connected ? kCandidateIdWait : std::chrono::milliseconds(0));
+  const CandidateIds ids =
+      candidate_ids_->Lookup(view.index, view.snapshot->candidates, connected, deadline);
   // Not cached: it shows the parked waiters, which change between requests.
-  ServeView(req, res, later, StateBoard::Topic::kAny, [this](const StateBoard::View& view) {
-    return std::make_shared<const Answer>(
-        Answer{200, StatusBody(*view.snapshot, view.index, version_,
-                               HttpStats{waiters_.load(), settings()->config.max_waiters})});
-  });
+  return std::make_shared<const Answer>(
+      Answer{200, StatusBody(*view.snapshot, view.index, version_,
+                             HttpStats{waiters_.load(), settings()->config.max_waiters}, ids)});
 }
 
 void HttpServer::HandleIsLeader(const HttpRequest& req, HttpResponse& res, PendingAnswer& later) {

@@ -69,6 +69,11 @@ TEST_F(StatusPageBrowserTest, FollowerPageShowsTheNewLeaderWithoutReloading) {
   ASSERT_GE(before["candidates"].size(), 2u);
   EXPECT_NE(before["candidates"][0].get<std::string>().find("leader"), std::string::npos);
   EXPECT_NE(before["candidates"][1].get<std::string>().find("this node"), std::string::npos);
+  // By id, not only by node name (issue 16 point 5).
+  EXPECT_EQ(before["candidates"][0].get<std::string>().rfind("node-1 ", 0), 0u)
+      << before["candidates"][0];
+  EXPECT_EQ(before["candidates"][1].get<std::string>().rfind("node-2 ", 0), 0u)
+      << before["candidates"][1];
 
   // After, in the same document: node-2 leads, with the epoch ZooKeeper gave.
   EXPECT_EQ(after["marker"], "same-document") << "the page reloaded";

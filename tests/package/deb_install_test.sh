@@ -6,6 +6,7 @@
 # checks it as an operator would use it:
 #   - `apt install ./zkelect_*.deb` resolves the runtime dependencies;
 #   - the zkelect system user and the /etc/zkelect/zkelect.toml conffile exist;
+#   - every program the unit file runs (ExecStart=, ExecReload=) exists;
 #   - `zkelect --version` prints this build's version;
 #   - the unit's ExecStart line, read from the installed unit file, run as
 #     the zkelect user against a ZooKeeper (a sibling container sharing the
@@ -31,7 +32,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "${repo_root}/scripts/lib/container.sh"
 
 if ! container_engine_find; then
-  echo "SKIPPED: no container engine (set ZKELECT_CONTAINER_ENGINE, or install podman)"
+  echo "SKIPPED: ${engine_missing}"
   exit 77
 fi
 
@@ -80,6 +81,18 @@ in_box '
   grep -qx /etc/zkelect/zkelect.toml /var/lib/dpkg/info/zkelect.conffiles
   echo "conffile: /etc/zkelect/zkelect.toml"
   test -x /usr/share/zkelect/hooks/promote
+'
+# Every program the unit runs (ExecStart=, ExecReload=, ...) is on a minimal
+# system with the package and its dependencies: ExecReload=/bin/kill failed
+# `systemctl reload` where procps was not installed (debian:bookworm-slim).
+in_box '
+  for program in $(sed -n "s/^Exec[A-Za-z]*=[-@:+!]*\([^ ]*\).*/\1/p" /lib/systemd/system/zkelect.service); do
+    if [ ! -x "${program}" ]; then
+      echo "FAILED: the unit runs ${program}, which neither the package nor its dependencies install" >&2
+      exit 1
+    fi
+    echo "the unit runs ${program}: installed"
+  done
 '
 installed_version=$(in_box 'zkelect --version')
 echo "zkelect --version: ${installed_version}"

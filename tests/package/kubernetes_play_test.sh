@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs docker/kubernetes/ with `podman kube play`, no cluster needed (issue
 # 21, finding 13: the manifests had never run), beside a ZooKeeper pod:
-#   - every replica's application container reaches its sidecar on localhost
-#     (the pod's shared network namespace), with the ConfigMap's file as the
-#     sidecar's configuration and the Secret's token mounted;
+#   - every replica's application container reaches its own sidecar (the
+#     /status id is its pod's name) through the Unix socket in the pod's
+#     api-socket emptyDir volume, and on 127.0.0.1:4040 (the pod's shared
+#     network namespace), with the ConfigMap's file as the sidecar's
+#     configuration and the Secret's token mounted;
 #   - exactly one replica's application works as the leader;
 #   - the leader's pod stopped (SIGTERM, as Kubernetes deletes a pod), both of
 #     its containers exit 0 within the grace period, and another replica's
@@ -24,7 +26,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "${repo_root}/scripts/lib/container.sh"
 
 if ! container_engine_find; then
-  echo "SKIPPED: no container engine (set ZKELECT_CONTAINER_ENGINE, or install podman)"
+  echo "SKIPPED: ${engine_missing}"
   exit 77
 fi
 
@@ -32,6 +34,12 @@ started=${SECONDS}
 phase() { printf 'kubernetes_play_test: [%3ds] %s\n' "$((SECONDS - started))" "$*"; }
 fail() {
   echo "FAILED: $*" >&2
+  local pod
+  for pod in "${replicas[@]}"; do
+    echo "--- ${pod}: app, then zkelect ($(podman_cmd inspect --format '{{.State.Status}}' "${pod}-zkelect" 2>&1))" >&2
+    podman_cmd logs --tail 2 "${pod}-app" >&2 2>&1 || true
+    podman_cmd logs --tail 4 "${pod}-zkelect" >&2 2>&1 || true
+  done
   exit 1
 }
 
@@ -48,6 +56,12 @@ cleanup() {
     podman_cmd pod rm -f -t 0 "${pod}" >/dev/null 2>&1 || true
   done
   podman_cmd secret rm "myapp-zkelect${suffix}" >/dev/null 2>&1 || true
+  # kube play keeps the pods' emptyDir, ConfigMap and Secret volumes (named
+  # with the suffix by pod_from_deployment.py).
+  local volume
+  for volume in $(podman_cmd volume ls -q 2>/dev/null | grep -F -- "${suffix}"); do
+    podman_cmd volume rm -f "${volume}" >/dev/null 2>&1 || true
+  done
   podman_cmd network rm -f "${network}" >/dev/null 2>&1 || true
   rm -rf "${work}"
 }
@@ -130,10 +144,15 @@ exactly_one_leader() {
   [[ $(wc -w <<<"${found}") -eq 1 ]]
 }
 
-phase "each application container reaches its sidecar on localhost"
+phase "each application container reaches its own sidecar"
 for pod in "${replicas[@]}"; do
   await "${pod}: zkelect check live from the app container" 120 in_app "${pod}" zkelect check live
-  echo "${pod}: the app container's 'zkelect check live' (127.0.0.1:4040) succeeds"
+  # The socket of its own pod's sidecar, not another replica's.
+  in_app "${pod}" zkelect status --json | grep -qF "\"id\":\"${pod}\"" ||
+    fail "${pod}'s app container reaches another sidecar: $(in_app "${pod}" zkelect status || true)"
+  in_app "${pod}" zkelect check live --addr 127.0.0.1:4040 >/dev/null ||
+    fail "${pod}'s app container does not reach its sidecar on 127.0.0.1:4040"
+  echo "${pod}: the app container reaches its sidecar (id ${pod}) on unix:/run/zkelect/api.sock and 127.0.0.1:4040"
 done
 
 phase "exactly one replica's application leads"

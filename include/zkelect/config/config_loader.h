@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,12 @@ struct RawFlags {
   std::map<std::string, std::string> values;
   // --meta key=value, in the order given (repeatable).
   std::vector<std::string> meta;
+  // Not a flag: when set, only these keys are read from the file; the
+  // others, and any problem of theirs (a bad value, an unknown key), are left
+  // to the daemon. The client commands read only what they need to reach the
+  // daemon, so that a typo in the daemon's settings cannot fail a probe of a
+  // daemon that still runs on its old configuration.
+  std::optional<std::set<std::string>> only_file_keys;
 };
 
 // Adds --config, --meta and one --<key> option per configuration key to

@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "zkelect/common/mutex.h"
 #include "zkelect/election/election_control.h"
@@ -32,6 +35,9 @@ class MaintenanceControl final : public ElectionControl {
   // Saves the state first (unless it is the stored one already); a save that
   // fails answers kNotSaved, logs the error line, and changes nothing.
   void SetMaintenance(bool on, std::function<void(ResignOutcome)> done) override;
+  void ReadNodeData(std::vector<std::string> nodes,
+                    std::function<void(const std::string& node, std::optional<std::string> data)>
+                        done) override;
   bool IsResponsive() const override;
 
   // From now on SetMaintenance() answers kShuttingDown and leaves the state

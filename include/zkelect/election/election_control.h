@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace zkelect {
 
@@ -37,6 +40,17 @@ class ElectionControl {
   // once ZooKeeper confirmed the delete (on) or the node is registered (off).
   // Idempotent.
   virtual void SetMaintenance(bool on, std::function<void(ResignOutcome)> done) = 0;
+
+  // Reads the data of each of `nodes` (candidate names under the election
+  // path) once, without a watch, and passes it to `done`, once per node, on
+  // the election loop thread: the node's data, or nullopt when it could not
+  // be read (no connected session, node gone, no permission, connection
+  // lost). A reply that the session never gives (it was replaced meanwhile)
+  // never calls `done`. Only for /status: never called on the path of a
+  // leader change.
+  virtual void ReadNodeData(
+      std::vector<std::string> nodes,
+      std::function<void(const std::string& node, std::optional<std::string> data)> done) = 0;
 
   // True while the election loop has run within the last few seconds
   // (liveness for /healthz).

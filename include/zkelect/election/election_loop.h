@@ -59,6 +59,9 @@ class ElectionLoop final : public TaskPoster, public ElectionControl {
   void Resign(std::chrono::milliseconds hold, std::function<void(ResignOutcome)> done) override;
   // Not persisted here (see MaintenanceControl); `since` is the clock's now.
   void SetMaintenance(bool on, std::function<void(ResignOutcome)> done) override;
+  void ReadNodeData(std::vector<std::string> nodes,
+                    std::function<void(const std::string& node, std::optional<std::string> data)>
+                        done) override;
   bool IsResponsive() const override;
 
  private:

@@ -134,6 +134,11 @@ class Recipe final : public ZkEventSink {
   // later calls only add their `done`.
   void Shutdown(std::function<void()> done);
 
+  // ElectionControl::ReadNodeData: one GetData without watch per node while
+  // the session is connected; otherwise `done(node, nullopt)` at once.
+  void ReadNodeData(const std::vector<std::string>& nodes,
+                    const std::function<void(const std::string&, std::optional<std::string>)>& done);
+
   // The current state, for the StateBoard.
   Snapshot MakeSnapshot() const;
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "zkelect/election/candidate_id_cache.h"
+
 namespace zkelect {
 
 struct Snapshot;
@@ -32,8 +34,13 @@ struct HttpStats {
 // /status: this node's whole view (id, role, campaign, session, election,
 // leader, last_transition, recent_transitions (newest first), hooks, health,
 // maintenance {active, since}, http, ready, index, version).
+// election.candidate_ids has one object per candidate, in the order of
+// election.candidates: {"node", "id", "address", "id_state"}, id_state one
+// of "known", "pending", "unreadable", "not_read" (CandidateId::State); id
+// and address are null unless "known". `ids` shorter than the candidates:
+// the rest are pending.
 std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_view version,
-                       const HttpStats& http = {});
+                       const HttpStats& http = {}, const CandidateIds& ids = {});
 
 // /is-leader: `{"leader": true, "index"}` on the leader, else
 // `{"leader": false, "role", "index"}`.

@@ -13,6 +13,7 @@
 #include "zkelect/common/mutex.h"
 #include "zkelect/common/status.h"
 #include "zkelect/config/config.h"
+#include "zkelect/election/candidate_id_cache.h"
 #include "zkelect/election/election_control.h"
 #include "zkelect/election/state_board.h"
 #include "zkelect/http/answer_cache.h"
@@ -38,7 +39,9 @@ struct RequestError;
 //
 // Handlers are thin: they parse, read a snapshot from the board (or park a
 // long-poll in the hub), or ask `control` for a resign and wait for its
-// answer, then render. They never touch the election state.
+// answer, then render. They never touch the election state. /status also
+// names the candidates by id (CandidateIdCache): what is not cached yet is
+// read through `control` and awaited for at most 250 ms.
 //
 // Threads: a connection is served on a thread of its own while it reads or
 // answers a request, made on demand (ConnectionServer), up to
@@ -154,8 +157,19 @@ class HttpServer {
   // in the hub and answers when it ends: for /leader, /status and
   // /is-leader.
   using ViewAnswer = std::function<std::shared_ptr<const Answer>(const StateBoard::View&)>;
+  // `now_answer`, when given, renders the answer given at once instead of
+  // `answer` (which also renders the answer of a parked poll, on the hub's
+  // thread, where nothing may wait).
   void ServeView(const HttpRequest& req, HttpResponse& res, PendingAnswer& later,
-                 StateBoard::Topic topic, const ViewAnswer& answer);
+                 StateBoard::Topic topic, const ViewAnswer& answer,
+                 const ViewAnswer* now_answer = nullptr);
+  // The /status answer for `view`, with the candidates' ids as the cache has
+  // them (reading those it lacks while the session is connected).
+  // `may_wait`: wait up to kCandidateIdWait for the reads under way (not on
+  // the hub's thread).
+  std::shared_ptr<const Answer> StatusAnswer(const StateBoard::View& view, bool may_wait);
+  // The cache's reader: asks `control_` for the nodes' data.
+  void ReadCandidateIds(std::vector<std::string> nodes);
   // Answers with `view` as `answer` renders it, and its index.
   static void ReplyView(HttpResponse& res, const ViewAnswer& answer, const StateBoard::View& view);
 
@@ -203,6 +217,10 @@ class HttpServer {
   // requests that serve the same view.
   AnswerCache leader_answers_;
   AnswerCache is_leader_answers_;
+  // Thread-safe: the candidates' ids for /status, read through `control_`
+  // on demand. Constant after construction; the reads under way hold it
+  // weakly (they may answer after the server is gone).
+  const std::shared_ptr<CandidateIdCache> candidate_ids_;
 
   // Owned by the owning thread (Start/Stop); constant while serving.
   std::unique_ptr<ConnectionServer> server_;

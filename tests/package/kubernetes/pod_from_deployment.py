@@ -23,7 +23,14 @@ here and not in the manifests:
     out;
   - a Secret's stringData (it mounts no file for it): given as data, base64;
   - $(VAR) references to earlier variables in an env value (left as they
-    are): expanded here, as the kubelet does.
+    are): expanded here, as the kubelet does;
+  - a pod's own volumes: Podman makes an emptyDir or a ConfigMap volume a
+    named volume of the machine, named after the volume (emptyDir) or the
+    ConfigMap, shared by every pod played with that name and kept after
+    them. Every replica's sidecar then listened on one api-socket directory
+    (the second found the first's socket and exited; each application asked
+    the first replica's sidecar). Each gets POD_NAME appended (the
+    ConfigMap's name too), so that the test can remove them.
 Nothing else changes: images, commands, probes, security contexts, mounts.
 """
 import base64
@@ -78,10 +85,19 @@ def main() -> int:
                 for name, value in known.items():
                     env["value"] = env["value"].replace(f"$({name})", value)
                 known[env["name"]] = env["value"]
+    config_map["metadata"]["name"] += f"-{pod_name}"
+    own_volumes = {}
     for volume in pod["spec"].get("volumes", []):
         if "secret" in volume:
             volume["secret"]["secretName"] += suffix
             volume["secret"].setdefault("optional", False)
+        if "configMap" in volume:
+            volume["configMap"]["name"] = config_map["metadata"]["name"]
+        if "emptyDir" in volume:
+            own_volumes[volume["name"]] = volume["name"] = f"{volume['name']}-{pod_name}"
+    for container in pod["spec"]["containers"]:
+        for mount in container.get("volumeMounts", []):
+            mount["name"] = own_volumes.get(mount["name"], mount["name"])
 
     yaml.safe_dump_all([config_map, pod], sys.stdout, sort_keys=False)
     return 0

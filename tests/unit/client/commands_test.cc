@@ -24,6 +24,7 @@
 #include "support/http_probe.h"
 #include "support/temp_dir.h"
 #include "zkelect/election/election_control.h"
+#include "zkelect/election/node_data.h"
 #include "zkelect/election/state_board.h"
 #include "zkelect/http/api_json.h"
 #include "zkelect/http/http_server.h"
@@ -197,6 +198,9 @@ class CommandsTest : public ::testing::Test {
 // --- status -----------------------------------------------------------------
 
 TEST_F(CommandsTest, StatusPrintsAlignedLines) {
+  control_.SetNodeData("_c_bbbb-latch-0000000001",
+                       EncodeNodeData(NodeIdentity{"node-b", "10.0.0.2:8080", {}}));
+  control_.SetNodeData("_c_aaaa-latch-0000000002", EncodeNodeData(NodeIdentity{"node-a", "", {}}));
   StartServer();
   const Outcome result = Run({"status"});
   EXPECT_EQ(result.code, 0) << result.err;
@@ -208,8 +212,22 @@ TEST_F(CommandsTest, StatusPrintsAlignedLines) {
             "2023-11-14T22:13:20.123Z)\n"
             "session:   connected 0x10000156f9f0001, timeout 4s, servers 127.0.0.1:2181\n"
             "election:  /demo/e, position 1 of 2\n"
+            "candidate: node-b 10.0.0.2:8080 (node _c_bbbb-latch-0000000001, leader)\n"
+            "candidate: node-a - (node _c_aaaa-latch-0000000002, this node)\n"
             "ready:     yes\n"
             "version:   9.9.9\n");
+}
+
+// A node whose data cannot be read (gone, or an ACL that denies us) is still
+// listed, by its node name, and says why its id is missing.
+TEST_F(CommandsTest, StatusListsACandidateWhoseIdCannotBeRead) {
+  control_.SetNodeData("_c_aaaa-latch-0000000002", EncodeNodeData(NodeIdentity{"node-a", "", {}}));
+  StartServer();
+  const Outcome result = Run({"status"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out,
+                       "candidate: ? (node _c_bbbb-latch-0000000001, id unreadable, leader)\n"));
+  EXPECT_TRUE(Contains(result.out, "candidate: node-a - (node _c_aaaa-latch-0000000002, this node)\n"));
 }
 
 TEST_F(CommandsTest, StatusShowsLastTransitionAndNoLeader) {
@@ -281,7 +299,10 @@ TEST_F(CommandsTest, StatusJsonPrintsTheBodyAsIsOnOneLine) {
   const Outcome result = Run({"status", "--json"});
   EXPECT_EQ(result.code, 0) << result.err;
   const StateBoard::View view = board_.Current();
-  EXPECT_EQ(result.out, StatusBody(*view.snapshot, view.index, kVersion, HttpStats{0, 4}) + "\n");
+  const CandidateId unreadable{CandidateId::State::kUnreadable, "", ""};  // the fake has no data
+  EXPECT_EQ(result.out, StatusBody(*view.snapshot, view.index, kVersion, HttpStats{0, 4},
+                                   CandidateIds{unreadable, unreadable}) +
+                            "\n");
 }
 
 // Ids come from other ZooKeeper clients' data: a terminal must not see their
@@ -290,6 +311,7 @@ TEST_F(CommandsTest, HumanOutputEscapesControlCharacters) {
   Snapshot snapshot = FollowerSnapshot();
   snapshot.leader->identity.id = "evil\n\x1b[31mred\xc2\x9b";
   board_.Publish(snapshot);
+  control_.SetNodeData("_c_bbbb-latch-0000000001", "evil\n\x1b[31mred\xc2\x9b");  // foreign data
   StartServer();
 
   Outcome result = Run({"leader"});
@@ -298,6 +320,7 @@ TEST_F(CommandsTest, HumanOutputEscapesControlCharacters) {
 
   result = Run({"status"});
   EXPECT_TRUE(Contains(result.out, "leader:    evil\\x0a\\x1b[31mred\\x9b 10.0.0.2:8080"));
+  EXPECT_TRUE(Contains(result.out, "candidate: evil\\x0a\\x1b[31mred\\x9b - (node "));
   EXPECT_EQ(result.out.find('\x1b'), std::string::npos);
 
   result = Run({"leader", "--json"});  // JSON escapes them itself
@@ -678,6 +701,24 @@ TEST_F(CommandsTest, ClientCommandsReadTheDaemonsDefaultConfigFile) {
   result = RunCommand({"leader"}, {}, dir.Sub("missing.toml"));
   EXPECT_NE(result.code, 2) << result.err;
   EXPECT_NE(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
+}
+
+// A typo in a daemon's setting (in Kubernetes: a ConfigMap edit, which every
+// pod sees at once) failed every client command, the liveness probe `zkelect
+// check live` included, while the daemons ran on: the kubelet would restart
+// every sidecar. The client reads only the keys it needs.
+TEST_F(CommandsTest, ABadDaemonSettingInTheFileDoesNotFailAProbe) {
+  StartServer();
+  const test::TempDir dir("zkelect-client");
+  const std::string config =
+      WriteFile(dir, "zkelect.toml",
+                "zk.session_timeout = \"10x\"\nsesion_typo = 1\n[http]\nlisten = \"" + Address() +
+                    "\"\n[hooks]\non_start = 7\n");
+  Outcome result = RunCommand({"check", "live", "--config", config});
+  EXPECT_EQ(result.code, 0) << result.err;
+  result = RunCommand({"leader", "--config", config});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
 }
 
 TEST(CommandsConfigTest, BadAddressOrConfigurationIsAUsageError) {

@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
+#include <string>
 
 #include "support/fake_zk_client.h"
 #include "support/recording_role_listener.h"
@@ -288,6 +292,65 @@ TEST_F(RecipeTest, Rule5_ListingDoesNotReadAgainTheLeaderItAlreadyWatches) {
   EXPECT_EQ(zk_.requests("get"), gets + 1) << "b only; a is watched and unchanged";
   EXPECT_EQ(zk_.watches(), (std::set<std::string>{a, b}));
   EXPECT_EQ(Snap().leader->identity.id, "a");
+}
+
+// Issue 16 point 5: /status reads the candidates' data only when asked, once
+// each, without watches; a leader change afterwards costs a follower what it
+// cost before (the new leader's read), nothing for the ids.
+TEST_F(RecipeTest, ReadNodeDataReadsOnlyWhenAskedAndALeaderChangeCostsFollowersNoMore) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  const std::string b = AddPeer("b");
+  const std::string c = AddPeer("c");
+  StartAndSettle();
+  ASSERT_EQ(Snap().candidates.size(), 4u);
+  const std::set<std::string> watches = zk_.watches();
+  const int gets_before = zk_.requests("get");
+
+  std::map<std::string, std::optional<std::string>> read;
+  recipe_->ReadNodeData(Snap().candidates,
+                        [&read](const std::string& node, std::optional<std::string> data) {
+                          read[node] = std::move(data);
+                        });
+  EXPECT_TRUE(read.empty()) << "answered later, on the loop";
+  Settle();
+  EXPECT_EQ(zk_.requests("get"), gets_before + 4);
+  ASSERT_EQ(read.size(), 4u);
+  EXPECT_EQ(DecodeNodeData(read.at(a.substr(a.rfind('/') + 1)).value()).id, "a");
+  EXPECT_EQ(DecodeNodeData(read.at(*Snap().own_node).value()).id, "me");
+  EXPECT_EQ(zk_.watches(), watches) << "reads for /status set no watch";
+
+  const int gets = zk_.requests("get");
+  const int lists = zk_.requests("children");
+  zk_.ExternalDelete(a);
+  Settle();
+  EXPECT_EQ(zk_.requests("children"), lists);
+  EXPECT_EQ(zk_.requests("get"), gets + 1) << "the new leader's read only";
+  EXPECT_EQ(Snap().leader->identity.id, "b");
+  (void)c;
+}
+
+TEST_F(RecipeTest, ReadNodeDataAnswersNulloptForAGoneNodeAndWhileDisconnected) {
+  MakeParents();
+  const std::string a = AddPeer("a");
+  StartAndSettle();
+  std::map<std::string, std::optional<std::string>> read;
+  const auto record = [&read](const std::string& node, std::optional<std::string> data) {
+    read[node] = std::move(data);
+  };
+  recipe_->ReadNodeData({"_c_gone-latch-0000000099"}, record);
+  Settle();
+  ASSERT_EQ(read.count("_c_gone-latch-0000000099"), 1u);
+  EXPECT_FALSE(read.at("_c_gone-latch-0000000099").has_value());
+
+  zk_.Disconnect();
+  Settle();
+  const int gets = zk_.requests("get");
+  read.clear();
+  recipe_->ReadNodeData({a.substr(a.rfind('/') + 1)}, record);
+  ASSERT_EQ(read.size(), 1u) << "answered at once without a session";
+  EXPECT_FALSE(read.begin()->second.has_value());
+  EXPECT_EQ(zk_.requests("get"), gets);
 }
 
 // A handoff costs the successor one round trip after the deletion: the next

@@ -100,7 +100,12 @@ TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
                 "servers": "zk1:2181,zk2:2181"},
     "election": {"path": "/zkelect/default", "own_node": "_c_1a2b-latch-0000000009",
                  "position": 1,
-                 "candidates": ["_c_0f6b-latch-0000000007", "_c_1a2b-latch-0000000009"]},
+                 "candidates": ["_c_0f6b-latch-0000000007", "_c_1a2b-latch-0000000009"],
+                 "candidate_ids": [
+                   {"node": "_c_0f6b-latch-0000000007", "id": null, "address": null,
+                    "id_state": "pending"},
+                   {"node": "_c_1a2b-latch-0000000009", "id": null, "address": null,
+                    "id_state": "pending"}]},
     "leader": {"id": "node-b", "address": "10.0.0.2:8080", "meta": {"zone": "eu-1"},
                "node": "_c_0f6b-latch-0000000007", "epoch": 4294967301,
                "since": "2024-05-01T12:34:56.789Z", "priority": 10},
@@ -114,6 +119,29 @@ TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
     "config": {"generation": 1, "last_reload": null},
     "http": {"waiters": 0, "max_waiters": 0},
     "ready": true, "index": 9, "version": "0.1.0"})"));
+}
+
+TEST(ApiJsonTest, StatusBodyNamesEveryCandidateByIdInTheListingsOrder) {
+  Snapshot snapshot = FollowerView();
+  snapshot.candidates.push_back("_c_9999-latch-0000000010");
+  snapshot.candidates.push_back("foreign-0000000011");
+  const CandidateIds ids = {
+      {CandidateId::State::kKnown, "node-b", "10.0.0.2:8080"},
+      {CandidateId::State::kKnown, "node-a", ""},
+      {CandidateId::State::kUnreadable, "", ""},
+      {CandidateId::State::kNotRead, "", ""},
+  };
+  const json body = json::parse(StatusBody(snapshot, 9, "0.1.0", {}, ids));
+  EXPECT_EQ(body["election"]["candidate_ids"], json::parse(R"([
+    {"node": "_c_0f6b-latch-0000000007", "id": "node-b", "address": "10.0.0.2:8080",
+     "id_state": "known"},
+    {"node": "_c_1a2b-latch-0000000009", "id": "node-a", "address": "", "id_state": "known"},
+    {"node": "_c_9999-latch-0000000010", "id": null, "address": null, "id_state": "unreadable"},
+    {"node": "foreign-0000000011", "id": null, "address": null, "id_state": "not_read"}])"));
+  // Fewer ids than candidates: the rest are pending.
+  const json shorter = json::parse(StatusBody(snapshot, 9, "0.1.0", {}, {ids[0]}));
+  EXPECT_EQ(shorter["election"]["candidate_ids"][1]["id_state"], "pending");
+  EXPECT_EQ(shorter["election"]["candidate_ids"].size(), 4u);
 }
 
 TEST(ApiJsonTest, StatusBodyShowsTheLastReload) {

@@ -25,6 +25,7 @@
 #include "support/raw_connection.h"
 #include "support/temp_dir.h"
 #include "zkelect/election/election_control.h"
+#include "zkelect/election/node_data.h"
 #include "zkelect/http/http_client.h"
 #include "zkelect/metrics/metrics.h"
 
@@ -264,10 +265,92 @@ TEST_F(HttpServerTest, StatusShowsTheWholeViewAndVersion) {
   EXPECT_EQ(body["index"], 1);
 }
 
+// Issue 16 point 5: every candidate by its id and address, read on demand
+// once and then answered from the cache.
+TEST_F(HttpServerTest, StatusNamesEveryCandidateByIdAndReadsEachOnce) {
+  control_.SetNodeData("_c_bbbb-latch-0000000001",
+                       EncodeNodeData(NodeIdentity{"node-b", "10.0.0.2:8080", {}}));
+  control_.SetNodeData("_c_aaaa-latch-0000000002", "raw foreign data");
+  StartServer();
+  for (int i = 0; i < 3; ++i) {
+    const httplib::Result result = Get("/status");
+    ASSERT_TRUE(result);
+    const json ids = json::parse(result->body)["election"]["candidate_ids"];
+    EXPECT_EQ(ids, json::parse(R"([
+      {"node": "_c_bbbb-latch-0000000001", "id": "node-b", "address": "10.0.0.2:8080",
+       "id_state": "known"},
+      {"node": "_c_aaaa-latch-0000000002", "id": "raw foreign data", "address": "",
+       "id_state": "known"}])"));
+  }
+  EXPECT_EQ(control_.reads(), 2u) << "later requests are answered from the cache";
+}
+
+// Reads answer later, on the loop's thread: requests at once share them,
+// and each answers within its short wait, with the ids or "pending".
+TEST_F(HttpServerTest, ConcurrentStatusRequestsShareOneReadPerCandidate) {
+  control_.SetNodeData("_c_bbbb-latch-0000000001", EncodeNodeData(NodeIdentity{"node-b", "", {}}));
+  control_.SetNodeData("_c_aaaa-latch-0000000002", EncodeNodeData(NodeIdentity{"node-a", "", {}}));
+  control_.HoldReads(true);
+  StartServer();
+  std::vector<std::future<httplib::Result>> requests;
+  for (int i = 0; i < 4; ++i) {
+    requests.push_back(std::async(std::launch::async, [this] { return Get("/status"); }));
+  }
+  ASSERT_TRUE(control_.AwaitHeldReads(2));
+  for (auto& request : requests) {
+    const httplib::Result result = request.get();
+    ASSERT_TRUE(result);
+    const std::string state =
+        json::parse(result->body)["election"]["candidate_ids"][0]["id_state"];
+    EXPECT_TRUE(state == "pending" || state == "known") << state;
+  }
+  EXPECT_EQ(control_.reads(), 2u);
+  EXPECT_EQ(control_.AnswerReads(), 2u);
+  const httplib::Result result = Get("/status");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(json::parse(result->body)["election"]["candidate_ids"][1]["id"], "node-a");
+  EXPECT_EQ(control_.reads(), 2u);
+}
+
+TEST_F(HttpServerTest, StatusReadsNoIdsWhileTheSessionIsNotConnected) {
+  Snapshot snapshot = FollowerSnapshot();
+  snapshot.session.state = "connecting";
+  ASSERT_TRUE(board_.Publish(snapshot));
+  StartServer();
+  const httplib::Result result = Get("/status");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(json::parse(result->body)["election"]["candidate_ids"][0]["id_state"], "pending");
+  EXPECT_EQ(control_.reads(), 0u);
+}
+
+// A parked /status is answered on the hub's thread, which must not wait for
+// reads; the node that joined is read and shown by a later answer.
+TEST_F(HttpServerTest, ParkedStatusAnswersWithoutWaitingForReads) {
+  control_.HoldReads(true);
+  StartServer();
+  const uint64_t index = CurrentIndex();
+  auto parked = std::async(std::launch::async, [&] {
+    return Get("/status?index=" + std::to_string(index) + "&wait=60s");
+  });
+  ASSERT_TRUE(AwaitParkedWaiters(1));
+  Snapshot joined = FollowerSnapshot();
+  joined.candidates.push_back("_c_cccc-latch-0000000003");
+  ASSERT_TRUE(board_.Publish(joined));
+  const httplib::Result result = parked.get();
+  ASSERT_TRUE(result);
+  const json ids = json::parse(result->body)["election"]["candidate_ids"];
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[2]["node"], "_c_cccc-latch-0000000003");
+  EXPECT_EQ(ids[2]["id_state"], "pending");
+}
+
 TEST_F(HttpServerTest, StatusStaysValidJsonWithArbitraryBytesFromZooKeeper) {
   Snapshot snapshot = FollowerSnapshot();
   snapshot.leader->identity.id = "line1\nline2\xff\xfe";
   snapshot.candidates.push_back("\x01\x80weird");
+  control_.SetNodeData("\x01\x80weird", "id\xff\xfe\x01");
+  // Cut at 256 bytes in the middle of a UTF-8 sequence.
+  control_.SetNodeData("_c_aaaa-latch-0000000002", std::string(255, 'a') + "\xc3\xa9");
   ASSERT_TRUE(board_.Publish(snapshot));
   StartServer();
   for (const std::string path : {"/status", "/leader"}) {

@@ -48,6 +48,15 @@ TEST(StatusPageTest, ShowsMaintenanceSinceWhen) {
   EXPECT_NE(page.find("maintenance.since"), std::string::npos);
 }
 
+// Issue 16 point 5: each candidate by id and address, from /status's
+// election.candidate_ids, as text only (ids come from ZooKeeper).
+TEST(StatusPageTest, ListsCandidatesByIdAndAddress) {
+  const std::string page = StatusPageHtml("n");
+  EXPECT_NE(page.find("status.election.candidate_ids"), std::string::npos);
+  EXPECT_NE(page.find("entry.id + \" \" + (entry.address"), std::string::npos);
+  EXPECT_NE(page.find("entry.id_state"), std::string::npos);
+}
+
 TEST(StatusPagePolicyTest, AllowsOnlyTheNoncedInlineCodeAndThisOrigin) {
   EXPECT_EQ(StatusPagePolicy("abc"),
             "default-src 'none'; script-src 'nonce-abc'; style-src 'nonce-abc'; "
