@@ -126,9 +126,11 @@ def main():
                % (args.candidates, registered_ns / 1e6, spawned_ns / 1e6))
         for d in daemons.values():
             d.wait_ready(120)
-        offset, lines = bl.wait_for("the first leader's start hook",
-                                    lambda: (lambda got: got if got[1] else None)(
-                                        new_stamps(stamps, 0)), 30)
+        def first_stamps():
+            offset, got = new_stamps(stamps, 0)
+            return (offset, got) if got else None
+
+        offset, lines = bl.wait_for("the first leader's start hook", first_stamps, 30)
         leader = lines[-1][0]
         time.sleep(args.window)
         # The quiet baseline: packets over one window while nothing changes.
@@ -162,16 +164,18 @@ def main():
             caused = ens.packets()[0] - r0 - baseline
             missing = sum(a is None for a in answers)
             known = sorted((a - t0) / 1e6 for a in answers if a is not None)  # ms from SIGTERM
-            gone = min([(deleted - t0) / 1e6] + known[:1])
+            watched = (deleted - t0) / 1e6 if deleted is not None else None
+            gone = min([w for w in (watched,) if w is not None] + known[:1])
             results.append({"latency_ms": (t1 - t0) / 1e6, "requests": caused, "successor": who,
-                            "watch_deleted_ms": (deleted - t0) / 1e6, "deleted_ms": gone,
+                            "watch_deleted_ms": watched, "deleted_ms": gone,
                             "first_know_ms": known[0] if known else None,
                             "half_know_ms": bl.percentile(known, 50) if known else None,
                             "all_know_ms": known[-1] if known and not missing else None,
                             "unanswered": missing})
             bl.log("change %d: %s -> %s in %.1f ms; node deleted at %.1f ms (the bench's watch:"
-                   " %.1f); all %d /leader name it at %s ms, half at %.1f; %d requests beyond the"
-                   " baseline" % (k + 1, leader, who, (t1 - t0) / 1e6, gone, (deleted - t0) / 1e6,
+                   " %s); all %d /leader name it at %s ms, half at %.1f; %d requests beyond the"
+                   " baseline" % (k + 1, leader, who, (t1 - t0) / 1e6, gone,
+                                  "%.1f" % watched if watched is not None else "none",
                                   len(answers), "%.1f" % known[-1] if not missing
                                   else "never (%d unanswered)" % missing,
                                   results[-1]["half_know_ms"] or 0, caused))
