@@ -21,6 +21,8 @@ Two more systems take part in the graceful rounds: "floor" (bench/tools/floor.c,
 the ZooKeeper steps of a handoff on the C client and nothing else) and
 "zkelect-poll" (zkelect without hooks; the successor begins when a parked
 /is-leader long-poll on it answers). The report puts zkelect against the floor.
+On request (--systems), "zkelect-start-only": zkelect with a start hook and
+no stop hook, the floor's counterpart, to show what the stop hook adds.
 
 A graceful round is quick, a crash round waits out the session timeout: with
 --graceful-rounds above --rounds, the rounds past --rounds are graceful only,
@@ -238,18 +240,31 @@ class ZkSystem(System):
 
 class ZkelectSystem(ZkSystem):
     name = "zkelect"
+    hooks = ("start", "stop")  # each one the stamp tool, writing its name
+    prefix = "z"  # of the daemons' ids
 
     def __init__(self, workdir, session_s, ens, zk, stamp):
-        super().__init__(workdir, session_s, ens, zk, "/bench/zkelect")
+        super().__init__(workdir, session_s, ens, zk, "/bench/" + self.name)
         self.stamp_tool = stamp
 
     def spawn(self, slot):
         path = self.stamps[slot].path
-        d = bl.Zkelect(self.workdir, "z%d" % slot, self.ens.connect, self.election_path,
-                       self.session_s,
-                       extra=["--hooks.on_start", json.dumps([self.stamp_tool, path, "start"]),
-                              "--hooks.on_stop", json.dumps([self.stamp_tool, path, "stop"])])
+        extra = []
+        for hook in self.hooks:
+            extra += ["--hooks.on_" + hook, json.dumps([self.stamp_tool, path, hook])]
+        d = bl.Zkelect(self.workdir, "%s%d" % (self.prefix, slot), self.ens.connect,
+                       self.election_path, self.session_s, extra=extra)
         return d.start().proc
+
+
+class ZkelectStartOnlySystem(ZkelectSystem):
+    """zkelect with a start hook and no stop hook: the floor's counterpart
+    (the floor has no stop hook), which shows what zkelect's stop hook,
+    ending before the delete (design rule 12), adds to the handoff."""
+
+    name = "zkelect-start-only"
+    hooks = ("start",)
+    prefix = "s"
 
 
 class ZkelectPollSystem(ZkSystem):
@@ -541,6 +556,8 @@ def main():
         for name in wanted:
             if name == "zkelect":
                 systems.append(ZkelectSystem(wd, args.session_timeout, ens, zk, stamp))
+            elif name == "zkelect-start-only":
+                systems.append(ZkelectStartOnlySystem(wd, args.session_timeout, ens, zk, stamp))
             elif name == "zkelect-poll":
                 systems.append(ZkelectPollSystem(wd, args.session_timeout, ens, zk,
                                                  bl.build_longpoll(wd)))

@@ -225,6 +225,10 @@ class ZkEnsemble:
                           % (s["dir"], s["client"]))
                 cfg.write("4lw.commands.whitelist=*\nadmin.enableServer=false\n")
                 cfg.write("preAllocSize=1024\n")  # forceSync: the default, yes
+                # All clients come from 127.0.0.1: the default limit of 60
+                # connections per address and server would refuse bench/scale's
+                # hundreds of candidates.
+                cfg.write("maxClientCnxns=0\n")
                 for p in self.servers:
                     cfg.write("server.%d=127.0.0.1:%d:%d\n" % (p["myid"], p["quorum"], p["election"]))
 

@@ -1,8 +1,10 @@
 // longpoll: parks N HTTP long-polls on one URL and times their answers.
 //
-//   longpoll HOST PORT PATH INDEX N READY_FILE [EXPECT]
+//   longpoll HOST PORT[,PORT...] PATH INDEX N READY_FILE [EXPECT]
 //
-// Opens N connections to HOST:PORT, sends "GET PATH&index=INDEX" on each
+// Opens N connections to HOST:PORT (with several ports, connection i goes to
+// the (i mod count)-th: one daemon each, as bench/scale parks one poll on
+// every candidate), sends "GET PATH&index=INDEX" on each
 // (PATH carries ?wait=..), then writes "parked <ns>\n" to READY_FILE once
 // every request is sent and no answer has come for 500 ms. It then waits (up
 // to 120 s) until every connection has its answer, and prints one line per
@@ -44,6 +46,7 @@ enum { kMaxPolls = 20, kBufferBytes = 4096 };
 
 struct conn {
   int fd;
+  unsigned short port;  // network byte order
   int status;
   int polls;
   long long answered;
@@ -94,11 +97,13 @@ static int poll_from(struct conn* c, unsigned index, unsigned long long from) {
                            path, from, host);
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   const int one = 1;
+  addr.sin_port = c->port;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   if (connect(fd, (struct sockaddr*)&addr, sizeof addr) != 0 ||
       write(fd, request, (size_t)len) != len) {
-    fprintf(stderr, "longpoll: connection %u: %s\n", index, strerror(errno));
+    fprintf(stderr, "longpoll: connection %u (port %u): %s\n", index, ntohs(c->port),
+            strerror(errno));
     close(fd);
     return -1;
   }
@@ -122,7 +127,7 @@ static int complete(const struct conn* c, int ended) {
 
 int main(int argc, char** argv) {
   if (argc != 7 && argc != 8) {
-    fprintf(stderr, "usage: longpoll HOST PORT PATH INDEX N READY_FILE [EXPECT]\n");
+    fprintf(stderr, "usage: longpoll HOST PORT[,PORT...] PATH INDEX N READY_FILE [EXPECT]\n");
     return 2;
   }
   host = argv[1];
@@ -134,9 +139,17 @@ int main(int argc, char** argv) {
   struct rlimit rl = {(rlim_t)n + 64, (rlim_t)n + 64};
   setrlimit(RLIMIT_NOFILE, &rl);
   addr.sin_family = AF_INET;
-  addr.sin_port = htons((unsigned short)atoi(argv[2]));
   inet_pton(AF_INET, host, &addr.sin_addr);
   struct conn* conns = calloc((size_t)n, sizeof *conns);
+  size_t port_count = 1;
+  for (const char* p = argv[2]; *p != '\0'; ++p) port_count += *p == ',';
+  unsigned short* ports = calloc(port_count, sizeof *ports);
+  char* next_port = argv[2];
+  for (size_t i = 0; i < port_count; ++i) {
+    ports[i] = htons((unsigned short)strtoul(next_port, &next_port, 10));
+    next_port += *next_port == ',';
+  }
+  for (int i = 0; i < n; ++i) conns[i].port = ports[(size_t)i % port_count];
   realtime_offset = clock_ns(CLOCK_REALTIME) - now_ns();
   ep = epoll_create1(0);
   for (int i = 0; i < n; ++i) {

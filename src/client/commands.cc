@@ -478,6 +478,15 @@ int RunResign(Invocation& call, DaemonClient& client, const Target& target) {
   return kSuccess;
 }
 
+// Whether the daemon's health check is failing now (false when it has none,
+// or cannot be asked).
+bool FailsItsHealthCheck(DaemonClient& client) {
+  const Result<DaemonReply> reply = client.Get("/status");
+  if (!reply.ok() || reply->status != 200) return false;
+  const Json& healthy = Member(Member(reply->json, "health"), "healthy");
+  return healthy.is_boolean() && !healthy.get<bool>();
+}
+
 // POST /withdraw or /join: waits like resign (a leader's withdraw runs its
 // stop hook first).
 int RunMaintenance(Invocation& call, DaemonClient& client, const Target& target, bool on) {
@@ -488,9 +497,17 @@ int RunMaintenance(Invocation& call, DaemonClient& client, const Target& target,
     return reply->status == 200 ? kSuccess : kFalse;
   }
   if (reply->status != 200) return call.Refused(*reply);
-  call.out() << (on ? "withdrawn for maintenance: no node of ours in the election (a leader's "
-                      "stop hook ran first); `zkelect join` ends it\n"
-                    : "joined: back in the election at the back of the queue\n");
+  if (on) {
+    call.out() << "withdrawn for maintenance: no node of ours in the election (a leader's stop "
+                  "hook ran first); `zkelect join` ends it\n";
+  } else if (FailsItsHealthCheck(client)) {
+    // The daemon answers a join at once while its health check fails: the
+    // maintenance is over, the health gate keeps the node out.
+    call.out() << "joined: maintenance ended, but the health check fails: the node joins the "
+                  "election once it passes (zkelect status shows the check)\n";
+  } else {
+    call.out() << "joined: back in the election at the back of the queue\n";
+  }
   return kSuccess;
 }
 

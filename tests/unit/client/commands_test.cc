@@ -392,6 +392,23 @@ TEST_F(CommandsTest, WithdrawAndJoinPostAndReportDone) {
   EXPECT_EQ(control_.maintenance_calls(), (std::vector<bool>{true, false}));
 }
 
+// Found by the issue-16 review: a join while the health check failed was
+// answered at once (the health gate keeps the node out), and the command said
+// "back in the election" of a node that was not.
+TEST_F(CommandsTest, JoinWhileTheHealthCheckFailsSaysTheNodeStaysOutUntilItPasses) {
+  Snapshot snapshot = FollowerSnapshot();
+  snapshot.role = Role::kWithdrawn;
+  snapshot.own_node.reset();
+  snapshot.position.reset();
+  snapshot.health = HealthView{true, false, "exit status 1"};
+  board_.Publish(snapshot);
+  StartServer();
+  const Outcome result = Run({"join"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "the health check fails")) << result.out;
+  EXPECT_FALSE(Contains(result.out, "back in the election")) << result.out;
+}
+
 TEST_F(CommandsTest, WithdrawOnAnObserverAndWithoutTheTokenAreRefused) {
   control_.AnswerWith(ResignOutcome::kObserver);
   StartServer();
