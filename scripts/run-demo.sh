@@ -157,7 +157,7 @@ cat <<EOF
     curl -s localhost:4040/leader             # who leads (any node answers)
     curl -s localhost:4041/status             # one node's whole view
     curl -si localhost:4042/is-leader         # 200 on the leader, 503 elsewhere
-    curl -s -X POST localhost:4040/resign     # the leader (node-1 at first) steps back
+    curl -s -X POST localhost:4040/resign     # node-1 steps back if it leads (else 409)
     curl -s 'localhost:4041/leader?index=1&wait=30s'   # long-poll: answers on change
     curl -s localhost:4040/readyz; curl -s localhost:4040/healthz
     ${zkelect_bin} status --addr 127.0.0.1:4041   # the same, without curl
