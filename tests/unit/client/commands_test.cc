@@ -331,7 +331,9 @@ TEST_F(CommandsTest, HumanOutputEscapesControlCharacters) {
 // printed raw: the terminal showed the rest of the line reversed, so a
 // candidate line could read as another node's. Bidi controls are escaped too.
 TEST_F(CommandsTest, HumanOutputEscapesBidiOverridesInIds) {
-  const std::string id = "node-\xe2\x80\xae" "1-edon\xe2\x81\xa6x\xe2\x81\xa9";
+  const std::string id =
+      "node-\xe2\x80\xae"
+      "1-edon\xe2\x81\xa6x\xe2\x81\xa9";
   Snapshot snapshot = FollowerSnapshot();
   snapshot.leader->identity.id = id;
   board_.Publish(snapshot);
