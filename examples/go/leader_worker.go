@@ -4,7 +4,7 @@
 //	ZKELECT_SOCKET=/run/zkelect/api.sock ./leader-worker
 //
 // One goroutine long-polls GET /is-leader over the daemon's Unix socket
-// (?index=N&wait=30s answers as soon as this node's role changes); the main
+// (?index=N&wait=1s answers as soon as this node's role changes); the main
 // goroutine does one bounded unit of work at a time, and only while the
 // last answer was 200. Standard library only (net/http).
 //
@@ -19,7 +19,10 @@
 // leader's. On a resign or a SIGTERM of the daemon the next leader may start
 // as soon as our node is deleted, so the last unit can overlap it by up to
 // workUnit (make the on_stop hook wait for the worker if that matters).
-// Not covered: a frozen process (SIGSTOP, VM pause); where strict mutual
+// A frozen daemon (SIGSTOP, VM pause) cannot say that it stopped leading: a
+// poll parks at most pollWait, so no answer within answerTimeout closes the gate,
+// inside the lease while answerTimeout + workUnit stays below session_timeout/2.
+// Not covered: this worker frozen itself; where strict mutual
 // exclusion matters, check the epoch (GET /leader) where you write.
 package main
 
@@ -36,7 +39,9 @@ import (
 
 const (
 	workUnit = 200 * time.Millisecond // keep it well under session_timeout / 2
-	pollWait = 30 * time.Second       // how long one long-poll may park in the daemon
+	pollWait = 1 * time.Second        // how long one long-poll may park in the daemon
+	// No answer by then is "not leader" (a frozen daemon).
+	answerTimeout = pollWait + 300*time.Millisecond
 )
 
 var leading atomic.Bool
@@ -58,7 +63,7 @@ func setLeading(yes bool, why string) {
 // watch keeps `leading` equal to the daemon's answer, or false if there is none.
 func watch(socket string) {
 	client := &http.Client{
-		Timeout: pollWait + 5*time.Second,
+		Timeout: answerTimeout,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
 		}},

@@ -2,7 +2,7 @@
 //
 //   ZKELECT_URL=http://127.0.0.1:4040 java LeaderWorker.java    (Java 11 or later)
 //
-// A thread long-polls GET /is-leader (?index=N&wait=30s answers as soon as
+// A thread long-polls GET /is-leader (?index=N&wait=1s answers as soon as
 // this node's role changes); the main thread does one bounded unit of work
 // at a time, and only while the last answer was 200. java.net.http only.
 // It has no Unix sockets, so it asks over TCP loopback (http.listen must
@@ -20,7 +20,10 @@
 // leader's. On a resign or a SIGTERM of the daemon the next leader may start
 // as soon as our node is deleted, so the last unit can overlap it by up to
 // WORK_UNIT (make the on_stop hook wait for the worker if that matters).
-// Not covered: a frozen process (SIGSTOP, a long GC pause); where strict
+// A frozen daemon (SIGSTOP, VM pause) cannot say that it stopped leading: a
+// poll parks at most POLL_WAIT_S, so no answer within ANSWER_TIMEOUT closes the gate,
+// inside the lease while ANSWER_TIMEOUT + WORK_UNIT stays below session_timeout/2.
+// Not covered: this worker frozen itself; where strict
 // mutual exclusion matters, check the epoch (GET /leader) where you write.
 import java.io.IOException;
 import java.net.URI;
@@ -32,7 +35,9 @@ import java.util.Locale;
 
 public class LeaderWorker {
   static final Duration WORK_UNIT = Duration.ofMillis(200); // well under session_timeout / 2
-  static final int POLL_WAIT_S = 30; // how long one long-poll may park in the daemon
+  static final int POLL_WAIT_S = 1; // how long one long-poll may park in the daemon
+  // No answer by then is "not leader" (a frozen daemon).
+  static final Duration ANSWER_TIMEOUT = Duration.ofMillis(POLL_WAIT_S * 1000 + 300);
   static volatile boolean leading = false;
 
   static void log(String message) {
@@ -56,7 +61,7 @@ public class LeaderWorker {
         try {
           HttpRequest request = HttpRequest
               .newBuilder(URI.create(base + "/is-leader?index=" + index + "&wait=" + POLL_WAIT_S + "s"))
-              .timeout(Duration.ofSeconds(POLL_WAIT_S + 5))
+              .timeout(ANSWER_TIMEOUT)
               .build();
           HttpResponse<Void> response = client.send(request, HttpResponse.BodyHandlers.discarding());
           setLeading(response.statusCode() == 200, "HTTP " + response.statusCode());

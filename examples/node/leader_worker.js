@@ -4,7 +4,7 @@
 //   ZKELECT_SOCKET=/run/zkelect/api.sock node leader_worker.js
 //
 // watch() long-polls GET /is-leader over the daemon's Unix socket
-// (?index=N&wait=30s answers as soon as this node's role changes); work()
+// (?index=N&wait=1s answers as soon as this node's role changes); work()
 // does one bounded unit of work at a time, and only while the last answer
 // was 200. Built-in modules only (node:http; Node.js 18 or later). The work
 // must be asynchronous (or short synchronous slices): the watcher runs on the
@@ -21,14 +21,18 @@
 // leader's. On a resign or a SIGTERM of the daemon the next leader may start
 // as soon as our node is deleted, so the last unit can overlap it by up to
 // WORK_UNIT_MS (make the on_stop hook wait for the worker if that matters).
-// Not covered: a frozen process (SIGSTOP, VM pause); where strict mutual
+// A frozen daemon (SIGSTOP, VM pause) cannot say that it stopped leading: a
+// poll parks at most POLL_WAIT_S, so no answer within ANSWER_TIMEOUT_MS closes the gate,
+// inside the lease while ANSWER_TIMEOUT_MS + WORK_UNIT_MS stays below session_timeout/2.
+// Not covered: this worker frozen itself; where strict mutual
 // exclusion matters, check the epoch (GET /leader) where you write.
 'use strict';
 const http = require('node:http');
 
 const SOCKET = process.env.ZKELECT_SOCKET || '/run/zkelect/api.sock';
 const WORK_UNIT_MS = 200; // keep it well under session_timeout / 2
-const POLL_WAIT_S = 30; // how long one long-poll may park in the daemon
+const POLL_WAIT_S = 1; // how long one long-poll may park in the daemon
+const ANSWER_TIMEOUT_MS = POLL_WAIT_S * 1000 + 300; // no answer by then is "not leader" (a frozen daemon)
 
 let leading = false;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,7 +49,7 @@ function isLeader(index) {
     const request = http.get({
       socketPath: SOCKET,
       path: `/is-leader?index=${index}&wait=${POLL_WAIT_S}s`,
-      timeout: (POLL_WAIT_S + 5) * 1000,
+      timeout: ANSWER_TIMEOUT_MS,
     }, (response) => {
       response.resume();
       response.on('end', () => resolve({

@@ -4,7 +4,7 @@
     ZKELECT_SOCKET=/run/zkelect/api.sock python3 leader_worker.py
 
 One thread long-polls GET /is-leader over the daemon's Unix socket
-(?index=N&wait=30s answers as soon as this node's role changes); the main
+(?index=N&wait=1s answers as soon as this node's role changes); the main
 thread does one bounded unit of work at a time, and only while the last
 answer was 200. Python 3 standard library only.
 
@@ -19,7 +19,10 @@ session_timeout/2, a lost connection never lets this work overlap the next
 leader's. On a resign or a SIGTERM of the daemon the next leader may start
 as soon as our node is deleted, so the last unit can overlap it by up to
 WORK_UNIT_S (make the on_stop hook wait for the worker if that matters).
-Not covered: a frozen process (SIGSTOP, VM pause); where strict mutual
+A frozen daemon (SIGSTOP, VM pause) cannot say that it stopped leading: a
+poll parks at most POLL_WAIT_S, so no answer within ANSWER_TIMEOUT_S closes the gate,
+inside the lease while ANSWER_TIMEOUT_S + WORK_UNIT_S stays below session_timeout/2.
+Not covered: this worker frozen itself; where strict mutual
 exclusion matters, check the epoch (GET /leader) where you write.
 """
 
@@ -31,7 +34,8 @@ import time
 
 SOCKET = os.environ.get("ZKELECT_SOCKET", "/run/zkelect/api.sock")
 WORK_UNIT_S = 0.2  # one unit of work; keep it well under session_timeout / 2
-POLL_WAIT_S = 30  # how long one long-poll may park in the daemon
+POLL_WAIT_S = 1  # how long one long-poll may park in the daemon
+ANSWER_TIMEOUT_S = POLL_WAIT_S + 0.3  # no answer by then is "not leader" (a frozen daemon)
 
 leading = threading.Event()
 
@@ -67,7 +71,7 @@ def watch():
     index = 0
     while True:
         try:
-            conn = UnixHTTPConnection(SOCKET, POLL_WAIT_S + 5)
+            conn = UnixHTTPConnection(SOCKET, ANSWER_TIMEOUT_S)
             conn.request("GET", f"/is-leader?index={index}&wait={POLL_WAIT_S}s")
             response = conn.getresponse()
             response.read()

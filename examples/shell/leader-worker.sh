@@ -4,7 +4,7 @@
 #   ZKELECT_SOCKET=/run/zkelect/api.sock sh leader-worker.sh
 #
 # `zkelect wait --leader` blocks until this node leads; then a background
-# watcher long-polls GET /is-leader with curl (?index=N&wait=30s answers as
+# watcher long-polls GET /is-leader with curl (?index=N&wait=1s answers as
 # soon as this node's role changes) and removes the gate file when the answer
 # is not 200 or there is none; the loop does one bounded unit of work at a
 # time while the gate file exists. Needs curl 7.84 or later (%header{}), and
@@ -21,12 +21,16 @@
 # leader's. On a resign or a SIGTERM of the daemon the next leader may start
 # as soon as our node is deleted, so the last unit can overlap it by up to
 # WORK_UNIT (make the on_stop hook wait for the worker if that matters).
-# Not covered: a frozen process (SIGSTOP, VM pause); where strict mutual
+# A frozen daemon (SIGSTOP, VM pause) cannot say that it stopped leading: a
+# poll parks at most POLL_WAIT, so no answer within ANSWER_TIMEOUT closes the gate,
+# inside the lease while ANSWER_TIMEOUT + WORK_UNIT stays below session_timeout/2.
+# Not covered: this worker frozen itself; where strict mutual
 # exclusion matters, check the epoch (zkelect leader) where you write.
 set -u
 SOCKET=${ZKELECT_SOCKET:-/run/zkelect/api.sock}
 WORK_UNIT=0.2 # seconds; keep it well under session_timeout / 2
-POLL_WAIT=30  # seconds one long-poll may park in the daemon
+POLL_WAIT=1  # seconds one long-poll may park in the daemon
+ANSWER_TIMEOUT=1.3 # POLL_WAIT + 0.3: no answer by then is "not leader" (a frozen daemon)
 
 gate=$(mktemp) || exit 1
 trap 'rm -f "$gate"' EXIT
@@ -37,7 +41,7 @@ log() { printf '%s %s\n' "$(date +%s.%3N)" "$*"; }
 # Returns once this node does not lead or the daemon cannot be asked.
 watch_leadership() {
   index=0
-  while answer=$(curl -s -o /dev/null --max-time $((POLL_WAIT + 5)) --unix-socket "$SOCKET" \
+  while answer=$(curl -s -o /dev/null --max-time $ANSWER_TIMEOUT --unix-socket "$SOCKET" \
     -w '%{http_code} %header{x-zkelect-index}' \
     "http://localhost/is-leader?index=$index&wait=${POLL_WAIT}s"); do
     [ "${answer%% *}" = 200 ] || return 0

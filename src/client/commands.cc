@@ -57,13 +57,34 @@ constexpr std::string_view kCheck = "check";
 
 // --- Output helpers -------------------------------------------------------
 
+// The bidirectional embeddings, overrides and isolates (U+202A..U+202E,
+// U+2066..U+2069) that start text.substr(i), three bytes each in UTF-8: the
+// code point, or 0 when there is none.
+unsigned BidiControlAt(std::string_view text, size_t i) {
+  if (i + 2 >= text.size() || static_cast<unsigned char>(text[i]) != 0xe2) return 0;
+  const auto second = static_cast<unsigned char>(text[i + 1]);
+  const auto third = static_cast<unsigned char>(text[i + 2]);
+  if ((second == 0x80 && third >= 0xaa && third <= 0xae) ||
+      (second == 0x81 && third >= 0xa6 && third <= 0xa9)) {
+    return 0x2000u | ((second & 0x3fu) << 6) | (third & 0x3fu);
+  }
+  return 0;
+}
+
 // Text that came from the daemon (ids, node names: data of other ZooKeeper
 // clients), made safe for a terminal: control characters, C0 and C1, are
-// written as \xNN so that nothing can move the cursor or end a line.
+// written as \xNN so that nothing can move the cursor or end a line, and
+// bidirectional controls as \uNNNN so that nothing reorders what follows.
 std::string Printable(std::string_view text) {
   constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
+    if (const unsigned bidi = BidiControlAt(text, i); bidi != 0) {
+      out += "\\u";
+      for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(bidi >> shift) & 0xfu];
+      i += 2;
+      continue;
+    }
     const auto byte = static_cast<unsigned char>(text[i]);
     // U+0080..U+009F, encoded as C2 80..C2 9F.
     const bool c1 = byte == 0xc2 && i + 1 < text.size() &&

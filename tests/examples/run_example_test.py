@@ -8,8 +8,10 @@ timeout 4 s, so a leader fences itself 2 s after it last heard from
 ZooKeeper), each listening on TCP loopback and a Unix socket, and one copy
 of the example beside each daemon (w1 asks d1, w2 asks d2). Then: d1
 resigns, d2 resigns, the leader d1 gets SIGTERM and is started again, d2
-resigns so that the restarted d1 leads, and d1 gets SIGKILL (its worker must
-stop at once: no answer is not "leader"). After each change the test waits
+resigns so that the restarted d1 leads, d1 gets SIGSTOP (frozen, it cannot
+say that it stopped leading: its worker must stop within the lease all the
+same) and SIGCONT, d2 resigns so that d1 leads again, and d1 gets SIGKILL (its
+worker must stop at once: no answer is not "leader"). After each change the test waits
 until the new leader's worker has worked for longer than the lease.
 
 The check, from the daemons' role-change log lines (--log.format json) and
@@ -197,7 +199,7 @@ class Daemon:
                      "--http.listen", f"127.0.0.1:{self.port},unix:{self.socket}",
                      "--log.format", "json"]
         self.process = None
-        self.killed_at = []  # when a process of this daemon got SIGKILL
+        self.killed_at = []  # when a process of this daemon got SIGKILL or SIGSTOP
 
     def start(self):
         with open(self.log_path, "ab") as log:
@@ -213,6 +215,16 @@ class Daemon:
         """SIGKILL: a crash, whose leadership ends without a log line."""
         self.killed_at.append(time.time())
         stop_process(self.process, signal.SIGKILL)
+
+    def freeze(self):
+        """SIGSTOP (a VM pause): its leadership ends for its worker there,
+        since it cannot answer any more; it logs the end only once thawed."""
+        self.killed_at.append(time.time())
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        """SIGCONT after freeze()."""
+        os.killpg(self.process.pid, signal.SIGCONT)
 
     def request(self, method, path):
         """The status of `method path` over TCP, or None when it cannot be asked."""
@@ -252,8 +264,10 @@ class Daemon:
                     terms.append([when, None])
                 elif fields.get("from") == "leader" and terms and terms[-1][1] is None:
                     terms[-1][1] = when
-        for term in terms:  # a leadership that a SIGKILL ended
-            term[1] = term[1] or next((t for t in self.killed_at if t > term[0]), None)
+        for term in terms:  # a leadership that a SIGKILL or SIGSTOP ended
+            cut = next((t for t in self.killed_at if t > term[0]), None)
+            if cut is not None and (term[1] is None or cut < term[1]):
+                term[1] = cut
         return terms
 
 
@@ -412,6 +426,12 @@ def run(args, scratch):
                 raise Failure(f"d1 exited {status} on SIGTERM, expected 0")
         hand_over(d1, d2, w2, terminate_d1)
         d1.start()  # the worker beside it must pick it up again
+        hand_over(d2, d1, w1, d2.resign)
+        # A frozen daemon (SIGSTOP, a VM pause) cannot say that it stopped
+        # leading: its worker must stop within the lease all the same.
+        hand_over(d1, d2, w2, d1.freeze)
+        d1.thaw()
+        wait_for(lambda: d1.request("GET", "/readyz") == 200, "d1 back after SIGCONT")
         hand_over(d2, d1, w1, d2.resign)
         # A crash: the worker's poll fails, and d2 leads once ZooKeeper has
         # expired d1's session.

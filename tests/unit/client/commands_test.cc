@@ -327,6 +327,27 @@ TEST_F(CommandsTest, HumanOutputEscapesControlCharacters) {
   EXPECT_EQ(json::parse(result.out)["leader"]["id"], "evil\n\x1b[31mred\xc2\x9b");
 }
 
+// A foreign id with a bidirectional override (U+202E, "Trojan Source")
+// printed raw: the terminal showed the rest of the line reversed, so a
+// candidate line could read as another node's. Bidi controls are escaped too.
+TEST_F(CommandsTest, HumanOutputEscapesBidiOverridesInIds) {
+  const std::string id =
+      "node-\xe2\x80\xae"
+      "1-edon\xe2\x81\xa6x\xe2\x81\xa9";
+  Snapshot snapshot = FollowerSnapshot();
+  snapshot.leader->identity.id = id;
+  board_.Publish(snapshot);
+  control_.SetNodeData("_c_bbbb-latch-0000000001", id);  // foreign data
+  StartServer();
+
+  const Outcome result = Run({"status"});
+  EXPECT_TRUE(Contains(result.out, "leader:    node-\\u202e1-edon\\u2066x\\u2069 10.0.0.2:8080"))
+      << result.out;
+  EXPECT_TRUE(Contains(result.out, "candidate: node-\\u202e1-edon\\u2066x\\u2069 - (node "))
+      << result.out;
+  EXPECT_EQ(result.out.find("\xe2\x80\xae"), std::string::npos);
+}
+
 // --- leader -----------------------------------------------------------------
 
 TEST_F(CommandsTest, LeaderPrintsOneLine) {
