@@ -320,6 +320,12 @@ Result<Target> ResolveTarget(const ClientOptions& options, const Environment& en
   }
   RawFlags flags;
   flags.config_path = options.config_path;  // unset: ZKELECT_CONFIG, else the default file
+  // With --addr the file has nothing more to give, unless the token: it is
+  // not read at all, so that even a file that no longer parses (a ConfigMap
+  // edit every pod sees at once) cannot fail a probe.
+  if (!options.addr.empty() && (!want_token || !options.token_file.empty())) {
+    flags.config_path = std::string();
+  }
   flags.default_config_path = options.default_config_path;
   // The file read, for messages; the default one only when it exists.
   std::string config_file;

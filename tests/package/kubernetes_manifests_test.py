@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import tomllib
 import time
 import urllib.request
 
@@ -106,11 +107,26 @@ def check_sidecar(objects, deployment, binary):
     sidecar = next((c for c in pod["containers"] if c["name"] == "zkelect"), None)
     if sidecar is None:
         fail("no container named zkelect in the Deployment")
-    probes = {"livenessProbe": ["zkelect", "check", "live"],
-              "readinessProbe": ["zkelect", "check", "live"]}
-    for probe, command in probes.items():
-        if sidecar.get(probe, {}).get("exec", {}).get("command") != command:
-            fail(f"zkelect {probe}: expected exec {command}")
+    # The probes name the sidecar's socket with --addr, so that they read no
+    # file: a ConfigMap edit that no longer parses (every pod sees it at
+    # once) must not fail the probes of daemons that run on. The address
+    # must be one the ConfigMap's zkelect.toml listens on.
+    listened = set()
+    for obj in objects:
+        if obj.get("kind") != "ConfigMap":
+            continue
+        for key, text in obj.get("data", {}).items():
+            if key.endswith(".toml"):
+                listen = tomllib.loads(text).get("http", {}).get("listen", [])
+                listened.update([listen] if isinstance(listen, str) else listen)
+    for probe in ("livenessProbe", "readinessProbe"):
+        command = sidecar.get(probe, {}).get("exec", {}).get("command")
+        if (not command or command[:3] != ["zkelect", "check", "live"] or len(command) != 5
+                or command[3] != "--addr"):
+            fail(f"zkelect {probe}: expected exec zkelect check live --addr ADDRESS, got {command}")
+        if command[4] not in listened:
+            fail(f"zkelect {probe}: --addr {command[4]} is not in the ConfigMap's http.listen "
+                 f"{sorted(listened)}")
     env = sidecar_environment(sidecar)
     if env.get("ZKELECT_ID") != POD_NAME or env.get("ZKELECT_ADDRESS") != f"{POD_IP}:8080":
         fail(f"expected ZKELECT_ID from the pod name and ZKELECT_ADDRESS from its IP, got {env}")

@@ -759,6 +759,23 @@ TEST_F(CommandsTest, ABadDaemonSettingInTheFileDoesNotFailAProbe) {
   EXPECT_EQ(result.out, "node-b 10.0.0.2:8080 epoch 77\n");
 }
 
+// Found by the second review: a file that no longer parses still failed a
+// probe that names the daemon with --addr (the Kubernetes example's probes
+// do): with --addr, and no token needed, the file is not read.
+TEST_F(CommandsTest, WithAddrAFileThatDoesNotParseIsNotRead) {
+  StartServer();
+  const test::TempDir dir("zkelect-client");
+  const std::string config =
+      WriteFile(dir, "zkelect.toml", "[zk]\nsession_timeout = \"4s\n[http]\nlisten = 7\n");
+  Outcome result = RunCommand({"check", "live", "--addr", Address()}, {{"ZKELECT_CONFIG", config}});
+  EXPECT_EQ(result.code, 0) << result.err;
+  result = RunCommand({"leader", "--config", config, "--addr", Address()});
+  EXPECT_EQ(result.code, 0) << result.err;
+  result = RunCommand({"check", "live", "--config", config});
+  EXPECT_EQ(result.code, 2) << "without --addr the file is what names the daemon";
+  EXPECT_TRUE(Contains(result.err, "unterminated")) << result.err;
+}
+
 TEST(CommandsConfigTest, BadAddressOrConfigurationIsAUsageError) {
   Outcome result = RunCommand({"status", "--addr", "localhost"});
   EXPECT_EQ(result.code, 2);
