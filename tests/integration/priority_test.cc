@@ -40,7 +40,8 @@ TEST_F(PriorityTest, NextInLineOfLowerPriorityYieldsToTheHigherPriorityNodeBehin
       },
       seconds(5)))
       << daemon(1).LogTail();
-  for (const nlohmann::json& transition : Status(1)["recent_transitions"]) {
+  const nlohmann::json status = Status(1);  // a range-for over Status(1)[...] reads a freed temporary
+  for (const nlohmann::json& transition : status["recent_transitions"]) {
     EXPECT_NE(transition.value("to", ""), "leader") << transition.dump();
   }
   monitor.StopNow();
