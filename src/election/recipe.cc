@@ -664,11 +664,14 @@ void Recipe::DeleteFailed(const std::string& node, ZkCode code) {
 // ---------------------------------------------------------------------------
 // The view
 
-void Recipe::Refresh(bool watch_children) {
+void Recipe::Refresh(bool watch_children, bool leader_gone) {
   if (phase_ != SessionPhase::kConnected) return;
   // Rule 13 with preemption: the leader hears of every join (and exit).
   watch_children = watch_children || (leadership_ == Leadership::kLeading && options_.preempt);
   const bool next_in_line = NextInLine();
+  // The leader's node went and we were next in line: we are about to lead.
+  const bool about_to_lead = leader_gone && next_in_line && WantsNode() &&
+                             node_ == NodePhase::kRegistered && !stale_delete_in_flight_;
   const uint64_t seq = ++refresh_seq_;
   zk_.GetChildren(options_.election_path, watch_children,
                   Reply("children", [this, seq, watch_children](
@@ -680,6 +683,16 @@ void Recipe::Refresh(bool watch_children) {
   // watch on the leader fired) then claims one round trip after the deletion
   // instead of listing first and reading its node afterwards.
   if (next_in_line) ReadOwnNode(seq);
+  // Rule 13's reads of the others go out with them too, for the candidates of
+  // the last listing (a node that joined since is read once the listing
+  // shows it): as fresh as the listing, and no extra round trip.
+  if (about_to_lead) {
+    claim_ = Claim{};
+    claim_->seq = seq;
+    for (const std::string& peer : candidates_) {
+      if (peer != *own_node_ && peer != candidates_.front()) ReadPeer(peer);
+    }
+  }
 }
 
 bool Recipe::NextInLine() const {
@@ -771,6 +784,7 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     }
     if (leadership_ == Leadership::kLeading && options_.preempt) RankPeers();
   } else {
+    claim_.reset();  // (reads sent ahead of a listing that found us not first)
     if (leadership_ == Leadership::kLeading) StepDown(Reason::kDeleted);
     // Track the leader for /leader (its czxid is the epoch)...
     if (!leader_ || leader_->node != first || !watched_.contains(first)) ReadLeader(seq, first);
@@ -871,17 +885,23 @@ void Recipe::OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat) {
 }
 
 void Recipe::ReadPeers(uint64_t seq) {
-  claim_ = Claim{};
-  claim_->seq = seq;
-  for (const std::string& peer : candidates_) {
-    if (peer == *own_node_) continue;
-    ++claim_->peers_pending;
-    zk_.GetData(PathOf(peer), /*watch=*/false,
-                Reply("peer-data", [this, seq, peer, sent = clock_.Now()](
-                                       ZkCode c, const std::string& data, const NodeStat&) {
-                  OnPeerData(seq, peer, sent, c, data);
-                }));
+  if (!claim_ || claim_->seq != seq) {
+    claim_ = Claim{};
+    claim_->seq = seq;
   }
+  for (const std::string& peer : candidates_) {
+    if (peer != *own_node_ && !claim_->asked.contains(peer)) ReadPeer(peer);
+  }
+}
+
+void Recipe::ReadPeer(const std::string& peer) {
+  claim_->asked.insert(peer);
+  ++claim_->peers_pending;
+  zk_.GetData(PathOf(peer), /*watch=*/false,
+              Reply("peer-data", [this, seq = claim_->seq, peer, sent = clock_.Now()](
+                                     ZkCode c, const std::string& data, const NodeStat&) {
+                OnPeerData(seq, peer, sent, c, data);
+              }));
 }
 
 void Recipe::OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint sent,
@@ -1103,7 +1123,8 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
     StepDown(Reason::kDeleted);
   }
   if (type == NodeEventType::kDeleted && FollowLeaderExit(node)) return;
-  Refresh();
+  Refresh(/*watch_children=*/false, /*leader_gone=*/type == NodeEventType::kDeleted &&
+                                        !candidates_.empty() && candidates_.front() == node);
 }
 
 // Every follower watches the leader's node (for /leader), so its deletion

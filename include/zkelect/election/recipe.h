@@ -294,7 +294,9 @@ class Recipe final : public ZkEventSink {
   // election with no candidates, the only way to hear of the first one.
   // The next in line reads its own node together with the listing (see
   // ReadOwnNode), so that a handoff costs it one round trip, not two.
-  void Refresh(bool watch_children = false);
+  // `leader_gone`: the leader's node was deleted; if we were next in line,
+  // the reads of a claim (rule 13) go out with the listing.
+  void Refresh(bool watch_children = false, bool leader_gone = false);
   // Reads our node (rule 4: its owner) and watches it (rule 5); the answer
   // goes to OnOwnData with listing `seq`.
   void ReadOwnNode(uint64_t seq);
@@ -306,6 +308,7 @@ class Recipe final : public ZkEventSink {
   // Rule 13: first in line and not leading, we read the other candidates'
   // data (no watch) before claiming; only this node does (no herd).
   void ReadPeers(uint64_t seq);
+  void ReadPeer(const std::string& peer);
   void OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint sent, ZkCode code,
                   const std::string& data);
   // Claims (BecomeLeader) once our node's read and every peer's read of
@@ -449,6 +452,7 @@ class Recipe final : public ZkEventSink {
     size_t peers_pending = 0;
     bool peer_failed = false;  // a read neither answered nor NoNode/NoAuth: retry
     std::optional<NodeIdentity> outranked_by;
+    std::set<std::string> asked;            // nodes whose read was sent
     std::map<std::string, PeerRank> ranks;  // what the reads said, kept if we lead
   };
   std::optional<Claim> claim_;

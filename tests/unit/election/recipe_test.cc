@@ -1664,6 +1664,29 @@ TEST_F(RecipeTest, Rule13_OnlyTheNodeAboutToLeadReadsTheOtherCandidates) {
   EXPECT_EQ(zk_.requests("get"), before + 2);
 }
 
+// The handoff's one round trip: when the leader's node goes, the next in line
+// sends its listing, the read of its own node and the reads of the others
+// (rule 13) together, before any answer; only a node the listing shows that
+// the last one did not is read afterwards.
+TEST_F(RecipeTest, Rule13_TheNextInLineSendsItsPeerReadsWithTheListing) {
+  MakeParents();
+  const std::string leader = AddPeer("leader");
+  StartAndSettle();  // second in line
+  AddPeer("c");
+  AddPeer("d");
+  Advance(std::chrono::seconds(31));  // the re-check's listing shows them
+  const int lists = zk_.requests("children");
+  const int gets = zk_.requests("get");
+  zk_.ExternalDelete(leader);
+  ASSERT_TRUE(zk_.DeliverOne());  // the watch event only: the requests go out
+  EXPECT_EQ(zk_.requests("children"), lists + 1);
+  EXPECT_EQ(zk_.requests("get"), gets + 3) << "our node, c and d, sent before any answer";
+  const std::string late = AddPeer("late", 0x7a, 10);  // joins before the listing is answered
+  Settle();
+  EXPECT_FALSE(recipe_->leading()) << "claimed without reading the node that joined meanwhile";
+  EXPECT_TRUE(listener_.elected.empty());
+}
+
 // Without preemption a leader stays: a higher-priority node that joins later
 // waits for the next handoff.
 TEST_F(RecipeTest, Rule13_ALeaderIsNotDisplacedByALaterHigherPriorityCandidate) {
