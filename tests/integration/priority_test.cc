@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "election_fixture.h"
+#include "support/hook_log.h"
+#include "support/temp_dir.h"
 
 namespace zkelect::test {
 namespace {
@@ -46,6 +48,108 @@ TEST_F(PriorityTest, NextInLineOfLowerPriorityYieldsToTheHigherPriorityNodeBehin
   }
   monitor.StopNow();
   EXPECT_EQ(monitor.Doubles(), "");
+}
+
+// Preemption (issue 17 point 2): every node with election.preempt on, a
+// short delay, and the shared hook log (a stop hook that takes 300 ms, so an
+// overlap with the successor's start would show).
+class PreemptionTest : public ElectionFixture {
+ protected:
+  void SetUp() override {
+    ElectionFixture::SetUp();
+    ASSERT_TRUE(hooks_.WriteScript(milliseconds(300)));
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << hooks_.Text() << "\n";
+    ElectionFixture::TearDown();
+  }
+
+  ::testing::AssertionResult StartWithPriority(const std::string& id, int priority,
+                                               const std::string& delay = "1s") {
+    ZkelectProcess& d = AddDaemon(
+        id, {"--election.priority=" + std::to_string(priority), "--election.preempt=true",
+             "--election.preempt_delay=" + delay, "--hooks.on_start=" + hooks_.ArgvJson(),
+             "--hooks.on_stop=" + hooks_.ArgvJson(), "--hooks.timeout=5s"});
+    auto started = d.Start();
+    if (!started) return started;
+    return WaitReady(d, seconds(10));
+  }
+
+  TempDir dir_{"zkelect-preempt"};
+  HookLog hooks_{dir_.path()};
+};
+
+// A preferred node that joins takes the lead once it has been registered for
+// the delay, by an ordered handoff: the old leader's stop hook (reason
+// preempted) ends before the new leader's start begins, and one leader at
+// every instant; the old leader rejoins at the back and stays a follower.
+TEST_F(PreemptionTest, APreferredNodeThatJoinsLeadsAfterTheDelayByAnOrderedHandoff) {
+  ASSERT_TRUE(StartWithPriority("node-1", 0));
+  ASSERT_TRUE(StartWithPriority("node-2", 0));
+  size_t leader = 9;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  ASSERT_EQ(daemon(leader).id(), "node-1");
+  ASSERT_TRUE(hooks_.WaitFor(seconds(5), /*begin=*/false, "start", "node-1"));
+  LeaderMonitor monitor(Ports());
+
+  const auto joined = Clock::now();
+  ASSERT_TRUE(StartWithPriority("node-3", 10));
+  monitor.StopNow();
+  LeaderMonitor after(Ports());
+  const std::optional<HookRecord> start =
+      hooks_.WaitFor(seconds(15), /*begin=*/true, "start", "node-3");
+  ASSERT_TRUE(start.has_value()) << daemon(0).LogTail();
+  std::cout << "[ measure  ] preferred node started -> its start hook began: "
+            << MillisSince(joined) << " ms (preempt_delay 1s)\n";
+  EXPECT_EQ(start->reason, "elected");
+  const std::optional<HookRecord> stop = hooks_.Find(/*begin=*/false, "stop", "node-1");
+  ASSERT_TRUE(stop.has_value()) << "node-3 started while node-1's stop hook had not ended";
+  EXPECT_EQ(stop->reason, "preempted") << stop->text;
+  EXPECT_LE(stop->wall_ns, start->wall_ns) << stop->text << " / " << start->text;
+  EXPECT_FALSE(hooks_.Find(/*begin=*/true, "start", "node-2").has_value())
+      << "node-2, next in line with priority 0, must yield without starting";
+
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  EXPECT_EQ(daemon(leader).id(), "node-3");
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return daemon(0).log_text().find("outranks us (priority 0); handing over") !=
+               std::string::npos;
+      },
+      seconds(5)))
+      << daemon(0).LogTail();
+  const nlohmann::json status = Status(0);
+  EXPECT_EQ(status["preempt"].value("enabled", false), true) << status.dump();
+  EXPECT_EQ(status.value("role", ""), "follower") << status.dump();
+  after.StopNow();
+  EXPECT_EQ(monitor.Doubles(), "");
+  EXPECT_EQ(after.Doubles(), "");
+}
+
+// A preferred node that restarts within the delay (its node deleted and
+// created again, under the same id) causes no handoff, even when its
+// restarts together last longer than the delay.
+TEST_F(PreemptionTest, ACandidateThatFlapsWithinTheDelayCausesNoHandoff) {
+  ASSERT_TRUE(StartWithPriority("node-1", 0, "5s"));
+  size_t leader = 9;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  const auto begin = Clock::now();
+  int rounds = 0;
+  for (; rounds < 20 && Clock::now() - begin < seconds(7); ++rounds) {
+    ZkelectProcess& flapper =
+        AddDaemon("node-9", {"--election.priority=10", "--election.preempt=true",
+                             "--election.preempt_delay=5s"});
+    ASSERT_TRUE(flapper.Start());
+    ASSERT_TRUE(WaitReady(flapper, seconds(10)));
+    std::this_thread::sleep_for(milliseconds(300));
+    flapper.Terminate();
+    ASSERT_TRUE(flapper.WaitExit(seconds(10)).has_value());
+  }
+  std::cout << "[ measure  ] " << rounds << " restarts of the preferred node in "
+            << MillisSince(begin) << " ms (preempt_delay 5s)\n";
+  EXPECT_FALSE(hooks_.Find(/*begin=*/true, "stop", "node-1").has_value())
+      << "node-1 handed over to a candidate that did not stay for the delay";
+  EXPECT_EQ(HttpGet(daemon(0).port(), "/is-leader").status, 200);
 }
 
 }  // namespace
