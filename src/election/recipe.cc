@@ -44,6 +44,13 @@ bool SessionWillSay(ZkCode code) {
   return IsOutcomeUnknown(code) || code == ZkCode::kSessionExpired || code == ZkCode::kClosing;
 }
 
+// A persistent node is no live candidate, whatever its data says (rule 13
+// trusts the data of ephemeral nodes only): it counts as another client's,
+// priority 0, never yielding.
+std::string RankedData(ZkCode code, const std::string& data, const NodeStat& stat) {
+  return code == ZkCode::kOk && stat.ephemeral_owner == 0 ? std::string() : data;
+}
+
 }  // namespace
 
 // One step of the loop (see the header). The outermost step, when it ends,
@@ -489,6 +496,10 @@ void Recipe::Publish() {
 
 void Recipe::Join() {
   if (!WantsNode() || node_ != NodePhase::kNone || phase_ != SessionPhase::kConnected) return;
+  // Not while a stop of ours runs (after an expiry, say): a node that cannot
+  // lead before its stop hook ends is no candidate yet, and a preempting
+  // leader would hand over to it (rule 13: registered and ready).
+  if (leadership_ != Leadership::kNone) return;
   // After our delete the next write waits for the successor (kYieldAfterDelete).
   if (deleted_at_ && clock_.Now() < *deleted_at_ + kYieldAfterDelete) {
     next_retry_ = std::min(next_retry_, *deleted_at_ + kYieldAfterDelete);
@@ -899,8 +910,8 @@ void Recipe::ReadPeer(const std::string& peer) {
   ++claim_->peers_pending;
   zk_.GetData(PathOf(peer), /*watch=*/false,
               Reply("peer-data", [this, seq = claim_->seq, peer, sent = clock_.Now()](
-                                     ZkCode c, const std::string& data, const NodeStat&) {
-                OnPeerData(seq, peer, sent, c, data);
+                                     ZkCode c, const std::string& data, const NodeStat& stat) {
+                OnPeerData(seq, peer, sent, c, RankedData(c, data, stat));
               }));
 }
 
@@ -920,6 +931,7 @@ void Recipe::OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint 
   }
   if (code == ZkCode::kOk) {
     NodeIdentity peer = DecodeNodeData(data);
+    peer.priority = RankOf(data).priority;  // (the same as DecodeNodeData's)
     const int64_t bar =
         claim_->outranked_by ? claim_->outranked_by->priority : options_.identity.priority;
     if (peer.priority > bar) claim_->outranked_by = std::move(peer);
@@ -996,8 +1008,8 @@ void Recipe::ReadRank(const std::string& node) {
   ++ranks_.at(node).pending;
   zk_.GetData(PathOf(node), /*watch=*/false,
               Reply("rank-data", [this, term = term_, node, sent = clock_.Now()](
-                                     ZkCode c, const std::string& data, const NodeStat&) {
-                OnRankData(term, node, sent, c, data);
+                                     ZkCode c, const std::string& data, const NodeStat& stat) {
+                OnRankData(term, node, sent, c, RankedData(c, data, stat));
               }));
 }
 
@@ -1045,7 +1057,7 @@ void Recipe::ConsiderPreemption() {
   const PeerRank peer = ranks_.at(*successor);
   if (peer.rank.priority <= options_.identity.priority) return;
   const Clock::TimePoint now = clock_.Now();
-  const Clock::TimePoint due = peer.seen + options_.preempt_delay;
+  const Clock::TimePoint due = peer.seen + PreemptDelay();
   if (now < due) {
     preempt_at_ = due;
     return;
@@ -1062,7 +1074,7 @@ void Recipe::ConsiderPreemption() {
   LogEvent(spdlog::level::info,
            "preemption: " + peer.id + " (priority " + std::to_string(peer.rank.priority) +
                ", node " + *successor + ", registered for at least " +
-               FormatDuration(options_.preempt_delay) + ") outranks us (priority " +
+               FormatDuration(PreemptDelay()) + ") outranks us (priority " +
                std::to_string(options_.identity.priority) + "); handing over",
            {{"event", std::string("preempt")},
             {"to", peer.id},
@@ -1070,7 +1082,14 @@ void Recipe::ConsiderPreemption() {
             {"to_priority", peer.rank.priority},
             {"priority", options_.identity.priority}});
   Note("preempt", peer.rank.priority, options_.identity.priority);
+  preempted_at_ = now;
   Resign(milliseconds(0), [](ElectionControl::ResignOutcome) {}, Reason::kPreempted);
+}
+
+milliseconds Recipe::PreemptDelay() const {
+  if (preempt_bounces_ == 0) return options_.preempt_delay;
+  const milliseconds base = std::max(options_.preempt_delay, milliseconds(1000));
+  return std::min<milliseconds>(base * (int64_t{1} << preempt_bounces_), kMaxPreemptDelay);
 }
 
 void Recipe::StopRanking() {
@@ -1169,6 +1188,17 @@ void Recipe::AnnounceLeader() {
 void Recipe::BecomeLeader(const NodeStat& own_stat) {
   leadership_ = Leadership::kLeading;
   ++term_;
+  if (preempted_at_) {
+    const bool bounced = clock_.Now() - *preempted_at_ < kPreemptBounceWindow;
+    preempt_bounces_ = bounced ? std::min(preempt_bounces_ + 1, 12) : 0;
+    preempted_at_.reset();
+    if (bounced) {
+      spdlog::warn(
+          "preemption: the lead came back to us soon after we handed it over (did the preferred "
+          "node fail to start?); the next preemption waits {}",
+          FormatDuration(PreemptDelay()));
+    }
+  }
   Note("leading", own_stat.czxid, static_cast<int64_t>(term_));
   SetLeader(*own_node_, options_.identity, own_stat.czxid);
   listener_.OnLease(*LeaseExpiry());
@@ -1451,7 +1481,9 @@ Role Recipe::ComputeRole() const {
   if (!ever_connected_ && phase_ != SessionPhase::kConnected) return Role::kStarting;
   if (phase_ != SessionPhase::kConnected || Fenced()) return Role::kDisconnected;
   if (intent_ == Intent::kObserve) return Role::kObserver;
-  if (own_node_) return Role::kFollower;
+  // A follower that yields its place (rule 13), or whose node another client
+  // deleted, stays a follower while it registers again.
+  if (own_node_ || role_ == Role::kFollower) return Role::kFollower;
   return Role::kStarting;
 }
 
@@ -1489,11 +1521,12 @@ Snapshot Recipe::MakeSnapshot() const {
   s.priority = options_.identity.priority;
   s.preempt.enabled = options_.preempt;
   s.preempt.delay = options_.preempt_delay;
+  s.preempt.effective_delay = PreemptDelay();
   if (preempt_at_) {
     if (const std::optional<std::string> successor = Successor()) {
       const PeerRank& peer = ranks_.at(*successor);
       s.preempt.pending = Snapshot::Preemption::Pending{
-          *successor, peer.id, peer.rank.priority, peer.seen_wall + options_.preempt_delay};
+          *successor, peer.id, peer.rank.priority, peer.seen_wall + PreemptDelay()};
     }
   }
   switch (phase_) {

@@ -135,6 +135,7 @@ Json PreemptObject(const Snapshot::Preemption& preempt) {
   }
   return Json{{"enabled", preempt.enabled},
               {"delay_ms", preempt.delay.count()},
+              {"effective_delay_ms", preempt.effective_delay.count()},
               {"pending", std::move(pending)}};
 }
 

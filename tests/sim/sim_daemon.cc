@@ -398,6 +398,11 @@ void SimDaemon::Reload(const std::string& address, int64_t priority) {
   });
 }
 
+std::chrono::milliseconds SimDaemon::effective_preempt_delay() const {
+  if (!process_) return config_.preempt_delay;
+  return process_->recipe.MakeSnapshot().preempt.effective_delay;
+}
+
 void SimDaemon::SetPreempt(bool preempt) {
   preempt_ = preempt;
   if (!running()) return;

@@ -104,6 +104,9 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   // SIGHUP with election.preempt turned on or off (the file's, like Reload).
   void SetPreempt(bool preempt);
   bool preempt() const { return preempt_; }
+  // election.preempt_delay as the recipe applies it now (longer after
+  // preemptions that bounced).
+  std::chrono::milliseconds effective_preempt_delay() const;
   // Called after the recipe elected this daemon (before its start hook).
   void SetElectedObserver(std::function<void(int)> observer) { on_elected_ = std::move(observer); }
   // When this daemon last handed over by preemption (its demotion).

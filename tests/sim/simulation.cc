@@ -330,7 +330,7 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
   const Clock::TimePoint created = created_at_.contains(path) ? created_at_[path] : now;
   const Clock::TimePoint written = written_at_.contains(path) ? written_at_[path] : now;
   Clock::TimePoint since = std::max({elected_at_[l], preempt_on_at_[l], created});
-  Clock::TimePoint due = since + preempt_delay_;
+  Clock::TimePoint due = since + leader.effective_preempt_delay();
   // A priority set after the leader saw the node shows at its next re-check.
   if (written > since) due = std::max(due, written + leader.config().recheck_interval);
   Clock::Duration busy{0};
@@ -342,10 +342,10 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
   }
   checker_->Fail(10, fmt::format("d{} (priority {}) still leads {} ms after d{}'s node {} of "
                                  "priority {} (the one a handoff would elect) was due to take "
-                                 "over by preemption (delay {} ms)",
+                                 "over by preemption (delay {} ms, {} ms now)",
                                  l, leader.priority(), Ms(now - due), successor->owner,
                                  ShortName(path), successor->rank.priority,
-                                 preempt_delay_.count()));
+                                 preempt_delay_.count(), leader.effective_preempt_delay().count()));
 }
 
 // ---------------------------------------------------------------------------

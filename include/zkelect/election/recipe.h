@@ -461,6 +461,15 @@ class Recipe final : public ZkEventSink {
   std::map<std::string, PeerRank> ranks_;
   // When ConsiderPreemption() looks again (the successor's delay ends).
   std::optional<Clock::TimePoint> preempt_at_;
+  // A preemption that bounces (the lead comes back to us within
+  // kPreemptBounceWindow: the preferred node's start failed, or it lost its
+  // session) doubles the delay of the next one, up to kMaxPreemptDelay; a
+  // leadership that comes later starts over. Kept across sessions.
+  static constexpr std::chrono::minutes kPreemptBounceWindow{1};
+  static constexpr std::chrono::hours kMaxPreemptDelay{1};
+  std::optional<Clock::TimePoint> preempted_at_;
+  int preempt_bounces_ = 0;
+  std::chrono::milliseconds PreemptDelay() const;
 
   // Leadership: the term counts our claims; a stop continuation of another
   // term is stale.

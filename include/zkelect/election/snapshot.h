@@ -105,6 +105,8 @@ struct Snapshot {
   struct Preemption {
     bool enabled = false;
     std::chrono::milliseconds delay{0};
+    // delay, or longer after preemptions that bounced (the lead came back).
+    std::chrono::milliseconds effective_delay{0};
     struct Pending {
       std::string node;
       std::string id;

@@ -1612,6 +1612,11 @@ TEST_F(RecipeTest, Rule13_FirstInLineYieldsToAHigherPriorityCandidateWithoutStar
   EXPECT_EQ(Snap().leader->identity.priority, 10);
   EXPECT_EQ(Snap().role, Role::kFollower);
   EXPECT_TRUE(listener_.elected.empty());
+  // It stayed a follower all along (review: the yield was logged as
+  // "role follower -> starting (disconnected)").
+  for (const TransitionView& t : Snap().recent_transitions) {
+    EXPECT_NE(t.from, Role::kFollower) << RoleName(t.to) << " (" << ReasonName(t.reason) << ")";
+  }
 }
 
 TEST_F(RecipeTest, Rule13_TiesGoBySequence) {
@@ -1713,6 +1718,24 @@ TEST_F(RecipeTest, Rule13_ReloadPublishesThePriorityWithoutARoleChange) {
 // ---------------------------------------------------------------------------
 // Rule 13 with preemption (election.preempt, preempt_delay 2s here)
 
+// A new session after an expiry registers only once the stop hook of the
+// old leadership ended: until then it could not lead, and a preempting
+// leader would hand over to it (review: a 6 s gap with no leader).
+TEST_F(RecipeTest, AfterAnExpiryTheNewSessionJoinsOnlyOnceTheStopEnded) {
+  listener_.set_hold_stops(true);
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  zk_.Expire();
+  Settle();
+  ASSERT_TRUE(listener_.stop_pending());
+  EXPECT_EQ(zk_.opens(), 2);
+  EXPECT_FALSE(Snap().own_node.has_value()) << "registered while the stop hook still ran";
+  EXPECT_TRUE(zk_.ChildrenOf(kPath).empty());
+  listener_.FinishStop();
+  Settle();
+  EXPECT_TRUE(Snap().own_node.has_value());
+}
+
 TEST_F(RecipeTest, Rule13_PreemptionHandsOverByAnOrderedHandoffOnceTheDelayIsOver) {
   preempt_ = true;
   StartAndSettle();
@@ -1741,6 +1764,31 @@ TEST_F(RecipeTest, Rule13_PreemptionHandsOverByAnOrderedHandoffOnceTheDelayIsOve
   EXPECT_TRUE(std::any_of(transitions.begin(), transitions.end(), [](const TransitionView& t) {
     return t.from == Role::kLeader && t.reason == Reason::kPreempted;
   }));
+}
+
+// A preemption that bounces (the preferred node's start failed: it stepped
+// aside, and the lead came back to us) doubles the next delay, so a broken
+// preferred node cannot make the leadership swing every few seconds
+// (review: a healthy leader stopped and started every 4 s).
+TEST_F(RecipeTest, Rule13_APreemptionThatBouncesDoublesTheNextDelay) {
+  preempt_ = true;
+  StartAndSettle();
+  std::string high = AddPeer("high", 0x78, 10);
+  Advance(milliseconds(2200));
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  Advance(milliseconds(200));  // we rejoined behind "high"
+  ASSERT_FALSE(recipe_->leading());
+  // "high" starts, its start hook fails, it steps aside and rejoins.
+  zk_.ExternalDelete(high);
+  Settle();
+  ASSERT_TRUE(recipe_->leading()) << "the lead did not come back";
+  high = AddPeer("high", 0x79, 10);
+  Settle();
+  EXPECT_EQ(Snap().preempt.effective_delay, std::chrono::seconds(4));
+  Advance(milliseconds(3800));
+  EXPECT_TRUE(recipe_->leading()) << "handed over again after the plain delay";
+  Advance(milliseconds(400));
+  EXPECT_EQ(listener_.demoted.size(), 2u);
 }
 
 // A candidate that leaves within the delay (unhealthy, maintenance, a
@@ -1773,6 +1821,25 @@ TEST_F(RecipeTest, Rule13_NoPreemptionWhenANodeThatNeverYieldsWouldLead) {
   EXPECT_TRUE(recipe_->leading());
   EXPECT_TRUE(listener_.demoted.empty());
   EXPECT_FALSE(Snap().preempt.pending.has_value());
+}
+
+// Any client may create nodes under the path: a persistent one is no live
+// candidate, whatever priority its data claims (review: a forged persistent
+// node with priority 1000000 left the election without a leader for as long
+// as it stood).
+TEST_F(RecipeTest, Rule13_APersistentNodeIsNoCandidateWhateverItsData) {
+  preempt_ = true;
+  MakeParents();
+  const std::string old_leader = AddPeer("old");
+  StartAndSettle();
+  zk_.ExternalCreate(std::string(kPath) + "/" + CandidatePrefix(NewUuid()),
+                     EncodeNodeData(NodeIdentity{"ghost", "", {}, 1'000'000}), 0, true);
+  zk_.ExternalDelete(old_leader);
+  Settle();
+  EXPECT_TRUE(recipe_->leading()) << "yielded to a persistent node";
+  Advance(std::chrono::seconds(5));
+  EXPECT_TRUE(recipe_->leading()) << "handed over to a persistent node";
+  EXPECT_TRUE(listener_.demoted.empty());
 }
 
 // Lower-priority zkelect nodes in between yield in turn, so the handoff goes
