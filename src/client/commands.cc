@@ -261,6 +261,24 @@ void PrintStatus(std::ostream& out, const Json& status) {
     PrintField(out, "withdrawn", "for maintenance since " + Text(maintenance, "since"));
   }
 
+  // Shown when a priority or preemption is set (rule 13).
+  const std::optional<int64_t> priority = Number(status, "priority");
+  const Json& preempt = Member(status, "preempt");
+  if ((priority && *priority != 0) || Flag(preempt, "enabled")) {
+    std::string priority_line = priority ? std::to_string(*priority) : "?";
+    if (Flag(preempt, "enabled")) {
+      const std::optional<int64_t> delay = Number(preempt, "effective_delay_ms");
+      priority_line += ", preemption after " + (delay ? FormatDuration(milliseconds(*delay)) : "?");
+      const Json& pending = Member(preempt, "pending");
+      if (pending.is_object()) {
+        priority_line += "; handing over to " + Text(pending, "id") + " (priority " +
+                         std::to_string(Number(pending, "priority").value_or(0)) + ") at " +
+                         Text(pending, "due");
+      }
+    }
+    PrintField(out, "priority", priority_line);
+  }
+
   // Shown once a reload came (the runbook checks its outcome here).
   const Json& config = Member(status, "config");
   const Json& reload = Member(config, "last_reload");

@@ -280,6 +280,29 @@ TEST_F(CommandsTest, StatusShowsHooksAndHealthWhenConfigured) {
   EXPECT_FALSE(Contains(result.out, "hooks:"));
 }
 
+TEST_F(CommandsTest, StatusShowsPriorityAndAPendingPreemption) {
+  Snapshot snapshot = LeaderSnapshot();
+  snapshot.priority = 3;
+  snapshot.preempt.enabled = true;
+  snapshot.preempt.delay = std::chrono::seconds(10);
+  snapshot.preempt.effective_delay = std::chrono::seconds(20);
+  snapshot.preempt.pending = Snapshot::Preemption::Pending{
+      "_c_cccc-latch-0000000009", "db-\u202ea1", 10,
+      std::chrono::system_clock::time_point(milliseconds(1'700'000'002'000))};
+  board_.Publish(snapshot);
+  StartServer();
+  Outcome result = Run({"status"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(Contains(result.out, "\npriority:  3, preemption after 20s; handing over to db-"))
+      << result.out;
+  EXPECT_TRUE(Contains(result.out, " (priority 10) at 2023-11-14T22:13:22.000Z\n")) << result.out;
+  EXPECT_FALSE(Contains(result.out, "\u202e")) << "a bidi override reached the terminal";
+
+  board_.Publish(FollowerSnapshot());  // priority 0, no preemption: no line
+  result = Run({"status"});
+  EXPECT_FALSE(Contains(result.out, "priority:"));
+}
+
 TEST_F(CommandsTest, StatusOfAnObserver) {
   Snapshot observer = FollowerSnapshot();
   observer.role = Role::kObserver;
