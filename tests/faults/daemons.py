@@ -150,7 +150,9 @@ class DaemonSet:
                     ["sh", "-c", "yes chatty | head -n 5000; sleep 0.$(( $$ % 3 ))"]),
                 "--health.command", json.dumps(["test", "!", "-e", daemon.unhealthy_path]),
                 "--health.interval", "100ms", "--health.timeout", "1s",
-                "--health.rise", "1", "--health.fall", "1"]
+                "--health.rise", "1", "--health.fall", "1"] + (
+                    ["--election.recheck_interval", f"{int(o.recheck_interval * 1000)}ms"]
+                    if o.recheck_interval else [])
 
     def start(self, daemon):
         log = open(daemon.log_path, "ab")

@@ -33,7 +33,9 @@ Priorities (design rule 13), none by default:
 With priorities, after the first leader and after each fault's leader the
 harness records whether the leader is of the highest priority among the
 running daemons ("priority_leader"); with --preempt it first waits up to
-preempt_delay + session_timeout + 2 s for that to hold (checker (i)).
+preempt_delay + session_timeout + 2 s for that to hold (checker (i)), after a
+priority_reload also the re-check interval (--recheck-interval, default
+zkelect's 30s): a leader sees a follower's reloaded priority only then.
 """
 
 import argparse
@@ -59,6 +61,7 @@ SKIP_EXIT = 77
 ZK_START_TIMEOUT_S = 90
 ZK_HEAL_TIMEOUT_S = 60
 FIRST_LEADER_TIMEOUT_S = 30
+DAEMON_RECHECK_S = 30  # zkelect's default election.recheck_interval
 SHUTDOWN_TIMEOUT_S = 20
 
 
@@ -132,6 +135,7 @@ class Run:
                   "start_hook_ms": o.start_hook_ms, "stop_hook_ms": o.stop_hook_ms,
                   "election_path": o.election_path, "kinds": o.kinds,
                   "priorities": o.priorities, "preempt": o.preempt,
+                  "recheck_interval_s": o.recheck_interval,
                   "preempt_delay_ms": int(o.preempt_delay * 1000) if o.preempt else None,
                   "prefix": self.lab.prefix,
                   "command": " ".join(sys.argv)}
@@ -157,7 +161,7 @@ class Run:
         if not self._wait_leader(FIRST_LEADER_TIMEOUT_S):
             raise RuntimeError(f"no leader within {FIRST_LEADER_TIMEOUT_S}s of the start")
         self.emit("ready")
-        self._check_priority_leader(0)
+        self._check_priority_leader(0, None)
 
     def _start_sampler(self):
         targets = [f"{d.id}={d.address}:{HTTP_PORT}" for d in self.daemon_set.daemons]
@@ -184,13 +188,17 @@ class Run:
             time.sleep(0.05)
         return []
 
-    def _check_priority_leader(self, n):
+    def _check_priority_leader(self, n, kind):
         """With priorities: is the leader of the highest priority among the
-        running daemons? With preemption, waits for it (bounded) first."""
+        running daemons? With preemption, waits for it (bounded) first: the
+        delay, plus after a reload the leader's next re-check (a leader sees
+        a follower's new priority only then, README "Preemption")."""
         if not self.o.priorities:
             return
         st_s = self.o.session_timeout_ms / 1000
         bound_s = self.o.preempt_delay + st_s + 2 if self.o.preempt else 0
+        if self.o.preempt and kind == "priority_reload":
+            bound_s += self.o.recheck_interval or DAEMON_RECHECK_S
         begin = time.monotonic()
         while True:
             self._check_health()
@@ -247,7 +255,7 @@ class Run:
             leaders = self._wait_leader(bound_s + 10)
             self.emit("leader_seen" if leaders else "leader_missing", n=n,
                       leaders=[d.id for d in leaders])
-            self._check_priority_leader(n)
+            self._check_priority_leader(n, plan.kind)
             self._sleep(plan.quiet_s)
         self.emit("faults_done", count=n)
 
@@ -334,6 +342,9 @@ def parse_args(argv):
                              "that knows the key)")
     parser.add_argument("--preempt-delay", type=parse_duration, default=2.0,
                         help="election.preempt_delay with --preempt (default 2s)")
+    parser.add_argument("--recheck-interval", type=parse_duration, default=None,
+                        help="election.recheck_interval (default: zkelect's, 30s); with "
+                             "--preempt a leader sees a reloaded priority only at its re-check")
     parser.add_argument("--election-path", default="/zkelect-faults")
     parser.add_argument("--zkelect", required=True)
     parser.add_argument("--hook", required=True, help="the fault_hook_logger binary")
