@@ -298,9 +298,20 @@ def run_phase(args, mode, wd, ens, zk, tools):
         offset, lines = bl.wait_for("the first leader's start hook", first_stamps, 60)
         leader = lines[-1][0]
         if mode != "none":
-            # Priority yields at the start: wait until the node first in line leads.
-            bl.wait_for("the start's yields to settle", lambda: len(
-                zk.get_children(election)) == args.candidates and bl.http_get(
+            # A node that started before the others registered may lead, and
+            # with preemption hand over after the delay: wait until no start
+            # hook has begun for that long (at most 120 s).
+            quiet = 3.0 + (args.preempt_delay if args.preempt else 0)
+            last, deadline = time.monotonic(), time.monotonic() + 120
+            while time.monotonic() - last < quiet:
+                if time.monotonic() > deadline:
+                    raise bl.BenchError("the start's leader changes did not settle in 120 s")
+                offset, got = new_stamps(stamps, offset)
+                if got:
+                    leader, last = got[-1][0], time.monotonic()
+                time.sleep(0.1)
+            bl.wait_for("%s leads" % leader, lambda: len(zk.get_children(
+                election)) == args.candidates and bl.http_get(
                     daemons[leader].url("/is-leader"))[0] == 200, 60)
         time.sleep(args.window)
         # The quiet baseline: packets over one window while nothing changes.
@@ -422,8 +433,9 @@ def measure_joins(args, mode, zk, ens, election, daemons, leader, spawn, prio, b
                       "leader": leader, "leader_requests": leader_delta, "joiner": joiner,
                       "roles": roles, "preemption": took_over})
         bl.log("join %s (priority %s): %d requests beyond the baseline; leader %s: %s; joiner:"
-               " %s; %d followers: %d requests (max %d each)%s" % (
-                   ident, priority, caused, leader, leader_delta, joiner, roles["followers"],
+               " %s; %d yields (%d requests); %d followers: %d requests (max %d each)%s" % (
+                   ident, priority, caused, leader, leader_delta, joiner, roles["yields"],
+                   roles["yielder_requests"], roles["followers"],
                    roles["follower_requests"], roles["follower_max"],
                    "; %s leads %.0f ms after its spawn" % (took_over["new_leader"],
                                                            took_over["ms_from_spawn"])
@@ -486,13 +498,14 @@ def report(args, phase):
             " (%d gave up at 20)" % r["unanswered"] if r["unanswered"] else ""))
     if phase["joins"]:
         lines += ["", "| join (priority) | requests at the servers beyond the baseline | the"
-                  " leader's requests | the joiner's | followers: total, max each | preemption"
-                  " |", "|---|---|---|---|---|---|"]
+                  " leader's requests | the joiner's | yields (their requests) | followers:"
+                  " total, max each | preemption |", "|---|---|---|---|---|---|---|"]
         for j in phase["joins"]:
             p = j["preemption"]
-            lines.append("| %s (%s) | %d | %s | %s | %d, %d | %s |" % (
+            lines.append("| %s (%s) | %d | %s | %s | %d (%d) | %d, %d | %s |" % (
                 j["ident"], "-" if j["priority"] is None else j["priority"], j["requests"],
-                _ops(j["leader_requests"]), _ops(j["joiner"]), j["roles"]["follower_requests"],
+                _ops(j["leader_requests"]), _ops(j["joiner"]), j["roles"]["yields"],
+                j["roles"]["yielder_requests"], j["roles"]["follower_requests"],
                 j["roles"]["follower_max"],
                 "%s leads %.0f ms after its spawn (%.0f ms after its registration)" % (
                     p["new_leader"], p["ms_from_spawn"], p["ms_from_registration"])
