@@ -31,18 +31,49 @@ Checks:
  (f) a daemon that exits on SIGTERM while ZooKeeper is down, and ZooKeeper
      returns within the session timeout, leaves no node: the listing taken
      right after its exit does not hold the node it had.
+
+With priorities (harness --priorities, design rule 13):
+ (g) a voluntary handoff (a stop hook with reason resigned, shutdown,
+     maintenance or preempted) is ordered: no other daemon's start hook
+     begins between that stop hook's begin and its end, frozen or not (the
+     stop hook is its own process and ends on its own; only a delete before
+     its end lets a successor in). An overlap that began before the stop is
+     judged by (a).
+ (h) a daemon yields its place (its log's "priority: ... yielding our
+     place" line) only while it does not lead: never between its start
+     hook's begin and its stop hook's end (a priority yield never runs the
+     yielder's start hook, and a leader leaves only by a stop hook).
+ (i) with preemption (election.preempt): after each fault heals, the leader
+     is a daemon of the highest priority among the running daemons within
+     preempt_delay + session_timeout + 2 s (the harness waits and records
+     "priority_leader"); without preemption the same outcome is reported,
+     not judged (a leader is not displaced).
+ (j) a priority changed by a reload (SIGHUP after rewriting the daemon's
+     configuration file) shows in its /status within 5 s.
 """
 
 import bisect
+import calendar
 import collections
 import json
 import os
+import re
 import statistics
 import sys
+import time
 
 FROZEN_STOP_DEADLINE_NS = 100_000_000
 QUIET_GAP_TOLERANCE_MS = 500
 MS = 1_000_000
+# Stop reasons of a voluntary handoff (design section 7, invariant 2); a
+# priority yield has no stop hook (the yielder never started).
+VOLUNTARY_STOPS = ("resigned", "shutdown", "maintenance", "preempted")
+# Daemon log lines carry the wall clock to the millisecond; a yield is
+# judged against the hook log only beyond this margin.
+YIELD_MARGIN_NS = 5 * MS
+YIELD_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z\s+\S+\s+priority: (.*) "
+                        r"\(priority (-?\d+)\) outranks us \(priority (-?\d+)\); yielding our "
+                        r"place (\S+)")
 
 
 class Leadership:
@@ -89,6 +120,7 @@ def _epoch_value(epoch):
 
 class Checker:
     def __init__(self, run_dir):
+        self.run_dir = run_dir
         self.params, self.events, self.hooks, self.samples = _load(run_dir)
         self.violations = []
         self.lines = []
@@ -176,6 +208,15 @@ class Checker:
                 if later.id == earlier.id:
                     continue
                 overlaps += 1
+                if (earlier.stop_reason in VOLUNTARY_STOPS and earlier.stop_begin is not None
+                        and later.begin >= earlier.stop_begin):
+                    frozen = self._frozen_at(earlier.id, later.begin)
+                    self.violations.append(
+                        f"(g) voluntary handoff ({earlier.stop_reason}): {later} began its start "
+                        f"hook at {later.begin}, {(earlier.end - later.begin) / MS:.0f} ms before "
+                        f"{earlier}'s stop hook [{earlier.stop_begin}, {earlier.end}] ended" +
+                        (f" ({earlier.id} frozen since {frozen[0]})" if frozen else ""))
+                    continue
                 freeze = self._frozen_at(earlier.id, later.begin)
                 why = self._frozen_overlap_fault(earlier, later, freeze)
                 if why is None:
@@ -352,6 +393,98 @@ class Checker:
             self.violations.append(f"(e) {e['id']} exited by itself with {e['code']}")
         return crashes
 
+    # ----- priorities (rule 13) ---------------------------------------------
+    def _wall_to_mono(self):
+        """wall ns -> monotonic ns, from the harness's "clock" event."""
+        clock = next((e for e in self.events if e["ev"] == "clock"), None)
+        if clock is None:
+            return None
+        offset = clock["wall_ns"] - clock["t"]
+        return lambda wall_ns: wall_ns - offset
+
+    def yields(self, run_dir):
+        """(daemon id, monotonic ns or None, to, to_priority, own priority, node)
+        for each priority yield in the daemons' logs, in time order."""
+        to_mono = self._wall_to_mono()
+        found = []
+        for name in sorted(os.listdir(run_dir)):
+            if not re.fullmatch(r"d\d+\.log", name):
+                continue
+            with open(os.path.join(run_dir, name), errors="replace") as f:
+                for line in f:
+                    if "yielding our place" not in line:
+                        continue
+                    m = YIELD_LINE.match(line)
+                    if not m:
+                        continue
+                    wall = (calendar.timegm(time.strptime(m[1], "%Y-%m-%dT%H:%M:%S")) * 1000 +
+                            int(m[2])) * MS
+                    found.append((name[:-4], to_mono(wall) if to_mono else None, m[3],
+                                  int(m[4]), int(m[5]), m[6]))
+        return sorted(found, key=lambda y: (y[1] or 0, y[0]))
+
+    def check_yields(self, yields, leaderships):
+        for daemon_id, t, to, to_priority, priority, node in yields:
+            if t is None:
+                continue
+            for l in leaderships:
+                if (l.id == daemon_id and l.begin + YIELD_MARGIN_NS < t and
+                        t < l.end - YIELD_MARGIN_NS):
+                    self.violations.append(
+                        f"(h) {daemon_id} yielded its place while leading: its log's yield of "
+                        f"{node} to {to} (priority {to_priority} over {priority}) at {t} lies in "
+                        f"its leadership {l} [{l.begin}, {l.end}]")
+                    break
+
+    def check_priority_leaders(self):
+        checks = [e for e in self.events if e["ev"] == "priority_leader"]
+        if self.params.get("preempt"):
+            for e in checks:
+                if not e["ok"] and e["leader"] is None:
+                    self.violations.append(
+                        f"(i) fault {e['n']}: no leader {e['waited_s']:.1f} s after the heal "
+                        f"while {e['top']} (priority {e['top_priority']}) was running")
+                elif not e["ok"]:
+                    self.violations.append(
+                        f"(i) fault {e['n']}: {e['leader']} (priority {e['leader_priority']}) "
+                        f"still led {e['waited_s']:.1f} s after the heal while {e['top']} "
+                        f"(priority {e['top_priority']}) was running")
+        return checks
+
+    def check_reloads(self):
+        reloads = [e for e in self.events if e["ev"] == "priority_reload"]
+        for e in reloads:
+            if not e["applied"]:
+                self.violations.append(
+                    f"(j) fault {e['n']}: {e['id']}'s reload to priority {e['new']} did not "
+                    f"show in its /status (it showed {e.get('seen')})")
+        return reloads
+
+    def _priority_lines(self, leaderships, yields, checks, reloads):
+        p = self.params
+        preempted = [l for l in leaderships if l.stop_reason == "preempted"]
+        if not (p.get("priorities") or yields or preempted or checks or reloads):
+            return
+        out = self.lines
+        if p.get("priorities"):
+            out.append(f"priorities drawn from {p['priorities']}" +
+                       (f", preemption after {p['preempt_delay_ms']} ms" if p.get("preempt")
+                        else ", no preemption"))
+        per = collections.Counter(y[0] for y in yields)
+        out.append(f"priority yields: {len(yields)}" +
+                   (" (" + ", ".join(f"{d} {n}" for d, n in sorted(per.items())) + ")"
+                    if per else ""))
+        if reloads:
+            out.append(f"priority reloads (SIGHUP): {len(reloads)}, applied "
+                       f"{sum(1 for e in reloads if e['applied'])}")
+        if checks:
+            top = sum(1 for e in checks if e["ok"])
+            waits = [e["waited_s"] for e in checks if e["ok"]]
+            out.append(f"after a heal, leader of the highest priority among the running daemons: "
+                       f"{top} of {len(checks)}" +
+                       (f" (waited up to {max(waits):.1f} s for it)" if p.get("preempt") and waits
+                        else ""))
+
     # ----- report ---------------------------------------------------------
     def run(self):
         p = self.params
@@ -369,6 +502,10 @@ class Checker:
         terms, children = self.check_shutdown()
         crashes = self.check_crashes()
         exit_listings = self.check_exit_listings()
+        yields = self.yields(self.run_dir)
+        self.check_yields(yields, leaderships)
+        priority_checks = self.check_priority_leaders()
+        reloads = self.check_reloads()
 
         bound_ms = self.bound_ns / MS
         out.append(f"zkelect fault run: seed {p['seed']}, {p['duration_s']:.0f} s of faults, "
@@ -384,6 +521,7 @@ class Checker:
         out.append(f"overlaps (/is-leader samples): {len(sample_overlaps)}" +
                    "".join(f", {(b - a) / MS:.0f} ms" for a, b, _ in sample_overlaps))
         self._handoff_lines(leaderships)
+        self._priority_lines(leaderships, yields, priority_checks, reloads)
         if heal:
             worst = max(heal, key=heal.get)
             by_kind = collections.defaultdict(list)
@@ -430,11 +568,14 @@ class Checker:
                     if prev.stop_reason in ("shutdown", "resigned")]
         crashed = [(cur.begin - prev.end) / MS for prev, cur in changes
                    if prev.end_kind == "killed"]
+        preempted = [(cur.begin - prev.end) / MS for prev, cur in changes
+                     if prev.stop_reason == "preempted"]
         involuntary = [(cur.begin - prev.end) / MS for prev, cur in changes
                        if prev.end_kind == "stopped" and cur.begin >= prev.end and
-                       prev.stop_reason not in ("shutdown", "resigned")]
+                       prev.stop_reason not in ("shutdown", "resigned", "preempted")]
         for name, delays, of in (
                 ("graceful handoffs (SIGTERM)", graceful, "the old leader's stop hook ended"),
+                ("preemptions", preempted, "the preempted leader's stop hook ended"),
                 ("leader SIGKILLed", crashed, "the kill"),
                 ("leader stepped down (fault)", involuntary, "its stop hook ended")):
             if delays:

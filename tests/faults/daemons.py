@@ -8,13 +8,22 @@ on_change hook is chatty (5000 lines as fast as it can write them, then a
 pause of up to 0.3 s): a stop that comes during it waits for it, and its
 output must not hold up the timeout or the daemon. The harness is in the bridge namespace
 and reaches every daemon's HTTP API over br0.
+
+With priorities (harness --priorities), each daemon also reads a
+configuration file, <run dir>/<id>.toml, that holds only its [election]
+priority (and preempt, preempt_delay with --preempt): every other setting is
+a flag as without priorities, and flags win over the file, so a reload
+(SIGHUP) can change only what the file holds. The file outlives the daemon's
+restarts: a daemon started again keeps the priority it had.
 """
 
 import http.client
 import json
 import os
+import random
 import signal
 import subprocess
+import time
 
 HTTP_PORT = 4040
 
@@ -32,6 +41,8 @@ class Daemon:
         self.paused = False
         self.starts = 0
         self.unhealthy_path = os.path.splitext(log_path)[0] + ".unhealthy"
+        self.config_path = os.path.splitext(log_path)[0] + ".toml"
+        self.priority = None  # election.priority, when the run sets priorities
 
     def running(self):
         return self.process is not None and self.process.poll() is None
@@ -49,16 +60,20 @@ class Daemon:
         except OSError:
             return False
 
-    def own_node(self, timeout_s=1.0):
-        """Our node's name from GET /status, or None."""
+    def status(self, timeout_s=1.0):
+        """GET /status as a dict, or None."""
         try:
             conn = http.client.HTTPConnection(self.address, HTTP_PORT, timeout=timeout_s)
             conn.request("GET", "/status")
             body = conn.getresponse().read()
             conn.close()
-            return json.loads(body).get("election", {}).get("own_node")
+            return json.loads(body)
         except (OSError, ValueError):
             return None
+
+    def own_node(self, timeout_s=1.0):
+        """Our node's name from GET /status, or None."""
+        return (self.status(timeout_s) or {}).get("election", {}).get("own_node")
 
     def set_healthy(self, healthy):
         if healthy:
@@ -80,12 +95,50 @@ class DaemonSet:
             ns, address = netlab.add_node(f"d{n}", 100 + n)
             self.daemons.append(Daemon(f"d{n}", ns, address, os.path.join(run_dir, f"d{n}.log")))
         self._hook_log = os.path.join(run_dir, "hooks.log")
+        if options.priorities:
+            # Its own generator: the faults draw the same with or without.
+            rng = random.Random(f"{options.seed}-priorities")
+            for daemon in self.daemons:
+                daemon.priority = rng.choice(options.priorities)
+                self._write_config(daemon)
+                emit("daemon_priority", id=daemon.id, priority=daemon.priority)
+
+    def _write_config(self, daemon):
+        """<id>.toml with the daemon's priority (and preemption), replaced
+        whole by a rename: a reload never reads half a file."""
+        o = self._options
+        lines = ["[election]", f"priority = {daemon.priority}"]
+        if o.preempt:
+            lines += ["preempt = true", f'preempt_delay = "{int(o.preempt_delay * 1000)}ms"']
+        tmp = daemon.config_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.rename(tmp, daemon.config_path)
+
+    def set_priority(self, daemon, priority, timeout_s=5.0):
+        """Rewrites the daemon's file with `priority`, sends SIGHUP and waits
+        until its /status shows it. Returns the priority /status last showed
+        (None if it never answered)."""
+        daemon.priority = priority
+        self._write_config(daemon)
+        seen = None
+        if not daemon.running():
+            return seen
+        daemon.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            seen = (daemon.status() or {}).get("priority", seen)
+            if seen == priority:
+                break
+            time.sleep(0.05)
+        return seen
 
     def _argv(self, daemon):
         o = self._options
         start_hook = json.dumps([o.hook, self._hook_log, str(o.start_hook_ms)])
         stop_hook = json.dumps([o.hook, self._hook_log, str(o.stop_hook_ms)])
-        return ["ip", "netns", "exec", daemon.ns, o.zkelect, "run", "--config", "",
+        config = daemon.config_path if o.priorities else ""
+        return ["ip", "netns", "exec", daemon.ns, o.zkelect, "run", "--config", config,
                 "--id", daemon.id, "--address", daemon.address,
                 "--zk.servers", self._connect_string,
                 "--zk.session_timeout", f"{o.session_timeout_ms}ms",
@@ -97,7 +150,9 @@ class DaemonSet:
                     ["sh", "-c", "yes chatty | head -n 5000; sleep 0.$(( $$ % 3 ))"]),
                 "--health.command", json.dumps(["test", "!", "-e", daemon.unhealthy_path]),
                 "--health.interval", "100ms", "--health.timeout", "1s",
-                "--health.rise", "1", "--health.fall", "1"]
+                "--health.rise", "1", "--health.fall", "1"] + (
+                    ["--election.recheck_interval", f"{int(o.recheck_interval * 1000)}ms"]
+                    if o.recheck_interval else [])
 
     def start(self, daemon):
         log = open(daemon.log_path, "ab")

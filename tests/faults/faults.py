@@ -17,6 +17,8 @@ KINDS = ("daemon_kill", "daemon_pause", "daemon_partition", "zk_kill", "zk_leade
          "ensemble_stop", "zk_partition",
          # The interleavings of the safety issue's defects, on real processes:
          "leader_fence_term", "health_fail_in_stop", "shutdown_disconnected")
+# Drawn only when the run asks for it (harness --priority-reload).
+PRIORITY_KINDS = ("priority_reload",)
 
 # A daemon cut off from ZooKeeper fences itself at half the session timeout;
 # its client library notices at two thirds. In between it is fenced while the
@@ -29,7 +31,7 @@ EXIT_TIMEOUT_S = 20
 class Plan:
     """What one fault will do, drawn from the generator."""
 
-    def __init__(self, kind, rng, st, daemons, servers):
+    def __init__(self, kind, rng, st, daemons, servers, priorities=None):
         self.kind = kind
         # Faults on a daemon hit the current leader half of the time.
         self.on_leader = rng.random() < 0.5
@@ -49,9 +51,13 @@ class Plan:
             "health_fail_in_stop": (0.5 * st, 2.0 * st),
             # the outage during which the daemon gets SIGTERM (short of st)
             "shutdown_disconnected": (0.2 * st, 0.8 * st),
+            # after the SIGHUP: time for a yield or a preemption to play out
+            "priority_reload": (0.5 * st, 2.0 * st),
         }[kind]
         self.hold_s = rng.uniform(*hold)
         self.quiet_s = rng.uniform(0.5, 2.0)
+        # Drawn last, and only by this kind: the other kinds draw as before.
+        self.new_priority = rng.choice(priorities) if kind == "priority_reload" else None
 
 
 class FaultBag:
@@ -219,6 +225,21 @@ class Injector:
         time.sleep(plan.hold_s)
         daemon.set_healthy(True)
         self._emit("daemon_healthy", id=daemon.id)
+        self._restored(n)
+        return daemon.id
+
+    def _priority_reload(self, n, plan):
+        """A new election.priority for a daemon (the leader half of the
+        time) by a reload: its file rewritten, SIGHUP, its /status polled
+        until it shows the new value (check (j)). Nothing is restored: the
+        priority stays until the next reload of that daemon."""
+        daemon = self._daemon(plan)
+        old = daemon.priority
+        self._begin(n, plan, daemon.id, old=old, new=plan.new_priority)
+        seen = self._daemons.set_priority(daemon, plan.new_priority)
+        self._emit("priority_reload", n=n, id=daemon.id, old=old, new=plan.new_priority,
+                   applied=seen == plan.new_priority, seen=seen)
+        time.sleep(plan.hold_s)
         self._restored(n)
         return daemon.id
 

@@ -19,6 +19,23 @@ Everything the run leaves is in --out (default /tmp/zkelect-faults-<prefix>):
 events.jsonl, hooks.log, samples.txt, run.json, each daemon's and server's
 log. Namespaces and processes are removed on exit, even on failure or
 SIGINT/SIGTERM; leftovers of a run killed with SIGKILL are removed by the next.
+
+Priorities (design rule 13), none by default:
+
+    --priorities 0,0,1,5,10   each daemon's election.priority, drawn from the
+                              list (a generator of its own: the faults are
+                              the same as without)
+    --priority-reload         adds the fault kind priority_reload: a daemon's
+                              priority redrawn and changed by a live reload
+    --preempt [--preempt-delay 2s]
+                              election.preempt = true (a build that knows it)
+
+With priorities, after the first leader and after each fault's leader the
+harness records whether the leader is of the highest priority among the
+running daemons ("priority_leader"); with --preempt it first waits up to
+preempt_delay + session_timeout + 2 s for that to hold (checker (i)), after a
+priority_reload also the re-check interval (--recheck-interval, default
+zkelect's 30s): a leader sees a follower's reloaded priority only then.
 """
 
 import argparse
@@ -37,13 +54,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checker  # noqa: E402
 import netlab  # noqa: E402
 from daemons import HTTP_PORT, DaemonSet  # noqa: E402
-from faults import KINDS, FaultBag, Injector, Plan  # noqa: E402
+from faults import KINDS, PRIORITY_KINDS, FaultBag, Injector, Plan  # noqa: E402
 from zk_servers import ZkEnsemble  # noqa: E402
 
 SKIP_EXIT = 77
 ZK_START_TIMEOUT_S = 90
 ZK_HEAL_TIMEOUT_S = 60
 FIRST_LEADER_TIMEOUT_S = 30
+DAEMON_RECHECK_S = 30  # zkelect's default election.recheck_interval
 SHUTDOWN_TIMEOUT_S = 20
 
 
@@ -91,6 +109,8 @@ class Run:
     def execute(self):
         self._fresh_run_dir()
         self.emit = EventLog(os.path.join(self.run_dir, "events.jsonl"))
+        # Maps the daemons' log times (wall clock) onto this time line.
+        self.emit("clock", wall_ns=time.time_ns())
         self._write_params()
         try:
             self._build()
@@ -114,6 +134,9 @@ class Run:
                   "session_timeout_ms": o.session_timeout_ms, "sample_ms": o.sample_ms,
                   "start_hook_ms": o.start_hook_ms, "stop_hook_ms": o.stop_hook_ms,
                   "election_path": o.election_path, "kinds": o.kinds,
+                  "priorities": o.priorities, "preempt": o.preempt,
+                  "recheck_interval_s": o.recheck_interval,
+                  "preempt_delay_ms": int(o.preempt_delay * 1000) if o.preempt else None,
                   "prefix": self.lab.prefix,
                   "command": " ".join(sys.argv)}
         with open(os.path.join(self.run_dir, "run.json"), "w") as f:
@@ -138,6 +161,7 @@ class Run:
         if not self._wait_leader(FIRST_LEADER_TIMEOUT_S):
             raise RuntimeError(f"no leader within {FIRST_LEADER_TIMEOUT_S}s of the start")
         self.emit("ready")
+        self._check_priority_leader(0, None)
 
     def _start_sampler(self):
         targets = [f"{d.id}={d.address}:{HTTP_PORT}" for d in self.daemon_set.daemons]
@@ -163,6 +187,36 @@ class Run:
                 return leaders
             time.sleep(0.05)
         return []
+
+    def _check_priority_leader(self, n, kind):
+        """With priorities: is the leader of the highest priority among the
+        running daemons? With preemption, waits for it (bounded) first: the
+        delay, plus after a reload the leader's next re-check (a leader sees
+        a follower's new priority only then, README "Preemption")."""
+        if not self.o.priorities:
+            return
+        st_s = self.o.session_timeout_ms / 1000
+        bound_s = self.o.preempt_delay + st_s + 2 if self.o.preempt else 0
+        if self.o.preempt and kind == "priority_reload":
+            bound_s += self.o.recheck_interval or DAEMON_RECHECK_S
+        begin = time.monotonic()
+        while True:
+            self._check_health()
+            running = [d for d in self.daemon_set.daemons
+                       if d.running() and not d.paused and not d.expected_down]
+            leaders = self.daemon_set.leaders()
+            leader = leaders[0] if leaders else None
+            if not running:
+                return
+            top = max(running, key=lambda d: d.priority)
+            ok = leader is not None and leader.priority >= top.priority
+            if ok or time.monotonic() - begin >= bound_s:
+                break
+            time.sleep(0.1)
+        self.emit("priority_leader", n=n, leader=leader.id if leader else None,
+                  leader_priority=leader.priority if leader else None,
+                  top=top.id, top_priority=top.priority,
+                  waited_s=round(time.monotonic() - begin, 3), ok=ok)
 
     def _check_health(self):
         """Records daemons that died by themselves (violation (e)) and stops
@@ -192,7 +246,7 @@ class Run:
         while time.monotonic() < end:
             n += 1
             plan = Plan(bag.next(), self.rng, st_s, len(self.daemon_set.daemons),
-                        len(self.zk.servers))
+                        len(self.zk.servers), self.o.priorities)
             injector.inject_and_restore(n, plan)
             if not self.zk.wait_serving(ZK_HEAL_TIMEOUT_S):
                 raise RuntimeError(f"fault {n}: ZooKeeper not serving {ZK_HEAL_TIMEOUT_S}s after "
@@ -201,6 +255,7 @@ class Run:
             leaders = self._wait_leader(bound_s + 10)
             self.emit("leader_seen" if leaders else "leader_missing", n=n,
                       leaders=[d.id for d in leaders])
+            self._check_priority_leader(n, plan.kind)
             self._sleep(plan.quiet_s)
         self.emit("faults_done", count=n)
 
@@ -251,6 +306,16 @@ def _raise_interrupted(signum, _frame):
     raise Interrupted(f"signal {signum}")
 
 
+def _int_list(text):
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad list {text!r} (e.g. 0,0,1,5,10)") from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"negative priority in {text!r}")
+    return values
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=None, help="default: random, printed")
@@ -265,7 +330,21 @@ def parse_args(argv):
                         help="stop hook duration; must stay under session_timeout/2")
     parser.add_argument("--kinds", type=lambda text: text.split(","), default=list(KINDS),
                         help=f"comma-separated fault kinds to draw from (default: all of "
-                             f"{','.join(KINDS)})")
+                             f"{','.join(KINDS)}; {','.join(PRIORITY_KINDS)} needs "
+                             "--priorities)")
+    parser.add_argument("--priorities", type=_int_list, default=None,
+                        help="comma-separated election.priority values, one drawn per daemon "
+                             "(e.g. 0,0,1,5,10); default: no priority (as before)")
+    parser.add_argument("--priority-reload", action="store_true",
+                        help="also draw the fault kind priority_reload (needs --priorities)")
+    parser.add_argument("--preempt", action="store_true",
+                        help="election.preempt = true (needs --priorities and a zkelect "
+                             "that knows the key)")
+    parser.add_argument("--preempt-delay", type=parse_duration, default=2.0,
+                        help="election.preempt_delay with --preempt (default 2s)")
+    parser.add_argument("--recheck-interval", type=parse_duration, default=None,
+                        help="election.recheck_interval (default: zkelect's, 30s); with "
+                             "--preempt a leader sees a reloaded priority only at its re-check")
     parser.add_argument("--election-path", default="/zkelect-faults")
     parser.add_argument("--zkelect", required=True)
     parser.add_argument("--hook", required=True, help="the fault_hook_logger binary")
@@ -274,9 +353,13 @@ def parse_args(argv):
     options = parser.parse_args(argv)
     if options.seed is None:
         options.seed = random.SystemRandom().randrange(1, 1 << 31)
-    unknown = set(options.kinds) - set(KINDS)
+    if options.priority_reload and "priority_reload" not in options.kinds:
+        options.kinds.append("priority_reload")
+    unknown = set(options.kinds) - set(KINDS) - set(PRIORITY_KINDS)
     if unknown:
         parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
+    if not options.priorities and (options.preempt or set(options.kinds) & set(PRIORITY_KINDS)):
+        parser.error("--preempt and priority_reload need --priorities")
     options.session_timeout_ms = int(options.session_timeout * 1000)
     for name in ("zkelect", "hook", "zk_children"):
         setattr(options, name, os.path.abspath(getattr(options, name)))
