@@ -425,6 +425,17 @@ bool CheckPriority(const Typed& v, Config* c) {
   return true;
 }
 
+bool CheckPreempt(const Typed& v, Config* c) {
+  c->election.preempt = std::get<bool>(v);
+  return true;
+}
+
+bool CheckPreemptDelay(const Typed& v, Config* c) {
+  if (Millis(v) < milliseconds(0) || Millis(v) > std::chrono::hours(1)) return false;
+  c->election.preempt_delay = Millis(v);
+  return true;
+}
+
 bool CheckRecheckInterval(const Typed& v, Config* c) {
   if (Millis(v) < std::chrono::seconds(1)) return false;
   c->election.recheck_interval = Millis(v);
@@ -625,7 +636,7 @@ bool CheckChildStopGrace(const Typed& v, Config* c) {
 }
 
 // Every key but `meta`, in the order of config/zkelect.toml.
-constexpr std::array<KeySpec, 34> kKeys = {{
+constexpr std::array<KeySpec, 36> kKeys = {{
     {"id", Kind::kString, R"("web-1")",
      "expected a non-empty name of at most 255 bytes without control characters", "ID",
      "this candidate's id, published in its node [default: the host name]", &CheckId},
@@ -664,6 +675,15 @@ constexpr std::array<KeySpec, 34> kKeys = {{
     {"election.priority", Kind::kInteger, "10", "expected an integer from 0 to 1000000", "N",
      "higher leads first; a lower-priority node first in line yields its place [default: 0]",
      &CheckPriority},
+    {"election.preempt", Kind::kBool, "true", "expected true or false", "true|false",
+     "true: a leader hands over to a higher-priority candidate registered for "
+     "election.preempt_delay [default: false]",
+     &CheckPreempt},
+    {"election.preempt_delay", Kind::kDuration, R"("10s")", "expected a duration from 0s to 1h",
+     "DURATION",
+     "how long a higher-priority candidate must be registered before a leader hands over "
+     "[default: 10s]",
+     &CheckPreemptDelay},
     {"http.listen", Kind::kAddresses, R"("127.0.0.1:4040")",
      "expected host:port with host an IPv4 address, [IPv6 address] or localhost and port "
      "0-65535, like 127.0.0.1:4040, or unix:/absolute/path of at most 107 bytes, like "

@@ -30,7 +30,7 @@ std::string FormatFileMode(unsigned mode) {
   return text;
 }
 
-constexpr std::array<Field, 36> kFields = {{
+constexpr std::array<Field, 38> kFields = {{
     {"id", false, [](const Config& c) { return Quoted(c.id); }},
     {"address", true, [](const Config& c) { return Quoted(c.address); }},
     {"meta", true, [](const Config& c) { return nlohmann::json(c.meta).dump(); }},
@@ -46,6 +46,9 @@ constexpr std::array<Field, 36> kFields = {{
      [](const Config& c) { return FormatDuration(c.election.recheck_interval); }},
     {"election.priority", true,
      [](const Config& c) { return std::to_string(c.election.priority); }},
+    {"election.preempt", true, [](const Config& c) { return Flag(c.election.preempt); }},
+    {"election.preempt_delay", true,
+     [](const Config& c) { return FormatDuration(c.election.preempt_delay); }},
     {"http.listen", false, [](const Config& c) { return List(c.http.listen); }},
     {"http.socket_mode", false, [](const Config& c) { return FormatFileMode(c.http.socket_mode); }},
     {"http.allowed_hosts", true, [](const Config& c) { return List(c.http.allowed_hosts); }},

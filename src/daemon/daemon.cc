@@ -49,6 +49,8 @@ RecipeOptions MakeRecipeOptions(const Config& config) {
   options.identity.address = config.address;
   options.identity.meta = config.meta;
   options.identity.priority = config.election.priority;
+  options.preempt = config.election.preempt;
+  options.preempt_delay = config.election.preempt_delay;
   options.election_path = config.election.path;
   options.campaign = config.election.campaign;
   options.health_gated = config.health.enabled();
@@ -216,6 +218,7 @@ int Daemon::Run() {
           listener.SetPriority(next.election.priority);
           recipe.Reconfigure(next.address, next.meta, next.election.priority,
                              next.election.recheck_interval);
+          recipe.SetPreemption(next.election.preempt, next.election.preempt_delay);
           if (health_dropped) recipe.SetHealth(true, "health check removed by a reload");
         });
       },

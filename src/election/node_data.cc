@@ -65,4 +65,14 @@ NodeIdentity DecodeNodeData(std::string_view data) {
   return identity;
 }
 
+Rank RankOf(std::string_view data) {
+  const nlohmann::json doc = ParseShallowJson(data);
+  if (!doc.is_object() || !doc.contains("id") || !doc["id"].is_string()) return {};
+  const auto it = doc.find("priority");
+  if (it == doc.end() || !it->is_number_integer()) return {};
+  const auto priority = it->get<int64_t>();
+  if (priority < 0 || priority > kMaxPriority) return {};
+  return Rank{priority, true};
+}
+
 }  // namespace zkelect

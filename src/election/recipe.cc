@@ -286,6 +286,20 @@ void Recipe::Heard(Clock::TimePoint sent) {
   }
 }
 
+bool Recipe::AssumeExpired() {
+  if (session_id_ == 0 || phase_ == SessionPhase::kClosed || intent_ == Intent::kShutdown ||
+      leadership_ != Leadership::kNone) {
+    return false;
+  }
+  const Clock::Duration silent = clock_.Now() - last_heard_;
+  if (silent <= SessionTimeout()) return false;
+  spdlog::warn(
+      "zk: no answer for {} (more than the session timeout); assuming session {} expired",
+      FormatDuration(Millis(silent)), Hex(session_id_));
+  DropSession(Reason::kExpired, /*node_gone=*/false);
+  return true;
+}
+
 std::optional<Clock::TimePoint> Recipe::LeaseExpiry() const {
   if (leadership_ != Leadership::kLeading) return std::nullopt;
   return last_heard_ + SessionTimeout() / 2;
@@ -317,12 +331,17 @@ void Recipe::OnWake() {
     // reconnected (the delete goes out) or expired (the node is gone); the
     // daemon's shutdown budget bounds the wait.
     if (silent > SessionTimeout() && intent_ != Intent::kShutdown) {
-      spdlog::warn(
-          "zk: no answer for {} (more than the session timeout); assuming session {} "
-          "expired",
-          FormatDuration(Millis(silent)), Hex(session_id_));
-      DropSession(Reason::kExpired, /*node_gone=*/false);
-      return;
+      if (leadership_ == Leadership::kLeading) {
+        spdlog::warn(
+            "zk: no answer for {} (more than the session timeout): session {} has expired; "
+            "stepping down before giving it up",
+            FormatDuration(Millis(silent)), Hex(session_id_));
+        StepDown(Reason::kExpired);
+      }
+      if (AssumeExpired()) return;
+      // Rule 12: closing the handle would delete our node, if the server
+      // still holds the session, while the stop hook runs. OnStopped() gives
+      // the session up once it ended.
     }
     // Rule 7: the library notices a dead connection only after 2/3 of the
     // timeout; the server may elect another node after the whole timeout.
@@ -350,7 +369,12 @@ void Recipe::OnWake() {
     next_recheck_ = now + options_.recheck_interval;
     watched_.clear();  // rule 9 re-arms every watch too, in case one was lost
     Refresh();
+    // A priority changed by a reload does not change the listing: read again.
+    for (const auto& [node, peer] : ranks_) {
+      if (peer.pending == 0) ReadRank(node);
+    }
   }
+  if (preempt_at_ && now >= *preempt_at_) ConsiderPreemption();
   if (now >= next_retry_) {
     next_retry_ = Clock::TimePoint::max();
     Refresh();
@@ -371,6 +395,7 @@ Clock::TimePoint Recipe::NextWakeup() const {
   if (close_at_) return *close_at_;  // leaving: OnWake() has nothing else to do
   Clock::TimePoint next = std::min({next_ping_, next_recheck_, next_retry_, next_reopen_});
   if (hold_until_) next = std::min(next, *hold_until_);
+  if (preempt_at_) next = std::min(next, *preempt_at_);
   if (session_id_ != 0 && phase_ != SessionPhase::kClosed) {
     const Clock::TimePoint now = clock_.Now();
     const Clock::Duration tick{1};
@@ -408,7 +433,24 @@ void Recipe::Reconfigure(std::string address, std::map<std::string, std::string>
     next_recheck_ = std::min(next_recheck_, clock_.Now() + recheck_interval);
   }
   options_.recheck_interval = recheck_interval;
+  // Our own priority may have fallen below a candidate's.
+  ConsiderPreemption();
   // Advance() (at the end of this step) publishes the identity.
+}
+
+void Recipe::SetPreemption(bool preempt, std::chrono::milliseconds delay) {
+  Step step(this, "preemption", preempt);
+  const bool was = options_.preempt;
+  options_.preempt = preempt;
+  options_.preempt_delay = delay;
+  if (leadership_ != Leadership::kLeading) return;
+  if (!preempt) {
+    StopRanking();
+  } else if (!was) {
+    Refresh();  // lists under a children watch; RankPeers() reads them all
+  } else {
+    ConsiderPreemption();  // a new delay
+  }
 }
 
 // Sent as a write (Confirmed): the set goes through the ensemble's leader
@@ -624,6 +666,8 @@ void Recipe::DeleteFailed(const std::string& node, ZkCode code) {
 
 void Recipe::Refresh(bool watch_children) {
   if (phase_ != SessionPhase::kConnected) return;
+  // Rule 13 with preemption: the leader hears of every join (and exit).
+  watch_children = watch_children || (leadership_ == Leadership::kLeading && options_.preempt);
   const bool next_in_line = NextInLine();
   const uint64_t seq = ++refresh_seq_;
   zk_.GetChildren(options_.election_path, watch_children,
@@ -725,6 +769,7 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     if (leadership_ == Leadership::kNone && node_ == NodePhase::kRegistered && WantsNode()) {
       ReadPeers(seq);
     }
+    if (leadership_ == Leadership::kLeading && options_.preempt) RankPeers();
   } else {
     if (leadership_ == Leadership::kLeading) StepDown(Reason::kDeleted);
     // Track the leader for /leader (its czxid is the epoch)...
@@ -832,19 +877,27 @@ void Recipe::ReadPeers(uint64_t seq) {
     if (peer == *own_node_) continue;
     ++claim_->peers_pending;
     zk_.GetData(PathOf(peer), /*watch=*/false,
-                Reply("peer-data", [this, seq](ZkCode c, const std::string& data, const NodeStat&) {
-                  OnPeerData(seq, c, data);
+                Reply("peer-data", [this, seq, peer, sent = clock_.Now()](
+                                       ZkCode c, const std::string& data, const NodeStat&) {
+                  OnPeerData(seq, peer, sent, c, data);
                 }));
   }
 }
 
-void Recipe::OnPeerData(uint64_t seq, ZkCode code, const std::string& data) {
+void Recipe::OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint sent,
+                        ZkCode code, const std::string& data) {
   if (!claim_ || claim_->seq != seq) return;
   if (SessionWillSay(code)) {
     claim_.reset();  // the session events start over with a new listing
     return;
   }
   --claim_->peers_pending;
+  if (code == ZkCode::kOk || code == ZkCode::kNoAuth) {
+    // Kept for preemption, should we lead (no read of them again).
+    claim_->ranks[node] = PeerRank{code == ZkCode::kOk ? RankOf(data) : Rank{},
+                                   DecodeNodeData(code == ZkCode::kOk ? data : node).id, sent,
+                                   clock_.Now(), clock_.WallNow()};
+  }
   if (code == ZkCode::kOk) {
     NodeIdentity peer = DecodeNodeData(data);
     const int64_t bar =
@@ -863,7 +916,7 @@ void Recipe::OnPeerData(uint64_t seq, ZkCode code, const std::string& data) {
 // connected to a server that answers.
 void Recipe::ClaimOrYield() {
   if (!claim_ || !claim_->own || claim_->peers_pending > 0) return;
-  const Claim claim = *std::exchange(claim_, std::nullopt);
+  Claim claim = *std::exchange(claim_, std::nullopt);
   if (claim.seq != refresh_seq_ || claim.seq != listed_seq_ || node_ != NodePhase::kRegistered ||
       leadership_ != Leadership::kNone || !WantsNode() || phase_ != SessionPhase::kConnected ||
       Fenced() || stale_delete_in_flight_ || candidates_.empty() ||
@@ -893,6 +946,116 @@ void Recipe::ClaimOrYield() {
     return;
   }
   BecomeLeader(*claim.own);
+  if (options_.preempt) {
+    ranks_ = std::move(claim.ranks);
+    Refresh();  // the children watch; the listing ranks whoever joined since
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Preemption (rule 13, election.preempt): the leader's side
+
+void Recipe::RankPeers() {
+  const Clock::TimePoint now = clock_.Now();
+  std::erase_if(ranks_, [this](const auto& entry) {
+    return std::find(candidates_.begin(), candidates_.end(), entry.first) == candidates_.end();
+  });
+  for (const std::string& node : candidates_) {
+    if (node == own_node_) continue;
+    PeerRank unread;
+    unread.seen = now;
+    unread.seen_wall = clock_.WallNow();
+    auto [it, added] = ranks_.try_emplace(node, std::move(unread));
+    // New, or a read that failed (an answer would have ranked it).
+    if (added || (!it->second.read_sent && it->second.pending == 0)) ReadRank(node);
+  }
+  ConsiderPreemption();
+}
+
+void Recipe::ReadRank(const std::string& node) {
+  ++ranks_.at(node).pending;
+  zk_.GetData(PathOf(node), /*watch=*/false,
+              Reply("rank-data", [this, term = term_, node, sent = clock_.Now()](
+                                     ZkCode c, const std::string& data, const NodeStat&) {
+                OnRankData(term, node, sent, c, data);
+              }));
+}
+
+void Recipe::OnRankData(uint64_t term, const std::string& node, Clock::TimePoint sent,
+                        ZkCode code, const std::string& data) {
+  if (term != term_ || leadership_ != Leadership::kLeading) return;
+  auto it = ranks_.find(node);
+  if (it == ranks_.end()) return;
+  PeerRank& peer = it->second;
+  --peer.pending;
+  if (code == ZkCode::kNoNode) {
+    ranks_.erase(it);  // gone; the children watch lists again
+  } else if (code == ZkCode::kOk || code == ZkCode::kNoAuth) {
+    if (!peer.read_sent || sent >= *peer.read_sent) {
+      peer.rank = code == ZkCode::kOk ? RankOf(data) : Rank{};
+      peer.id = code == ZkCode::kOk ? DecodeNodeData(data).id : node;
+      peer.read_sent = sent;
+    }
+  } else {
+    if (!SessionWillSay(code)) RetryLater();  // the listing reads it again
+    return;
+  }
+  ConsiderPreemption();
+}
+
+std::optional<std::string> Recipe::Successor() const {
+  int64_t highest = options_.identity.priority;
+  for (const auto& [node, peer] : ranks_) {
+    if (!peer.read_sent) return std::nullopt;
+    highest = std::max(highest, peer.rank.priority);
+  }
+  for (const std::string& node : candidates_) {
+    auto it = ranks_.find(node);
+    if (node == own_node_ || it == ranks_.end()) continue;  // (not listed: read NoNode)
+    if (!it->second.rank.yields || it->second.rank.priority == highest) return node;
+  }
+  return std::nullopt;
+}
+
+void Recipe::ConsiderPreemption() {
+  preempt_at_.reset();
+  if (leadership_ != Leadership::kLeading || !options_.preempt) return;
+  const std::optional<std::string> successor = Successor();
+  if (!successor) return;
+  const PeerRank peer = ranks_.at(*successor);
+  if (peer.rank.priority <= options_.identity.priority) return;
+  const Clock::TimePoint now = clock_.Now();
+  const Clock::TimePoint due = peer.seen + options_.preempt_delay;
+  if (now < due) {
+    preempt_at_ = due;
+    return;
+  }
+  // The delay is over. Decide on reads sent since: a node gone, or a
+  // priority lowered by a reload, meanwhile counts.
+  bool fresh = true;
+  for (auto& [node, rank] : ranks_) {
+    if (*rank.read_sent >= due) continue;
+    fresh = false;
+    if (rank.pending == 0) ReadRank(node);
+  }
+  if (!fresh) return;
+  LogEvent(spdlog::level::info,
+           "preemption: " + peer.id + " (priority " + std::to_string(peer.rank.priority) +
+               ", node " + *successor + ", registered for at least " +
+               FormatDuration(options_.preempt_delay) + ") outranks us (priority " +
+               std::to_string(options_.identity.priority) + "); handing over",
+           {{"event", std::string("preempt")},
+            {"to", peer.id},
+            {"to_node", *successor},
+            {"to_priority", peer.rank.priority},
+            {"priority", options_.identity.priority}});
+  Note("preempt", peer.rank.priority, options_.identity.priority);
+  Resign(milliseconds(0), [](ElectionControl::ResignOutcome) {}, Reason::kPreempted);
+}
+
+void Recipe::StopRanking() {
+  ranks_.clear();
+  preempt_at_.reset();
 }
 
 void Recipe::ReadLeader(uint64_t seq, const std::string& node) {
@@ -998,6 +1161,7 @@ void Recipe::StepDown(Reason reason) {
   Expect(leadership_ == Leadership::kLeading, "StepDown() only while leading");
   if (leadership_ != Leadership::kLeading) return;
   leadership_ = Leadership::kStopping;
+  StopRanking();
   Note("stopping", static_cast<int64_t>(reason), static_cast<int64_t>(term_));
   leader_.reset();  // we no longer know who leads until the next listing
   // The stop hook first: a handoff waits for it, not for the log line.
@@ -1009,6 +1173,7 @@ void Recipe::OnStopped(uint64_t term) {
   Step step(this, "stopped", static_cast<int64_t>(term));
   if (leadership_ != Leadership::kStopping || term != term_) return;
   leadership_ = Leadership::kNone;
+  if (AssumeExpired()) return;  // (rule 8, waited for the stop)
   // While the stop ran we claimed nothing: look again (Advance() deletes our
   // node first if we are leaving).
   if (WantsNode()) Refresh();
@@ -1248,6 +1413,9 @@ void Recipe::CheckInvariants() const {
         "an observer with a node or a leadership");
   check(!claim_ || (node_ == NodePhase::kRegistered && leadership_ == Leadership::kNone),
         "a claim under way while not registered, or while leading (rule 13)");
+  check((ranks_.empty() && !preempt_at_) ||
+            (leadership_ == Leadership::kLeading && options_.preempt),
+        "ranking the candidates while not leading with preemption");
 }
 
 // ---------------------------------------------------------------------------
@@ -1298,6 +1466,15 @@ Snapshot Recipe::MakeSnapshot() const {
   s.role = role_;
   s.campaign = options_.campaign;
   s.priority = options_.identity.priority;
+  s.preempt.enabled = options_.preempt;
+  s.preempt.delay = options_.preempt_delay;
+  if (preempt_at_) {
+    if (const std::optional<std::string> successor = Successor()) {
+      const PeerRank& peer = ranks_.at(*successor);
+      s.preempt.pending = Snapshot::Preemption::Pending{
+          *successor, peer.id, peer.rank.priority, peer.seen_wall + options_.preempt_delay};
+    }
+  }
   switch (phase_) {
     case SessionPhase::kIdle:
     case SessionPhase::kConnecting:

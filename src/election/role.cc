@@ -48,6 +48,8 @@ std::string_view ReasonName(Reason reason) {
       return "hold_over";
     case Reason::kMaintenance:
       return "maintenance";
+    case Reason::kPreempted:
+      return "preempted";
   }
   return "unknown";  // unreachable for valid enum values
 }

@@ -125,6 +125,19 @@ Json ConfigObject(const ConfigView& config) {
   return Json{{"generation", config.generation}, {"last_reload", std::move(last)}};
 }
 
+Json PreemptObject(const Snapshot::Preemption& preempt) {
+  Json pending = nullptr;
+  if (preempt.pending) {
+    pending = Json{{"node", preempt.pending->node},
+                   {"id", preempt.pending->id},
+                   {"priority", preempt.pending->priority},
+                   {"due", FormatTimestamp(preempt.pending->due)}};
+  }
+  return Json{{"enabled", preempt.enabled},
+              {"delay_ms", preempt.delay.count()},
+              {"pending", std::move(pending)}};
+}
+
 }  // namespace
 
 std::string LeaderBody(const Snapshot& snapshot, uint64_t index) {
@@ -150,6 +163,7 @@ std::string StatusBody(const Snapshot& snapshot, uint64_t index, std::string_vie
       {"role", RoleName(snapshot.role)},
       {"campaign", snapshot.campaign},
       {"priority", snapshot.priority},
+      {"preempt", PreemptObject(snapshot.preempt)},
       {"session",
        {{"state", session.state},
         {"id", FormatSessionId(session.session_id)},

@@ -26,7 +26,7 @@ constexpr std::array kReasons = {Reason::kElected,    Reason::kResigned,   Reaso
                                  Reason::kExpired,    Reason::kShutdown,   Reason::kUnhealthy,
                                  Reason::kDeleted,    Reason::kHookFailed, Reason::kStarted,
                                  Reason::kConnected,  Reason::kJoined,     Reason::kHoldOver,
-                                 Reason::kMaintenance};
+                                 Reason::kMaintenance, Reason::kPreempted};
 
 void Gauge(PrometheusWriter& out, std::string_view name, std::string_view help, double value) {
   out.Family(name, help, Type::kGauge);

@@ -11,11 +11,11 @@ namespace zkelect::sim {
 namespace {
 
 // Design §7 invariant 2's voluntary handoffs: resign, withdraw, shutdown,
-// a health withdrawal, a step-aside after a failed start.
+// a health withdrawal, a step-aside after a failed start, a preemption.
 bool Voluntary(Reason reason) {
   return reason == Reason::kResigned || reason == Reason::kShutdown ||
          reason == Reason::kUnhealthy || reason == Reason::kHookFailed ||
-         reason == Reason::kMaintenance;
+         reason == Reason::kMaintenance || reason == Reason::kPreempted;
 }
 
 }  // namespace

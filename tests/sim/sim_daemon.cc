@@ -107,10 +107,11 @@ struct SimDaemon::Process {
               ctx.checker.OnDemoted(index, reason, zk.negotiated_timeout() / 2,
                                     metrics.hook_over_budget.Value({}));
               daemon.Note(fmt::format("demoted ({})", ReasonName(reason)));
+              if (reason == Reason::kPreempted) daemon.last_preempted_ = ctx.clock.Now();
             }),
         board(InitialSnapshot(config), &ctx.clock),
-        recipe(Options(config, ctx, daemon.maintenance_since_, daemon.priority_), zk, ctx.clock,
-               observed, metrics) {
+        recipe(Options(config, ctx, daemon.maintenance_since_, daemon.priority_, daemon.preempt_),
+               zk, ctx.clock, observed, metrics) {
     hooks.SetPriority(daemon.priority_);
     hooks.SetStepAside([this](Reason reason) {
       recipe.Resign(
@@ -150,9 +151,12 @@ struct SimDaemon::Process {
 
   static RecipeOptions Options(
       const DaemonConfig& config, const SimContext& ctx,
-      std::optional<std::chrono::system_clock::time_point> maintenance_since, int64_t priority) {
+      std::optional<std::chrono::system_clock::time_point> maintenance_since, int64_t priority,
+      bool preempt) {
     RecipeOptions options;
     options.identity.priority = priority;
+    options.preempt = preempt;
+    options.preempt_delay = config.preempt_delay;
     options.maintenance_since = maintenance_since;
     // The recipe aborts on a broken invariant of its own: say which seed
     // replays it, and what the world did, first.
@@ -194,7 +198,8 @@ SimDaemon::SimDaemon(int index, DaemonConfig config, SimContext context,
       ctx_(context),
       on_clean_exit_(std::move(on_clean_exit)),
       name_(fmt::format("d{}", index)),
-      priority_(config_.priority) {}
+      priority_(config_.priority),
+      preempt_(config_.preempt) {}
 
 SimDaemon::~SimDaemon() = default;
 
@@ -390,6 +395,15 @@ void SimDaemon::Reload(const std::string& address, int64_t priority) {
     process_->hooks.SetPriority(priority);
     process_->recipe.Reconfigure(address, {{"reload", address}}, priority,
                                  config_.recheck_interval);
+  });
+}
+
+void SimDaemon::SetPreempt(bool preempt) {
+  preempt_ = preempt;
+  if (!running()) return;
+  Post([this, preempt] {
+    Note(fmt::format("SIGHUP: preempt {}", preempt));
+    process_->recipe.SetPreemption(preempt, config_.preempt_delay);
   });
 }
 

@@ -36,6 +36,8 @@ struct DaemonConfig {
   bool health_gated = false;
   bool resign_on_start_failure = true;
   int64_t priority = 0;  // election.priority at the first start (Reload changes it)
+  bool preempt = false;  // election.preempt at the first start (SetPreempt changes it)
+  std::chrono::milliseconds preempt_delay{10'000};
 };
 
 // One zkelect process in the simulation: the real Recipe, the real
@@ -99,8 +101,13 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   void Reload(const std::string& address, int64_t priority);
   // election.priority as the configuration file says now.
   int64_t priority() const { return priority_; }
+  // SIGHUP with election.preempt turned on or off (the file's, like Reload).
+  void SetPreempt(bool preempt);
+  bool preempt() const { return preempt_; }
   // Called after the recipe elected this daemon (before its start hook).
   void SetElectedObserver(std::function<void(int)> observer) { on_elected_ = std::move(observer); }
+  // When this daemon last handed over by preemption (its demotion).
+  Clock::TimePoint last_preempted() const { return last_preempted_; }
 
   bool running() const { return process_ != nullptr && !exiting_; }
   bool down() const { return process_ == nullptr; }
@@ -140,7 +147,9 @@ class SimDaemon final : public TaskPoster, public HookObserver {
   const std::function<void(const CleanExit&)> on_clean_exit_;
   const std::string name_;
   int64_t priority_;
+  bool preempt_;
   std::function<void(int)> on_elected_;
+  Clock::TimePoint last_preempted_{};
 
   std::unique_ptr<Process> process_;
   uint64_t incarnation_ = 0;

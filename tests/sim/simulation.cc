@@ -38,6 +38,10 @@ Simulation::Simulation(SimOptions options)
       [this](const std::string& path) { return ensemble_->model().tree().Find(path) != nullptr; });
   const SimContext context{options_.seed, clock_,     queue_,    random_,
                            trace_,        *ensemble_, *checker_, options_.recipe_invariants};
+  preempt_run_ = random_.Below(2) == 0;
+  preempt_delay_ = milliseconds(100 * random_.Between(0, 30));
+  elected_at_.assign(static_cast<size_t>(options_.daemons), Clock::TimePoint{});
+  preempt_on_at_.assign(static_cast<size_t>(options_.daemons), Clock::TimePoint{});
   for (int i = 0; i < options_.daemons; ++i) {
     daemons_.push_back(std::make_unique<SimDaemon>(
         i, DrawConfig(i), context,
@@ -69,6 +73,8 @@ DaemonConfig Simulation::DrawConfig(int index) {
   config.health_gated = random_.Chance(300'000);
   config.resign_on_start_failure = random_.Chance(800'000);
   config.priority = DrawPriority();
+  config.preempt = preempt_run_;
+  config.preempt_delay = preempt_delay_;
   return config;
 }
 
@@ -87,9 +93,11 @@ milliseconds Simulation::LongestTimeout() const {
 }
 
 SimResult Simulation::Run() {
-  Note(fmt::format("seed {}: {} daemons, tickTime {} ms, longest session timeout {} ms",
+  Note(fmt::format("seed {}: {} daemons, tickTime {} ms, longest session timeout {} ms, {}",
                    options_.seed, daemons_.size(), ensemble_->options().tick.count(),
-                   LongestTimeout().count()));
+                   LongestTimeout().count(),
+                   preempt_run_ ? fmt::format("preemption after {} ms", preempt_delay_.count())
+                                : std::string("no preemption")));
   for (size_t i = 0; i < daemons_.size(); ++i) {
     queue_.After(random_.Between(milliseconds(0), milliseconds(200)),
                  [this, i] { daemons_[i]->Start(); });
@@ -165,6 +173,10 @@ void Simulation::HealEverything() {
   for (size_t i = 0; i < daemons_.size(); ++i) {
     SimDaemon& daemon = *daemons_[i];
     daemon.SetHealth(true);
+    if (preempt_run_ && !daemon.preempt()) {
+      daemon.SetPreempt(true);
+      preempt_on_at_[i] = clock_.Now();
+    }
     if (daemon.in_maintenance()) daemon.Join();  // ends maintenance, running or not
     if (daemon.down()) {
       daemon.Start();
@@ -206,7 +218,7 @@ void Simulation::AwaitHealed(uint64_t phase) {
   queue_.After(deadline, [this, phase] { CheckLeader(phase); });
 }
 
-void Simulation::CheckLeader(uint64_t phase) {
+void Simulation::CheckLeader(uint64_t phase, bool retried) {
   if (phase != phase_) return;
   bool leader = std::any_of(daemons_.begin(), daemons_.end(),
                             [](const auto& daemon) { return daemon->LeadsNow(); });
@@ -224,6 +236,20 @@ void Simulation::CheckLeader(uint64_t phase) {
     const int64_t owner = ensemble_->model().OwnerOf(std::string(kElection) + "/" + first);
     if (lowest_seq >= 0 && owner != 0 && ensemble_->OwnerOf(owner) < 0) leader = true;
   }
+  // A preemption is a voluntary handoff like a resign: the leader it
+  // starts is due as after any change (the stop hook, then the election).
+  Clock::TimePoint preempted{};
+  Clock::Duration busy{0};
+  for (const auto& daemon : daemons_) {
+    preempted = std::max(preempted, daemon->last_preempted());
+    busy = std::max(busy, daemon->hooks().Busy());
+  }
+  if (!leader && !retried && preempted > quiet_since_) {
+    Note("a preemption's handoff is under way");
+    queue_.At(std::max(clock_.Now(), preempted + LongestTimeout() + seconds(2) + busy),
+              [this, phase] { CheckLeader(phase, true); });
+    return;
+  }
   if (!leader) {
     std::string states;
     for (const auto& daemon : daemons_) states += "; " + daemon->Describe();
@@ -232,9 +258,94 @@ void Simulation::CheckLeader(uint64_t phase) {
     return;
   }
   Note("a leader exists");
+  if (preempt_run_) {
+    CheckPreferred(phase, 0);
+  } else {
+    NextFaultPhaseLater(phase);
+  }
+}
+
+void Simulation::NextFaultPhaseLater(uint64_t phase) {
   queue_.After(random_.Between(milliseconds(500), milliseconds(3000)), [this, phase] {
     if (phase == phase_) BeginFaultPhase();
   });
+}
+
+void Simulation::CheckPreferred(uint64_t phase, int attempt) {
+  constexpr int kMaxAttempts = 30;
+  if (phase != phase_) return;
+  const Clock::TimePoint now = clock_.Now();
+  const ZkModel& model = ensemble_->model();
+  struct Candidate {
+    std::string node;
+    int owner;
+    Rank rank;
+  };
+  std::vector<Candidate> line;
+  if (const auto children = model.tree().Children(kElection)) {
+    for (const std::string& child : *children) {
+      const std::string path = std::string(kElection) + "/" + child;
+      const Znode* node = model.tree().Find(path);
+      if (node == nullptr) continue;
+      line.push_back(Candidate{child, ensemble_->OwnerOf(node->ephemeral_owner), RankOf(node->data)});
+    }
+  }
+  std::sort(line.begin(), line.end(), [](const Candidate& a, const Candidate& b) {
+    return a.node.substr(a.node.size() - 10) < b.node.substr(b.node.size() - 10);
+  });
+  const auto again = [&](Clock::TimePoint at) {
+    if (attempt >= kMaxAttempts) {
+      NextFaultPhaseLater(phase);
+      return;
+    }
+    queue_.At(std::max(at, now + milliseconds(100)),
+              [this, phase, attempt] { CheckPreferred(phase, attempt + 1); });
+  };
+  // A foreign node first in line leads by its own rules and never yields.
+  if (line.empty() || line.front().owner < 0) {
+    NextFaultPhaseLater(phase);
+    return;
+  }
+  const size_t l = static_cast<size_t>(line.front().owner);
+  const SimDaemon& leader = *daemons_[l];
+  if (!leader.LeadsNow()) {
+    again(now + seconds(1));  // a handoff (or a yield) under way
+    return;
+  }
+  // Whom a handoff would elect: the first after the leader that does not
+  // yield or has the highest priority of all (rule 13's yields).
+  int64_t highest = leader.priority();
+  for (const Candidate& c : line) highest = std::max(highest, c.rank.priority);
+  const Candidate* successor = nullptr;
+  for (size_t i = 1; i < line.size() && successor == nullptr; ++i) {
+    if (!line[i].rank.yields || line[i].rank.priority == highest) successor = &line[i];
+  }
+  if (successor == nullptr || successor->rank.priority <= leader.priority()) {
+    Note(fmt::format("invariant 10: d{} (priority {}) is the preferred leader", l,
+                     leader.priority()));
+    NextFaultPhaseLater(phase);
+    return;
+  }
+  const std::string path = std::string(kElection) + "/" + successor->node;
+  const Clock::TimePoint created = created_at_.contains(path) ? created_at_[path] : now;
+  const Clock::TimePoint written = written_at_.contains(path) ? written_at_[path] : now;
+  Clock::TimePoint since = std::max({elected_at_[l], preempt_on_at_[l], created});
+  Clock::TimePoint due = since + preempt_delay_;
+  // A priority set after the leader saw the node shows at its next re-check.
+  if (written > since) due = std::max(due, written + leader.config().recheck_interval);
+  Clock::Duration busy{0};
+  for (const auto& daemon : daemons_) busy = std::max(busy, daemon->hooks().Busy());
+  const Clock::TimePoint deadline = due + seconds(1) + busy;
+  if (now < deadline) {
+    again(deadline);
+    return;
+  }
+  checker_->Fail(10, fmt::format("d{} (priority {}) still leads {} ms after d{}'s node {} of "
+                                 "priority {} (the one a handoff would elect) was due to take "
+                                 "over by preemption (delay {} ms)",
+                                 l, leader.priority(), Ms(now - due), successor->owner,
+                                 ShortName(path), successor->rank.priority,
+                                 preempt_delay_.count()));
 }
 
 // ---------------------------------------------------------------------------
@@ -287,6 +398,13 @@ void Simulation::ProcessFault(int index) {
       return;
     }
     case 6: {
+      if (preempt_run_ && random_.Below(3) == 0) {
+        const bool on = !daemon.preempt();
+        Note(fmt::format("fault: reload d{} with preempt {}", index, on));
+        daemon.SetPreempt(on);
+        if (on) preempt_on_at_[static_cast<size_t>(index)] = clock_.Now();
+        return;
+      }
       const std::string address = fmt::format("10.0.0.{}:8080", random_.Below(250));
       const int64_t priority = random_.Below(2) == 0 ? daemon.priority() : DrawPriority();
       Note(fmt::format("fault: reload d{} with address {}, priority {}", index, address, priority));
@@ -504,11 +622,14 @@ void Simulation::OnNodeRemoved(const std::string& path, const Znode& node, int64
                      kHow[static_cast<int>(how)]));
   }
   written_at_.erase(path);
+  created_at_.erase(path);
   checker_->OnNodeRemoved(path, node, owner, by_daemon, how);
 }
 
 void Simulation::OnNodeWritten(const std::string& path) {
-  if (path.starts_with(std::string(kElection) + "/")) written_at_[path] = clock_.Now();
+  if (!path.starts_with(std::string(kElection) + "/")) return;
+  written_at_[path] = clock_.Now();
+  created_at_.try_emplace(path, clock_.Now());
 }
 
 // Rule 13 without preemption: the node about to lead reads every other
@@ -521,6 +642,7 @@ void Simulation::OnElected(int daemon) {
   constexpr Clock::Duration kSettled = seconds(1);
   constexpr Clock::Duration kSeen = milliseconds(500);
   const Clock::TimePoint now = clock_.Now();
+  elected_at_[static_cast<size_t>(daemon)] = now;
   if (!quiet_ || now < quiet_since_ + kSettled) return;
   const int64_t priority = daemons_[static_cast<size_t>(daemon)]->priority();
   const ZkModel& model = ensemble_->model();

@@ -78,7 +78,7 @@ class Simulation final : public Ensemble::NodeObserver {
   void InjectFault();
   void HealEverything();
   void AwaitHealed(uint64_t phase);
-  void CheckLeader(uint64_t phase);
+  void CheckLeader(uint64_t phase, bool retried = false);
 
   // Faults.
   void ProcessFault(int index);
@@ -94,6 +94,13 @@ class Simulation final : public Ensemble::NodeObserver {
   // node and data were at the quorum well before it.
   void OnElected(int daemon);
   int64_t DrawPriority();
+  // Invariant 10 (rule 13 with preemption, in runs where every daemon has
+  // it on): with no fault, once the leader has seen a candidate that a
+  // handoff would elect, of higher priority, for election.preempt_delay, it
+  // hands over within a second more (plus a re-check interval when that
+  // candidate's priority came by a reload). Then the next fault phase.
+  void CheckPreferred(uint64_t phase, int attempt);
+  void NextFaultPhaseLater(uint64_t phase);
 
   // Invariant 6.
   void OnCleanExit(const SimDaemon::CleanExit& exit);
@@ -115,6 +122,13 @@ class Simulation final : public Ensemble::NodeObserver {
   Clock::TimePoint quiet_since_{};
   // When each node under the election path was created or last set.
   std::map<std::string, Clock::TimePoint> written_at_;
+  std::map<std::string, Clock::TimePoint> created_at_;
+  // Preemption for the whole run (half the seeds), with one delay.
+  bool preempt_run_ = false;
+  std::chrono::milliseconds preempt_delay_{0};
+  // Per daemon: its last election, and when preemption was last turned on.
+  std::vector<Clock::TimePoint> elected_at_;
+  std::vector<Clock::TimePoint> preempt_on_at_;
   uint64_t faults_ = 0;
   uint64_t foreign_count_ = 0;
   // Per daemon: when it could not reach the quorum (network partition,

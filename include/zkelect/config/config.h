@@ -35,6 +35,10 @@ struct ElectionConfig {
   // Design §3 rule 13: among the live candidates the highest leads; a
   // lower-priority node first in line yields its place. 0 to 1000000.
   int64_t priority = 0;
+  // Rule 13 with preemption: a leader hands over to a higher-priority
+  // candidate registered for preempt_delay (0 to 1h).
+  bool preempt = false;
+  std::chrono::milliseconds preempt_delay{10'000};
 
   friend bool operator==(const ElectionConfig&, const ElectionConfig&) = default;
 };

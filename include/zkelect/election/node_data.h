@@ -24,4 +24,15 @@ std::string EncodeNodeData(const NodeIdentity& identity);
 // and stack for any input.
 NodeIdentity DecodeNodeData(std::string_view data);
 
+// Rule 13's view of a candidate: its priority, and whether it yields its
+// place to a higher one. Only a zkelect node that publishes a priority in
+// range yields; every other node (a Curator peer, foreign or unreadable data)
+// counts as priority 0 and never yields. Same bounds as DecodeNodeData().
+struct Rank {
+  int64_t priority = 0;
+  bool yields = false;
+  bool operator==(const Rank&) const = default;
+};
+Rank RankOf(std::string_view data);
+
 }  // namespace zkelect

@@ -13,6 +13,7 @@
 
 #include "zkelect/common/clock.h"
 #include "zkelect/election/election_control.h"
+#include "zkelect/election/node_data.h"
 #include "zkelect/election/snapshot.h"
 #include "zkelect/zk/zk_client.h"
 
@@ -29,6 +30,11 @@ struct RecipeOptions {
   bool campaign = true;       // false: observer
   bool health_gated = false;  // true: stay out until SetHealth(true)
   std::chrono::milliseconds recheck_interval{30'000};
+  // Rule 13 with preemption: a leader hands over (reason kPreempted) once
+  // the candidate a handoff would elect has a higher priority than ours and
+  // has been registered for `preempt_delay`.
+  bool preempt = false;
+  std::chrono::milliseconds preempt_delay{10'000};
   std::string servers;  // for reporting only
   // Set: start in maintenance since then (persisted by an earlier run): the
   // node never registers until SetMaintenance(false). Ignored by observers.
@@ -124,6 +130,11 @@ class Recipe final : public ZkEventSink {
   void Reconfigure(std::string address, std::map<std::string, std::string> meta, int64_t priority,
                    std::chrono::milliseconds recheck_interval);
 
+  // A live reload of election.preempt and election.preempt_delay. A leader
+  // that turns preemption on starts watching the candidates; a candidate
+  // already seen keeps the time it was first seen.
+  void SetPreemption(bool preempt, std::chrono::milliseconds delay);
+
   // Leaves for good: demote if leading, delete our node once the stop hook
   // ended, close the session (kYieldAfterDelete after the delete), then run
   // `done`. While disconnected it waits for the library's word: a reconnect
@@ -217,6 +228,7 @@ class Recipe final : public ZkEventSink {
   //  - intent kObserve exactly when options_.campaign is false (until shutdown).
   //  - claim_ only while registered and not leading; a yield of our place
   //    (rule 13) is a delete of ours, so only with leadership kNone.
+  //  - ranks_ and preempt_at_ only while leading with options_.preempt.
 
   // One step of the loop: every entry point (public call, ZooKeeper reply or
   // event, stop continuation) opens one. When the outermost step ends,
@@ -252,6 +264,10 @@ class Recipe final : public ZkEventSink {
   void OnConnected();
   void Heard(Clock::TimePoint sent);
   bool Fenced() const;
+  // Rule 8: silent for a whole timeout, the server has expired us; drops the
+  // session (and returns true) unless a stop runs (rule 12: the close would
+  // delete our node) or we are on the way out.
+  bool AssumeExpired();
   std::chrono::milliseconds SessionTimeout() const;
 
   // Candidacy.
@@ -290,7 +306,8 @@ class Recipe final : public ZkEventSink {
   // Rule 13: first in line and not leading, we read the other candidates'
   // data (no watch) before claiming; only this node does (no herd).
   void ReadPeers(uint64_t seq);
-  void OnPeerData(uint64_t seq, ZkCode code, const std::string& data);
+  void OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint sent, ZkCode code,
+                  const std::string& data);
   // Claims (BecomeLeader) once our node's read and every peer's read of
   // listing `claim_->seq` are in, or yields our place to a candidate of
   // higher priority: deletes our node, and Advance() rejoins at the back.
@@ -300,6 +317,23 @@ class Recipe final : public ZkEventSink {
   void ReadLeader(uint64_t seq, const std::string& node);
   void OnLeaderData(uint64_t seq, const std::string& node, ZkCode code, const std::string& data,
                     const NodeStat& stat);
+  // Rule 13 with preemption, on the leader only: the listing (under a
+  // children watch) tells who joined or left; a node not yet ranked is read
+  // once (no watch), and the re-check reads them all again (a priority
+  // changed by a reload). Followers read nothing more (no herd).
+  void RankPeers();
+  void ReadRank(const std::string& node);
+  void OnRankData(uint64_t term, const std::string& node, Clock::TimePoint sent, ZkCode code,
+                  const std::string& data);
+  // Whom a handoff of ours would elect: the first in line (after us) that
+  // does not yield, or that has the highest priority of all (ours
+  // included, since we rejoin at the back). nullopt while a rank is unknown.
+  std::optional<std::string> Successor() const;
+  // Hands over (Resign with reason kPreempted) when the successor outranks
+  // us and has been registered for the delay, confirmed by reads sent after
+  // the delay ended; otherwise sets preempt_at_ to when to look again.
+  void ConsiderPreemption();
+  void StopRanking();
   // Watches our predecessor (rule 5) with a data watch.
   void WatchPredecessor(const std::string& node);
   // A watched read failed with `code`, other than NoNode: a node we may not
@@ -400,14 +434,29 @@ class Recipe final : public ZkEventSink {
   // Rule 13: the claim under way, for the listing `seq`: our node's read
   // (its stat once confirmed), the peers' reads still out, and the
   // highest-priority peer above ours seen so far.
+  struct PeerRank {
+    Rank rank;
+    std::string id;  // for the log line
+    // Send time of the read that gave `rank`; nullopt before the first answer.
+    std::optional<Clock::TimePoint> read_sent;
+    Clock::TimePoint seen{};  // first listed while we lead (or claim)
+    std::chrono::system_clock::time_point seen_wall{};  // the same, for /status
+    int pending = 0;          // reads in flight
+  };
   struct Claim {
     uint64_t seq = 0;
     std::optional<NodeStat> own;
     size_t peers_pending = 0;
     bool peer_failed = false;  // a read neither answered nor NoNode/NoAuth: retry
     std::optional<NodeIdentity> outranked_by;
+    std::map<std::string, PeerRank> ranks;  // what the reads said, kept if we lead
   };
   std::optional<Claim> claim_;
+
+  // Rule 13 with preemption, while we lead: every other candidate's rank.
+  std::map<std::string, PeerRank> ranks_;
+  // When ConsiderPreemption() looks again (the successor's delay ends).
+  std::optional<Clock::TimePoint> preempt_at_;
 
   // Leadership: the term counts our claims; a stop continuation of another
   // term is stale.

@@ -31,6 +31,7 @@ enum class Reason {
   kJoined,
   kHoldOver,
   kMaintenance,  // withdrawn by POST /withdraw (also a stop hook's reason)
+  kPreempted,    // handed over to a candidate of higher priority (rule 13; a stop hook's reason)
 };
 
 std::string_view RoleName(Role role);

@@ -100,6 +100,22 @@ struct Snapshot {
   Role role = Role::kStarting;
   bool campaign = true;
   int64_t priority = 0;  // this node's election.priority (as last reloaded)
+  // election.preempt and its delay; while we lead and a handoff is waiting
+  // for the delay, whom it would elect and when.
+  struct Preemption {
+    bool enabled = false;
+    std::chrono::milliseconds delay{0};
+    struct Pending {
+      std::string node;
+      std::string id;
+      int64_t priority = 0;
+      std::chrono::system_clock::time_point due;
+      bool operator==(const Pending&) const = default;
+    };
+    std::optional<Pending> pending;
+    bool operator==(const Preemption&) const = default;
+  };
+  Preemption preempt;
   SessionView session;
   std::string election_path;
   std::optional<std::string> own_node;

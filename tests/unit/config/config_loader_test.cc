@@ -126,6 +126,8 @@ const std::vector<std::string> kAllKeys = {
     "election.campaign",
     "election.recheck_interval",
     "election.priority",
+    "election.preempt",
+    "election.preempt_delay",
     "http.listen",
     "http.socket_mode",
     "http.allowed_hosts",
@@ -280,6 +282,8 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
       {"election.campaign", "false"},
       {"election.recheck_interval", "1s"},
       {"election.priority", "1000000"},
+      {"election.preempt", "true"},
+      {"election.preempt_delay", "0s"},
       {"http.listen", "localhost:8080"},
       {"http.socket_mode", "0600"},
       {"http.allowed_hosts", " a.example.com , B.example.com "},
@@ -322,6 +326,8 @@ TEST(ConfigLoaderTest, ReadsEveryKeyFromFlagsAndFromTheEnvironment) {
     EXPECT_FALSE(config->election.campaign);
     EXPECT_EQ(config->election.recheck_interval, milliseconds(1'000));
     EXPECT_EQ(config->election.priority, 1'000'000);
+    EXPECT_TRUE(config->election.preempt);
+    EXPECT_EQ(config->election.preempt_delay, milliseconds(0));
     EXPECT_EQ(config->hooks.on_start, (std::vector<std::string>{"/bin/start", "a b"}));
     EXPECT_EQ(config->hooks.on_stop, (std::vector<std::string>{"/bin/stop", "now"}));
     EXPECT_TRUE(config->hooks.on_change.empty());
@@ -661,6 +667,11 @@ TEST(ConfigLoaderTest, RejectsBadValuesOfEveryKey) {
       {"election.priority", "1000001", "expected an integer from 0 to 1000000"},
       {"election.priority", "high", "expected an integer from 0 to 1000000"},
       {"election.priority", "", "expected an integer from 0 to 1000000"},
+      {"election.preempt", "yes", "expected true or false"},
+      {"election.preempt", "", "expected true or false"},
+      {"election.preempt_delay", "61m", "expected a duration from 0s to 1h"},
+      {"election.preempt_delay", "-1s", "expected a duration like 250ms, 6s or 1m30s"},
+      {"election.preempt_delay", "soon", "expected a duration like 250ms, 6s or 1m30s"},
       {"http.listen", "",
        "expected host:port with host an IPv4 address, [IPv6 address] or "
        "localhost and port 0-65535, like 127.0.0.1:4040"},

@@ -39,6 +39,8 @@ class RecipeTest : public ::testing::Test {
     options.recheck_interval = std::chrono::seconds(30);
     options.servers = "fake:2181";
     options.maintenance_since = start_in_maintenance_;
+    options.preempt = preempt_;
+    options.preempt_delay = std::chrono::seconds(2);
     recipe_ = std::make_unique<Recipe>(options, zk_, clock_, listener_, metrics_);
   }
 
@@ -85,8 +87,10 @@ class RecipeTest : public ::testing::Test {
   RecordingRoleListener listener_;
   Metrics metrics_;
   std::unique_ptr<Recipe> recipe_;
-  // Set before Make(): our election.priority.
+  // Set before Make(): our election.priority, and election.preempt (with a
+  // preempt_delay of 2s).
   int64_t priority_ = 0;
+  bool preempt_ = false;
   // Set before Make(): the state a state_dir carried across a restart.
   std::optional<std::chrono::system_clock::time_point> start_in_maintenance_;
 };
@@ -1197,23 +1201,29 @@ TEST_F(RecipeTest, ListenerLearnsTheLeaseBeforeTheStartAndAsItMoves) {
 // of our node sent then let it claim while the delete of the old node was in
 // flight, and the invariant check aborted the daemon. The claim now waits
 // for that delete.
-TEST_F(RecipeTest, NoClaimWhileTheDeleteOfANodeOfASessionGivenUpIsInFlight) {
+// Rule 8 and rule 12 together: a session given up (silent for a whole
+// timeout) is closed only once the stop hook ended, since the server may
+// still hold it and the close would delete our node; the next session
+// deletes that node before it claims.
+TEST_F(RecipeTest, ASessionIsGivenUpOnlyOnceTheStopEndedAndItsNodeDeletedBeforeAClaim) {
   zk_.set_negotiated_timeout(milliseconds(6000));
   listener_.set_hold_stops(true);
   StartAndSettle();
   const std::string old_node = OwnPath();
   zk_.GoSilent();
-  Advance(milliseconds(6500));  // fenced (stop pending), then the session given up
+  Advance(milliseconds(6500));  // fenced (stop pending): the session waits for the stop
   ASSERT_TRUE(listener_.stop_pending());
-  zk_.Speak();
-  Settle();  // the new session joins behind the old node, which lives on
-  ASSERT_TRUE(zk_.NodeExists(old_node));
-  zk_.ExpireOrphans();  // the server expires the old session
+  EXPECT_EQ(zk_.opens(), 1) << "gave the session up (closing it) while the stop hook ran";
   listener_.FinishStop();
+  Settle();  // the session given up
+  EXPECT_EQ(zk_.opens(), 2);
+  EXPECT_TRUE(zk_.NodeExists(old_node)) << "the close of a silent session never reached the server";
+  zk_.Speak();
   Settle();
   Advance(milliseconds(200));
+  EXPECT_FALSE(zk_.NodeExists(old_node)) << "the new session did not delete its old node";
   EXPECT_TRUE(recipe_->leading()) << "the claim waits for the delete, then comes";
-  EXPECT_FALSE(zk_.NodeExists(old_node));
+  EXPECT_EQ(listener_.elected.size(), 2u);
 }
 
 // ---------------------------------------------------------------------------
@@ -1675,6 +1685,176 @@ TEST_F(RecipeTest, Rule13_ReloadPublishesThePriorityWithoutARoleChange) {
   EXPECT_EQ(Snap().leader->identity.priority, 7);
   EXPECT_TRUE(recipe_->leading());
   EXPECT_TRUE(listener_.demoted.empty());
+}
+
+// ---------------------------------------------------------------------------
+// Rule 13 with preemption (election.preempt, preempt_delay 2s here)
+
+TEST_F(RecipeTest, Rule13_PreemptionHandsOverByAnOrderedHandoffOnceTheDelayIsOver) {
+  preempt_ = true;
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  const std::string own = OwnPath();
+  const std::string high = AddPeer("high", 0x78, 10);
+  Advance(milliseconds(1900));
+  EXPECT_TRUE(recipe_->leading()) << "handed over before the delay ended";
+  ASSERT_TRUE(Snap().preempt.pending.has_value());
+  EXPECT_EQ(Snap().preempt.pending->id, "high");
+  EXPECT_EQ(Snap().preempt.pending->priority, 10);
+  listener_.set_hold_stops(true);
+  Advance(milliseconds(300));
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kPreempted);
+  EXPECT_TRUE(zk_.NodeExists(own)) << "deleted our node while the stop hook ran (rule 12)";
+  listener_.FinishStop();
+  Settle();
+  EXPECT_FALSE(zk_.NodeExists(own));
+  Advance(milliseconds(200));  // the rejoin waits kYieldAfterDelete
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_EQ(Snap().candidates, (std::vector<std::string>{Name(high), *Snap().own_node}));
+  EXPECT_EQ(Snap().role, Role::kFollower);
+  EXPECT_FALSE(Snap().preempt.pending.has_value());
+  const auto transitions = Snap().recent_transitions;
+  EXPECT_TRUE(std::any_of(transitions.begin(), transitions.end(), [](const TransitionView& t) {
+    return t.from == Role::kLeader && t.reason == Reason::kPreempted;
+  }));
+}
+
+// A candidate that leaves within the delay (unhealthy, maintenance, a
+// restart) comes back as a new node: the delay starts over.
+TEST_F(RecipeTest, Rule13_ACandidateThatFlapsWithinTheDelayCausesNoHandoff) {
+  preempt_ = true;
+  StartAndSettle();
+  const std::string first = AddPeer("high", 0x78, 10);
+  Advance(milliseconds(1500));
+  zk_.ExternalDelete(first);
+  Settle();
+  AddPeer("high", 0x79, 10);
+  Advance(milliseconds(1500));
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_TRUE(listener_.demoted.empty());
+  Advance(milliseconds(700));
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kPreempted);
+}
+
+// Handing over would elect a Curator peer (or any node that never yields)
+// standing between us and the preferred node: no handoff.
+TEST_F(RecipeTest, Rule13_NoPreemptionWhenANodeThatNeverYieldsWouldLead) {
+  preempt_ = true;
+  StartAndSettle();
+  zk_.ExternalCreate(std::string(kPath) + "/" + CandidatePrefix(NewUuid()), "10.0.0.9:8080", 0x55,
+                     true);
+  AddPeer("high", 0x78, 10);
+  Advance(std::chrono::seconds(5));
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_TRUE(listener_.demoted.empty());
+  EXPECT_FALSE(Snap().preempt.pending.has_value());
+}
+
+// Lower-priority zkelect nodes in between yield in turn, so the handoff goes
+// ahead; the candidate counted is the highest one.
+TEST_F(RecipeTest, Rule13_PreemptionLooksPastNodesThatWillYield) {
+  preempt_ = true;
+  priority_ = 1;
+  StartAndSettle();
+  AddPeer("zero", 0x77, 0);
+  AddPeer("five", 0x78, 5);
+  AddPeer("nine", 0x79, 9);
+  Advance(milliseconds(1900));
+  ASSERT_TRUE(Snap().preempt.pending.has_value());
+  EXPECT_EQ(Snap().preempt.pending->id, "nine");
+  Advance(milliseconds(300));
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kPreempted);
+}
+
+// The decision rests on reads sent after the delay: a priority lowered
+// meanwhile (by a reload) keeps the leader.
+TEST_F(RecipeTest, Rule13_APriorityLoweredWithinTheDelayIsReadBeforeHandingOver) {
+  preempt_ = true;
+  StartAndSettle();
+  const std::string high = AddPeer("high", 0x78, 10);
+  Advance(milliseconds(1500));
+  zk_.ExternalSetData(high, EncodeNodeData(NodeIdentity{"high", "", {}, 0}));
+  Advance(milliseconds(2000));
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_TRUE(listener_.demoted.empty());
+}
+
+// A follower's priority raised by a reload shows at the leader's next
+// re-check (the children do not change).
+TEST_F(RecipeTest, Rule13_APriorityRaisedByReloadCountsFromTheNextRecheck) {
+  preempt_ = true;
+  StartAndSettle();
+  const std::string peer = AddPeer("peer", 0x78, 0);
+  Settle();
+  zk_.ExternalSetData(peer, EncodeNodeData(NodeIdentity{"peer", "", {}, 10}));
+  Advance(std::chrono::seconds(25));
+  EXPECT_TRUE(recipe_->leading());
+  Advance(std::chrono::seconds(6));  // the re-check at 30s reads it again
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kPreempted);
+}
+
+TEST_F(RecipeTest, Rule13_PreemptionTurnedOnByReloadCountsTheDelayFromThen) {
+  StartAndSettle();
+  AddPeer("high", 0x78, 10);
+  Advance(std::chrono::seconds(5));
+  EXPECT_TRUE(listener_.demoted.empty());
+  recipe_->SetPreemption(true, std::chrono::seconds(2));
+  Settle();
+  Advance(milliseconds(1900));
+  EXPECT_TRUE(listener_.demoted.empty());
+  Advance(milliseconds(300));
+  ASSERT_EQ(listener_.demoted.size(), 1u);
+  EXPECT_EQ(listener_.demoted[0], Reason::kPreempted);
+  EXPECT_TRUE(Snap().preempt.enabled);
+}
+
+TEST_F(RecipeTest, Rule13_PreemptionTurnedOffByReloadKeepsTheLeader) {
+  preempt_ = true;
+  StartAndSettle();
+  AddPeer("high", 0x78, 10);
+  Advance(milliseconds(1000));
+  recipe_->SetPreemption(false, std::chrono::seconds(2));
+  Advance(std::chrono::seconds(5));
+  EXPECT_TRUE(recipe_->leading());
+  EXPECT_TRUE(listener_.demoted.empty());
+  EXPECT_FALSE(Snap().preempt.pending.has_value());
+}
+
+// Herd-free: with preemption a join costs the leader one listing (its
+// children watch) and one read of the new node, and a follower nothing.
+TEST_F(RecipeTest, Rule13_WithPreemptionOnlyTheLeaderReadsAJoiningNode) {
+  preempt_ = true;
+  MakeParents();
+  const std::string leader = AddPeer("leader");
+  StartAndSettle();  // a follower
+  int lists = zk_.requests("children");
+  int gets = zk_.requests("get");
+  AddPeer("joiner", 0x79, 10);
+  Settle();
+  EXPECT_EQ(zk_.requests("children"), lists) << "a follower listed on a join";
+  EXPECT_EQ(zk_.requests("get"), gets) << "a follower read a joining node";
+  zk_.ExternalDelete(leader);  // we are next in line: we read both, then yield to "joiner"
+  Settle();
+  EXPECT_FALSE(recipe_->leading());
+}
+
+TEST_F(RecipeTest, Rule13_WithPreemptionAJoinCostsTheLeaderOneListingAndOneRead) {
+  preempt_ = true;
+  StartAndSettle();
+  ASSERT_TRUE(recipe_->leading());
+  AddPeer("a", 0x78, 0);
+  Settle();
+  const int lists = zk_.requests("children");
+  const int gets = zk_.requests("get");
+  AddPeer("b", 0x79, 0);
+  Settle();
+  EXPECT_EQ(zk_.requests("children"), lists + 1);
+  // The joiner's data, and our own node (rule 4's check with every listing).
+  EXPECT_EQ(zk_.requests("get"), gets + 2);
 }
 
 }  // namespace

@@ -92,10 +92,24 @@ TEST(ApiJsonTest, StatusBodyShowsMaintenanceSinceWhen) {
             json::parse(R"({"active": true, "since": "2024-05-01T12:34:56.789Z"})"));
 }
 
+TEST(ApiJsonTest, StatusBodyShowsAPreemptionWaitingForItsDelay) {
+  Snapshot view = FollowerView();
+  view.preempt.enabled = true;
+  view.preempt.delay = std::chrono::seconds(10);
+  view.preempt.pending = Snapshot::Preemption::Pending{
+      "_c_0f6b-latch-0000000007", "node-b", 10,
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(1714566896789))};
+  const json body = json::parse(StatusBody(view, 9, "0.1.0"));
+  EXPECT_EQ(body["preempt"], json::parse(R"({"enabled": true, "delay_ms": 10000,
+    "pending": {"node": "_c_0f6b-latch-0000000007", "id": "node-b", "priority": 10,
+                "due": "2024-05-01T12:34:56.789Z"}})"));
+}
+
 TEST(ApiJsonTest, StatusBodyShowsTheWholeView) {
   const json body = json::parse(StatusBody(FollowerView(), 9, "0.1.0"));
   EXPECT_EQ(body, json::parse(R"({
     "id": "node-a", "role": "follower", "campaign": true, "priority": 0,
+    "preempt": {"enabled": false, "delay_ms": 0, "pending": null},
     "session": {"state": "connected", "id": "0x1000a3b2c0001", "negotiated_timeout_ms": 10000,
                 "servers": "zk1:2181,zk2:2181"},
     "election": {"path": "/zkelect/default", "own_node": "_c_1a2b-latch-0000000009",
