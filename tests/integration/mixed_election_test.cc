@@ -301,6 +301,17 @@ class MixedElectionTest : public ElectionFixture {
     return line;
   }
 
+  // Waits until the log holds `count` leaderships of `id`: a daemon answers
+  // /is-leader 200 a moment before its start hook writes its line.
+  ::testing::AssertionResult WaitForStarts(const std::string& id, int count) {
+    if (WaitUntil([&] { return log_.StartsOf(id, 0) >= count; }, kHandoff)) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << id << " has " << log_.StartsOf(id, 0)
+                                         << " leaderships in the log, want " << count << "\n"
+                                         << log_.Text();
+  }
+
   // Whether daemon i ever changed to the leader role, by its /status's
   // recent transitions.
   bool EverLedByStatus(size_t i) {
@@ -383,6 +394,7 @@ TEST_F(MixedElectionTest, ACuratorLeaderIsNotDisplacedAndOnItsExitTheHigherPrior
   const int64_t curator_left = MonotonicNowNs();
   ASSERT_TRUE(StopCurator());
   ASSERT_TRUE(WaitForZkelectLeader("high", kHandoff));
+  ASSERT_TRUE(WaitForStarts("high", 1));
   EXPECT_TRUE(WaitUntil(
       [&] {
         return daemon(0).log_text().find(
@@ -458,6 +470,7 @@ TEST_F(MixedElectionTest, OneLeaderAtEveryInstantWhileCuratorComesAndGoesAndZkel
     ASSERT_TRUE(WaitForZkelectLeader("high", kHandoff));
     EXPECT_EQ(log_.StartsOf("low", curator_left), 0) << "low ran its start hook\n" << log_.Text();
   }
+  ASSERT_TRUE(WaitForStarts("high", kRounds + 1));
   EXPECT_EQ(log_.StartsOf(kCuratorId, 0), kRounds + 1) << log_.Text();
   EXPECT_EQ(log_.StartsOf("low", 0), kRounds) << log_.Text();
   EXPECT_EQ(log_.StartsOf("high", 0), kRounds + 1) << log_.Text();
