@@ -3,9 +3,10 @@
 // support/curator_peer.h) and zkelect daemons with priorities in one
 // election, on a real ZooKeeper ensemble. Curator's node carries no priority:
 // it counts as 0, and Curator never yields, so a zkelect node of higher
-// priority never displaces it; once it leaves, the zkelect nodes' yields put
-// the highest priority first. Every participant appends its leaderships to
-// one log on CLOCK_MONOTONIC (the daemons through their start and stop hook,
+// priority never displaces it, and a preempting zkelect leader never hands
+// the lead over to it; once it leaves, the zkelect nodes' yields put the
+// highest priority first. Every participant appends its leaderships to one
+// log on CLOCK_MONOTONIC (the daemons through their start and stop hook,
 // Curator from its latch listener), and a sampler asks every daemon's
 // /is-leader all along: no two leaderships ever overlap, and no daemon
 // answers 200 while another participant leads.
@@ -474,6 +475,52 @@ TEST_F(MixedElectionTest, OneLeaderAtEveryInstantWhileCuratorComesAndGoesAndZkel
   EXPECT_EQ(log_.StartsOf(kCuratorId, 0), kRounds + 1) << log_.Text();
   EXPECT_EQ(log_.StartsOf("low", 0), kRounds) << log_.Text();
   EXPECT_EQ(log_.StartsOf("high", 0), kRounds + 1) << log_.Text();
+  ExpectOneLeaderAtEveryInstant(sampler);
+}
+
+// d) With preemption (election.preempt on every zkelect node, 1 s delay),
+// a zkelect leader of priority 0 does not hand over to the priority-10
+// candidate while a Curator peer stands between them in line: the handoff
+// would make the Curator peer leader, and it never yields (design §3 rule
+// 13), so the preferred node would still not lead and the application would
+// have paid a handoff for nothing. Checked for 6 s, six delays and as many
+// listings of every daemon. Once the Curator peer leaves, nothing stands in
+// between: the leader hands over (stop hook reason "preempted") and the
+// priority-10 node leads, in an ordered handoff.
+TEST_F(MixedElectionTest,
+       APreemptingLeaderDoesNotHandOverWhileACuratorPeerStandsBeforeTheBetterNode) {
+  const std::vector<std::string> preempt = {"--election.preempt=true",
+                                            "--election.preempt_delay=1s"};
+  ASSERT_TRUE(StartZkelect("low", 0, preempt));
+  ASSERT_TRUE(WaitForZkelectLeader("low", kHandoff));
+  ASSERT_TRUE(StartCurator());
+  ASSERT_TRUE(StartZkelect("high", 10, preempt));
+  IsLeaderSampler sampler(Ports());
+  ASSERT_EQ(Line(), "low curator-1 high");
+
+  std::string why;
+  const auto end = Clock::now() + seconds(6);
+  for (int checks = 0; checks < 100 && Clock::now() < end; ++checks) {
+    size_t leader = 0;
+    ASSERT_TRUE(ConsistentLeader(&leader, &why) && daemon(leader).id() == "low")
+        << "after " << checks << " checks: " << why << "\n"
+        << log_.Text();
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(Line(), "low curator-1 high");
+  EXPECT_EQ(log_.StartsOf(kCuratorId, 0), 0) << log_.Text();
+  EXPECT_EQ(log_.StartsOf("high", 0), 0) << log_.Text();
+
+  ASSERT_TRUE(StopCurator());
+  ASSERT_TRUE(WaitForZkelectLeader("high", kHandoff));
+  ASSERT_TRUE(WaitForStarts("high", 1));
+  std::string problems;
+  const std::vector<Leadership> leaderships = log_.Read(&problems);
+  ASSERT_EQ(leaderships.size(), 2u) << log_.Text();
+  EXPECT_EQ(leaderships[0].id, "low");
+  EXPECT_EQ(leaderships[0].stop_reason, "preempted") << log_.Text();
+  EXPECT_EQ(leaderships[1].id, "high");
+  EXPECT_TRUE(WaitUntil([&] { return Line() == "high low"; }, seconds(10))) << Line();
   ExpectOneLeaderAtEveryInstant(sampler);
 }
 
