@@ -42,6 +42,10 @@ test_packages=(
   # the client examples' tests (examples/): Go, Node.js and a JDK (javac, for
   # `java LeaderWorker.java`); Python 3 and curl are above
   golang-go nodejs default-jdk-headless
+  # Apache Curator (its LeaderLatch, with the JDK above to compile the peer)
+  # for the integration test of mixed elections, Curator and zkelect in one
+  # election (tests/integration/mixed_election_test.cc)
+  libcurator-recipes-java
   # the status page's browser test: headless Chromium driven by Selenium
   chromium chromium-driver python3-selenium
   # the container tests (label container): podman with runc (crun cannot run
