@@ -15,8 +15,11 @@ leads. Per round:
   between, the claim and the spawn of the hook);
 - spawn of the preferred daemon -> its start hook began.
 
-After each round the preferred daemon gets SIGTERM, a priority-0 node leads
-again (its start hook is awaited), and the next round begins.
+Each round starts its own --followers daemons (a fresh election under its
+own path), so that no round inherits another's state: a leader whose
+preemption bounced (the lead came back to it within a minute, as it would
+here when the preferred node is stopped) waits twice the delay the next
+time. After each round every daemon gets SIGTERM.
 
 Usage: bench/preempt [--rounds N] [--delay S] [--followers N] [--json FILE]
 """
@@ -60,16 +63,16 @@ class Stamps:
 class Joins:
     """The bench session's children watch: when each new node was seen."""
 
-    def __init__(self, zk):
+    def __init__(self, zk, path):
         self.lock = threading.Lock()
         self.seen = {}
-        self.zk = zk
-        zk.ensure_path(ELECTION)
+        self.zk, self.path = zk, path
+        zk.ensure_path(path)
         self.watch()
 
     def watch(self, event=None):
         now = time.monotonic_ns()
-        children = self.zk.get_children(ELECTION, watch=self.watch)
+        children = self.zk.get_children(self.path, watch=self.watch)
         with self.lock:
             for child in children:
                 self.seen.setdefault(child, now)
@@ -99,22 +102,24 @@ def main():
         ens.start()
         zk = KazooClient(hosts=ens.connect, timeout=10.0)
         zk.start(timeout=20)
-        joins = Joins(zk)
-
-        def daemon(ident, priority):
-            return bl.Zkelect(wd, ident, ens.connect, ELECTION, args.session_timeout,
+        def daemon(ident, priority, path):
+            return bl.Zkelect(wd, ident, ens.connect, path, args.session_timeout,
                               ["--election.priority", str(priority), "--election.preempt", "true",
                                "--election.preempt_delay", "%gs" % args.delay,
                                "--hooks.on_start", json.dumps([stamp, stamps.path, ident])])
 
-        for i in range(args.followers):
-            daemons.append(daemon("f%d" % i, 0).start())
-            daemons[-1].wait_ready(30)
-        stamps.next_of("f0", 30)
         results = []
         for k in range(args.rounds):
-            known = set(zk.get_children(ELECTION))
-            preferred = daemon("p%03d" % k, 10)
+            path = "%s/r%03d" % (ELECTION, k)
+            joins = Joins(zk, path)
+            daemons = []
+            for i in range(args.followers):
+                daemons.append(daemon("r%03d-f%d" % (k, i), 0, path).start())
+                daemons[-1].wait_ready(30)
+            stamps.next_of(daemons[0].ident, 30)
+            known = set(zk.get_children(path))
+            preferred = daemon("r%03d-p" % k, 10, path)
+            daemons.append(preferred)
             spawned = time.monotonic_ns()
             preferred.start()
             _, started = stamps.next_of(preferred.ident, 60)
@@ -128,9 +133,8 @@ def main():
             bl.log("round %d: node created -> start hook %.1f ms (%.1f ms beyond the delay);"
                    " spawn -> start %.1f ms" % (k, node_ms, results[-1]["beyond_delay_ms"],
                                                 results[-1]["spawn_to_start_ms"]))
-            preferred.proc.stop(signal.SIGTERM, timeout=20)
-            stamps.next_of(None, 30)  # a priority-0 node leads again
-            time.sleep(0.3)
+            bl.stop_all(*(d.proc for d in daemons if d.proc))
+            daemons = []
 
         def stat(key):
             values = sorted(r[key] for r in results)

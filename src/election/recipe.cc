@@ -929,13 +929,7 @@ void Recipe::OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint 
                                    DecodeNodeData(code == ZkCode::kOk ? data : node).id, sent,
                                    clock_.Now(), clock_.WallNow()};
   }
-  if (code == ZkCode::kOk) {
-    NodeIdentity peer = DecodeNodeData(data);
-    peer.priority = RankOf(data).priority;  // (the same as DecodeNodeData's)
-    const int64_t bar =
-        claim_->outranked_by ? claim_->outranked_by->priority : options_.identity.priority;
-    if (peer.priority > bar) claim_->outranked_by = std::move(peer);
-  } else if (code != ZkCode::kNoNode && code != ZkCode::kNoAuth) {
+  if (code != ZkCode::kOk && code != ZkCode::kNoNode && code != ZkCode::kNoAuth) {
     // Gone (NoNode) is no candidate; unreadable (NoAuth) is another client's
     // node, which counts as priority 0. Anything else: look again later.
     claim_->peer_failed = true;
@@ -959,21 +953,25 @@ void Recipe::ClaimOrYield() {
     RetryLater();
     return;
   }
-  if (claim.outranked_by) {
+  // Whom our yield would elect: the candidates ahead of it yield in turn,
+  // and a node that never yields (a Curator peer's) would lead and keep the
+  // lead, so we yield only when that node outranks us.
+  const std::optional<std::string> successor = Successor(claim.ranks);
+  if (successor && claim.ranks.at(*successor).rank.priority > options_.identity.priority) {
     // Rule 13: leadership moves only by the ordinary rules. We never claimed,
     // so no stop runs; the delete hands our place to the next in line, and
     // Advance() creates our node again at the back.
+    const PeerRank& to = claim.ranks.at(*successor);
     LogEvent(spdlog::level::info,
-             "priority: " + claim.outranked_by->id + " (priority " +
-                 std::to_string(claim.outranked_by->priority) + ") outranks us (priority " +
-                 std::to_string(options_.identity.priority) + "); yielding our place " +
-                 *own_node_ + " and rejoining at the back",
+             "priority: " + to.id + " (priority " + std::to_string(to.rank.priority) +
+                 ") outranks us (priority " + std::to_string(options_.identity.priority) +
+                 "); yielding our place " + *own_node_ + " and rejoining at the back",
              {{"event", std::string("priority_yield")},
-              {"to", claim.outranked_by->id},
-              {"to_priority", claim.outranked_by->priority},
+              {"to", to.id},
+              {"to_priority", to.rank.priority},
               {"priority", options_.identity.priority},
               {"node", *own_node_}});
-    Note("yield", claim.outranked_by->priority, options_.identity.priority);
+    Note("yield", to.rank.priority, options_.identity.priority);
     DeleteOwnNode();
     return;
   }
@@ -1035,15 +1033,15 @@ void Recipe::OnRankData(uint64_t term, const std::string& node, Clock::TimePoint
   ConsiderPreemption();
 }
 
-std::optional<std::string> Recipe::Successor() const {
+std::optional<std::string> Recipe::Successor(const std::map<std::string, PeerRank>& ranks) const {
   int64_t highest = options_.identity.priority;
-  for (const auto& [node, peer] : ranks_) {
+  for (const auto& [node, peer] : ranks) {
     if (!peer.read_sent) return std::nullopt;
     highest = std::max(highest, peer.rank.priority);
   }
   for (const std::string& node : candidates_) {
-    auto it = ranks_.find(node);
-    if (node == own_node_ || it == ranks_.end()) continue;  // (not listed: read NoNode)
+    auto it = ranks.find(node);
+    if (node == own_node_ || it == ranks.end()) continue;  // (not listed: read NoNode)
     if (!it->second.rank.yields || it->second.rank.priority == highest) return node;
   }
   return std::nullopt;
@@ -1052,7 +1050,7 @@ std::optional<std::string> Recipe::Successor() const {
 void Recipe::ConsiderPreemption() {
   preempt_at_.reset();
   if (leadership_ != Leadership::kLeading || !options_.preempt) return;
-  const std::optional<std::string> successor = Successor();
+  const std::optional<std::string> successor = Successor(ranks_);
   if (!successor) return;
   const PeerRank peer = ranks_.at(*successor);
   if (peer.rank.priority <= options_.identity.priority) return;
@@ -1523,7 +1521,7 @@ Snapshot Recipe::MakeSnapshot() const {
   s.preempt.delay = options_.preempt_delay;
   s.preempt.effective_delay = PreemptDelay();
   if (preempt_at_) {
-    if (const std::optional<std::string> successor = Successor()) {
+    if (const std::optional<std::string> successor = Successor(ranks_)) {
       const PeerRank& peer = ranks_.at(*successor);
       s.preempt.pending = Snapshot::Preemption::Pending{
           *successor, peer.id, peer.rank.priority, peer.seen_wall + PreemptDelay()};

@@ -633,9 +633,10 @@ void Simulation::OnNodeWritten(const std::string& path) {
 }
 
 // Rule 13 without preemption: the node about to lead reads every other
-// candidate's data after its listing and yields to a higher priority. A
-// node (or a priority) written after that listing was not seen, so only
-// nodes unchanged for kSeen count; and only with no fault since kSettled
+// candidate's data after its listing and yields when its yield would elect a
+// higher priority (never past a node that does not yield). A node (or a
+// priority) written after that listing was not seen, so the check runs only
+// when every node is unchanged for kSeen; and only with no fault since kSettled
 // (a paused process, a stale server or a lost reply may act on an older
 // listing).
 void Simulation::OnElected(int daemon) {
@@ -648,21 +649,37 @@ void Simulation::OnElected(int daemon) {
   const ZkModel& model = ensemble_->model();
   const auto children = model.tree().Children(kElection);
   if (!children) return;
+  struct Candidate {
+    std::string node;
+    int owner;
+    Rank rank;
+  };
+  std::vector<Candidate> line;
   for (const std::string& child : *children) {
     const std::string path = std::string(kElection) + "/" + child;
     const Znode* node = model.tree().Find(path);
-    const int owner = node ? ensemble_->OwnerOf(node->ephemeral_owner) : -1;
-    if (owner < 0 || owner == daemon) continue;
-    const int64_t theirs = DecodeNodeData(node->data).priority;
+    if (node == nullptr) continue;
     auto written = written_at_.find(path);
-    if (theirs <= priority || written == written_at_.end() || now - written->second < kSeen) {
-      continue;
-    }
-    checker_->Fail(9, fmt::format("d{} (priority {}) claims the lead while d{}'s node {} of "
-                                  "priority {} has been registered for {} ms with no fault "
-                                  "(rule 13: it must yield)",
-                                  daemon, priority, owner, ShortName(path), theirs,
-                                  Ms(now - written->second)));
+    if (written == written_at_.end() || now - written->second < kSeen) return;  // maybe unseen
+    line.push_back(Candidate{child, ensemble_->OwnerOf(node->ephemeral_owner),
+                             node->ephemeral_owner != 0 ? RankOf(node->data) : Rank{}});
+  }
+  std::sort(line.begin(), line.end(), [](const Candidate& a, const Candidate& b) {
+    return a.node.substr(a.node.size() - 10) < b.node.substr(b.node.size() - 10);
+  });
+  if (line.empty() || line.front().owner != daemon) return;
+  // Whom a yield would have elected: the others yield in turn up to the first
+  // node that does not yield or has the highest priority of all.
+  int64_t highest = priority;
+  for (size_t i = 1; i < line.size(); ++i) highest = std::max(highest, line[i].rank.priority);
+  for (size_t i = 1; i < line.size(); ++i) {
+    const Candidate& c = line[i];
+    if (c.rank.yields && c.rank.priority != highest) continue;
+    if (c.rank.priority <= priority) return;
+    checker_->Fail(9, fmt::format("d{} (priority {}) claims the lead while a yield would elect "
+                                  "d{}'s node {} of priority {}, unchanged for 500 ms and more "
+                                  "with no fault (rule 13: it must yield)",
+                                  daemon, priority, c.owner, ShortName(c.node), c.rank.priority));
     return;
   }
 }

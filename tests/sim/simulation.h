@@ -90,8 +90,9 @@ class Simulation final : public Ensemble::NodeObserver {
   void RestartLater(int index);
 
   // Invariant 9 (design §3 rule 13, without preemption): with no faults, a
-  // claim never passes over a zkelect candidate of higher priority whose
-  // node and data were at the quorum well before it.
+  // claim never passes over a zkelect candidate of higher priority that its
+  // yield would have elected, when every node and its data were at the
+  // quorum well before it.
   void OnElected(int daemon);
   int64_t DrawPriority();
   // Invariant 10 (rule 13 with preemption, in runs where every daemon has

@@ -328,10 +328,12 @@ class Recipe final : public ZkEventSink {
   void ReadRank(const std::string& node);
   void OnRankData(uint64_t term, const std::string& node, Clock::TimePoint sent, ZkCode code,
                   const std::string& data);
-  // Whom a handoff of ours would elect: the first in line (after us) that
-  // does not yield, or that has the highest priority of all (ours
-  // included, since we rejoin at the back). nullopt while a rank is unknown.
-  std::optional<std::string> Successor() const;
+  // Whom a handoff (or a yield) of ours would elect, by `ranks` of the other
+  // candidates in candidates_: the first in line after us that does not
+  // yield, or that has the highest priority of all (ours included, since we
+  // rejoin at the back). nullopt while a rank is unknown, or with no other.
+  struct PeerRank;
+  std::optional<std::string> Successor(const std::map<std::string, PeerRank>& ranks) const;
   // Hands over (Resign with reason kPreempted) when the successor outranks
   // us and has been registered for the delay, confirmed by reads sent after
   // the delay ended; otherwise sets preempt_at_ to when to look again.
@@ -435,8 +437,7 @@ class Recipe final : public ZkEventSink {
   int64_t last_epoch_ = 0;
 
   // Rule 13: the claim under way, for the listing `seq`: our node's read
-  // (its stat once confirmed), the peers' reads still out, and the
-  // highest-priority peer above ours seen so far.
+  // (its stat once confirmed), the peers' reads still out, and their ranks.
   struct PeerRank {
     Rank rank;
     std::string id;  // for the log line
@@ -451,7 +452,6 @@ class Recipe final : public ZkEventSink {
     std::optional<NodeStat> own;
     size_t peers_pending = 0;
     bool peer_failed = false;  // a read neither answered nor NoNode/NoAuth: retry
-    std::optional<NodeIdentity> outranked_by;
     std::set<std::string> asked;            // nodes whose read was sent
     std::map<std::string, PeerRank> ranks;  // what the reads said, kept if we lead
   };

@@ -1842,6 +1842,22 @@ TEST_F(RecipeTest, Rule13_APersistentNodeIsNoCandidateWhateverItsData) {
   EXPECT_TRUE(listener_.demoted.empty());
 }
 
+// A yield never goes past a node that never yields: the Curator peer behind
+// us would lead and keep the lead, and the preferred node behind it would
+// not lead all the same (found by the Curator interop work).
+TEST_F(RecipeTest, Rule13_NoYieldWhenANodeThatNeverYieldsWouldLead) {
+  MakeParents();
+  const std::string old_leader = AddPeer("old");
+  StartAndSettle();
+  zk_.ExternalCreate(std::string(kPath) + "/" + CandidatePrefix(NewUuid()), "10.0.0.9:8080", 0x55,
+                     true);
+  AddPeer("high", 0x78, 10);
+  Advance(std::chrono::seconds(31));  // the re-check lists both
+  zk_.ExternalDelete(old_leader);
+  Settle();
+  EXPECT_TRUE(recipe_->leading()) << "yielded to a node that a Curator peer stands before";
+}
+
 // Lower-priority zkelect nodes in between yield in turn, so the handoff goes
 // ahead; the candidate counted is the highest one.
 TEST_F(RecipeTest, Rule13_PreemptionLooksPastNodesThatWillYield) {
