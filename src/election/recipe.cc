@@ -1034,17 +1034,25 @@ void Recipe::OnRankData(uint64_t term, const std::string& node, Clock::TimePoint
 }
 
 std::optional<std::string> Recipe::Successor(const std::map<std::string, PeerRank>& ranks) const {
-  int64_t highest = options_.identity.priority;
-  for (const auto& [node, peer] : ranks) {
-    if (!peer.read_sent) return std::nullopt;
-    highest = std::max(highest, peer.rank.priority);
-  }
+  // The nodes after us yield in turn as long as a node further on, up to the
+  // first that never yields (which would lead and keep the lead), outranks
+  // them: the first node of the highest priority in that stretch leads.
+  const std::string* best = nullptr;
+  int64_t best_priority = -1;
   for (const std::string& node : candidates_) {
     auto it = ranks.find(node);
     if (node == own_node_ || it == ranks.end()) continue;  // (not listed: read NoNode)
-    if (!it->second.rank.yields || it->second.rank.priority == highest) return node;
+    if (!it->second.read_sent) return std::nullopt;
+    if (it->second.rank.priority > best_priority) {
+      best = &node;
+      best_priority = it->second.rank.priority;
+    }
+    if (!it->second.rank.yields) break;
   }
-  return std::nullopt;
+  for (const auto& [node, peer] : ranks) {
+    if (!peer.read_sent) return std::nullopt;  // (one not in the listing yet)
+  }
+  return best ? std::optional<std::string>(*best) : std::nullopt;
 }
 
 void Recipe::ConsiderPreemption() {
@@ -1187,17 +1195,6 @@ void Recipe::AnnounceLeader() {
 void Recipe::BecomeLeader(const NodeStat& own_stat) {
   leadership_ = Leadership::kLeading;
   ++term_;
-  if (preempted_at_) {
-    const bool bounced = clock_.Now() - *preempted_at_ < kPreemptBounceWindow;
-    preempt_bounces_ = bounced ? std::min(preempt_bounces_ + 1, 12) : 0;
-    preempted_at_.reset();
-    if (bounced) {
-      spdlog::warn(
-          "preemption: the lead came back to us soon after we handed it over (did the preferred "
-          "node fail to start?); the next preemption waits {}",
-          FormatDuration(PreemptDelay()));
-    }
-  }
   Note("leading", own_stat.czxid, static_cast<int64_t>(term_));
   SetLeader(*own_node_, options_.identity, own_stat.czxid);
   listener_.OnLease(*LeaseExpiry());
@@ -1205,6 +1202,17 @@ void Recipe::BecomeLeader(const NodeStat& own_stat) {
   listener_.OnElected(*leader_);
   UpdateRole(Reason::kElected);
   AnnounceLeader();
+  // A lead back soon after our preemption: it bounced (backoff); any other
+  // leadership starts over.
+  const bool bounced = preempted_at_ && clock_.Now() - *preempted_at_ < kPreemptBounceWindow;
+  preempt_bounces_ = bounced ? std::min(preempt_bounces_ + 1, 12) : 0;
+  preempted_at_.reset();
+  if (bounced) {
+    spdlog::warn(
+        "preemption: the lead came back to us soon after we handed it over (did the preferred "
+        "node fail to start?); the next preemption waits {}",
+        FormatDuration(PreemptDelay()));
+  }
 }
 
 void Recipe::StepDown(Reason reason) {

@@ -119,9 +119,16 @@ TEST_F(PreemptionTest, APreferredNodeThatJoinsLeadsAfterTheDelayByAnOrderedHando
       },
       seconds(5)))
       << daemon(0).LogTail();
-  const nlohmann::json status = Status(0);
+  // It rejoins at the back 20 ms after its delete (kYieldAfterDelete): wait.
+  nlohmann::json status;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        status = Status(0);
+        return status.value("role", "") == "follower";
+      },
+      seconds(5)))
+      << status.dump();
   EXPECT_EQ(status["preempt"].value("enabled", false), true) << status.dump();
-  EXPECT_EQ(status.value("role", ""), "follower") << status.dump();
   after.StopNow();
   EXPECT_EQ(monitor.Doubles(), "");
   EXPECT_EQ(after.Doubles(), "");

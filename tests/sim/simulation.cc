@@ -295,10 +295,7 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
     again(now + seconds(1));  // a handoff (or a yield) under way
     return;
   }
-  // (The leader's node counts with the priority it shows, should a reload's
-  // set of it still be on its way.)
-  const InLine* successor =
-      Successor(line, std::max(leader.priority(), line.front().rank.priority));
+  const InLine* successor = Successor(line);
   if (successor == nullptr || successor->rank.priority <= leader.priority()) {
     Note(fmt::format("invariant 10: d{} (priority {}) is the preferred leader", l,
                      leader.priority()));
@@ -631,7 +628,7 @@ void Simulation::OnElected(int daemon) {
     if (written == written_at_.end() || now - written->second < kSeen) return;  // maybe unseen
   }
   if (line.empty() || line.front().owner != daemon) return;
-  const InLine* successor = Successor(line, priority);
+  const InLine* successor = Successor(line);
   if (successor == nullptr || successor->rank.priority <= priority) return;
   checker_->Fail(9, fmt::format("d{} (priority {}) claims the lead while a yield would elect "
                                 "d{}'s node {} of priority {}, unchanged for 500 ms and more "
@@ -657,14 +654,13 @@ std::vector<Simulation::InLine> Simulation::Line() const {
   return line;
 }
 
-const Simulation::InLine* Simulation::Successor(const std::vector<InLine>& line,
-                                                int64_t first_priority) {
-  int64_t highest = first_priority;
-  for (size_t i = 1; i < line.size(); ++i) highest = std::max(highest, line[i].rank.priority);
+const Simulation::InLine* Simulation::Successor(const std::vector<InLine>& line) {
+  const InLine* best = nullptr;
   for (size_t i = 1; i < line.size(); ++i) {
-    if (!line[i].rank.yields || line[i].rank.priority == highest) return &line[i];
+    if (best == nullptr || line[i].rank.priority > best->rank.priority) best = &line[i];
+    if (!line[i].rank.yields) break;
   }
-  return nullptr;
+  return best;
 }
 
 void Simulation::NoteReachability() {

@@ -105,10 +105,10 @@ class Simulation final : public Ensemble::NodeObserver {
     Rank rank;
   };
   std::vector<InLine> Line() const;
-  // Whom a handoff or a yield by line.front() (of `first_priority`) would
-  // elect: the nodes after it yield in turn up to the first that does not
-  // yield or has the highest priority of all. nullptr if none.
-  static const InLine* Successor(const std::vector<InLine>& line, int64_t first_priority);
+  // Whom a handoff or a yield by line.front() would elect: the first node of
+  // the highest priority among those after it, up to the first that never
+  // yields. nullptr if none.
+  static const InLine* Successor(const std::vector<InLine>& line);
   // Invariant 10 (rule 13 with preemption, in runs where every daemon has
   // it on): with no fault, once the leader has seen a candidate that a
   // handoff would elect, of higher priority, for election.preempt_delay, it

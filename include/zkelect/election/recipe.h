@@ -338,9 +338,9 @@ class Recipe final : public ZkEventSink {
   void OnRankData(uint64_t term, const std::string& node, Clock::TimePoint sent, ZkCode code,
                   RankedRead read);
   // Whom a handoff (or a yield) of ours would elect, by `ranks` of the other
-  // candidates in candidates_: the first in line after us that does not
-  // yield, or that has the highest priority of all (ours included, since we
-  // rejoin at the back). nullopt while a rank is unknown, or with no other.
+  // candidates in candidates_: the first node of the highest priority after
+  // us, up to the first node that never yields. nullopt while a rank is
+  // unknown, or with no other.
   struct PeerRank;
   std::optional<std::string> Successor(const std::map<std::string, PeerRank>& ranks) const;
   // Hands over (Resign with reason kPreempted) when the successor outranks
@@ -471,10 +471,12 @@ class Recipe final : public ZkEventSink {
   // When ConsiderPreemption() looks again (the successor's delay ends).
   std::optional<Clock::TimePoint> preempt_at_;
   // A preemption that bounces (the lead comes back to us within
-  // kPreemptBounceWindow: the preferred node's start failed, or it lost its
-  // session) doubles the delay of the next one, up to kMaxPreemptDelay; a
-  // leadership that comes later starts over. Kept across sessions.
-  static constexpr std::chrono::minutes kPreemptBounceWindow{1};
+  // kPreemptBounceWindow: the preferred node's start failed or hung, or it
+  // lost its session) doubles the delay of the next one, up to
+  // kMaxPreemptDelay; any other leadership starts over. The window covers a
+  // start hook that hangs for the default hooks.timeout and a stop hook after
+  // it. Kept across sessions.
+  static constexpr std::chrono::minutes kPreemptBounceWindow{5};
   static constexpr std::chrono::hours kMaxPreemptDelay{1};
   std::optional<Clock::TimePoint> preempted_at_;
   int preempt_bounces_ = 0;
