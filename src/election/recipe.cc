@@ -44,13 +44,6 @@ bool SessionWillSay(ZkCode code) {
   return IsOutcomeUnknown(code) || code == ZkCode::kSessionExpired || code == ZkCode::kClosing;
 }
 
-// A persistent node is no live candidate, whatever its data says (rule 13
-// trusts the data of ephemeral nodes only): it counts as another client's,
-// priority 0, never yielding.
-std::string RankedData(ZkCode code, const std::string& data, const NodeStat& stat) {
-  return code == ZkCode::kOk && stat.ephemeral_owner == 0 ? std::string() : data;
-}
-
 }  // namespace
 
 // One step of the loop (see the header). The outermost step, when it ends,
@@ -300,9 +293,8 @@ bool Recipe::AssumeExpired() {
   }
   const Clock::Duration silent = clock_.Now() - last_heard_;
   if (silent <= SessionTimeout()) return false;
-  spdlog::warn(
-      "zk: no answer for {} (more than the session timeout); assuming session {} expired",
-      FormatDuration(Millis(silent)), Hex(session_id_));
+  spdlog::warn("zk: no answer for {} (more than the session timeout); assuming session {} expired",
+               FormatDuration(Millis(silent)), Hex(session_id_));
   DropSession(Reason::kExpired, /*node_gone=*/false);
   return true;
 }
@@ -905,18 +897,27 @@ void Recipe::ReadPeers(uint64_t seq) {
   }
 }
 
+// A node we may not read is another client's, and a persistent node is no
+// live candidate whatever its data says: both count as priority 0, never
+// yielding.
+Recipe::RankedRead Recipe::RankRead(const std::string& node, ZkCode code, const std::string& data,
+                                    const NodeStat& stat) {
+  if (code != ZkCode::kOk) return {Rank{}, node};
+  return {stat.ephemeral_owner != 0 ? RankOf(data) : Rank{}, DecodeNodeData(data).id};
+}
+
 void Recipe::ReadPeer(const std::string& peer) {
   claim_->asked.insert(peer);
   ++claim_->peers_pending;
   zk_.GetData(PathOf(peer), /*watch=*/false,
               Reply("peer-data", [this, seq = claim_->seq, peer, sent = clock_.Now()](
                                      ZkCode c, const std::string& data, const NodeStat& stat) {
-                OnPeerData(seq, peer, sent, c, RankedData(c, data, stat));
+                OnPeerData(seq, peer, sent, c, RankRead(peer, c, data, stat));
               }));
 }
 
-void Recipe::OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint sent,
-                        ZkCode code, const std::string& data) {
+void Recipe::OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint sent, ZkCode code,
+                        RankedRead read) {
   if (!claim_ || claim_->seq != seq) return;
   if (SessionWillSay(code)) {
     claim_.reset();  // the session events start over with a new listing
@@ -925,9 +926,8 @@ void Recipe::OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint 
   --claim_->peers_pending;
   if (code == ZkCode::kOk || code == ZkCode::kNoAuth) {
     // Kept for preemption, should we lead (no read of them again).
-    claim_->ranks[node] = PeerRank{code == ZkCode::kOk ? RankOf(data) : Rank{},
-                                   DecodeNodeData(code == ZkCode::kOk ? data : node).id, sent,
-                                   clock_.Now(), clock_.WallNow()};
+    claim_->ranks[node] =
+        PeerRank{read.rank, std::move(read.id), sent, clock_.Now(), clock_.WallNow()};
   }
   if (code != ZkCode::kOk && code != ZkCode::kNoNode && code != ZkCode::kNoAuth) {
     // Gone (NoNode) is no candidate; unreadable (NoAuth) is another client's
@@ -1007,12 +1007,12 @@ void Recipe::ReadRank(const std::string& node) {
   zk_.GetData(PathOf(node), /*watch=*/false,
               Reply("rank-data", [this, term = term_, node, sent = clock_.Now()](
                                      ZkCode c, const std::string& data, const NodeStat& stat) {
-                OnRankData(term, node, sent, c, RankedData(c, data, stat));
+                OnRankData(term, node, sent, c, RankRead(node, c, data, stat));
               }));
 }
 
-void Recipe::OnRankData(uint64_t term, const std::string& node, Clock::TimePoint sent,
-                        ZkCode code, const std::string& data) {
+void Recipe::OnRankData(uint64_t term, const std::string& node, Clock::TimePoint sent, ZkCode code,
+                        RankedRead read) {
   if (term != term_ || leadership_ != Leadership::kLeading) return;
   auto it = ranks_.find(node);
   if (it == ranks_.end()) return;
@@ -1022,8 +1022,8 @@ void Recipe::OnRankData(uint64_t term, const std::string& node, Clock::TimePoint
     ranks_.erase(it);  // gone; the children watch lists again
   } else if (code == ZkCode::kOk || code == ZkCode::kNoAuth) {
     if (!peer.read_sent || sent >= *peer.read_sent) {
-      peer.rank = code == ZkCode::kOk ? RankOf(data) : Rank{};
-      peer.id = code == ZkCode::kOk ? DecodeNodeData(data).id : node;
+      peer.rank = read.rank;
+      peer.id = std::move(read.id);
       peer.read_sent = sent;
     }
   } else {
@@ -1034,17 +1034,25 @@ void Recipe::OnRankData(uint64_t term, const std::string& node, Clock::TimePoint
 }
 
 std::optional<std::string> Recipe::Successor(const std::map<std::string, PeerRank>& ranks) const {
-  int64_t highest = options_.identity.priority;
-  for (const auto& [node, peer] : ranks) {
-    if (!peer.read_sent) return std::nullopt;
-    highest = std::max(highest, peer.rank.priority);
-  }
+  // The nodes after us yield in turn as long as a node further on, up to the
+  // first that never yields (which would lead and keep the lead), outranks
+  // them: the first node of the highest priority in that stretch leads.
+  const std::string* best = nullptr;
+  int64_t best_priority = -1;
   for (const std::string& node : candidates_) {
     auto it = ranks.find(node);
     if (node == own_node_ || it == ranks.end()) continue;  // (not listed: read NoNode)
-    if (!it->second.rank.yields || it->second.rank.priority == highest) return node;
+    if (!it->second.read_sent) return std::nullopt;
+    if (it->second.rank.priority > best_priority) {
+      best = &node;
+      best_priority = it->second.rank.priority;
+    }
+    if (!it->second.rank.yields) break;
   }
-  return std::nullopt;
+  for (const auto& [node, peer] : ranks) {
+    if (!peer.read_sent) return std::nullopt;  // (one not in the listing yet)
+  }
+  return best ? std::optional<std::string>(*best) : std::nullopt;
 }
 
 void Recipe::ConsiderPreemption() {
@@ -1081,7 +1089,8 @@ void Recipe::ConsiderPreemption() {
             {"priority", options_.identity.priority}});
   Note("preempt", peer.rank.priority, options_.identity.priority);
   preempted_at_ = now;
-  Resign(milliseconds(0), [](ElectionControl::ResignOutcome) {}, Reason::kPreempted);
+  Resign(
+      milliseconds(0), [](ElectionControl::ResignOutcome) {}, Reason::kPreempted);
 }
 
 milliseconds Recipe::PreemptDelay() const {
@@ -1186,17 +1195,6 @@ void Recipe::AnnounceLeader() {
 void Recipe::BecomeLeader(const NodeStat& own_stat) {
   leadership_ = Leadership::kLeading;
   ++term_;
-  if (preempted_at_) {
-    const bool bounced = clock_.Now() - *preempted_at_ < kPreemptBounceWindow;
-    preempt_bounces_ = bounced ? std::min(preempt_bounces_ + 1, 12) : 0;
-    preempted_at_.reset();
-    if (bounced) {
-      spdlog::warn(
-          "preemption: the lead came back to us soon after we handed it over (did the preferred "
-          "node fail to start?); the next preemption waits {}",
-          FormatDuration(PreemptDelay()));
-    }
-  }
   Note("leading", own_stat.czxid, static_cast<int64_t>(term_));
   SetLeader(*own_node_, options_.identity, own_stat.czxid);
   listener_.OnLease(*LeaseExpiry());
@@ -1204,6 +1202,17 @@ void Recipe::BecomeLeader(const NodeStat& own_stat) {
   listener_.OnElected(*leader_);
   UpdateRole(Reason::kElected);
   AnnounceLeader();
+  // A lead back soon after our preemption: it bounced (backoff); any other
+  // leadership starts over.
+  const bool bounced = preempted_at_ && clock_.Now() - *preempted_at_ < kPreemptBounceWindow;
+  preempt_bounces_ = bounced ? std::min(preempt_bounces_ + 1, 12) : 0;
+  preempted_at_.reset();
+  if (bounced) {
+    spdlog::warn(
+        "preemption: the lead came back to us soon after we handed it over (did the preferred "
+        "node fail to start?); the next preemption waits {}",
+        FormatDuration(PreemptDelay()));
+  }
 }
 
 void Recipe::StepDown(Reason reason) {
@@ -1462,9 +1471,9 @@ void Recipe::CheckInvariants() const {
         "an observer with a node or a leadership");
   check(!claim_ || (node_ == NodePhase::kRegistered && leadership_ == Leadership::kNone),
         "a claim under way while not registered, or while leading (rule 13)");
-  check((ranks_.empty() && !preempt_at_) ||
-            (leadership_ == Leadership::kLeading && options_.preempt),
-        "ranking the candidates while not leading with preemption");
+  check(
+      (ranks_.empty() && !preempt_at_) || (leadership_ == Leadership::kLeading && options_.preempt),
+      "ranking the candidates while not leading with preemption");
 }
 
 // ---------------------------------------------------------------------------
@@ -1523,8 +1532,8 @@ Snapshot Recipe::MakeSnapshot() const {
   if (preempt_at_) {
     if (const std::optional<std::string> successor = Successor(ranks_)) {
       const PeerRank& peer = ranks_.at(*successor);
-      s.preempt.pending = Snapshot::Preemption::Pending{
-          *successor, peer.id, peer.rank.priority, peer.seen_wall + PreemptDelay()};
+      s.preempt.pending = Snapshot::Preemption::Pending{*successor, peer.id, peer.rank.priority,
+                                                        peer.seen_wall + PreemptDelay()};
     }
   }
   switch (phase_) {

@@ -22,10 +22,10 @@ const std::vector<double> kHookBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 
 constexpr std::array kRoles = {Role::kStarting,  Role::kFollower,     Role::kLeader,
                                Role::kWithdrawn, Role::kDisconnected, Role::kObserver};
-constexpr std::array kReasons = {Reason::kElected,    Reason::kResigned,   Reason::kDisconnected,
-                                 Reason::kExpired,    Reason::kShutdown,   Reason::kUnhealthy,
-                                 Reason::kDeleted,    Reason::kHookFailed, Reason::kStarted,
-                                 Reason::kConnected,  Reason::kJoined,     Reason::kHoldOver,
+constexpr std::array kReasons = {Reason::kElected,     Reason::kResigned,   Reason::kDisconnected,
+                                 Reason::kExpired,     Reason::kShutdown,   Reason::kUnhealthy,
+                                 Reason::kDeleted,     Reason::kHookFailed, Reason::kStarted,
+                                 Reason::kConnected,   Reason::kJoined,     Reason::kHoldOver,
                                  Reason::kMaintenance, Reason::kPreempted};
 
 void Gauge(PrometheusWriter& out, std::string_view name, std::string_view help, double value) {

@@ -42,7 +42,8 @@ TEST_F(PriorityTest, NextInLineOfLowerPriorityYieldsToTheHigherPriorityNodeBehin
       },
       seconds(5)))
       << daemon(1).LogTail();
-  const nlohmann::json status = Status(1);  // a range-for over Status(1)[...] reads a freed temporary
+  const nlohmann::json status =
+      Status(1);  // a range-for over Status(1)[...] reads a freed temporary
   for (const nlohmann::json& transition : status["recent_transitions"]) {
     EXPECT_NE(transition.value("to", ""), "leader") << transition.dump();
   }
@@ -66,10 +67,10 @@ class PreemptionTest : public ElectionFixture {
 
   ::testing::AssertionResult StartWithPriority(const std::string& id, int priority,
                                                const std::string& delay = "1s") {
-    ZkelectProcess& d = AddDaemon(
-        id, {"--election.priority=" + std::to_string(priority), "--election.preempt=true",
-             "--election.preempt_delay=" + delay, "--hooks.on_start=" + hooks_.ArgvJson(),
-             "--hooks.on_stop=" + hooks_.ArgvJson(), "--hooks.timeout=5s"});
+    ZkelectProcess& d =
+        AddDaemon(id, {"--election.priority=" + std::to_string(priority), "--election.preempt=true",
+                       "--election.preempt_delay=" + delay, "--hooks.on_start=" + hooks_.ArgvJson(),
+                       "--hooks.on_stop=" + hooks_.ArgvJson(), "--hooks.timeout=5s"});
     auto started = d.Start();
     if (!started) return started;
     return WaitReady(d, seconds(10));
@@ -118,9 +119,16 @@ TEST_F(PreemptionTest, APreferredNodeThatJoinsLeadsAfterTheDelayByAnOrderedHando
       },
       seconds(5)))
       << daemon(0).LogTail();
-  const nlohmann::json status = Status(0);
+  // It rejoins at the back 20 ms after its delete (kYieldAfterDelete): wait.
+  nlohmann::json status;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        status = Status(0);
+        return status.value("role", "") == "follower";
+      },
+      seconds(5)))
+      << status.dump();
   EXPECT_EQ(status["preempt"].value("enabled", false), true) << status.dump();
-  EXPECT_EQ(status.value("role", ""), "follower") << status.dump();
   after.StopNow();
   EXPECT_EQ(monitor.Doubles(), "");
   EXPECT_EQ(after.Doubles(), "");
@@ -136,9 +144,9 @@ TEST_F(PreemptionTest, ACandidateThatFlapsWithinTheDelayCausesNoHandoff) {
   const auto begin = Clock::now();
   int rounds = 0;
   for (; rounds < 20 && Clock::now() - begin < seconds(7); ++rounds) {
-    ZkelectProcess& flapper =
-        AddDaemon("node-9", {"--election.priority=10", "--election.preempt=true",
-                             "--election.preempt_delay=5s"});
+    ZkelectProcess& flapper = AddDaemon(
+        "node-9",
+        {"--election.priority=10", "--election.preempt=true", "--election.preempt_delay=5s"});
     ASSERT_TRUE(flapper.Start());
     ASSERT_TRUE(WaitReady(flapper, seconds(10)));
     std::this_thread::sleep_for(milliseconds(300));

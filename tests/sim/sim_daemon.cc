@@ -360,13 +360,12 @@ void SimDaemon::Withdraw() {
     const std::string node =
         s.own_node ? std::string(kElectionPath) + "/" + *s.own_node : std::string();
     Note("POST /withdraw");
-    recipe.SetMaintenance(true, since,
-                          [this, node](ElectionControl::ResignOutcome outcome) {
-                            Note(fmt::format("withdraw answered {}", static_cast<int>(outcome)));
-                            if (outcome != ElectionControl::ResignOutcome::kDone) return;
-                            ctx_.checker.OnWithdrawDone(index_, node);
-                            withdrawn_ = in_maintenance();
-                          });
+    recipe.SetMaintenance(true, since, [this, node](ElectionControl::ResignOutcome outcome) {
+      Note(fmt::format("withdraw answered {}", static_cast<int>(outcome)));
+      if (outcome != ElectionControl::ResignOutcome::kDone) return;
+      ctx_.checker.OnWithdrawDone(index_, node);
+      withdrawn_ = in_maintenance();
+    });
   });
 }
 

@@ -275,24 +275,7 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
   constexpr int kMaxAttempts = 30;
   if (phase != phase_) return;
   const Clock::TimePoint now = clock_.Now();
-  const ZkModel& model = ensemble_->model();
-  struct Candidate {
-    std::string node;
-    int owner;
-    Rank rank;
-  };
-  std::vector<Candidate> line;
-  if (const auto children = model.tree().Children(kElection)) {
-    for (const std::string& child : *children) {
-      const std::string path = std::string(kElection) + "/" + child;
-      const Znode* node = model.tree().Find(path);
-      if (node == nullptr) continue;
-      line.push_back(Candidate{child, ensemble_->OwnerOf(node->ephemeral_owner), RankOf(node->data)});
-    }
-  }
-  std::sort(line.begin(), line.end(), [](const Candidate& a, const Candidate& b) {
-    return a.node.substr(a.node.size() - 10) < b.node.substr(b.node.size() - 10);
-  });
+  const std::vector<InLine> line = Line();
   const auto again = [&](Clock::TimePoint at) {
     if (attempt >= kMaxAttempts) {
       NextFaultPhaseLater(phase);
@@ -312,14 +295,7 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
     again(now + seconds(1));  // a handoff (or a yield) under way
     return;
   }
-  // Whom a handoff would elect: the first after the leader that does not
-  // yield or has the highest priority of all (rule 13's yields).
-  int64_t highest = leader.priority();
-  for (const Candidate& c : line) highest = std::max(highest, c.rank.priority);
-  const Candidate* successor = nullptr;
-  for (size_t i = 1; i < line.size() && successor == nullptr; ++i) {
-    if (!line[i].rank.yields || line[i].rank.priority == highest) successor = &line[i];
-  }
+  const InLine* successor = Successor(line);
   if (successor == nullptr || successor->rank.priority <= leader.priority()) {
     Note(fmt::format("invariant 10: d{} (priority {}) is the preferred leader", l,
                      leader.priority()));
@@ -344,8 +320,8 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
                                  "priority {} (the one a handoff would elect) was due to take "
                                  "over by preemption (delay {} ms, {} ms now)",
                                  l, leader.priority(), Ms(now - due), successor->owner,
-                                 ShortName(path), successor->rank.priority,
-                                 preempt_delay_.count(), leader.effective_preempt_delay().count()));
+                                 ShortName(path), successor->rank.priority, preempt_delay_.count(),
+                                 leader.effective_preempt_delay().count()));
 }
 
 // ---------------------------------------------------------------------------
@@ -646,42 +622,45 @@ void Simulation::OnElected(int daemon) {
   elected_at_[static_cast<size_t>(daemon)] = now;
   if (!quiet_ || now < quiet_since_ + kSettled) return;
   const int64_t priority = daemons_[static_cast<size_t>(daemon)]->priority();
-  const ZkModel& model = ensemble_->model();
-  const auto children = model.tree().Children(kElection);
-  if (!children) return;
-  struct Candidate {
-    std::string node;
-    int owner;
-    Rank rank;
-  };
-  std::vector<Candidate> line;
-  for (const std::string& child : *children) {
-    const std::string path = std::string(kElection) + "/" + child;
-    const Znode* node = model.tree().Find(path);
-    if (node == nullptr) continue;
-    auto written = written_at_.find(path);
+  const std::vector<InLine> line = Line();
+  for (const InLine& c : line) {
+    auto written = written_at_.find(std::string(kElection) + "/" + c.node);
     if (written == written_at_.end() || now - written->second < kSeen) return;  // maybe unseen
-    line.push_back(Candidate{child, ensemble_->OwnerOf(node->ephemeral_owner),
-                             node->ephemeral_owner != 0 ? RankOf(node->data) : Rank{}});
   }
-  std::sort(line.begin(), line.end(), [](const Candidate& a, const Candidate& b) {
+  if (line.empty() || line.front().owner != daemon) return;
+  const InLine* successor = Successor(line);
+  if (successor == nullptr || successor->rank.priority <= priority) return;
+  checker_->Fail(9, fmt::format("d{} (priority {}) claims the lead while a yield would elect "
+                                "d{}'s node {} of priority {}, unchanged for 500 ms and more "
+                                "with no fault (rule 13: it must yield)",
+                                daemon, priority, successor->owner, ShortName(successor->node),
+                                successor->rank.priority));
+}
+
+std::vector<Simulation::InLine> Simulation::Line() const {
+  std::vector<InLine> line;
+  const ZkModel& model = ensemble_->model();
+  if (const auto children = model.tree().Children(kElection)) {
+    for (const std::string& child : *children) {
+      const Znode* node = model.tree().Find(std::string(kElection) + "/" + child);
+      if (node == nullptr) continue;
+      line.push_back(InLine{child, ensemble_->OwnerOf(node->ephemeral_owner),
+                            node->ephemeral_owner != 0 ? RankOf(node->data) : Rank{}});
+    }
+  }
+  std::sort(line.begin(), line.end(), [](const InLine& a, const InLine& b) {
     return a.node.substr(a.node.size() - 10) < b.node.substr(b.node.size() - 10);
   });
-  if (line.empty() || line.front().owner != daemon) return;
-  // Whom a yield would have elected: the others yield in turn up to the first
-  // node that does not yield or has the highest priority of all.
-  int64_t highest = priority;
-  for (size_t i = 1; i < line.size(); ++i) highest = std::max(highest, line[i].rank.priority);
+  return line;
+}
+
+const Simulation::InLine* Simulation::Successor(const std::vector<InLine>& line) {
+  const InLine* best = nullptr;
   for (size_t i = 1; i < line.size(); ++i) {
-    const Candidate& c = line[i];
-    if (c.rank.yields && c.rank.priority != highest) continue;
-    if (c.rank.priority <= priority) return;
-    checker_->Fail(9, fmt::format("d{} (priority {}) claims the lead while a yield would elect "
-                                  "d{}'s node {} of priority {}, unchanged for 500 ms and more "
-                                  "with no fault (rule 13: it must yield)",
-                                  daemon, priority, c.owner, ShortName(c.node), c.rank.priority));
-    return;
+    if (best == nullptr || line[i].rank.priority > best->rank.priority) best = &line[i];
+    if (!line[i].rank.yields) break;
   }
+  return best;
 }
 
 void Simulation::NoteReachability() {

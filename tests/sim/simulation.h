@@ -15,6 +15,7 @@
 #include "sim/sim_daemon.h"
 #include "sim/sim_random.h"
 #include "sim/trace.h"
+#include "zkelect/election/node_data.h"
 
 namespace zkelect::sim {
 
@@ -95,6 +96,19 @@ class Simulation final : public Ensemble::NodeObserver {
   // quorum well before it.
   void OnElected(int daemon);
   int64_t DrawPriority();
+  // The election's children in sequence order, with their owner (a daemon's
+  // index, or -1) and their rank as rule 13 reads it (a persistent node's:
+  // priority 0, never yielding).
+  struct InLine {
+    std::string node;
+    int owner;
+    Rank rank;
+  };
+  std::vector<InLine> Line() const;
+  // Whom a handoff or a yield by line.front() would elect: the first node of
+  // the highest priority among those after it, up to the first that never
+  // yields. nullptr if none.
+  static const InLine* Successor(const std::vector<InLine>& line);
   // Invariant 10 (rule 13 with preemption, in runs where every daemon has
   // it on): with no fault, once the leader has seen a candidate that a
   // handoff would elect, of higher priority, for election.preempt_delay, it

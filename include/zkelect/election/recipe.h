@@ -147,8 +147,9 @@ class Recipe final : public ZkEventSink {
 
   // ElectionControl::ReadNodeData: one GetData without watch per node while
   // the session is connected; otherwise `done(node, nullopt)` at once.
-  void ReadNodeData(const std::vector<std::string>& nodes,
-                    const std::function<void(const std::string&, std::optional<std::string>)>& done);
+  void ReadNodeData(
+      const std::vector<std::string>& nodes,
+      const std::function<void(const std::string&, std::optional<std::string>)>& done);
 
   // The current state, for the StateBoard.
   Snapshot MakeSnapshot() const;
@@ -309,8 +310,16 @@ class Recipe final : public ZkEventSink {
   // data (no watch) before claiming; only this node does (no herd).
   void ReadPeers(uint64_t seq);
   void ReadPeer(const std::string& peer);
+  // What a read of another candidate's node (answered kOk or kNoAuth) tells
+  // rule 13: its rank, and its id for log lines.
+  struct RankedRead {
+    Rank rank;
+    std::string id;
+  };
+  static RankedRead RankRead(const std::string& node, ZkCode code, const std::string& data,
+                             const NodeStat& stat);
   void OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint sent, ZkCode code,
-                  const std::string& data);
+                  RankedRead read);
   // Claims (BecomeLeader) once our node's read and every peer's read of
   // listing `claim_->seq` are in, or yields our place to a candidate of
   // higher priority: deletes our node, and Advance() rejoins at the back.
@@ -327,11 +336,11 @@ class Recipe final : public ZkEventSink {
   void RankPeers();
   void ReadRank(const std::string& node);
   void OnRankData(uint64_t term, const std::string& node, Clock::TimePoint sent, ZkCode code,
-                  const std::string& data);
+                  RankedRead read);
   // Whom a handoff (or a yield) of ours would elect, by `ranks` of the other
-  // candidates in candidates_: the first in line after us that does not
-  // yield, or that has the highest priority of all (ours included, since we
-  // rejoin at the back). nullopt while a rank is unknown, or with no other.
+  // candidates in candidates_: the first node of the highest priority after
+  // us, up to the first node that never yields. nullopt while a rank is
+  // unknown, or with no other.
   struct PeerRank;
   std::optional<std::string> Successor(const std::map<std::string, PeerRank>& ranks) const;
   // Hands over (Resign with reason kPreempted) when the successor outranks
@@ -443,15 +452,15 @@ class Recipe final : public ZkEventSink {
     std::string id;  // for the log line
     // Send time of the read that gave `rank`; nullopt before the first answer.
     std::optional<Clock::TimePoint> read_sent;
-    Clock::TimePoint seen{};  // first listed while we lead (or claim)
+    Clock::TimePoint seen{};                            // first listed while we lead (or claim)
     std::chrono::system_clock::time_point seen_wall{};  // the same, for /status
-    int pending = 0;          // reads in flight
+    int pending = 0;                                    // reads in flight
   };
   struct Claim {
     uint64_t seq = 0;
     std::optional<NodeStat> own;
     size_t peers_pending = 0;
-    bool peer_failed = false;  // a read neither answered nor NoNode/NoAuth: retry
+    bool peer_failed = false;               // a read neither answered nor NoNode/NoAuth: retry
     std::set<std::string> asked;            // nodes whose read was sent
     std::map<std::string, PeerRank> ranks;  // what the reads said, kept if we lead
   };
@@ -462,10 +471,12 @@ class Recipe final : public ZkEventSink {
   // When ConsiderPreemption() looks again (the successor's delay ends).
   std::optional<Clock::TimePoint> preempt_at_;
   // A preemption that bounces (the lead comes back to us within
-  // kPreemptBounceWindow: the preferred node's start failed, or it lost its
-  // session) doubles the delay of the next one, up to kMaxPreemptDelay; a
-  // leadership that comes later starts over. Kept across sessions.
-  static constexpr std::chrono::minutes kPreemptBounceWindow{1};
+  // kPreemptBounceWindow: the preferred node's start failed or hung, or it
+  // lost its session) doubles the delay of the next one, up to
+  // kMaxPreemptDelay; any other leadership starts over. The window covers a
+  // start hook that hangs for the default hooks.timeout and a stop hook after
+  // it. Kept across sessions.
+  static constexpr std::chrono::minutes kPreemptBounceWindow{5};
   static constexpr std::chrono::hours kMaxPreemptDelay{1};
   std::optional<Clock::TimePoint> preempted_at_;
   int preempt_bounces_ = 0;

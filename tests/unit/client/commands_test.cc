@@ -227,7 +227,8 @@ TEST_F(CommandsTest, StatusListsACandidateWhoseIdCannotBeRead) {
   EXPECT_EQ(result.code, 0) << result.err;
   EXPECT_TRUE(Contains(result.out,
                        "candidate: ? (node _c_bbbb-latch-0000000001, id unreadable, leader)\n"));
-  EXPECT_TRUE(Contains(result.out, "candidate: node-a - (node _c_aaaa-latch-0000000002, this node)\n"));
+  EXPECT_TRUE(
+      Contains(result.out, "candidate: node-a - (node _c_aaaa-latch-0000000002, this node)\n"));
 }
 
 TEST_F(CommandsTest, StatusShowsLastTransitionAndNoLeader) {

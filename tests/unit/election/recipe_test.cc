@@ -1858,6 +1858,42 @@ TEST_F(RecipeTest, Rule13_NoYieldWhenANodeThatNeverYieldsWouldLead) {
   EXPECT_TRUE(recipe_->leading()) << "yielded to a node that a Curator peer stands before";
 }
 
+// With three levels and a Curator peer: our yield elects the node of
+// priority 5 ahead of the Curator peer (it does not yield to the priority-10
+// node behind that peer, which would never be reached), so we yield (review:
+// the node of priority 0 claimed).
+TEST_F(RecipeTest, Rule13_AYieldCountsTheBestNodeBeforeTheFirstThatNeverYields) {
+  MakeParents();
+  const std::string old_leader = AddPeer("old");
+  StartAndSettle();
+  AddPeer("five", 0x78, 5);
+  zk_.ExternalCreate(std::string(kPath) + "/" + CandidatePrefix(NewUuid()), "10.0.0.9:8080", 0x55,
+                     true);
+  AddPeer("ten", 0x79, 10);
+  Advance(std::chrono::seconds(31));  // the re-check lists them
+  zk_.ExternalDelete(old_leader);
+  Settle();
+  EXPECT_FALSE(recipe_->leading()) << "claimed although its yield elects a priority-5 node";
+  EXPECT_TRUE(listener_.elected.empty());
+}
+
+// A bounce counts only right after our preemption: a leadership that came
+// otherwise starts the delay over (review: the doubled delay stayed).
+TEST_F(RecipeTest, Rule13_ALeadershipNotRightAfterAPreemptionResetsTheBackoff) {
+  preempt_ = true;
+  StartAndSettle();
+  std::string high = AddPeer("high", 0x78, 10);
+  Advance(milliseconds(2400));  // preempted; we rejoin behind "high"
+  zk_.ExternalDelete(high);     // its start fails: the lead bounces back
+  Settle();
+  ASSERT_TRUE(recipe_->leading());
+  ASSERT_EQ(Snap().preempt.effective_delay, std::chrono::seconds(4));
+  recipe_->Resign(milliseconds(0), [](ElectionControl::ResignOutcome) {});  // alone: back at once
+  Advance(milliseconds(500));
+  ASSERT_TRUE(recipe_->leading());
+  EXPECT_EQ(Snap().preempt.effective_delay, std::chrono::seconds(2));
+}
+
 // Lower-priority zkelect nodes in between yield in turn, so the handoff goes
 // ahead; the candidate counted is the highest one.
 TEST_F(RecipeTest, Rule13_PreemptionLooksPastNodesThatWillYield) {
