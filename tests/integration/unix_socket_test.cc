@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/http_probe.h"
 #include "support/temp_dir.h"
 #include "support/zkelect_process.h"
 #include "zkelect/http/http_client.h"
@@ -98,7 +99,16 @@ TEST(UnixSocketTest, KilledDaemonsStaleSocketIsTakenOverAndARegularFileIsNot) {
   ASSERT_EQ(::stat(path.c_str(), &st), 0) << "SIGKILL leaves the socket file behind";
   ZkelectProcess next(Daemon("next", ",unix:" + path));
   ASSERT_TRUE(next.Start()) << next.LogTail();
-  EXPECT_EQ(GetOverSocket(path, "/healthz"), 200);
+  // The socket answers once the listener is up; /healthz is 200 once the
+  // election loop has turned (a moment later on a busy machine under TSan).
+  int health = 0;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        health = GetOverSocket(path, "/healthz");
+        return health == 200;
+      },
+      seconds(10)))
+      << health;
   next.Terminate();
   ASSERT_TRUE(next.WaitExit(seconds(30)).has_value());
 
