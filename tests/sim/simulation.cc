@@ -307,8 +307,9 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
   const Clock::TimePoint written = written_at_.contains(path) ? written_at_[path] : now;
   Clock::TimePoint since = std::max({elected_at_[l], preempt_on_at_[l], created});
   Clock::TimePoint due = since + leader.effective_preempt_delay();
-  // A priority set after the leader saw the node shows at its next re-check.
-  if (written > since) due = std::max(due, written + leader.config().recheck_interval);
+  // A priority set after the leader saw the node shows at once: the leader
+  // reads every rank under a data watch.
+  if (written > since) due = std::max(due, written);
   Clock::Duration busy{0};
   for (const auto& daemon : daemons_) busy = std::max(busy, daemon->hooks().Busy());
   const Clock::TimePoint deadline = due + seconds(1) + busy;

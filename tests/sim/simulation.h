@@ -112,8 +112,9 @@ class Simulation final : public Ensemble::NodeObserver {
   // Invariant 10 (rule 13 with preemption, in runs where every daemon has
   // it on): with no fault, once the leader has seen a candidate that a
   // handoff would elect, of higher priority, for election.preempt_delay, it
-  // hands over within a second more (plus a re-check interval when that
-  // candidate's priority came by a reload). Then the next fault phase.
+  // hands over within a second more (a priority raised by a reload counts
+  // from the reload: the leader's ranks are under data watches). Then the
+  // next fault phase.
   void CheckPreferred(uint64_t phase, int attempt);
   void NextFaultPhaseLater(uint64_t phase);
 
