@@ -1198,7 +1198,7 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
     spdlog::warn("our node {} was deleted by another client", *own_node_);
     StepDown(Reason::kDeleted);
   }
-  if (type == NodeEventType::kChildrenChanged && watched_listing_out_) return;
+  if (type == NodeEventType::kChildrenChanged && (watched_listing_out_ || !WantsJoins())) return;
   if (type == NodeEventType::kDeleted && FollowLeaderExit(node)) return;
   // The next in line left (a yield, rule 13): we are next in line now, which
   // hears of every join.
@@ -1207,6 +1207,11 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
                         leadership_ == Leadership::kNone;
   Refresh(/*watch_children=*/moves_up, /*leader_gone=*/type == NodeEventType::kDeleted &&
                                            !candidates_.empty() && candidates_.front() == node);
+}
+
+bool Recipe::WantsJoins() const {
+  if (leadership_ == Leadership::kLeading) return options_.preempt;
+  return NextInLine() || (candidates_known_ && candidates_.empty()) || !candidates_known_;
 }
 
 bool Recipe::Follows(const std::string& node) const {

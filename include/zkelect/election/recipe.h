@@ -349,6 +349,12 @@ class Recipe final : public ZkEventSink {
   // A rank changed: the leader considers preemption, the claim completes,
   // the heir considers a yield.
   void OnRanks();
+  // Whether a children event concerns us: the leader with preemption and the
+  // next in line rank every join, and a node that holds none waits for the
+  // first candidate of an empty election. A children watch left from an
+  // earlier place in line tells nothing now: every former next in line
+  // would list at the next change, a herd.
+  bool WantsJoins() const;
   // A watch fired on `node`: whether the view cares (the leader, our node,
   // our predecessor, a rank). Other events come from watches of an earlier
   // place in line (a rank read by a former heir) and tell nothing.

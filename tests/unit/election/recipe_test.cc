@@ -1786,6 +1786,12 @@ TEST_F(RecipeTest, Rule13_WatchesLeftFromAnEarlierPlaceInLineCostNothing) {
   Settle();
   EXPECT_EQ(zk_.requests("get"), gets);
   EXPECT_EQ(zk_.requests("children"), lists);
+  // Our children watch of then fires at the next join (found by bench/scale:
+  // at the next leader change every former next in line listed, a herd).
+  AddPeer("late");
+  Settle();
+  EXPECT_EQ(zk_.requests("get"), gets);
+  EXPECT_EQ(zk_.requests("children"), lists);
 }
 
 // Without preemption a leader stays: a higher-priority node that joins later
