@@ -405,12 +405,15 @@ def measure_joins(args, mode, zk, ens, election, daemons, leader, spawn, prio, b
         plan.append(("j-top", max(p for p in prio if p is not None) + 1))
     for ident, priority in plan:
         before = scrape(daemons)
-        count = len(zk.get_children(election))
         r0 = ens.packets()[0]
         t0 = time.monotonic_ns()
         spawn(ident, priority)
+        # Its own /readyz (registered): the count of children says nothing
+        # while nodes ahead of it yield and rejoin.
+        joiner = daemons[ident]
         bl.wait_for("%s registered" % ident,
-                    lambda: len(zk.get_children(election)) == count + 1, 30, poll=0.01)
+                    lambda: bl.http_get(joiner.url("/readyz"), timeout=1.0)[0] == 200, 30,
+                    poll=0.005)
         registered = time.monotonic_ns()
         took_over = None
         if ident == "j-top":
