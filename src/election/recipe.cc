@@ -376,6 +376,7 @@ void Recipe::OnWake() {
     }
   }
   if (preempt_at_ && now >= *preempt_at_) ConsiderPreemption();
+  if (early_yield_at_ && now >= *early_yield_at_) ConsiderYield();
   if (now >= next_retry_) {
     next_retry_ = Clock::TimePoint::max();
     Refresh();
@@ -397,6 +398,7 @@ Clock::TimePoint Recipe::NextWakeup() const {
   Clock::TimePoint next = std::min({next_ping_, next_recheck_, next_retry_, next_reopen_});
   if (hold_until_) next = std::min(next, *hold_until_);
   if (preempt_at_) next = std::min(next, *preempt_at_);
+  if (early_yield_at_) next = std::min(next, *early_yield_at_);
   if (session_id_ != 0 && phase_ != SessionPhase::kClosed) {
     const Clock::TimePoint now = clock_.Now();
     const Clock::Duration tick{1};
@@ -675,7 +677,8 @@ void Recipe::Refresh(bool watch_children, bool leader_gone) {
   if (phase_ != SessionPhase::kConnected) return;
   // Rule 13: the leader with preemption and the next in line hear of every
   // join (and exit).
-  watch_children = watch_children || (NextInLine() && WantsNode()) ||
+  watch_children = watch_children ||
+                   (NextInLine() && WantsNode() && node_ == NodePhase::kRegistered) ||
                    (leadership_ == Leadership::kLeading && options_.preempt);
   const bool next_in_line = NextInLine();
   // The leader's node went and we were next in line: we are about to lead.
@@ -911,7 +914,8 @@ void Recipe::OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat) {
 Recipe::RankedRead Recipe::RankRead(const std::string& node, ZkCode code, const std::string& data,
                                     const NodeStat& stat) {
   if (code != ZkCode::kOk) return {Rank{}, node};
-  return {stat.ephemeral_owner != 0 ? RankOf(data) : Rank{}, DecodeNodeData(data).id};
+  return {stat.ephemeral_owner != 0 ? RankOf(data) : Rank{}, DecodeNodeData(data).id,
+          stat.ctime_ms};
 }
 
 // Our read and every rank are in. The state may have moved on meanwhile: the
@@ -952,6 +956,7 @@ void Recipe::ClaimOrYield() {
 }
 
 void Recipe::ConsiderYield() {
+  early_yield_at_.reset();
   if (!NextInLine() || claim_ || node_ != NodePhase::kRegistered || !WantsNode() ||
       phase_ != SessionPhase::kConnected || Fenced() || stale_delete_in_flight_) {
     return;
@@ -960,9 +965,18 @@ void Recipe::ConsiderYield() {
     if (peer.pending > 0) return;
   }
   const std::optional<std::string> successor = Successor(ranks_);
-  if (successor && ranks_.at(*successor).rank.priority > options_.identity.priority) {
-    YieldPlace(*successor, " (next in line)");
+  if (!successor) return;
+  const PeerRank& to = ranks_.at(*successor);
+  if (to.rank.priority <= options_.identity.priority) return;
+  if (to.early_from && clock_.Now() < *to.early_from) {
+    early_yield_at_ = *to.early_from;  // a node that just joined: it may be flapping
+    return;
   }
+  YieldPlace(*successor, " (next in line)");
+}
+
+milliseconds Recipe::EarlySettle() const {
+  return std::min<milliseconds>(options_.preempt_delay / 2, kEarlySettle);
 }
 
 // Rule 13: leadership moves only by the ordinary rules. We never claimed, so
@@ -1044,6 +1058,16 @@ void Recipe::OnRankData(uint64_t generation, const std::string& node, Clock::Tim
       peer.rank = read.rank;
       peer.id = std::move(read.id);
       peer.read_sent = sent;
+    }
+    if (!peer.early_from) {
+      // Its age by its creation time, which the ensemble's leader stamped
+      // by its own clock: off by the clocks' difference, a node looks
+      // older (yield sooner) or younger (wait at most the whole settle).
+      const auto age =
+          std::chrono::duration_cast<milliseconds>(clock_.WallNow().time_since_epoch()).count() -
+          read.ctime_ms;
+      const milliseconds settle = EarlySettle();
+      peer.early_from = peer.seen + std::clamp(settle - milliseconds(age), milliseconds(0), settle);
     }
   } else {
     if (!SessionWillSay(code)) RetryLater();  // the listing reads it again
@@ -1132,6 +1156,7 @@ void Recipe::StopRanking() {
   if (!ranks_.empty()) ++rank_generation_;
   ranks_.clear();
   preempt_at_.reset();
+  early_yield_at_.reset();
 }
 
 void Recipe::ReadLeader(uint64_t seq, const std::string& node) {
@@ -1211,7 +1236,8 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
 
 bool Recipe::WantsJoins() const {
   if (leadership_ == Leadership::kLeading) return options_.preempt;
-  return NextInLine() || (candidates_known_ && candidates_.empty()) || !candidates_known_;
+  return (NextInLine() && node_ == NodePhase::kRegistered) || !candidates_known_ ||
+         candidates_.empty();
 }
 
 bool Recipe::Follows(const std::string& node) const {

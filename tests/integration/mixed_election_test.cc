@@ -383,7 +383,7 @@ TEST_F(MixedElectionTest, ACuratorLeaderIsNotDisplacedAndOnItsExitTheHigherPrior
   ASSERT_TRUE(StartZkelect("low", 0));
   ASSERT_TRUE(StartZkelect("high", 10));
   IsLeaderSampler sampler(Ports());
-  ASSERT_TRUE(WaitUntil([&] { return Line() == "curator-1 high low"; }, seconds(10))) << Line();
+  ASSERT_TRUE(WaitUntil([&] { return Line() == "curator-1 high low"; }, kHandoff)) << Line();
 
   // a) Some seconds: several of each daemon's listings (recheck every 1 s).
   ASSERT_TRUE(WaitForCuratorLeader(seconds(10)));

@@ -312,6 +312,7 @@ class Recipe final : public ZkEventSink {
   struct RankedRead {
     Rank rank;
     std::string id;
+    int64_t ctime_ms = 0;  // the node's creation time (NodeStat::ctime_ms)
   };
   static RankedRead RankRead(const std::string& node, ZkCode code, const std::string& data,
                              const NodeStat& stat);
@@ -480,7 +481,21 @@ class Recipe final : public ZkEventSink {
     Clock::TimePoint seen{};                            // first listed while we rank
     std::chrono::system_clock::time_point seen_wall{};  // the same, for /status
     int pending = 0;                                    // reads in flight
+    // As the next in line, the earliest time we yield to this node ahead of
+    // the leader's exit (kEarlySettle); set with the first answer.
+    std::optional<Clock::TimePoint> early_from;
   };
+  // A node that joined less than this ago (by its creation time, within
+  // half of election.preempt_delay) makes the next in line wait before it
+  // yields ahead of time: a preferred node that restarts or flaps would
+  // otherwise make every node ahead of it yield at each restart (N yields,
+  // each a listing and N reads), where it costs nothing until the leader
+  // changes. A node seen older yields at once, so the rest of a chain of
+  // yields goes without waiting. A claim (first in line) never waits.
+  static constexpr std::chrono::seconds kEarlySettle{5};
+  std::chrono::milliseconds EarlySettle() const;
+  // When ConsiderYield() looks again (the settle of the successor ends).
+  std::optional<Clock::TimePoint> early_yield_at_;
   std::map<std::string, PeerRank> ranks_;
   // Bumped whenever ranks_ is dropped: the answers of its reads are stale.
   uint64_t rank_generation_ = 0;

@@ -1731,6 +1731,47 @@ TEST_F(RecipeTest, Rule13_TheNextInLineYieldsToAHigherPriorityJoinWhileTheLeader
   EXPECT_TRUE(zk_.NodeExists(OwnPath())) << "no second yield: the line was right already";
 }
 
+// Review of the first version: a preferred node behind the next in line that
+// restarts again and again made every node ahead of it yield at each
+// restart, where it cost nothing until the leader's exit. The next in line
+// yields ahead of time only to a node that has been there for
+// min(preempt_delay / 2, 5s) by its creation time; a node older than that
+// (the rest of a chain of yields) at once, and a claim never waits.
+TEST_F(RecipeTest, Rule13_TheNextInLineWaitsBeforeYieldingToANodeThatJustJoined) {
+  zk_.SetWallClock(&clock_);
+  MakeParents();
+  const std::string leader = AddPeer("leader");
+  StartAndSettle();  // second in line; preempt_delay 2s: a settle of 1s
+  const std::string own = OwnPath();
+  for (int restart = 0; restart < 5; ++restart) {
+    const std::string high = AddPeer("high", 0x78, 10);
+    Advance(milliseconds(800));
+    ASSERT_TRUE(zk_.NodeExists(own)) << "yielded to a node " << restart << " restarts old";
+    zk_.ExternalDelete(high);  // it restarts
+    Settle();
+  }
+  EXPECT_EQ(zk_.requests("delete"), 0);
+  AddPeer("high", 0x78, 10);
+  Advance(milliseconds(1200));
+  EXPECT_FALSE(zk_.NodeExists(own)) << "no yield once the node stayed for the settle";
+}
+
+// A node that is already older than the settle when we rank it (we became
+// next in line when the node ahead of us yielded) gets our place at once.
+TEST_F(RecipeTest, Rule13_TheNextInLineYieldsAtOnceToANodeOlderThanTheSettle) {
+  zk_.SetWallClock(&clock_);
+  MakeParents();
+  const std::string leader = AddPeer("leader");
+  const std::string ahead = AddPeer("ahead");
+  StartAndSettle();  // third in line
+  const std::string own = OwnPath();
+  AddPeer("high", 0x78, 10);
+  Advance(milliseconds(3000));  // "high" is 3s old
+  zk_.ExternalDelete(ahead);    // as if it yielded: we are next in line
+  Settle();
+  EXPECT_FALSE(zk_.NodeExists(own));
+}
+
 // The ranks of the next in line are under data watches: a priority raised by
 // a reload is read at once, not at the next re-check.
 TEST_F(RecipeTest, Rule13_TheNextInLineSeesAPriorityRaisedByReloadAtOnce) {
