@@ -976,6 +976,7 @@ void Recipe::ConsiderYield() {
 }
 
 milliseconds Recipe::EarlySettle() const {
+  if (!options_.preempt) return kEarlySettleWithoutPreemption;
   return std::min<milliseconds>(options_.preempt_delay / 2, kEarlySettle);
 }
 
@@ -1066,8 +1067,11 @@ void Recipe::OnRankData(uint64_t generation, const std::string& node, Clock::Tim
       const auto age =
           std::chrono::duration_cast<milliseconds>(clock_.WallNow().time_since_epoch()).count() -
           read.ctime_ms;
+      // From now, not from when it was first listed: a late answer must not
+      // count its delay twice.
       const milliseconds settle = EarlySettle();
-      peer.early_from = peer.seen + std::clamp(settle - milliseconds(age), milliseconds(0), settle);
+      peer.early_from =
+          clock_.Now() + std::clamp(settle - milliseconds(age), milliseconds(0), settle);
     }
   } else {
     if (!SessionWillSay(code)) RetryLater();  // the listing reads it again

@@ -191,8 +191,9 @@ class Run:
     def _check_priority_leader(self, n, kind):
         """With priorities: is the leader of the highest priority among the
         running daemons? With preemption, waits for it (bounded) first: the
-        delay, plus after a reload the leader's next re-check (a leader sees
-        a follower's new priority only then, README "Preemption")."""
+        delay (doubled by bounces, as the leader's /status says), plus after
+        a reload the leader's next re-check (a margin: since the leader reads
+        the ranks under data watches it sees a reload at once)."""
         if not self.o.priorities:
             return
         st_s = self.o.session_timeout_ms / 1000

@@ -373,22 +373,21 @@ class MixedElectionTest : public ElectionFixture {
 
 // a) A Curator peer first in line leads, and a zkelect candidate of
 // priority 10 behind it does not displace it: Curator never yields, and
-// without preemption nothing makes it. The zkelect node of priority 0 next
-// in line yields its place to it ahead of time (rule 13), without ever
-// leading (no start hook). b) When the Curator peer leaves, the node of
-// priority 10, next in line now, leads.
+// without preemption nothing makes it. b) When the Curator peer leaves, the
+// zkelect node of priority 0 next in line yields without ever leading (no
+// start hook), and the node of priority 10 behind it leads.
 TEST_F(MixedElectionTest, ACuratorLeaderIsNotDisplacedAndOnItsExitTheHigherPriorityZkelectLeads) {
   ASSERT_TRUE(StartCurator());
   ASSERT_TRUE(WaitForCuratorLeader(kCuratorStart));
   ASSERT_TRUE(StartZkelect("low", 0));
   ASSERT_TRUE(StartZkelect("high", 10));
   IsLeaderSampler sampler(Ports());
-  ASSERT_TRUE(WaitUntil([&] { return Line() == "curator-1 high low"; }, kHandoff)) << Line();
+  ASSERT_EQ(Line(), "curator-1 low high");
 
   // a) Some seconds: several of each daemon's listings (recheck every 1 s).
   ASSERT_TRUE(WaitForCuratorLeader(seconds(10)));
   EXPECT_TRUE(CuratorStaysLeader(seconds(4)));
-  EXPECT_EQ(Line(), "curator-1 high low") << "somebody yielded or rejoined again";
+  EXPECT_EQ(Line(), "curator-1 low high") << "nobody yielded or rejoined";
   EXPECT_EQ(log_.StartsOf("high", 0), 0) << log_.Text();
   EXPECT_FALSE(EverLedByStatus(1));
 
@@ -428,8 +427,8 @@ TEST_F(MixedElectionTest, ACuratorLeaderIsNotDisplacedAndOnItsExitTheHigherPrior
 // zkelect leader's withdraw hands over to zkelect, the Curator peer rejoins
 // behind it, a zkelect leader's resign hands over to the Curator peer (first
 // in line now, it never yields to the priority-10 node that joins behind
-// it; the priority-0 node between them yields its place ahead of time), and
-// the Curator peer's exit hands over to the priority-10 node. Exactly one participant leads
+// it), and the Curator peer's exit hands over to the priority-10 node (the
+// priority-0 node in front of it yields). Exactly one participant leads
 // after each step, and no two leaderships overlap at any instant.
 TEST_F(MixedElectionTest, OneLeaderAtEveryInstantWhileCuratorComesAndGoesAndZkelectLeadersResign) {
   ASSERT_TRUE(StartCurator());
@@ -460,14 +459,13 @@ TEST_F(MixedElectionTest, OneLeaderAtEveryInstantWhileCuratorComesAndGoesAndZkel
     ASSERT_EQ(resigned.status, 200) << resigned.Describe();
     ASSERT_TRUE(WaitForCuratorLeader(kHandoff));
 
-    // high joins at the back: it does not displace the Curator peer; low,
-    // next in line, yields its place to it.
+    // high joins at the back: it does not displace the Curator peer.
     const HttpReply joined = HttpPost(high.port(), "/join", kHandoff);
     ASSERT_EQ(joined.status, 200) << joined.Describe();
-    ASSERT_TRUE(WaitUntil([&] { return Line() == "curator-1 high low"; }, kHandoff)) << Line();
+    ASSERT_TRUE(WaitUntil([&] { return Line() == "curator-1 low high"; }, kHandoff)) << Line();
     ASSERT_TRUE(CuratorStaysLeader(seconds(2)));
 
-    // The Curator peer leaves: high, next in line, leads.
+    // The Curator peer leaves: low, next in line, yields to high.
     const int64_t curator_left = MonotonicNowNs();
     ASSERT_TRUE(StopCurator());
     ASSERT_TRUE(WaitForZkelectLeader("high", kHandoff));

@@ -485,14 +485,17 @@ class Recipe final : public ZkEventSink {
     // the leader's exit (kEarlySettle); set with the first answer.
     std::optional<Clock::TimePoint> early_from;
   };
-  // A node that joined less than this ago (by its creation time, within
-  // half of election.preempt_delay) makes the next in line wait before it
-  // yields ahead of time: a preferred node that restarts or flaps would
-  // otherwise make every node ahead of it yield at each restart (N yields,
-  // each a listing and N reads), where it costs nothing until the leader
-  // changes. A node seen older yields at once, so the rest of a chain of
-  // yields goes without waiting. A claim (first in line) never waits.
+  // A node that joined less than this ago (by its creation time: half of
+  // election.preempt_delay, at most kEarlySettle, with preemption, so that
+  // the line is sorted when the leader hands over; a minute without, when
+  // nothing is in a hurry until the leader changes) makes the next in line
+  // wait before it yields ahead of time: a preferred node that restarts or
+  // flaps would otherwise make every node ahead of it yield at each restart
+  // (N yields, each a listing and N reads), where it costs nothing until the
+  // leader changes. A node seen older yields at once, so the rest of a chain
+  // of yields goes without waiting. A claim (first in line) never waits.
   static constexpr std::chrono::seconds kEarlySettle{5};
+  static constexpr std::chrono::seconds kEarlySettleWithoutPreemption{60};
   std::chrono::milliseconds EarlySettle() const;
   // When ConsiderYield() looks again (the settle of the successor ends).
   std::optional<Clock::TimePoint> early_yield_at_;

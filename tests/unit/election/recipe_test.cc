@@ -1735,9 +1735,11 @@ TEST_F(RecipeTest, Rule13_TheNextInLineYieldsToAHigherPriorityJoinWhileTheLeader
 // restarts again and again made every node ahead of it yield at each
 // restart, where it cost nothing until the leader's exit. The next in line
 // yields ahead of time only to a node that has been there for
-// min(preempt_delay / 2, 5s) by its creation time; a node older than that
-// (the rest of a chain of yields) at once, and a claim never waits.
+// min(preempt_delay / 2, 5s) by its creation time (a minute without
+// preemption); a node older than that (the rest of a chain of yields) at
+// once, and a claim never waits.
 TEST_F(RecipeTest, Rule13_TheNextInLineWaitsBeforeYieldingToANodeThatJustJoined) {
+  preempt_ = true;
   zk_.SetWallClock(&clock_);
   MakeParents();
   const std::string leader = AddPeer("leader");
@@ -1759,6 +1761,7 @@ TEST_F(RecipeTest, Rule13_TheNextInLineWaitsBeforeYieldingToANodeThatJustJoined)
 // A node that is already older than the settle when we rank it (we became
 // next in line when the node ahead of us yielded) gets our place at once.
 TEST_F(RecipeTest, Rule13_TheNextInLineYieldsAtOnceToANodeOlderThanTheSettle) {
+  preempt_ = true;
   zk_.SetWallClock(&clock_);
   MakeParents();
   const std::string leader = AddPeer("leader");
@@ -1769,6 +1772,41 @@ TEST_F(RecipeTest, Rule13_TheNextInLineYieldsAtOnceToANodeOlderThanTheSettle) {
   Advance(milliseconds(3000));  // "high" is 3s old
   zk_.ExternalDelete(ahead);    // as if it yielded: we are next in line
   Settle();
+  EXPECT_FALSE(zk_.NodeExists(own));
+}
+
+// Without preemption nothing is in a hurry until the leader changes: the
+// settle is a minute. Review: a preferred node whose health check flaps
+// (registered for 10-15 s, out for as long) outlasted a 5 s settle.
+TEST_F(RecipeTest, Rule13_WithoutPreemptionTheNextInLineWaitsAMinute) {
+  zk_.SetWallClock(&clock_);
+  MakeParents();
+  AddPeer("leader");
+  StartAndSettle();  // second in line
+  const std::string own = OwnPath();
+  AddPeer("high", 0x78, 10);
+  Advance(std::chrono::seconds(30));
+  EXPECT_TRUE(zk_.NodeExists(own));
+  Advance(std::chrono::seconds(31));
+  EXPECT_FALSE(zk_.NodeExists(own));
+}
+
+// Review: the settle counted from the first listing, so a rank read answered
+// late (a slow server) shortened it by its delay.
+TEST_F(RecipeTest, Rule13_ALateRankAnswerDoesNotShortenTheSettle) {
+  preempt_ = true;  // a settle of 1 s
+  zk_.SetWallClock(&clock_);
+  MakeParents();
+  AddPeer("leader");
+  StartAndSettle();  // second in line
+  const std::string own = OwnPath();
+  AddPeer("high", 0x78, 10);
+  ASSERT_TRUE(zk_.DeliverOne());      // the children event: the listing goes out
+  ASSERT_TRUE(zk_.DeliverOne());      // the listing: the read of "high" goes out
+  clock_.Advance(milliseconds(600));  // its answer comes 600 ms later
+  Settle();
+  EXPECT_TRUE(zk_.NodeExists(own)) << "yielded to a node 600 ms old";
+  Advance(milliseconds(1100));
   EXPECT_FALSE(zk_.NodeExists(own));
 }
 
