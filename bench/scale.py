@@ -223,6 +223,10 @@ def main():
     ap.add_argument("--preempt-delay", type=float, default=2.0, help="seconds")
     ap.add_argument("--recheck-interval", default=None,
                     help="election.recheck_interval of every candidate (default: the daemon's)")
+    ap.add_argument("--age", type=float, default=0.0,
+                    help="seconds to wait after all registered, before the first change (the"
+                         " next in line yields ahead of time only to nodes older than its"
+                         " settle: 60 s without preemption)")
     ap.add_argument("--json")
     args = ap.parse_args()
     args.modes = args.priorities.split(",")
@@ -290,6 +294,11 @@ def run_phase(args, mode, wd, ens, zk, tools):
                % (args.candidates, registered_ns / 1e6, spawned_ns / 1e6))
         for d in daemons.values():
             d.wait_ready(120)
+        if args.age:
+            # Older than the next in line's settle before a yield ahead of
+            # time (a minute without preemption): as in a long-lived election.
+            bl.log("letting the candidates age %.0f s" % args.age)
+            time.sleep(args.age)
 
         def first_stamps():
             offset, got = new_stamps(stamps, 0)
