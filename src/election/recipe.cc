@@ -447,7 +447,10 @@ void Recipe::SetPreemption(bool preempt, std::chrono::milliseconds delay) {
   const bool was = options_.preempt;
   options_.preempt = preempt;
   options_.preempt_delay = delay;
-  if (leadership_ != Leadership::kLeading) return;
+  if (leadership_ != Leadership::kLeading) {
+    ConsiderYield();  // as the next in line, a new settle
+    return;
+  }
   if (!preempt) {
     StopRanking();
   } else if (!was) {
@@ -968,9 +971,15 @@ void Recipe::ConsiderYield() {
   if (!successor) return;
   const PeerRank& to = ranks_.at(*successor);
   if (to.rank.priority <= options_.identity.priority) return;
-  if (to.early_from && clock_.Now() < *to.early_from) {
-    early_yield_at_ = *to.early_from;  // a node that just joined: it may be flapping
-    return;
+  if (to.born) {
+    // A node that just joined may be flapping: wait for it to settle (by the
+    // settle of now: a reload may have changed it).
+    const milliseconds settle = EarlySettle();
+    const Clock::TimePoint due = std::clamp(*to.born + settle, to.answered, to.answered + settle);
+    if (clock_.Now() < due) {
+      early_yield_at_ = due;
+      return;
+    }
   }
   YieldPlace(*successor, " (next in line)");
 }
@@ -1060,18 +1069,17 @@ void Recipe::OnRankData(uint64_t generation, const std::string& node, Clock::Tim
       peer.id = std::move(read.id);
       peer.read_sent = sent;
     }
-    if (!peer.early_from) {
+    if (!peer.born) {
       // Its age by its creation time, which the ensemble's leader stamped
       // by its own clock: off by the clocks' difference, a node looks
       // older (yield sooner) or younger (wait at most the whole settle).
-      const auto age =
+      // Counted from this answer, not from when it was first listed: a late
+      // answer must not count its delay twice.
+      const int64_t age =
           std::chrono::duration_cast<milliseconds>(clock_.WallNow().time_since_epoch()).count() -
           read.ctime_ms;
-      // From now, not from when it was first listed: a late answer must not
-      // count its delay twice.
-      const milliseconds settle = EarlySettle();
-      peer.early_from =
-          clock_.Now() + std::clamp(settle - milliseconds(age), milliseconds(0), settle);
+      peer.answered = clock_.Now();
+      peer.born = peer.answered - milliseconds(std::max<int64_t>(age, 0));
     }
   } else {
     if (!SessionWillSay(code)) RetryLater();  // the listing reads it again

@@ -116,6 +116,13 @@ class Simulation final : public Ensemble::NodeObserver {
   // from the reload: the leader's ranks are under data watches). Then the
   // next fault phase.
   void CheckPreferred(uint64_t phase, int attempt);
+  // Invariant 11 (rule 13 ahead of time, in the same runs, once invariant 10
+  // holds): with no fault, the node next in line is the one the leader's
+  // exit would elect once the line has been unchanged for the next in
+  // line's settle (half of election.preempt_delay, at most 5 s) and a
+  // second more: a node it would yield to has had the time to get its
+  // place. Then the next fault phase.
+  void CheckNextInLine(uint64_t phase, int attempt);
   void NextFaultPhaseLater(uint64_t phase);
 
   // Invariant 6.

@@ -481,9 +481,13 @@ class Recipe final : public ZkEventSink {
     Clock::TimePoint seen{};                            // first listed while we rank
     std::chrono::system_clock::time_point seen_wall{};  // the same, for /status
     int pending = 0;                                    // reads in flight
-    // As the next in line, the earliest time we yield to this node ahead of
-    // the leader's exit (kEarlySettle); set with the first answer.
-    std::optional<Clock::TimePoint> early_from;
+    // Its creation, on our clock (by its creation time and our wall clock
+    // when its first read answered, never later than that answer), and that
+    // answer's time: as the next in line we yield to it ahead of the
+    // leader's exit once it is EarlySettle() old, counted from `answered`
+    // at the earliest and at the latest.
+    std::optional<Clock::TimePoint> born;
+    Clock::TimePoint answered{};
   };
   // A node that joined less than this ago (by its creation time: half of
   // election.preempt_delay, at most kEarlySettle, with preemption, so that
