@@ -223,6 +223,10 @@ def main():
     ap.add_argument("--preempt-delay", type=float, default=2.0, help="seconds")
     ap.add_argument("--recheck-interval", default=None,
                     help="election.recheck_interval of every candidate (default: the daemon's)")
+    ap.add_argument("--age", type=float, default=0.0,
+                    help="seconds to wait after all registered, before the first change (the"
+                         " next in line yields ahead of time only to nodes older than its"
+                         " settle: 60 s without preemption)")
     ap.add_argument("--json")
     args = ap.parse_args()
     args.modes = args.priorities.split(",")
@@ -290,6 +294,11 @@ def run_phase(args, mode, wd, ens, zk, tools):
                % (args.candidates, registered_ns / 1e6, spawned_ns / 1e6))
         for d in daemons.values():
             d.wait_ready(120)
+        if args.age:
+            # Older than the next in line's settle before a yield ahead of
+            # time (a minute without preemption): as in a long-lived election.
+            bl.log("letting the candidates age %.0f s" % args.age)
+            time.sleep(args.age)
 
         def first_stamps():
             offset, got = new_stamps(stamps, 0)
@@ -405,12 +414,15 @@ def measure_joins(args, mode, zk, ens, election, daemons, leader, spawn, prio, b
         plan.append(("j-top", max(p for p in prio if p is not None) + 1))
     for ident, priority in plan:
         before = scrape(daemons)
-        count = len(zk.get_children(election))
         r0 = ens.packets()[0]
         t0 = time.monotonic_ns()
         spawn(ident, priority)
+        # Its own /readyz (registered): the count of children says nothing
+        # while nodes ahead of it yield and rejoin.
+        joiner = daemons[ident]
         bl.wait_for("%s registered" % ident,
-                    lambda: len(zk.get_children(election)) == count + 1, 30, poll=0.01)
+                    lambda: bl.http_get(joiner.url("/readyz"), timeout=1.0)[0] == 200, 30,
+                    poll=0.005)
         registered = time.monotonic_ns()
         took_over = None
         if ident == "j-top":

@@ -173,6 +173,7 @@ void Recipe::OpenSession() {
   candidates_known_ = false;
   leader_.reset();
   watched_.clear();  // a new session holds no watch
+  watched_listing_out_.reset();
   next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
   if (!zk_.Open()) {
     reopen_backoff_ = std::clamp(reopen_backoff_ * 2, kRetryDelay, kMaxReopenBackoff);
@@ -204,6 +205,7 @@ void Recipe::DropSession(Reason why, bool node_gone) {
   candidates_known_ = false;
   leader_.reset();
   watched_.clear();
+  watched_listing_out_.reset();
   next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
   if (intent_ == Intent::kShutdown) {
     // Nothing left to leave: the close follows once no stop runs (Advance).
@@ -374,6 +376,7 @@ void Recipe::OnWake() {
     }
   }
   if (preempt_at_ && now >= *preempt_at_) ConsiderPreemption();
+  if (early_yield_at_ && now >= *early_yield_at_) ConsiderYield();
   if (now >= next_retry_) {
     next_retry_ = Clock::TimePoint::max();
     Refresh();
@@ -395,6 +398,7 @@ Clock::TimePoint Recipe::NextWakeup() const {
   Clock::TimePoint next = std::min({next_ping_, next_recheck_, next_retry_, next_reopen_});
   if (hold_until_) next = std::min(next, *hold_until_);
   if (preempt_at_) next = std::min(next, *preempt_at_);
+  if (early_yield_at_) next = std::min(next, *early_yield_at_);
   if (session_id_ != 0 && phase_ != SessionPhase::kClosed) {
     const Clock::TimePoint now = clock_.Now();
     const Clock::Duration tick{1};
@@ -418,6 +422,7 @@ std::string Recipe::PathOf(const std::string& node) const {
 void Recipe::ForgetOwnNode() {
   own_node_.reset();
   claim_.reset();
+  StopRanking();
   publish_in_flight_ = false;  // its answer, if any, is of a node we no longer hold
   if (node_ == NodePhase::kRegistered || node_ == NodePhase::kDeleting) node_ = NodePhase::kNone;
 }
@@ -433,7 +438,7 @@ void Recipe::Reconfigure(std::string address, std::map<std::string, std::string>
   }
   options_.recheck_interval = recheck_interval;
   // Our own priority may have fallen below a candidate's.
-  ConsiderPreemption();
+  OnRanks();
   // Advance() (at the end of this step) publishes the identity.
 }
 
@@ -442,7 +447,10 @@ void Recipe::SetPreemption(bool preempt, std::chrono::milliseconds delay) {
   const bool was = options_.preempt;
   options_.preempt = preempt;
   options_.preempt_delay = delay;
-  if (leadership_ != Leadership::kLeading) return;
+  if (leadership_ != Leadership::kLeading) {
+    ConsiderYield();  // as the next in line, a new settle
+    return;
+  }
   if (!preempt) {
     StopRanking();
   } else if (!was) {
@@ -607,6 +615,7 @@ void Recipe::DeleteOwnNode() {
   const std::string node = *own_node_;
   node_ = NodePhase::kDeleting;
   claim_.reset();
+  StopRanking();
   zk_.Delete(PathOf(node), Confirmed("deleted", [this, node](ZkCode code) {
                if (node_ != NodePhase::kDeleting || own_node_ != node) return;
                if (code == ZkCode::kOk || code == ZkCode::kNoNode) {
@@ -669,32 +678,35 @@ void Recipe::DeleteFailed(const std::string& node, ZkCode code) {
 
 void Recipe::Refresh(bool watch_children, bool leader_gone) {
   if (phase_ != SessionPhase::kConnected) return;
-  // Rule 13 with preemption: the leader hears of every join (and exit).
-  watch_children = watch_children || (leadership_ == Leadership::kLeading && options_.preempt);
+  // Rule 13: the leader with preemption and the next in line hear of every
+  // join (and exit).
+  watch_children = watch_children ||
+                   (NextInLine() && WantsNode() && node_ == NodePhase::kRegistered) ||
+                   (leadership_ == Leadership::kLeading && options_.preempt);
   const bool next_in_line = NextInLine();
   // The leader's node went and we were next in line: we are about to lead.
   const bool about_to_lead = leader_gone && next_in_line && WantsNode() &&
                              node_ == NodePhase::kRegistered && !stale_delete_in_flight_;
   const uint64_t seq = ++refresh_seq_;
+  if (watch_children) watched_listing_out_ = seq;
   zk_.GetChildren(options_.election_path, watch_children,
                   Reply("children", [this, seq, watch_children](
                                         ZkCode code, const std::vector<std::string>& children) {
+                    if (watched_listing_out_ == seq) watched_listing_out_.reset();
                     OnChildren(seq, watch_children, code, children);
                   }));
   // ZooKeeper answers a session's requests in order: this read, sent right
   // behind the listing, is answered right after it. The next in line (whose
   // watch on the leader fired) then claims one round trip after the deletion
   // instead of listing first and reading its node afterwards.
-  if (next_in_line) ReadOwnNode(seq);
-  // Rule 13's reads of the others go out with them too, for the candidates of
-  // the last listing (a node that joined since is read once the listing
-  // shows it): as fresh as the listing, and no extra round trip.
   if (about_to_lead) {
+    ReadOwnNode(seq);
     claim_ = Claim{};
     claim_->seq = seq;
-    for (const std::string& peer : candidates_) {
-      if (peer != *own_node_ && peer != candidates_.front()) ReadPeer(peer);
-    }
+    // Rule 13's ranks: as the next in line we have them already, under data
+    // watches (as fresh as this listing); any still missing are read with
+    // it (a node that joined since is read once the listing shows it).
+    RankPeers();
   }
 }
 
@@ -782,10 +794,11 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
     // unless that read already went out with the listing; and before a
     // claim, look for a candidate of higher priority (rule 13).
     if (own_read_seq_ != seq) ReadOwnNode(seq);
-    if (leadership_ == Leadership::kNone && node_ == NodePhase::kRegistered && WantsNode()) {
-      ReadPeers(seq);
+    if (leadership_ == Leadership::kNone && node_ == NodePhase::kRegistered && WantsNode() &&
+        (!claim_ || claim_->seq != seq)) {
+      claim_ = Claim{};
+      claim_->seq = seq;
     }
-    if (leadership_ == Leadership::kLeading && options_.preempt) RankPeers();
   } else {
     claim_.reset();  // (reads sent ahead of a listing that found us not first)
     if (leadership_ == Leadership::kLeading) StepDown(Reason::kDeleted);
@@ -798,6 +811,17 @@ void Recipe::OnChildren(uint64_t seq, bool watched, ZkCode code,
       const std::string predecessor = *(own - 1);
       if (predecessor != first && !watched_.contains(predecessor)) WatchPredecessor(predecessor);
     }
+    if (NextInLine() && WantsNode() && node_ == NodePhase::kRegistered && !watched) {
+      Refresh(/*watch_children=*/true);  // the next in line hears of every join
+      UpdateRole(Reason::kJoined);
+      return;
+    }
+  }
+  if (KeepsRanks()) {
+    RankPeers();
+    OnRanks();
+  } else {
+    StopRanking();
   }
   UpdateRole(Reason::kJoined);
 }
@@ -887,61 +911,24 @@ void Recipe::OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat) {
   }
 }
 
-void Recipe::ReadPeers(uint64_t seq) {
-  if (!claim_ || claim_->seq != seq) {
-    claim_ = Claim{};
-    claim_->seq = seq;
-  }
-  for (const std::string& peer : candidates_) {
-    if (peer != *own_node_ && !claim_->asked.contains(peer)) ReadPeer(peer);
-  }
-}
-
 // A node we may not read is another client's, and a persistent node is no
 // live candidate whatever its data says: both count as priority 0, never
 // yielding.
 Recipe::RankedRead Recipe::RankRead(const std::string& node, ZkCode code, const std::string& data,
                                     const NodeStat& stat) {
   if (code != ZkCode::kOk) return {Rank{}, node};
-  return {stat.ephemeral_owner != 0 ? RankOf(data) : Rank{}, DecodeNodeData(data).id};
+  return {stat.ephemeral_owner != 0 ? RankOf(data) : Rank{}, DecodeNodeData(data).id,
+          stat.ctime_ms};
 }
 
-void Recipe::ReadPeer(const std::string& peer) {
-  claim_->asked.insert(peer);
-  ++claim_->peers_pending;
-  zk_.GetData(PathOf(peer), /*watch=*/false,
-              Reply("peer-data", [this, seq = claim_->seq, peer, sent = clock_.Now()](
-                                     ZkCode c, const std::string& data, const NodeStat& stat) {
-                OnPeerData(seq, peer, sent, c, RankRead(peer, c, data, stat));
-              }));
-}
-
-void Recipe::OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint sent, ZkCode code,
-                        RankedRead read) {
-  if (!claim_ || claim_->seq != seq) return;
-  if (SessionWillSay(code)) {
-    claim_.reset();  // the session events start over with a new listing
-    return;
-  }
-  --claim_->peers_pending;
-  if (code == ZkCode::kOk || code == ZkCode::kNoAuth) {
-    // Kept for preemption, should we lead (no read of them again).
-    claim_->ranks[node] =
-        PeerRank{read.rank, std::move(read.id), sent, clock_.Now(), clock_.WallNow()};
-  }
-  if (code != ZkCode::kOk && code != ZkCode::kNoNode && code != ZkCode::kNoAuth) {
-    // Gone (NoNode) is no candidate; unreadable (NoAuth) is another client's
-    // node, which counts as priority 0. Anything else: look again later.
-    claim_->peer_failed = true;
-  }
-  ClaimOrYield();
-}
-
-// Every read of the listing is in. The state may have moved on meanwhile: the
+// Our read and every rank are in. The state may have moved on meanwhile: the
 // claim stands only if we are still first, registered, wanting to lead and
 // connected to a server that answers.
 void Recipe::ClaimOrYield() {
-  if (!claim_ || !claim_->own || claim_->peers_pending > 0) return;
+  if (!claim_ || !claim_->own) return;
+  for (const auto& [node, peer] : ranks_) {
+    if (peer.pending > 0) return;
+  }
   Claim claim = *std::exchange(claim_, std::nullopt);
   if (claim.seq != refresh_seq_ || claim.seq != listed_seq_ || node_ != NodePhase::kRegistered ||
       leadership_ != Leadership::kNone || !WantsNode() || phase_ != SessionPhase::kConnected ||
@@ -949,71 +936,125 @@ void Recipe::ClaimOrYield() {
       candidates_.front() != own_node_) {
     return;
   }
-  if (claim.peer_failed) {
-    RetryLater();
-    return;
+  for (const auto& [node, peer] : ranks_) {
+    if (!peer.read_sent) {
+      RetryLater();  // a read failed: the retry's listing reads it again
+      return;
+    }
   }
   // Whom our yield would elect: the candidates ahead of it yield in turn,
   // and a node that never yields (a Curator peer's) would lead and keep the
   // lead, so we yield only when that node outranks us.
-  const std::optional<std::string> successor = Successor(claim.ranks);
-  if (successor && claim.ranks.at(*successor).rank.priority > options_.identity.priority) {
-    // Rule 13: leadership moves only by the ordinary rules. We never claimed,
-    // so no stop runs; the delete hands our place to the next in line, and
-    // Advance() creates our node again at the back.
-    const PeerRank& to = claim.ranks.at(*successor);
-    LogEvent(spdlog::level::info,
-             "priority: " + to.id + " (priority " + std::to_string(to.rank.priority) +
-                 ") outranks us (priority " + std::to_string(options_.identity.priority) +
-                 "); yielding our place " + *own_node_ + " and rejoining at the back",
-             {{"event", std::string("priority_yield")},
-              {"to", to.id},
-              {"to_priority", to.rank.priority},
-              {"priority", options_.identity.priority},
-              {"node", *own_node_}});
-    Note("yield", to.rank.priority, options_.identity.priority);
-    DeleteOwnNode();
+  const std::optional<std::string> successor = Successor(ranks_);
+  if (successor && ranks_.at(*successor).rank.priority > options_.identity.priority) {
+    YieldPlace(*successor, "");
     return;
   }
   BecomeLeader(*claim.own);
   if (options_.preempt) {
-    ranks_ = std::move(claim.ranks);
     Refresh();  // the children watch; the listing ranks whoever joined since
+  } else {
+    StopRanking();
   }
+}
+
+void Recipe::ConsiderYield() {
+  early_yield_at_.reset();
+  if (!NextInLine() || claim_ || node_ != NodePhase::kRegistered || !WantsNode() ||
+      phase_ != SessionPhase::kConnected || Fenced() || stale_delete_in_flight_) {
+    return;
+  }
+  for (const auto& [node, peer] : ranks_) {
+    if (peer.pending > 0) return;
+  }
+  const std::optional<std::string> successor = Successor(ranks_);
+  if (!successor) return;
+  const PeerRank& to = ranks_.at(*successor);
+  if (to.rank.priority <= options_.identity.priority) return;
+  if (to.born) {
+    // A node that just joined may be flapping: wait for it to settle (by the
+    // settle of now: a reload may have changed it).
+    const milliseconds settle = EarlySettle();
+    const Clock::TimePoint due = std::clamp(*to.born + settle, to.answered, to.answered + settle);
+    if (clock_.Now() < due) {
+      early_yield_at_ = due;
+      return;
+    }
+  }
+  YieldPlace(*successor, " (next in line)");
+}
+
+milliseconds Recipe::EarlySettle() const {
+  if (!options_.preempt) return kEarlySettleWithoutPreemption;
+  return std::min<milliseconds>(options_.preempt_delay / 2, kEarlySettle);
+}
+
+// Rule 13: leadership moves only by the ordinary rules. We never claimed, so
+// no stop runs; the delete hands our place to the node after us, and
+// Advance() creates our node again at the back.
+void Recipe::YieldPlace(const std::string& to_node, const char* when) {
+  const PeerRank to = ranks_.at(to_node);
+  LogEvent(spdlog::level::info,
+           "priority: " + to.id + " (priority " + std::to_string(to.rank.priority) +
+               ") outranks us (priority " + std::to_string(options_.identity.priority) +
+               "); yielding our place " + *own_node_ + when + " and rejoining at the back",
+           {{"event", std::string("priority_yield")},
+            {"to", to.id},
+            {"to_priority", to.rank.priority},
+            {"priority", options_.identity.priority},
+            {"node", *own_node_}});
+  Note("yield", to.rank.priority, options_.identity.priority);
+  DeleteOwnNode();
 }
 
 // ---------------------------------------------------------------------------
 // Preemption (rule 13, election.preempt): the leader's side
 
+bool Recipe::KeepsRanks() const {
+  if (phase_ != SessionPhase::kConnected || node_ != NodePhase::kRegistered || !WantsNode()) {
+    return false;
+  }
+  switch (leadership_) {
+    case Leadership::kLeading:
+      return options_.preempt;
+    case Leadership::kStopping:
+      return false;
+    case Leadership::kNone:
+      return candidates_.size() >= 1 &&
+             (candidates_.front() == *own_node_ || (candidates_.size() >= 2 && NextInLine()));
+  }
+  return false;
+}
+
 void Recipe::RankPeers() {
   const Clock::TimePoint now = clock_.Now();
-  std::erase_if(ranks_, [this](const auto& entry) {
-    return std::find(candidates_.begin(), candidates_.end(), entry.first) == candidates_.end();
+  const auto own = std::find(candidates_.begin(), candidates_.end(), *own_node_);
+  const auto after = own == candidates_.end() ? own : own + 1;
+  std::erase_if(ranks_, [&](const auto& entry) {
+    return std::find(after, candidates_.end(), entry.first) == candidates_.end();
   });
-  for (const std::string& node : candidates_) {
-    if (node == own_node_) continue;
+  for (auto node = after; node != candidates_.end(); ++node) {
     PeerRank unread;
     unread.seen = now;
     unread.seen_wall = clock_.WallNow();
-    auto [it, added] = ranks_.try_emplace(node, std::move(unread));
+    auto [it, added] = ranks_.try_emplace(*node, std::move(unread));
     // New, or a read that failed (an answer would have ranked it).
-    if (added || (!it->second.read_sent && it->second.pending == 0)) ReadRank(node);
+    if (added || (!it->second.read_sent && it->second.pending == 0)) ReadRank(*node);
   }
-  ConsiderPreemption();
 }
 
 void Recipe::ReadRank(const std::string& node) {
   ++ranks_.at(node).pending;
-  zk_.GetData(PathOf(node), /*watch=*/false,
-              Reply("rank-data", [this, term = term_, node, sent = clock_.Now()](
+  zk_.GetData(PathOf(node), /*watch=*/true,
+              Reply("rank-data", [this, generation = rank_generation_, node, sent = clock_.Now()](
                                      ZkCode c, const std::string& data, const NodeStat& stat) {
-                OnRankData(term, node, sent, c, RankRead(node, c, data, stat));
+                OnRankData(generation, node, sent, c, RankRead(node, c, data, stat));
               }));
 }
 
-void Recipe::OnRankData(uint64_t term, const std::string& node, Clock::TimePoint sent, ZkCode code,
-                        RankedRead read) {
-  if (term != term_ || leadership_ != Leadership::kLeading) return;
+void Recipe::OnRankData(uint64_t generation, const std::string& node, Clock::TimePoint sent,
+                        ZkCode code, RankedRead read) {
+  if (generation != rank_generation_) return;
   auto it = ranks_.find(node);
   if (it == ranks_.end()) return;
   PeerRank& peer = it->second;
@@ -1021,16 +1062,40 @@ void Recipe::OnRankData(uint64_t term, const std::string& node, Clock::TimePoint
   if (code == ZkCode::kNoNode) {
     ranks_.erase(it);  // gone; the children watch lists again
   } else if (code == ZkCode::kOk || code == ZkCode::kNoAuth) {
+    // Gone (NoNode) is no candidate; unreadable (NoAuth) is another client's
+    // node, which counts as priority 0.
     if (!peer.read_sent || sent >= *peer.read_sent) {
       peer.rank = read.rank;
       peer.id = std::move(read.id);
       peer.read_sent = sent;
     }
+    if (!peer.born) {
+      // Its age by its creation time, which the ensemble's leader stamped
+      // by its own clock: off by the clocks' difference, a node looks
+      // older (yield sooner) or younger (wait at most the whole settle).
+      // Counted from this answer, not from when it was first listed: a late
+      // answer must not count its delay twice.
+      const int64_t age =
+          std::chrono::duration_cast<milliseconds>(clock_.WallNow().time_since_epoch()).count() -
+          read.ctime_ms;
+      peer.answered = clock_.Now();
+      peer.born = peer.answered - milliseconds(std::max<int64_t>(age, 0));
+    }
   } else {
     if (!SessionWillSay(code)) RetryLater();  // the listing reads it again
     return;
   }
-  ConsiderPreemption();
+  OnRanks();
+}
+
+void Recipe::OnRanks() {
+  if (leadership_ == Leadership::kLeading) {
+    ConsiderPreemption();
+  } else if (claim_) {
+    ClaimOrYield();
+  } else {
+    ConsiderYield();
+  }
 }
 
 std::optional<std::string> Recipe::Successor(const std::map<std::string, PeerRank>& ranks) const {
@@ -1100,8 +1165,10 @@ milliseconds Recipe::PreemptDelay() const {
 }
 
 void Recipe::StopRanking() {
+  if (!ranks_.empty()) ++rank_generation_;
   ranks_.clear();
   preempt_at_.reset();
+  early_yield_at_.reset();
 }
 
 void Recipe::ReadLeader(uint64_t seq, const std::string& node) {
@@ -1117,7 +1184,9 @@ void Recipe::OnLeaderData(uint64_t seq, const std::string& node, ZkCode code,
   if (code == ZkCode::kOk) watched_.insert(node);  // armed, even if the answer comes too late
   if (seq != refresh_seq_) return;
   if (code == ZkCode::kNoNode) {
-    Refresh();
+    // The leader we expected is gone too: third in line, we may be next now.
+    Refresh(/*watch_children=*/candidates_.size() >= 3 && candidates_[2] == own_node_ &&
+            WantsNode() && leadership_ == Leadership::kNone);
     return;
   }
   if (code != ZkCode::kOk) {
@@ -1142,15 +1211,54 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
        IsCandidateOf(node, uuid_))) {
     return;
   }
+  if (path != options_.election_path && !Follows(node)) {
+    // A rank's data watch (rule 13): read it again, or forget a node gone
+    // (the children watch lists again). Any other is a watch set at an
+    // earlier place in line, telling nothing now.
+    auto rank = ranks_.find(node);
+    if (rank == ranks_.end()) return;
+    if (type == NodeEventType::kDeleted) {
+      ranks_.erase(rank);
+      OnRanks();
+    } else if (type == NodeEventType::kDataChanged) {
+      // Unknown until read again: the watch fired, so a rank read before
+      // stays unknown (and is read at the next listing) if this read fails.
+      // (A read in flight is answered after the change: its event came first.)
+      rank->second.read_sent.reset();
+      if (rank->second.pending == 0) ReadRank(node);
+    }
+    return;
+  }
   if (type == NodeEventType::kDeleted && leadership_ == Leadership::kLeading && own_node_ &&
       node == *own_node_) {
     // Rule 5: the leader watches its own node; a manual delete demotes it.
     spdlog::warn("our node {} was deleted by another client", *own_node_);
     StepDown(Reason::kDeleted);
   }
+  if (type == NodeEventType::kChildrenChanged && (watched_listing_out_ || !WantsJoins())) return;
   if (type == NodeEventType::kDeleted && FollowLeaderExit(node)) return;
-  Refresh(/*watch_children=*/false, /*leader_gone=*/type == NodeEventType::kDeleted &&
-                                        !candidates_.empty() && candidates_.front() == node);
+  // The next in line left (a yield, rule 13): we are next in line now, which
+  // hears of every join.
+  const bool moves_up = type == NodeEventType::kDeleted && candidates_.size() >= 3 &&
+                        candidates_[1] == node && candidates_[2] == own_node_ && WantsNode() &&
+                        leadership_ == Leadership::kNone;
+  Refresh(/*watch_children=*/moves_up, /*leader_gone=*/type == NodeEventType::kDeleted &&
+                                           !candidates_.empty() && candidates_.front() == node);
+}
+
+bool Recipe::WantsJoins() const {
+  if (leadership_ == Leadership::kLeading) return options_.preempt;
+  return (NextInLine() && node_ == NodePhase::kRegistered) || !candidates_known_ ||
+         candidates_.empty();
+}
+
+bool Recipe::Follows(const std::string& node) const {
+  if (!candidates_known_ || candidates_.empty()) return true;  // no view yet to tell
+  if (node == candidates_.front() || node == own_node_) return true;
+  if (leader_ && node == leader_->node) return true;
+  if (!own_node_) return false;
+  const auto own = std::find(candidates_.begin(), candidates_.end(), *own_node_);
+  return own == candidates_.end() || (own != candidates_.begin() && *(own - 1) == node);
 }
 
 // Every follower watches the leader's node (for /leader), so its deletion
@@ -1158,13 +1266,21 @@ void Recipe::OnNodeEvent(NodeEventType type, const std::string& path) {
 // it may lead). Behind it, no node below the second of the last listing can
 // exist (sequence numbers only grow; a node missing from that listing was
 // already gone), so the second is the new leader: one read of it, instead of
-// a herd of listings. If it went too, the listing happens after all.
+// a herd of listings. If it went too, the listing happens after all. The
+// node third in line becomes the next in line, which ranks (rule 13).
 bool Recipe::FollowLeaderExit(const std::string& node) {
   if (leadership_ != Leadership::kNone || NextInLine() || phase_ != SessionPhase::kConnected ||
       candidates_.size() < 2 || candidates_.front() != node || node == own_node_) {
     return false;
   }
   candidates_.erase(candidates_.begin());
+  if (NextInLine() && WantsNode() && node_ == NodePhase::kRegistered) {
+    // We are next in line now: list under a children watch and rank the
+    // nodes after us (rule 13), instead of the node about to lead doing it
+    // after the next exit, when every follower would see its yield.
+    Refresh();
+    return true;
+  }
   ReadLeader(refresh_seq_, candidates_.front());
   return true;
 }
@@ -1471,9 +1587,12 @@ void Recipe::CheckInvariants() const {
         "an observer with a node or a leadership");
   check(!claim_ || (node_ == NodePhase::kRegistered && leadership_ == Leadership::kNone),
         "a claim under way while not registered, or while leading (rule 13)");
-  check(
-      (ranks_.empty() && !preempt_at_) || (leadership_ == Leadership::kLeading && options_.preempt),
-      "ranking the candidates while not leading with preemption");
+  check(!preempt_at_ || (leadership_ == Leadership::kLeading && options_.preempt),
+        "a preemption due while not leading with preemption");
+  check(ranks_.empty() || (node_ == NodePhase::kRegistered &&
+                           (leadership_ == Leadership::kNone ||
+                            (leadership_ == Leadership::kLeading && options_.preempt))),
+        "ranking the candidates while not registered, stopping, or leading without preemption");
 }
 
 // ---------------------------------------------------------------------------

@@ -51,6 +51,7 @@ NodeStat FromLibrary(const Stat* stat) {
     out.czxid = stat->czxid;
     out.ephemeral_owner = stat->ephemeralOwner;
     out.version = stat->version;
+    out.ctime_ms = stat->ctime;
   }
   return out;
 }

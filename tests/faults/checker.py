@@ -21,7 +21,8 @@ Checks:
  (b) after each fault heals (its restore done and ZooKeeper serving again),
      some daemon answers 200 within session_timeout + 2 s; and outside the
      faults (from a fault's begin to its heal + that bound) no leaderless
-     gap lasts more than QUIET_GAP_TOLERANCE_MS.
+     gap lasts more than QUIET_GAP_TOLERANCE_MS, beyond the stop hook of a
+     voluntary handoff (no leader while it runs, by design).
  (c) epochs strictly increase from one leadership to the next (the same
      daemon claiming again with the same epoch is the same node, kept across
      a reconnect, and is allowed).
@@ -335,9 +336,14 @@ class Checker:
         gaps = [(b - a, a, b) for a, b in zip(times, times[1:])]
         return sorted(gaps, reverse=True)
 
-    def check_quiet_gaps(self, gaps):
+    def check_quiet_gaps(self, gaps, leaderships):
         windows = [(f["begin"], f.get("fault_healed", self.end_t) + self.bound_ns)
                    for f in self.faults.values()]
+        # An ordered handoff has no leader while its stop hook runs (rule 12):
+        # the time after the hook's end is what counts.
+        windows += [(l.stop_begin, l.end) for l in leaderships
+                    if l.stop_reason in VOLUNTARY_STOPS and l.stop_begin is not None
+                    and l.end_kind == "stopped"]
         ready = next((e["t"] for e in self.events if e["ev"] == "ready"), self.end_t)
         shutdown = next((e["t"] for e in self.events if e["ev"] == "shutdown_begin"), self.end_t)
         windows += [(0, ready), (shutdown, self.end_t + 1)]
@@ -497,7 +503,7 @@ class Checker:
         answers = self.leader_answers()
         heal = self.check_heal_to_leader(answers)
         gaps = self.leaderless_gaps(answers)
-        self.check_quiet_gaps(gaps)
+        self.check_quiet_gaps(gaps, leaderships)
         frozen = self.frozen_leader_stops(leaderships)
         terms, children = self.check_shutdown()
         crashes = self.check_crashes()

@@ -191,8 +191,9 @@ class Run:
     def _check_priority_leader(self, n, kind):
         """With priorities: is the leader of the highest priority among the
         running daemons? With preemption, waits for it (bounded) first: the
-        delay, plus after a reload the leader's next re-check (a leader sees
-        a follower's new priority only then, README "Preemption")."""
+        delay (doubled by bounces, as the leader's /status says), plus after
+        a reload the leader's next re-check (a margin: since the leader reads
+        the ranks under data watches it sees a reload at once)."""
         if not self.o.priorities:
             return
         st_s = self.o.session_timeout_ms / 1000
@@ -200,6 +201,7 @@ class Run:
         if self.o.preempt and kind == "priority_reload":
             bound_s += self.o.recheck_interval or DAEMON_RECHECK_S
         begin = time.monotonic()
+        backoff_s = 0.0
         while True:
             self._check_health()
             running = [d for d in self.daemon_set.daemons
@@ -210,13 +212,22 @@ class Run:
                 return
             top = max(running, key=lambda d: d.priority)
             ok = leader is not None and leader.priority >= top.priority
-            if ok or time.monotonic() - begin >= bound_s:
+            if not ok and leader is not None and self.o.preempt:
+                # A preemption that bounced (the lead came back to the
+                # leader within 5 minutes: the preferred node failed, or a
+                # fault took it) doubles the leader's next delay, by design
+                # (README "Preemption"): its /status says by how much.
+                status = leader.status() or {}
+                effective_ms = (status.get("preempt") or {}).get("effective_delay_ms") or 0
+                backoff_s = max(backoff_s, effective_ms / 1000 - self.o.preempt_delay)
+            if ok or time.monotonic() - begin >= bound_s + backoff_s:
                 break
             time.sleep(0.1)
         self.emit("priority_leader", n=n, leader=leader.id if leader else None,
                   leader_priority=leader.priority if leader else None,
                   top=top.id, top_priority=top.priority,
-                  waited_s=round(time.monotonic() - begin, 3), ok=ok)
+                  waited_s=round(time.monotonic() - begin, 3), backoff_s=round(backoff_s, 3),
+                  ok=ok)
 
     def _check_health(self):
         """Records daemons that died by themselves (violation (e)) and stops

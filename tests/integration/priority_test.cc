@@ -51,6 +51,52 @@ TEST_F(PriorityTest, NextInLineOfLowerPriorityYieldsToTheHigherPriorityNodeBehin
   EXPECT_EQ(monitor.Doubles(), "");
 }
 
+// Rule 13 ahead of time (issue 17 point 3): the next in line yields its place
+// to a higher-priority node behind it while the leader, which has no
+// preemption, still leads; the leader's exit then elects the preferred node
+// at once, and nobody yields again. node-2 has preemption on with a 2 s
+// delay only so that it waits 1 s (half the delay) for the node to settle
+// instead of a minute.
+TEST_F(PriorityTest, TheNextInLineYieldsAheadOfTimeWhileTheLeaderLeads) {
+  ASSERT_TRUE(StartDaemons(1));  // node-1 leads, priority 0, no preemption
+  ZkelectProcess& next =
+      AddDaemon("node-2", {"--election.preempt=true", "--election.preempt_delay=2s"});
+  ASSERT_TRUE(next.Start());
+  ASSERT_TRUE(WaitReady(next, seconds(10)));
+  ZkelectProcess& preferred = AddDaemon("node-3", {"--election.priority=10"});
+  ASSERT_TRUE(preferred.Start());
+  ASSERT_TRUE(WaitReady(preferred, seconds(10)));
+  LeaderMonitor monitor(Ports());
+  const std::string ahead = "yielding our place";
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return daemon(1).log_text().find("(next in line) and rejoining at the back") !=
+               std::string::npos;
+      },
+      seconds(30)))
+      << daemon(1).LogTail();
+  size_t leader = 9;
+  ASSERT_TRUE(WaitForLeader(seconds(5), &leader));
+  EXPECT_EQ(daemon(leader).id(), "node-1") << "a yield ahead of time displaced the leader";
+
+  const HttpReply resigned = HttpPost(daemon(0).port(), "/resign", seconds(10));
+  ASSERT_EQ(resigned.status, 200) << resigned.Describe();
+  ASSERT_TRUE(WaitForLeader(seconds(10), &leader));
+  EXPECT_EQ(daemon(leader).id(), "node-3");
+  const std::string log = daemon(1).log_text();
+  size_t yields = 0;
+  for (size_t at = log.find(ahead); at != std::string::npos; at = log.find(ahead, at + 1)) {
+    ++yields;
+  }
+  EXPECT_EQ(yields, 1u) << "node-2 yielded again at the handoff\n" << daemon(1).LogTail();
+  const nlohmann::json status = Status(1);  // (not a temporary in the range-for)
+  for (const nlohmann::json& transition : status["recent_transitions"]) {
+    EXPECT_NE(transition.value("to", ""), "leader") << transition.dump();
+  }
+  monitor.StopNow();
+  EXPECT_EQ(monitor.Doubles(), "");
+}
+
 // Preemption (issue 17 point 2): every node with election.preempt on, a
 // short delay, and the shared hook log (a stop hook that takes 300 ms, so an
 // overlap with the successor's start would show).

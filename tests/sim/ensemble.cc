@@ -10,7 +10,13 @@
 namespace zkelect::sim {
 
 Ensemble::Ensemble(Options options, EventQueue& queue, SimRandom& random)
-    : options_(options), queue_(queue), random_(random), model_(options.tick, *this) {}
+    : options_(options), queue_(queue), random_(random), model_(options.tick, *this) {
+  model_.SetWallClock([this] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               queue_.clock().WallNow().time_since_epoch())
+        .count();
+  });
+}
 
 Clock::Duration Ensemble::Latency() {
   return std::chrono::microseconds(

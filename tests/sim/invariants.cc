@@ -313,6 +313,10 @@ void InvariantChecker::OnResignAnswered(int d, ElectionControl::ResignOutcome ou
     Fail(5, fmt::format("daemon {}'s resign answered done while its node {} still exists", d,
                         ShortName(daemon.resign_node)));
   }
+  // A withdraw that came during the resign ended its hold (seed 912: the
+  // resign was answered after the withdraw, and the join that followed
+  // rejoined at once, as Recipe::SetMaintenance says).
+  if (daemon.maintenance) return;
   daemon.no_lead_until = clock_.Now() + daemon.resign_hold;
 }
 

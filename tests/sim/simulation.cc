@@ -299,7 +299,7 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
   if (successor == nullptr || successor->rank.priority <= leader.priority()) {
     Note(fmt::format("invariant 10: d{} (priority {}) is the preferred leader", l,
                      leader.priority()));
-    NextFaultPhaseLater(phase);
+    CheckNextInLine(phase, 0);
     return;
   }
   const std::string path = std::string(kElection) + "/" + successor->node;
@@ -307,8 +307,9 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
   const Clock::TimePoint written = written_at_.contains(path) ? written_at_[path] : now;
   Clock::TimePoint since = std::max({elected_at_[l], preempt_on_at_[l], created});
   Clock::TimePoint due = since + leader.effective_preempt_delay();
-  // A priority set after the leader saw the node shows at its next re-check.
-  if (written > since) due = std::max(due, written + leader.config().recheck_interval);
+  // A priority set after the leader saw the node shows at once: the leader
+  // reads every rank under a data watch.
+  if (written > since) due = std::max(due, written);
   Clock::Duration busy{0};
   for (const auto& daemon : daemons_) busy = std::max(busy, daemon->hooks().Busy());
   const Clock::TimePoint deadline = due + seconds(1) + busy;
@@ -322,6 +323,51 @@ void Simulation::CheckPreferred(uint64_t phase, int attempt) {
                                  l, leader.priority(), Ms(now - due), successor->owner,
                                  ShortName(path), successor->rank.priority, preempt_delay_.count(),
                                  leader.effective_preempt_delay().count()));
+}
+
+void Simulation::CheckNextInLine(uint64_t phase, int attempt) {
+  constexpr int kMaxAttempts = 30;
+  if (phase != phase_) return;
+  const Clock::TimePoint now = clock_.Now();
+  const std::vector<InLine> line = Line();
+  if (line.size() < 3 || line[0].owner < 0 || line[1].owner < 0 ||
+      !daemons_[static_cast<size_t>(line[0].owner)]->LeadsNow() ||
+      !daemons_[static_cast<size_t>(line[1].owner)]->preempt()) {
+    NextFaultPhaseLater(phase);  // (without preemption the settle is a minute)
+    return;
+  }
+  const std::vector<InLine> behind(line.begin() + 1, line.end());
+  const InLine* successor = Successor(behind);
+  if (successor == nullptr || successor->rank.priority <= line[1].rank.priority) {
+    Note(fmt::format("invariant 11: d{} next in line is right", line[1].owner));
+    NextFaultPhaseLater(phase);
+    return;
+  }
+  // Every node of the line unchanged for the settle (the recipe's
+  // EarlySettle()) and a second more, and no fault since as long.
+  const Clock::Duration settle = std::min<Clock::Duration>(preempt_delay_ / 2, seconds(5));
+  Clock::TimePoint since = quiet_since_;
+  for (const InLine& c : line) {
+    auto written = written_at_.find(std::string(kElection) + "/" + c.node);
+    if (written != written_at_.end()) since = std::max(since, written->second);
+  }
+  const Clock::TimePoint due = since + settle + seconds(1);
+  if (now < due) {
+    if (attempt < kMaxAttempts) {
+      queue_.At(std::max(due, now + milliseconds(100)),
+                [this, phase, attempt] { CheckNextInLine(phase, attempt + 1); });
+    } else {
+      NextFaultPhaseLater(phase);
+    }
+    return;
+  }
+  checker_->Fail(11, fmt::format("d{}'s node {} (priority {}) is next in line {} ms after the "
+                                 "line last changed, while its place goes to d{}'s node {} of "
+                                 "priority {} (rule 13: it yields while the leader leads, after "
+                                 "a settle of {} ms)",
+                                 line[1].owner, ShortName(line[1].node), line[1].rank.priority,
+                                 Ms(now - since), successor->owner, ShortName(successor->node),
+                                 successor->rank.priority, Ms(settle)));
 }
 
 // ---------------------------------------------------------------------------

@@ -112,9 +112,17 @@ class Simulation final : public Ensemble::NodeObserver {
   // Invariant 10 (rule 13 with preemption, in runs where every daemon has
   // it on): with no fault, once the leader has seen a candidate that a
   // handoff would elect, of higher priority, for election.preempt_delay, it
-  // hands over within a second more (plus a re-check interval when that
-  // candidate's priority came by a reload). Then the next fault phase.
+  // hands over within a second more (a priority raised by a reload counts
+  // from the reload: the leader's ranks are under data watches). Then the
+  // next fault phase.
   void CheckPreferred(uint64_t phase, int attempt);
+  // Invariant 11 (rule 13 ahead of time, in the same runs, once invariant 10
+  // holds): with no fault, the node next in line is the one the leader's
+  // exit would elect once the line has been unchanged for the next in
+  // line's settle (half of election.preempt_delay, at most 5 s) and a
+  // second more: a node it would yield to has had the time to get its
+  // place. Then the next fault phase.
+  void CheckNextInLine(uint64_t phase, int attempt);
   void NextFaultPhaseLater(uint64_t phase);
 
   // Invariant 6.

@@ -126,8 +126,8 @@ ZkCode ZkModel::Create(int64_t session, const std::string& path, const std::stri
   auto owner = sessions_.find(session);
   if (owner == sessions_.end()) return ZkCode::kSessionExpired;
   std::string full;
-  const ZkCode code =
-      tree_.Create(path, data, ephemeral ? session : 0, sequential, auth_only, &full);
+  const ZkCode code = tree_.Create(path, data, ephemeral ? session : 0, sequential, auth_only,
+                                   &full, wall_ms_ ? wall_ms_() : 0);
   if (code != ZkCode::kOk) return code;
   if (ephemeral) owner->second.ephemerals.emplace(tree_.Find(full)->czxid, full);
   std::set<int64_t> told;
@@ -158,7 +158,7 @@ ZkCode ZkModel::SetData(int64_t session, const std::string& path, const std::str
 }
 
 NodeStat ZkModel::StatOf(const Znode& node) {
-  return NodeStat{node.czxid, node.ephemeral_owner, node.version};
+  return NodeStat{node.czxid, node.ephemeral_owner, node.version, node.ctime_ms};
 }
 
 ZkCode ZkModel::GetChildren(int64_t session, const std::string& path, bool watch,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -58,6 +59,8 @@ class ZkModel {
   // `tick`: the ensemble's tickTime; session timeouts are negotiated into
   // [2, 20] ticks and expire on tick boundaries.
   ZkModel(Millis tick, Listener& listener);
+  // The wall clock that stamps a node's creation time (ctime); 0 without.
+  void SetWallClock(std::function<int64_t()> wall_ms) { wall_ms_ = std::move(wall_ms); }
   ZkModel(const ZkModel&) = delete;
   ZkModel& operator=(const ZkModel&) = delete;
 
@@ -131,6 +134,7 @@ class ZkModel {
   int64_t next_session_ = 0x100000000LL;
   Watchers data_watches_;
   Watchers child_watches_;
+  std::function<int64_t()> wall_ms_;
 };
 
 }  // namespace zkelect::sim

@@ -28,7 +28,7 @@ std::optional<std::vector<std::string>> ZnodeTree::Children(const std::string& p
 }
 
 ZkCode ZnodeTree::Create(const std::string& path, std::string data, int64_t ephemeral_owner,
-                         bool sequential, bool auth_only, std::string* created) {
+                         bool sequential, bool auth_only, std::string* created, int64_t ctime_ms) {
   auto parent = nodes_.find(Parent(path));
   if (parent == nodes_.end()) return ZkCode::kNoNode;
   if (parent->second.ephemeral_owner != 0) return ZkCode::kOther;  // NOCHILDRENFOREPHEMERALS
@@ -40,6 +40,7 @@ ZkCode ZnodeTree::Create(const std::string& path, std::string data, int64_t ephe
   node.czxid = NextZxid();
   node.ephemeral_owner = ephemeral_owner;
   node.auth_only = auth_only;
+  node.ctime_ms = ctime_ms;
   parent->second.cversion++;
   parent->second.children.emplace(node.czxid, full.substr(full.rfind('/') + 1));
   nodes_.emplace(full, std::move(node));

@@ -17,6 +17,7 @@ struct Znode {
   int64_t czxid = 0;
   int64_t ephemeral_owner = 0;  // session id, 0 for a persistent node
   int32_t version = 0;
+  int64_t ctime_ms = 0;    // creation time by the simulated wall clock
   bool auth_only = false;  // ACL: readable only with credentials (GetData -> kNoAuth)
   int32_t cversion = 0;    // child changes; the next sequential suffix
   // Children by creation zxid: a deterministic order (names carry random
@@ -43,7 +44,7 @@ class ZnodeTree {
   // an ephemeral parent (NOCHILDRENFOREPHEMERALS). `created` gets the full
   // path.
   ZkCode Create(const std::string& path, std::string data, int64_t ephemeral_owner, bool sequential,
-                bool auth_only, std::string* created);
+                bool auth_only, std::string* created, int64_t ctime_ms = 0);
   // kNoNode when missing, kNotEmpty with children.
   ZkCode Delete(const std::string& path);
   // Replaces the data and bumps the version; kNoNode when missing.

@@ -95,7 +95,7 @@ std::optional<ZkCode> FakeZkClient::Unavailable() const {
 }
 
 NodeStat FakeZkClient::StatOf(const Node& node) const {
-  return NodeStat{node.czxid, node.ephemeral_owner, node.version};
+  return NodeStat{node.czxid, node.ephemeral_owner, node.version, node.ctime_ms};
 }
 
 const FakeZkClient::Node* FakeZkClient::FindNode(const std::string& path) const {
@@ -165,7 +165,7 @@ void FakeZkClient::Create(const std::string& path, const std::string& data, Crea
       full += suffix;
     }
     if (nodes_.count(full) != 0) return done(ZkCode::kNodeExists, "");
-    nodes_[full] = Node{data, ++zxid_, ephemeral ? server_session_ : 0, 0, 0};
+    nodes_[full] = Node{data, ++zxid_, ephemeral ? server_session_ : 0, 0, 0, WallMs()};
     FireWatch(full, NodeEventType::kCreated);
     FireChildWatch(full);
     if (fault == CreateFault::kLostAfterApply) {
@@ -274,7 +274,7 @@ std::string FakeZkClient::ExternalCreate(const std::string& path, const std::str
                   static_cast<long long>(nodes_[ParentOf(path)].next_sequence++));
     full += suffix;
   }
-  nodes_[full] = Node{data, ++zxid_, owner, 0, 0};
+  nodes_[full] = Node{data, ++zxid_, owner, 0, 0, WallMs()};
   FireWatch(full, NodeEventType::kCreated);
   FireChildWatch(full);
   return full;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "zkelect/common/clock.h"
 #include "zkelect/zk/zk_client.h"
 
 namespace zkelect::testing {
@@ -28,6 +29,7 @@ class FakeZkClient final : public ZkClient {
     int64_t ephemeral_owner = 0;
     int32_t version = 0;
     int64_t next_sequence = 0;  // for sequential children
+    int64_t ctime_ms = 0;       // by SetWallClock's clock, 0 without
     bool auth_only = false;     // its ACL lets only its creator read it
   };
   // How the next Create is answered.
@@ -56,6 +58,10 @@ class FakeZkClient final : public ZkClient {
   int Deliver();
   // Runs only the oldest queued reply or event; false if none was queued.
   bool DeliverOne();
+
+  // Stamps the creation time (ctime) of every node created from now on with
+  // `clock`'s WallNow(); without one it is 0 (a node of unknown age).
+  void SetWallClock(const Clock* clock) { wall_clock_ = clock; }
 
   // --- The network, as the test plays it ---
   // The connection drops: kConnecting is reported; requests fail with
@@ -121,6 +127,13 @@ class FakeZkClient final : public ZkClient {
   int opens() const { return opens_; }
 
  private:
+  int64_t WallMs() const {
+    return wall_clock_ == nullptr ? 0
+                                  : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        wall_clock_->WallNow().time_since_epoch())
+                                        .count();
+  }
+  const Clock* wall_clock_ = nullptr;
   void Queue(std::function<void()> step);
   // Queue() for a request that the ensemble's leader must process.
   void QueueThroughLeader(std::function<void()> step);

@@ -229,7 +229,8 @@ class Recipe final : public ZkEventSink {
   //  - intent kObserve exactly when options_.campaign is false (until shutdown).
   //  - claim_ only while registered and not leading; a yield of our place
   //    (rule 13) is a delete of ours, so only with leadership kNone.
-  //  - ranks_ and preempt_at_ only while leading with options_.preempt.
+  //  - ranks_ only while registered and not stopping, and while leading only
+  //    with options_.preempt; preempt_at_ only while leading with it.
 
   // One step of the loop: every entry point (public call, ZooKeeper reply or
   // event, stop continuation) opens one. When the outermost step ends,
@@ -306,37 +307,59 @@ class Recipe final : public ZkEventSink {
   void OnChildren(uint64_t seq, bool watched, ZkCode code,
                   const std::vector<std::string>& children);
   void OnOwnData(uint64_t seq, ZkCode code, const NodeStat& stat);
-  // Rule 13: first in line and not leading, we read the other candidates'
-  // data (no watch) before claiming; only this node does (no herd).
-  void ReadPeers(uint64_t seq);
-  void ReadPeer(const std::string& peer);
   // What a read of another candidate's node (answered kOk or kNoAuth) tells
   // rule 13: its rank, and its id for log lines.
   struct RankedRead {
     Rank rank;
     std::string id;
+    int64_t ctime_ms = 0;  // the node's creation time (NodeStat::ctime_ms)
   };
   static RankedRead RankRead(const std::string& node, ZkCode code, const std::string& data,
                              const NodeStat& stat);
-  void OnPeerData(uint64_t seq, const std::string& node, Clock::TimePoint sent, ZkCode code,
-                  RankedRead read);
-  // Claims (BecomeLeader) once our node's read and every peer's read of
-  // listing `claim_->seq` are in, or yields our place to a candidate of
-  // higher priority: deletes our node, and Advance() rejoins at the back.
+  // Claims (BecomeLeader) once our node's read of listing `claim_->seq` and
+  // every rank are in, or yields our place to a candidate of higher
+  // priority: deletes our node, and Advance() rejoins at the back.
   void ClaimOrYield();
+  // Rule 13 ahead of time: the next in line yields while the leader still
+  // leads when its yield would elect a higher priority, so that the
+  // leader's exit elects the right node at once: a chain of yields then
+  // runs among the nodes behind the leader, each one waking only the node
+  // after it, instead of through every follower's view of the leader.
+  void ConsiderYield();
+  // Deletes our node for `to` (the successor of Successor()); Advance()
+  // rejoins at the back. `when` for the log line.
+  void YieldPlace(const std::string& to, const char* when);
   // Reads `node` as the leader and watches it; the answer goes to
   // OnLeaderData with listing `seq`.
   void ReadLeader(uint64_t seq, const std::string& node);
   void OnLeaderData(uint64_t seq, const std::string& node, ZkCode code, const std::string& data,
                     const NodeStat& stat);
-  // Rule 13 with preemption, on the leader only: the listing (under a
+  // Rule 13: the ranks of the candidates after us, kept by the node about to
+  // lead, the next in line (the heir) and the leader with preemption, and by
+  // nobody else (followers read nothing more: no herd). The listing (under a
   // children watch) tells who joined or left; a node not yet ranked is read
-  // once (no watch), and the re-check reads them all again (a priority
-  // changed by a reload). Followers read nothing more (no herd).
+  // once, with a data watch, so that a priority changed by a reload is read
+  // again as soon as it is set, and a rank is as fresh as any later listing
+  // (a watch event comes before the answer to a later request). The
+  // re-check reads them all again in case a watch was lost.
+  bool KeepsRanks() const;
   void RankPeers();
   void ReadRank(const std::string& node);
-  void OnRankData(uint64_t term, const std::string& node, Clock::TimePoint sent, ZkCode code,
+  void OnRankData(uint64_t generation, const std::string& node, Clock::TimePoint sent, ZkCode code,
                   RankedRead read);
+  // A rank changed: the leader considers preemption, the claim completes,
+  // the heir considers a yield.
+  void OnRanks();
+  // Whether a children event concerns us: the leader with preemption and the
+  // next in line rank every join, and a node that holds none waits for the
+  // first candidate of an empty election. A children watch left from an
+  // earlier place in line tells nothing now: every former next in line
+  // would list at the next change, a herd.
+  bool WantsJoins() const;
+  // A watch fired on `node`: whether the view cares (the leader, our node,
+  // our predecessor, a rank). Other events come from watches of an earlier
+  // place in line (a rank read by a former heir) and tell nothing.
+  bool Follows(const std::string& node) const;
   // Whom a handoff (or a yield) of ours would elect, by `ranks` of the other
   // candidates in candidates_: the first node of the highest priority after
   // us, up to the first node that never yields. nullopt while a rank is
@@ -433,7 +456,11 @@ class Recipe final : public ZkEventSink {
 
   // View.
   uint64_t refresh_seq_ = 0;
-  uint64_t listed_seq_ = 0;    // the refresh whose listing candidates_ holds
+  uint64_t listed_seq_ = 0;  // the refresh whose listing candidates_ holds
+  // A listing under a children watch that is not answered yet: a children
+  // event that comes meanwhile is of a change it shows (the event came
+  // first), and it arms the watch again, so that event needs no listing.
+  std::optional<uint64_t> watched_listing_out_;
   uint64_t own_read_seq_ = 0;  // the refresh whose read of our node is sent
   std::vector<std::string> candidates_;
   bool candidates_known_ = false;
@@ -445,29 +472,48 @@ class Recipe final : public ZkEventSink {
   // the role-change log line.
   int64_t last_epoch_ = 0;
 
-  // Rule 13: the claim under way, for the listing `seq`: our node's read
-  // (its stat once confirmed), the peers' reads still out, and their ranks.
+  // Rule 13: every other candidate after us in line, ranked (KeepsRanks()).
   struct PeerRank {
     Rank rank;
     std::string id;  // for the log line
     // Send time of the read that gave `rank`; nullopt before the first answer.
     std::optional<Clock::TimePoint> read_sent;
-    Clock::TimePoint seen{};                            // first listed while we lead (or claim)
+    Clock::TimePoint seen{};                            // first listed while we rank
     std::chrono::system_clock::time_point seen_wall{};  // the same, for /status
     int pending = 0;                                    // reads in flight
+    // Its creation, on our clock (by its creation time and our wall clock
+    // when its first read answered, never later than that answer), and that
+    // answer's time: as the next in line we yield to it ahead of the
+    // leader's exit once it is EarlySettle() old, counted from `answered`
+    // at the earliest and at the latest.
+    std::optional<Clock::TimePoint> born;
+    Clock::TimePoint answered{};
   };
+  // A node that joined less than this ago (by its creation time: half of
+  // election.preempt_delay, at most kEarlySettle, with preemption, so that
+  // the line is sorted when the leader hands over; a minute without, when
+  // nothing is in a hurry until the leader changes) makes the next in line
+  // wait before it yields ahead of time: a preferred node that restarts or
+  // flaps would otherwise make every node ahead of it yield at each restart
+  // (N yields, each a listing and N reads), where it costs nothing until the
+  // leader changes. A node seen older yields at once, so the rest of a chain
+  // of yields goes without waiting. A claim (first in line) never waits.
+  static constexpr std::chrono::seconds kEarlySettle{5};
+  static constexpr std::chrono::seconds kEarlySettleWithoutPreemption{60};
+  std::chrono::milliseconds EarlySettle() const;
+  // When ConsiderYield() looks again (the settle of the successor ends).
+  std::optional<Clock::TimePoint> early_yield_at_;
+  std::map<std::string, PeerRank> ranks_;
+  // Bumped whenever ranks_ is dropped: the answers of its reads are stale.
+  uint64_t rank_generation_ = 0;
+  // The claim under way, for the listing `seq`: our node's read (its stat
+  // once confirmed); it waits for every rank too.
   struct Claim {
     uint64_t seq = 0;
     std::optional<NodeStat> own;
-    size_t peers_pending = 0;
-    bool peer_failed = false;               // a read neither answered nor NoNode/NoAuth: retry
-    std::set<std::string> asked;            // nodes whose read was sent
-    std::map<std::string, PeerRank> ranks;  // what the reads said, kept if we lead
   };
   std::optional<Claim> claim_;
 
-  // Rule 13 with preemption, while we lead: every other candidate's rank.
-  std::map<std::string, PeerRank> ranks_;
   // When ConsiderPreemption() looks again (the successor's delay ends).
   std::optional<Clock::TimePoint> preempt_at_;
   // A preemption that bounces (the lead comes back to us within

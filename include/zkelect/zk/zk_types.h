@@ -40,6 +40,10 @@ struct NodeStat {
   int64_t czxid = 0;            // creation zxid: the leader's epoch
   int64_t ephemeral_owner = 0;  // session id owning an ephemeral node, else 0
   int32_t version = 0;
+  // Creation time, ms since the epoch, by the wall clock of the ensemble's
+  // leader at the time: only for a heuristic (a node's age, clocks may
+  // differ), never for safety.
+  int64_t ctime_ms = 0;
 };
 
 // Connection-level state changes reported by the client library.
