@@ -371,8 +371,11 @@ void Recipe::OnWake() {
     watched_.clear();  // rule 9 re-arms every watch too, in case one was lost
     Refresh();
     // A priority changed by a reload does not change the listing: read again.
-    for (const auto& [node, peer] : ranks_) {
-      if (peer.pending == 0) ReadRank(node);
+    // (In line order, not by name: names carry random uuids, and the order
+    // of requests must not depend on them, or the simulator does not replay.)
+    for (const std::string& node : candidates_) {
+      auto rank = ranks_.find(node);
+      if (rank != ranks_.end() && rank->second.pending == 0) ReadRank(node);
     }
   }
   if (preempt_at_ && now >= *preempt_at_) ConsiderPreemption();
@@ -1137,9 +1140,13 @@ void Recipe::ConsiderPreemption() {
   // priority lowered by a reload, meanwhile counts.
   bool fresh = true;
   for (auto& [node, rank] : ranks_) {
-    if (*rank.read_sent >= due) continue;
-    fresh = false;
-    if (rank.pending == 0) ReadRank(node);
+    if (*rank.read_sent < due) fresh = false;
+  }
+  for (const std::string& node : candidates_) {  // (in line order, as in OnWake)
+    auto rank = ranks_.find(node);
+    if (rank != ranks_.end() && *rank->second.read_sent < due && rank->second.pending == 0) {
+      ReadRank(node);
+    }
   }
   if (!fresh) return;
   LogEvent(spdlog::level::info,
