@@ -511,6 +511,14 @@ TEST_F(HookRunnerTest, BackgroundProcessOfAHookIsNotKilledBySigpipe) {
     std::this_thread::sleep_for(milliseconds(20));
   }
   EXPECT_TRUE(fs::exists(File("survived"))) << "the background process died writing its output";
+  // Its lines were written before the file, but the runner's reader may log
+  // them a little later on a busy machine (CI under load: 0 of 3 logged when
+  // the file appeared): wait for them, bounded.
+  const auto logged = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (log.Count("hook on_start: background-line") < 3u &&
+         std::chrono::steady_clock::now() < logged) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
   runner.Stop();
   EXPECT_EQ(log.Count("hook on_start: background-line"), 3u);
 }
