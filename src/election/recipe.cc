@@ -1023,8 +1023,7 @@ bool Recipe::KeepsRanks() const {
     case Leadership::kStopping:
       return false;
     case Leadership::kNone:
-      return candidates_.size() >= 1 &&
-             (candidates_.front() == *own_node_ || (candidates_.size() >= 2 && NextInLine()));
+      return (!candidates_.empty() && candidates_.front() == *own_node_) || NextInLine();
   }
   return false;
 }
