@@ -508,7 +508,7 @@ void Recipe::Join() {
     next_retry_ = std::min(next_retry_, *deleted_at_ + kYieldAfterDelete);
     return;
   }
-  uuid_ = NewUuid();  // rule 1: fresh for every node we create
+  uuid_ = options_.new_uuid ? options_.new_uuid() : NewUuid();  // rule 1: fresh for every node
   node_ = NodePhase::kCreating;
   published_ = EncodeNodeData(options_.identity);
   zk_.Create(PathOf(CandidatePrefix(uuid_)), published_, ZkClient::CreateMode::kEphemeralSequential,

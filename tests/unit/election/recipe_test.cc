@@ -41,6 +41,7 @@ class RecipeTest : public ::testing::Test {
     options.maintenance_since = start_in_maintenance_;
     options.preempt = preempt_;
     options.preempt_delay = std::chrono::seconds(2);
+    options.new_uuid = new_uuid_;
     recipe_ = std::make_unique<Recipe>(options, zk_, clock_, listener_, metrics_);
   }
 
@@ -93,6 +94,7 @@ class RecipeTest : public ::testing::Test {
   bool preempt_ = false;
   // Set before Make(): the state a state_dir carried across a restart.
   std::optional<std::chrono::system_clock::time_point> start_in_maintenance_;
+  std::function<std::string()> new_uuid_;  // RecipeOptions::new_uuid
 };
 
 TEST_F(RecipeTest, LoneCandidateCreatesParentsAndLeads) {
@@ -116,6 +118,32 @@ TEST_F(RecipeTest, Rule1_NodeNameIsCuratorLatchFormWithFreshUuid) {
   Settle();
   ASSERT_TRUE(Snap().own_node.has_value());
   EXPECT_NE(Snap().own_node->substr(0, 39), own.substr(0, 39)) << "a new session needs a new uuid";
+}
+
+// A simulator draws the uuids from its seed (RecipeOptions::new_uuid): every
+// node the recipe creates takes a fresh one from that source.
+TEST_F(RecipeTest, Rule1_UuidsComeFromTheGivenSource) {
+  uint64_t drawn = 0;
+  new_uuid_ = [&drawn] { return UuidFromBits(0x1234, ++drawn); };
+  StartAndSettle();  // (a first create meets no parent: a second one, a fresh uuid)
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_TRUE(IsCandidateOf(*Snap().own_node, UuidFromBits(0x1234, drawn))) << *Snap().own_node;
+  const uint64_t first_session = drawn;
+  zk_.Expire();
+  Settle();
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_EQ(drawn, first_session + 1);
+  EXPECT_TRUE(IsCandidateOf(*Snap().own_node, UuidFromBits(0x1234, drawn))) << *Snap().own_node;
+}
+
+TEST(CandidateNamesTest, UuidFromBitsIsAVersion4UuidOfThoseBits) {
+  EXPECT_EQ(UuidFromBits(0x0123456789abcdefULL, 0xfedcba9876543210ULL),
+            "01234567-89ab-4def-bedc-ba9876543210");
+  EXPECT_EQ(UuidFromBits(0, 0), "00000000-0000-4000-8000-000000000000");
+  const std::string fresh = NewUuid();
+  EXPECT_EQ(fresh.size(), 36u);
+  EXPECT_EQ(fresh[14], '4');
+  EXPECT_NE(fresh, NewUuid());
 }
 
 TEST_F(RecipeTest, Rule2_OrdersBySequenceNotByNameAcrossPrefixes) {
