@@ -563,6 +563,8 @@ class Recipe final : public ZkEventSink {
   Clock::TimePoint next_ping_ = Clock::TimePoint::max();
   Clock::TimePoint next_recheck_ = Clock::TimePoint::max();
   Clock::TimePoint next_retry_ = Clock::TimePoint::max();
+  // A join waits for kYieldAfterDelete after our delete, until then.
+  Clock::TimePoint next_join_ = Clock::TimePoint::max();
   Clock::TimePoint next_reopen_ = Clock::TimePoint::max();
 
   // Steps and the trace.

@@ -1744,8 +1744,11 @@ TEST_F(RecipeTest, Rule13_TheNextInLineYieldsToAHigherPriorityJoinWhileTheLeader
   const std::string high = AddPeer("high", 0x78, 10);
   Settle();
   EXPECT_FALSE(zk_.NodeExists(own)) << "the next in line kept its place";
+  const int listings = zk_.requests("children");
   Advance(milliseconds(200));  // the rejoin waits kYieldAfterDelete
   ASSERT_TRUE(Snap().own_node.has_value());
+  // The create, then one listing (its answer's): none before the create.
+  EXPECT_EQ(zk_.requests("children"), listings + 1);
   EXPECT_EQ(Snap().candidates,
             (std::vector<std::string>{Name(leader), Name(high), *Snap().own_node}));
   ASSERT_TRUE(Snap().leader.has_value());
