@@ -137,7 +137,7 @@ struct SimDaemon::Process {
   static SimHookRunner::Options RunnerOptions(const std::string& name, const DaemonConfig& config) {
     SimHookRunner::Options options;
     options.hooks.on_start = {"start"};
-    options.hooks.on_stop = {"stop"};
+    if (config.on_stop) options.hooks.on_stop = {"stop"};
     if (config.on_change) options.hooks.on_change = {"change"};
     options.hooks.timeout = config.hooks_timeout;
     options.hooks.kill_grace = config.kill_grace;
