@@ -82,19 +82,8 @@ void HookRoleListener::OnDemoted(Reason reason, std::function<void()> stopped) {
                            reason == Reason::kDeleted || reason == Reason::kUnhealthy;
   const Clock::TimePoint demoted = clock_.Now();
   const milliseconds budget = options_.stop_budget();
-  std::map<std::string, std::string> env = Environment("stop", reason, ended ? &*ended : nullptr);
-  // Nothing to run and nothing ahead of it: the runner's thread is not
-  // woken, and the recipe hears of the end from its own loop (never inside
-  // this call).
-  if (std::optional<HookOutcome> outcome = runner_.StopAtOnce(term_, env)) {
-    loop_.Post([this, outcome = *outcome, reason, stopped = std::move(stopped)] {
-      Record(outcome, reason);
-      stopped();
-    });
-    return;
-  }
   runner_.Run(
-      HookAction::kStop, term_, std::move(env),
+      HookAction::kStop, term_, Environment("stop", reason, ended ? &*ended : nullptr),
       [this, reason, involuntary, demoted, budget,
        stopped = std::move(stopped)](const HookOutcome& outcome) {
         const auto took = std::chrono::duration_cast<milliseconds>(clock_.Now() - demoted);

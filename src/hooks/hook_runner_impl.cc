@@ -80,21 +80,6 @@ void HookRunnerImpl::Run(HookAction action, HookTerm term, std::map<std::string,
   wake_.notify_one();
 }
 
-std::optional<HookOutcome> HookRunnerImpl::StopAtOnce(
-    HookTerm term, const std::map<std::string, std::string>& /*env*/) {
-  MutexLock lock(&mu_);
-  if (stopping_ || !idle_ || !queue_.empty() || !hooks_.on_stop.empty()) return std::nullopt;
-  // What Execute() does for this stop: no child (idle_), no hook.
-  ended_term_ = std::max(ended_term_, term);
-  HookOutcome outcome;
-  if (!started_) {
-    spdlog::info("on_stop of leadership term {} skipped: no start ran since the last stop", term);
-    outcome.skipped = true;
-  }
-  started_ = false;
-  return outcome;
-}
-
 void HookRunnerImpl::KillRunning() {
   MutexLock lock(&kill_mu_);
   killed_ = true;
@@ -165,9 +150,7 @@ bool HookRunnerImpl::NextJob(std::optional<Job>* job) {
       if (restart_at_) until = std::min(until, *restart_at_);
       lock.WaitUntil(wake_, until);
     } else {
-      idle_ = true;
       lock.Wait(wake_);
-      idle_ = false;
     }
   }
   if (stopping_) return false;
@@ -224,19 +207,16 @@ HookOutcome HookRunnerImpl::Execute(const Job& job) {
     outcome.skipped = true;
     return outcome;
   }
-  {
-    MutexLock lock(&mu_);
-    if (job.action == HookAction::kStop && !started_) {
-      // Its start was dropped (or never queued): the application was never
-      // told to start, so it is not told to stop (start and stop alternate).
-      spdlog::info("on_stop of leadership term {} skipped: no start ran since the last stop",
-                   job.term);
-      outcome.skipped = true;
-      return outcome;
-    }
-    if (job.action == HookAction::kStart) started_ = true;
-    if (job.action == HookAction::kStop) started_ = false;
+  if (job.action == HookAction::kStop && !started_) {
+    // Its start was dropped (or never queued): the application was never
+    // told to start, so it is not told to stop (start and stop alternate).
+    spdlog::info("on_stop of leadership term {} skipped: no start ran since the last stop",
+                 job.term);
+    outcome.skipped = true;
+    return outcome;
   }
+  if (job.action == HookAction::kStart) started_ = true;
+  if (job.action == HookAction::kStop) started_ = false;
   if (job.action != HookAction::kChange) restart_at_.reset();  // the action decides now
   if (job.action == HookAction::kStop && child_) StopChild();  // child first, then on_stop
   // The hooks as configured now: a reload during this hook takes effect at the next.

@@ -65,26 +65,6 @@ void SimHookRunner::Run(HookAction action, HookTerm term, std::map<std::string, 
   }
 }
 
-std::optional<HookOutcome> SimHookRunner::StopAtOnce(
-    HookTerm term, const std::map<std::string, std::string>& env) {
-  if (paused_ || current_ || start_pending_ || !queue_jobs_.empty() || child_running_ ||
-      has_hook(HookAction::kStop)) {
-    return std::nullopt;
-  }
-  HookOutcome outcome;
-  if (!started_since_stop_) {
-    trace_.Add(fmt::format("{} hook stop skipped at once (term {})", options_.name, term));
-    outcome.skipped = true;
-    observer_.OnHookSkipped(HookAction::kStop, env);
-    return outcome;
-  }
-  started_since_stop_ = false;
-  trace_.Add(fmt::format("{} hook stop at once (term {}): nothing to run", options_.name, term));
-  observer_.OnHookBegin(HookAction::kStop, env);
-  observer_.OnHookEnd(HookAction::kStop, outcome);
-  return outcome;
-}
-
 HookResult SimHookRunner::Draw(const char* name, std::chrono::milliseconds* duration) {
   HookResult result;
   result.hook = name;

@@ -80,8 +80,6 @@ class SimHookRunner final : public HookRunner {
   // HookRunner:
   void Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
            std::function<void(const HookOutcome&)> done) override;
-  std::optional<HookOutcome> StopAtOnce(HookTerm term,
-                                        const std::map<std::string, std::string>& env) override;
   void SetStartGate(std::function<bool(HookTerm)> may_start) override {
     start_gate_ = std::move(may_start);
   }

@@ -84,14 +84,6 @@ class HookRunner {
   virtual void Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
                    std::function<void(const HookOutcome&)> done) = 0;
 
-  // A kStop with nothing to run (no on_stop, no leader-only child) while no
-  // action runs or waits: does at once, on the caller's thread, what
-  // Run(kStop, term, env, ...) would (including the skip when no kStart ran
-  // since the last kStop) and returns its outcome, so that a handoff does not
-  // wait for the runner's thread twice. nullopt: nothing done, call Run().
-  virtual std::optional<HookOutcome> StopAtOnce(HookTerm term,
-                                                const std::map<std::string, std::string>& env) = 0;
-
   // Set once, before the first Run(): `may_start(term)` says whether the
   // leadership of `term` still holds, asked on the runner's thread right
   // before a kStart begins. Must be thread-safe and quick; nullptr: always.

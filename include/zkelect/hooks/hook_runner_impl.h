@@ -61,9 +61,6 @@ class HookRunnerImpl final : public HookRunner {
 
   void Run(HookAction action, HookTerm term, std::map<std::string, std::string> env,
            std::function<void(const HookOutcome&)> done) override EXCLUDES(mu_);
-  std::optional<HookOutcome> StopAtOnce(HookTerm term,
-                                        const std::map<std::string, std::string>& env) override
-      EXCLUDES(mu_);
 
   // SIGKILLs the process groups of the hook running now and of the
   // leader-only child, and of any started after this call, for an exit that
@@ -122,9 +119,6 @@ class HookRunnerImpl final : public HookRunner {
   std::optional<std::string> running_ GUARDED_BY(mu_);
   // The highest term of any kStop queued: a kStart of a term up to it is
   // stale and is dropped.
-  // The thread waits for work with no child to watch and no restart due: it
-  // holds no part of a stop (StopAtOnce()).
-  bool idle_ GUARDED_BY(mu_) = false;
   HookTerm ended_term_ GUARDED_BY(mu_) = 0;
 
   // What KillRunning() reaches: the hook running now and the child. Set
@@ -144,8 +138,7 @@ class HookRunnerImpl final : public HookRunner {
   std::function<void(HookTerm, const ExitStatus&)> on_child_exit_;
   std::unique_ptr<Process> child_;
   HookTerm child_term_ = 0;
-  // A kStart ran since the last kStop. Under mu_: StopAtOnce() ends it too.
-  bool started_ GUARDED_BY(mu_) = false;
+  bool started_ = false;  // a kStart ran since the last kStop
   std::map<std::string, std::string> child_env_;
   // When the child that exited by itself is due to be restarted.
   std::optional<std::chrono::steady_clock::time_point> restart_at_;

@@ -33,12 +33,6 @@ class ScriptedHookRunner final : public HookRunner {
            std::function<void(const HookOutcome&)> done) override {
     jobs.push_back(Job{action, term, std::move(env), std::move(done)});
   }
-  std::optional<HookOutcome> StopAtOnce(HookTerm term,
-                                        const std::map<std::string, std::string>& env) override {
-    if (!stop_at_once) return std::nullopt;
-    jobs_at_once.push_back(Job{HookAction::kStop, term, env, nullptr});
-    return HookOutcome{};
-  }
   void SetStartGate(std::function<bool(HookTerm)> may_start) override {
     gate = std::move(may_start);
   }
@@ -55,8 +49,6 @@ class ScriptedHookRunner final : public HookRunner {
   }
 
   std::deque<Job> jobs;
-  bool stop_at_once = false;       // StopAtOnce() does the stop
-  std::vector<Job> jobs_at_once;  // the stops it did
   std::function<bool(HookTerm)> gate;
 };
 
@@ -130,20 +122,6 @@ TEST_F(HookRoleListenerTest, HooksGetThisNodesAndTheLeadersPriority) {
   EXPECT_EQ(runner_.jobs.back().env.at("ZKELECT_LEADER_PRIORITY"), "7");
   listener_.OnDemoted(Reason::kResigned, [] {});
   EXPECT_EQ(runner_.jobs.back().env.at("ZKELECT_LEADER_PRIORITY"), "7");
-}
-
-// A stop with nothing to run (StopAtOnce()) is not queued: its end reaches
-// the recipe through the loop, with the stop's environment given to the runner.
-TEST_F(HookRoleListenerTest, AStopWithNothingToRunEndsThroughTheLoopWithoutAQueuedJob) {
-  runner_.stop_at_once = true;
-  listener_.OnElected(Leader(10));
-  runner_.Complete(HookOutcome{});
-  bool stopped = false;
-  listener_.OnDemoted(Reason::kResigned, [&] { stopped = true; });
-  EXPECT_TRUE(stopped);
-  EXPECT_TRUE(runner_.jobs.empty());
-  ASSERT_EQ(runner_.jobs_at_once.size(), 1u);
-  EXPECT_EQ(runner_.jobs_at_once[0].env.at("ZKELECT_REASON"), "resigned");
 }
 
 // Issue 15 defect 4: only the stop hook's own run time was compared, not the

@@ -268,64 +268,6 @@ TEST_F(HookRunnerTest, NoHookConfiguredCompletesAtOnce) {
   EXPECT_TRUE(outcome.ok());
 }
 
-// A stop with nothing to run, while the runner's thread is idle, is done on
-// the caller's thread (HookRoleListener's handoff skips two thread hops):
-// with the same alternation of start and stop as a queued one.
-TEST_F(HookRunnerTest, StopAtOnceWhenIdleWithNothingToRun) {
-  HooksConfig hooks;
-  hooks.on_start = Sh("echo start >> " + File("log"));
-  HookRunnerImpl runner(hooks, {}, spawner_);
-  runner.Start();
-  EXPECT_FALSE(RunAndWait(runner, HookAction::kStart).skipped);
-  // The thread goes back to waiting after its `done` (bounded).
-  std::optional<HookOutcome> stop;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!(stop = runner.StopAtOnce(1, {})) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  ASSERT_TRUE(stop.has_value()) << "the idle runner never did the stop at once";
-  EXPECT_FALSE(stop->skipped);
-  EXPECT_FALSE(stop->hook.has_value());
-  const std::optional<HookOutcome> again = runner.StopAtOnce(1, {});
-  ASSERT_TRUE(again.has_value());
-  EXPECT_TRUE(again->skipped) << "no start ran since the last stop";
-  auto next = Queue(runner, HookAction::kStart, 2);
-  ASSERT_EQ(next.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-  EXPECT_FALSE(next.get().skipped) << "the next term starts";
-  auto stale = Queue(runner, HookAction::kStart, 1);
-  ASSERT_EQ(stale.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-  EXPECT_TRUE(stale.get().skipped) << "term 1 ended with the stop done at once";
-  EXPECT_EQ(Lines("log"), (std::vector<std::string>{"start", "start"}));
-}
-
-TEST_F(HookRunnerTest, StopAtOnceDeclinesWhenTheStopHasSomethingToDo) {
-  HooksConfig with_stop;
-  with_stop.on_stop = Sh("true");
-  HookRunnerImpl stop_hook(with_stop, {}, spawner_);
-  stop_hook.Start();
-  RunAndWait(stop_hook, HookAction::kStart);
-  std::this_thread::sleep_for(milliseconds(50));
-  EXPECT_FALSE(stop_hook.StopAtOnce(1, {}).has_value()) << "an on_stop to run";
-
-  ChildConfig child;
-  child.command = Sh("exec sleep 30");
-  child.stop_grace = milliseconds(500);
-  HookRunnerImpl with_child({}, child, spawner_);
-  with_child.Start();
-  RunAndWait(with_child, HookAction::kStart);
-  std::this_thread::sleep_for(milliseconds(50));
-  EXPECT_FALSE(with_child.StopAtOnce(1, {}).has_value()) << "a child to stop";
-  EXPECT_FALSE(RunAndWait(with_child, HookAction::kStop).skipped);
-
-  HooksConfig slow_start;
-  slow_start.on_start = Sh("sleep 0.5");
-  HookRunnerImpl busy(slow_start, {}, spawner_);
-  busy.Start();
-  auto start = Queue(busy, HookAction::kStart, 1);
-  EXPECT_FALSE(busy.StopAtOnce(1, {}).has_value()) << "a start runs or waits";
-  ASSERT_EQ(start.wait_for(std::chrono::seconds(20)), std::future_status::ready);
-}
-
 TEST_F(HookRunnerTest, ChildRunsWhileLeadingAndIsStoppedOnStop) {
   ChildConfig child;
   child.command = Sh("echo $$ > " + File("pid") + "; exec sleep 30");
