@@ -555,6 +555,12 @@ def main():
                          "(\"\" for none): the bench's own session watches that node")
     ap.add_argument("--json", help="write raw samples (ns) here")
     args = ap.parse_args()
+    # Every zkelect binary named, before anything starts.
+    for name in args.systems.split(","):
+        if name == "zkelect-start-only-b":
+            bl.zkelect_binary("ZKELECT_BIN_B")
+        elif name.startswith("zkelect"):
+            bl.zkelect_binary()
 
     wd = bl.Workdir("failover")
     ens = etcd = zk = None
@@ -642,4 +648,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except bl.BenchError as e:
+        sys.exit("bench/failover: %s" % e)
