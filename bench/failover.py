@@ -22,7 +22,9 @@ the ZooKeeper steps of a handoff on the C client and nothing else) and
 "zkelect-poll" (zkelect without hooks; the successor begins when a parked
 /is-leader long-poll on it answers). The report puts zkelect against the floor.
 On request (--systems), "zkelect-start-only": zkelect with a start hook and
-no stop hook, the floor's counterpart, to show what the stop hook adds.
+no stop hook, the floor's counterpart, to show what the stop hook adds; and
+"zkelect-start-only-b", the same with the binary $ZKELECT_BIN_B, to compare
+two builds in the same rounds.
 
 A graceful round is quick, a crash round waits out the session timeout: with
 --graceful-rounds above --rounds, the rounds past --rounds are graceful only,
@@ -242,6 +244,7 @@ class ZkelectSystem(ZkSystem):
     name = "zkelect"
     hooks = ("start", "stop")  # each one the stamp tool, writing its name
     prefix = "z"  # of the daemons' ids
+    binary_variable = "ZKELECT_BIN"
 
     def __init__(self, workdir, session_s, ens, zk, stamp):
         super().__init__(workdir, session_s, ens, zk, "/bench/" + self.name)
@@ -253,7 +256,8 @@ class ZkelectSystem(ZkSystem):
         for hook in self.hooks:
             extra += ["--hooks.on_" + hook, json.dumps([self.stamp_tool, path, hook])]
         d = bl.Zkelect(self.workdir, "%s%d" % (self.prefix, slot), self.ens.connect,
-                       self.election_path, self.session_s, extra=extra)
+                       self.election_path, self.session_s, extra=extra,
+                       binary=bl.zkelect_binary(self.binary_variable))
         return d.start().proc
 
 
@@ -265,6 +269,15 @@ class ZkelectStartOnlySystem(ZkelectSystem):
     name = "zkelect-start-only"
     hooks = ("start",)
     prefix = "s"
+
+
+class ZkelectStartOnlyBSystem(ZkelectStartOnlySystem):
+    """zkelect-start-only with the binary $ZKELECT_BIN_B: an A/B comparison
+    of two builds in the same rounds."""
+
+    name = "zkelect-start-only-b"
+    prefix = "t"
+    binary_variable = "ZKELECT_BIN_B"
 
 
 class ZkelectPollSystem(ZkSystem):
@@ -542,6 +555,12 @@ def main():
                          "(\"\" for none): the bench's own session watches that node")
     ap.add_argument("--json", help="write raw samples (ns) here")
     args = ap.parse_args()
+    # Every zkelect binary named, before anything starts.
+    for name in args.systems.split(","):
+        if name == "zkelect-start-only-b":
+            bl.zkelect_binary("ZKELECT_BIN_B")
+        elif name.startswith("zkelect"):
+            bl.zkelect_binary()
 
     wd = bl.Workdir("failover")
     ens = etcd = zk = None
@@ -558,6 +577,8 @@ def main():
                 systems.append(ZkelectSystem(wd, args.session_timeout, ens, zk, stamp))
             elif name == "zkelect-start-only":
                 systems.append(ZkelectStartOnlySystem(wd, args.session_timeout, ens, zk, stamp))
+            elif name == "zkelect-start-only-b":
+                systems.append(ZkelectStartOnlyBSystem(wd, args.session_timeout, ens, zk, stamp))
             elif name == "zkelect-poll":
                 systems.append(ZkelectPollSystem(wd, args.session_timeout, ens, zk,
                                                  bl.build_longpoll(wd)))
@@ -627,4 +648,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except bl.BenchError as e:
+        sys.exit("bench/failover: %s" % e)

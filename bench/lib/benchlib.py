@@ -167,8 +167,16 @@ def build_longpoll(workdir):
     return out
 
 
-def zkelect_binary():
-    path = os.environ.get("ZKELECT_BIN", os.path.join(REPO, "build", "release", "zkelect"))
+def zkelect_binary(variable="ZKELECT_BIN"):
+    """The zkelect under test: $ZKELECT_BIN, or this tree's release build.
+    variable="ZKELECT_BIN_B" names a second binary for an A/B comparison."""
+    if variable != "ZKELECT_BIN":
+        path = os.environ.get(variable, "")
+        if not path or not os.access(path, os.X_OK):
+            raise BenchError("%s must name an executable zkelect binary (it is %r)"
+                             % (variable, path))
+        return path
+    path = os.environ.get(variable, os.path.join(REPO, "build", "release", "zkelect"))
     if not os.access(path, os.X_OK):
         raise BenchError("no zkelect binary at %s (build it, or set ZKELECT_BIN)" % path)
     return path
@@ -353,11 +361,11 @@ class Zkelect:
     """One zkelect daemon (`zkelect run`) with its HTTP API on a free port."""
 
     def __init__(self, workdir, ident, zk_connect, election_path, session_timeout_s,
-                 extra=(), env=None):
+                 extra=(), env=None, binary=None):
         self.ident = ident
         self.port = free_ports(1)[0]
         self.log_path = os.path.join(workdir.sub("zkelect-" + ident), "zkelect.log")
-        self.argv = [zkelect_binary(), "run", "--id", ident, "--zk.servers", zk_connect,
+        self.argv = [binary or zkelect_binary(), "run", "--id", ident, "--zk.servers", zk_connect,
                      "--zk.session_timeout", "%gs" % session_timeout_s,
                      "--http.listen", "127.0.0.1:%d" % self.port,
                      "--election.path", election_path] + list(extra)

@@ -44,10 +44,17 @@ bool IsCandidateOf(std::string_view name, std::string_view uuid) {
 
 std::string NewUuid() {
   static thread_local std::random_device device;
+  const auto word = [] { return static_cast<uint64_t>(device()); };
+  const uint64_t high = word() << 32 | word();
+  const uint64_t low = word() << 32 | word();
+  return UuidFromBits(high, low);
+}
+
+std::string UuidFromBits(uint64_t high, uint64_t low) {
   std::array<uint8_t, 16> bytes{};
-  for (size_t i = 0; i < bytes.size(); i += 4) {
-    uint32_t word = device();
-    for (size_t j = 0; j < 4; ++j) bytes[i + j] = static_cast<uint8_t>(word >> (8 * j));
+  for (size_t i = 0; i < 8; ++i) {
+    bytes[i] = static_cast<uint8_t>(high >> (56 - 8 * i));
+    bytes[8 + i] = static_cast<uint8_t>(low >> (56 - 8 * i));
   }
   bytes[6] = static_cast<uint8_t>((bytes[6] & 0x0F) | 0x40);  // version 4
   bytes[8] = static_cast<uint8_t>((bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant

@@ -174,7 +174,7 @@ void Recipe::OpenSession() {
   leader_.reset();
   watched_.clear();  // a new session holds no watch
   watched_listing_out_.reset();
-  next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
+  next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = next_join_ = Clock::TimePoint::max();
   if (!zk_.Open()) {
     reopen_backoff_ = std::clamp(reopen_backoff_ * 2, kRetryDelay, kMaxReopenBackoff);
     next_reopen_ = clock_.Now() + reopen_backoff_;
@@ -206,7 +206,7 @@ void Recipe::DropSession(Reason why, bool node_gone) {
   leader_.reset();
   watched_.clear();
   watched_listing_out_.reset();
-  next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
+  next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = next_join_ = Clock::TimePoint::max();
   if (intent_ == Intent::kShutdown) {
     // Nothing left to leave: the close follows once no stop runs (Advance).
   } else if (reopen_now) {
@@ -384,6 +384,7 @@ void Recipe::OnWake() {
     next_retry_ = Clock::TimePoint::max();
     Refresh();
   }
+  if (now >= next_join_) next_join_ = Clock::TimePoint::max();  // Advance() joins
   if (hold_until_ && now >= *hold_until_) {
     spdlog::info("rejoining the election after resigning");
     SetIntent(CampaignIntent());
@@ -398,7 +399,8 @@ void Recipe::OnWake() {
 // library), and a deadline in the past would make the loop spin.
 Clock::TimePoint Recipe::NextWakeup() const {
   if (close_at_) return *close_at_;  // leaving: OnWake() has nothing else to do
-  Clock::TimePoint next = std::min({next_ping_, next_recheck_, next_retry_, next_reopen_});
+  Clock::TimePoint next =
+      std::min({next_ping_, next_recheck_, next_retry_, next_reopen_, next_join_});
   if (hold_until_) next = std::min(next, *hold_until_);
   if (preempt_at_) next = std::min(next, *preempt_at_);
   if (early_yield_at_) next = std::min(next, *early_yield_at_);
@@ -503,12 +505,14 @@ void Recipe::Join() {
   // lead before its stop hook ends is no candidate yet, and a preempting
   // leader would hand over to it (rule 13: registered and ready).
   if (leadership_ != Leadership::kNone) return;
-  // After our delete the next write waits for the successor (kYieldAfterDelete).
+  // After our delete the next write waits for the successor
+  // (kYieldAfterDelete); OnWake() then joins, with no listing first (the
+  // create's answer lists).
   if (deleted_at_ && clock_.Now() < *deleted_at_ + kYieldAfterDelete) {
-    next_retry_ = std::min(next_retry_, *deleted_at_ + kYieldAfterDelete);
+    next_join_ = std::min(next_join_, *deleted_at_ + kYieldAfterDelete);
     return;
   }
-  uuid_ = NewUuid();  // rule 1: fresh for every node we create
+  uuid_ = options_.new_uuid ? options_.new_uuid() : NewUuid();  // rule 1: fresh for every node
   node_ = NodePhase::kCreating;
   published_ = EncodeNodeData(options_.identity);
   zk_.Create(PathOf(CandidatePrefix(uuid_)), published_, ZkClient::CreateMode::kEphemeralSequential,
@@ -1509,7 +1513,7 @@ void Recipe::CloseSession() {
   session_id_ = 0;
   ForgetOwnNode();
   node_ = NodePhase::kNone;
-  next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = Clock::TimePoint::max();
+  next_ping_ = next_recheck_ = next_retry_ = next_reopen_ = next_join_ = Clock::TimePoint::max();
   UpdateRole(Reason::kShutdown);
   for (auto& waiter : std::exchange(shutdown_waiters_, {})) waiter();
 }

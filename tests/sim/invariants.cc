@@ -41,6 +41,7 @@ void InvariantChecker::Fail(int invariant, std::string message) {
 void InvariantChecker::OnProcessStart(int d) {
   Daemon& daemon = At(d);
   daemon.last_hook.reset();
+  daemon.hook_running = false;  // the hooks of the process before died with it
   daemon.stops_pending = 0;
   daemon.paused = false;
   daemon.board_leader = false;
@@ -175,6 +176,15 @@ void InvariantChecker::OnHookBegin(int d, HookAction action, int64_t epoch) {
     Fail(8, fmt::format("daemon {} began a stop hook without a start before it", d));
     return;
   }
+  // One action at a time: a stop begins once the start has ended (the
+  // application is not told to stop while it is still being started).
+  if (daemon.hook_running) {
+    Fail(8, fmt::format("daemon {} began a {} while its {} still ran", d,
+                        action == HookAction::kStart ? "start" : "stop",
+                        action == HookAction::kStart ? "stop" : "start"));
+    return;
+  }
+  daemon.hook_running = true;
   daemon.last_hook = action;
   if (action == HookAction::kStop) return;
 
@@ -215,6 +225,8 @@ void InvariantChecker::OnHookBegin(int d, HookAction action, int64_t epoch) {
 
 void InvariantChecker::OnHookEnd(int d, HookAction action, uint64_t warnings) {
   Daemon& daemon = At(d);
+  if (action == HookAction::kChange) return;
+  daemon.hook_running = false;
   if (action != HookAction::kStop) return;
   daemon.stops_pending = std::max(0, daemon.stops_pending - 1);
   if (daemon.leads.empty() || !daemon.leads.front().started) return;

@@ -119,6 +119,7 @@ class InvariantChecker {
     // Oldest first: a stop may still run when the same node leads again.
     std::deque<Leadership> leads;
     std::optional<HookAction> last_hook;  // kStart or kStop, for invariant 8
+    bool hook_running = false;            // a start or stop began and has not ended
     int stops_pending = 0;                // demotions whose stop has not ended
     bool paused = false;
     bool first_step_after_resume = false;

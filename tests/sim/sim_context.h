@@ -19,6 +19,7 @@ struct SimContext {
   SimClock& clock;
   EventQueue& queue;
   SimRandom& random;
+  SimRandom& uuids;  // for the uuids of created nodes (RecipeOptions::new_uuid)
   Trace& trace;
   Ensemble& ensemble;
   InvariantChecker& checker;

@@ -15,6 +15,7 @@
 #include "sim/sim_random.h"
 #include "sim/sim_zk_client.h"
 #include "sim/trace.h"
+#include "zkelect/election/candidate_names.h"
 #include "zkelect/election/recipe.h"
 #include "zkelect/election/state_board.h"
 #include "zkelect/hooks/hook_role_listener.h"
@@ -136,7 +137,7 @@ struct SimDaemon::Process {
   static SimHookRunner::Options RunnerOptions(const std::string& name, const DaemonConfig& config) {
     SimHookRunner::Options options;
     options.hooks.on_start = {"start"};
-    options.hooks.on_stop = {"stop"};
+    if (config.on_stop) options.hooks.on_stop = {"stop"};
     if (config.on_change) options.hooks.on_change = {"change"};
     options.hooks.timeout = config.hooks_timeout;
     options.hooks.kill_grace = config.kill_grace;
@@ -166,6 +167,10 @@ struct SimDaemon::Process {
                    static_cast<int>(what.size()), what.data(), ctx.trace.Tail().c_str());
     };
     options.check_invariants = ctx.recipe_invariants;
+    options.new_uuid = [&uuids = ctx.uuids] {
+      const uint64_t high = uuids.Next();  // drawn in order (arguments are not)
+      return UuidFromBits(high, uuids.Next());
+    };
     options.identity.id = config.id;
     options.identity.address = config.id + ":8080";
     options.election_path = kElectionPath;

@@ -32,6 +32,7 @@ struct DaemonConfig {
   std::chrono::milliseconds stop_grace{300};
   std::chrono::milliseconds recheck_interval{30'000};
   bool child = false;
+  bool on_stop = true;  // false: no on_stop (a stop with no child ends at once)
   bool on_change = false;
   bool health_gated = false;
   bool resign_on_start_failure = true;

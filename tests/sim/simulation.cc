@@ -27,6 +27,8 @@ Simulation::Simulation(SimOptions options)
     : options_(options),
       queue_(clock_),
       random_(options.seed),
+      uuids_(options.seed ^ 0x757569647321ULL),
+      later_options_(options.seed ^ 0x6c61746572ULL),
       trace_(clock_, options.trace_lines) {
   spdlog::set_level(spdlog::level::off);  // the trace is the sim's log
   Ensemble::Options ensemble;
@@ -36,8 +38,9 @@ Simulation::Simulation(SimOptions options)
   checker_ = std::make_unique<InvariantChecker>(
       clock_, options_.daemons,
       [this](const std::string& path) { return ensemble_->model().tree().Find(path) != nullptr; });
-  const SimContext context{options_.seed, clock_,     queue_,    random_,
-                           trace_,        *ensemble_, *checker_, options_.recipe_invariants};
+  const SimContext context{options_.seed, clock_,     queue_,     random_,
+                           uuids_,        trace_,     *ensemble_, *checker_,
+                           options_.recipe_invariants};
   preempt_run_ = random_.Below(2) == 0;
   preempt_delay_ = milliseconds(100 * random_.Between(0, 30));
   elected_at_.assign(static_cast<size_t>(options_.daemons), Clock::TimePoint{});
@@ -75,6 +78,9 @@ DaemonConfig Simulation::DrawConfig(int index) {
   config.priority = DrawPriority();
   config.preempt = preempt_run_;
   config.preempt_delay = preempt_delay_;
+  // Options added since the regression seeds were recorded come from a
+  // stream of their own: the main one, and so those seeds, stay as they were.
+  config.on_stop = later_options_.Below(4) != 0;
   return config;
 }
 

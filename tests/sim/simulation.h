@@ -134,6 +134,12 @@ class Simulation final : public Ensemble::NodeObserver {
   SimClock clock_;
   EventQueue queue_;
   SimRandom random_;
+  // The uuids of the nodes the daemons create: a stream of their own, so
+  // that drawing one moves nothing else, and a seed replays bit for bit.
+  SimRandom uuids_;
+  // Draws for daemon options added after the seeds of the regression tests
+  // were recorded (DrawConfig()).
+  SimRandom later_options_;
   Trace trace_;
   std::unique_ptr<Ensemble> ensemble_;
   std::unique_ptr<InvariantChecker> checker_;

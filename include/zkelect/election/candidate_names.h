@@ -31,4 +31,8 @@ bool IsCandidateOf(std::string_view name, std::string_view uuid);
 // A random RFC 4122 version-4 uuid, lower-case hex with dashes.
 std::string NewUuid();
 
+// The version-4 uuid made of these 128 bits (its version and variant bits
+// overwritten): for a caller with its own source of randomness.
+std::string UuidFromBits(uint64_t high, uint64_t low);
+
 }  // namespace zkelect

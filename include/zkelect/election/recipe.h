@@ -46,6 +46,9 @@ struct RecipeOptions {
   // false: broken invariants are not checked (mutation testing, where the
   // simulator's own checks of design §7 must find what a mutant breaks).
   bool check_invariants = true;
+  // Draws the uuid of each node we create (rule 1); empty: NewUuid(). A
+  // simulator draws them from its seed, so that a seed replays bit for bit.
+  std::function<std::string()> new_uuid;
 };
 
 // The election recipe of design §3: the decision core that owns all election
@@ -560,6 +563,8 @@ class Recipe final : public ZkEventSink {
   Clock::TimePoint next_ping_ = Clock::TimePoint::max();
   Clock::TimePoint next_recheck_ = Clock::TimePoint::max();
   Clock::TimePoint next_retry_ = Clock::TimePoint::max();
+  // A join waits for kYieldAfterDelete after our delete, until then.
+  Clock::TimePoint next_join_ = Clock::TimePoint::max();
   Clock::TimePoint next_reopen_ = Clock::TimePoint::max();
 
   // Steps and the trace.

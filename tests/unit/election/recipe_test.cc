@@ -41,6 +41,7 @@ class RecipeTest : public ::testing::Test {
     options.maintenance_since = start_in_maintenance_;
     options.preempt = preempt_;
     options.preempt_delay = std::chrono::seconds(2);
+    options.new_uuid = new_uuid_;
     recipe_ = std::make_unique<Recipe>(options, zk_, clock_, listener_, metrics_);
   }
 
@@ -93,6 +94,7 @@ class RecipeTest : public ::testing::Test {
   bool preempt_ = false;
   // Set before Make(): the state a state_dir carried across a restart.
   std::optional<std::chrono::system_clock::time_point> start_in_maintenance_;
+  std::function<std::string()> new_uuid_;  // RecipeOptions::new_uuid
 };
 
 TEST_F(RecipeTest, LoneCandidateCreatesParentsAndLeads) {
@@ -116,6 +118,32 @@ TEST_F(RecipeTest, Rule1_NodeNameIsCuratorLatchFormWithFreshUuid) {
   Settle();
   ASSERT_TRUE(Snap().own_node.has_value());
   EXPECT_NE(Snap().own_node->substr(0, 39), own.substr(0, 39)) << "a new session needs a new uuid";
+}
+
+// A simulator draws the uuids from its seed (RecipeOptions::new_uuid): every
+// node the recipe creates takes a fresh one from that source.
+TEST_F(RecipeTest, Rule1_UuidsComeFromTheGivenSource) {
+  uint64_t drawn = 0;
+  new_uuid_ = [&drawn] { return UuidFromBits(0x1234, ++drawn); };
+  StartAndSettle();  // (a first create meets no parent: a second one, a fresh uuid)
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_TRUE(IsCandidateOf(*Snap().own_node, UuidFromBits(0x1234, drawn))) << *Snap().own_node;
+  const uint64_t first_session = drawn;
+  zk_.Expire();
+  Settle();
+  ASSERT_TRUE(Snap().own_node.has_value());
+  EXPECT_EQ(drawn, first_session + 1);
+  EXPECT_TRUE(IsCandidateOf(*Snap().own_node, UuidFromBits(0x1234, drawn))) << *Snap().own_node;
+}
+
+TEST(CandidateNamesTest, UuidFromBitsIsAVersion4UuidOfThoseBits) {
+  EXPECT_EQ(UuidFromBits(0x0123456789abcdefULL, 0xfedcba9876543210ULL),
+            "01234567-89ab-4def-bedc-ba9876543210");
+  EXPECT_EQ(UuidFromBits(0, 0), "00000000-0000-4000-8000-000000000000");
+  const std::string fresh = NewUuid();
+  EXPECT_EQ(fresh.size(), 36u);
+  EXPECT_EQ(fresh[14], '4');
+  EXPECT_NE(fresh, NewUuid());
 }
 
 TEST_F(RecipeTest, Rule2_OrdersBySequenceNotByNameAcrossPrefixes) {
@@ -1716,8 +1744,11 @@ TEST_F(RecipeTest, Rule13_TheNextInLineYieldsToAHigherPriorityJoinWhileTheLeader
   const std::string high = AddPeer("high", 0x78, 10);
   Settle();
   EXPECT_FALSE(zk_.NodeExists(own)) << "the next in line kept its place";
+  const int listings = zk_.requests("children");
   Advance(milliseconds(200));  // the rejoin waits kYieldAfterDelete
   ASSERT_TRUE(Snap().own_node.has_value());
+  // The create, then one listing (its answer's): none before the create.
+  EXPECT_EQ(zk_.requests("children"), listings + 1);
   EXPECT_EQ(Snap().candidates,
             (std::vector<std::string>{Name(leader), Name(high), *Snap().own_node}));
   ASSERT_TRUE(Snap().leader.has_value());
@@ -2183,6 +2214,218 @@ TEST_F(RecipeTest, Rule13_WithPreemptionAJoinCostsTheLeaderOneListingAndOneRead)
   EXPECT_EQ(zk_.requests("children"), lists + 1);
   // The joiner's data, and our own node (rule 4's check with every listing).
   EXPECT_EQ(zk_.requests("get"), gets + 2);
+}
+
+// ---------------------------------------------------------------------------
+// The rejoin after our delete waits kYieldAfterDelete on a timer of its own
+// (next_join_; written by the review of 5d74071). The loop is driven as
+// ElectionLoop::Run() drives it, waking only at NextWakeup() (the fixture's
+// Advance() wakes every 100 ms and would hide a missing wake), and a
+// deadline at or before Now() with nothing queued counts as a spin.
+class RecipeLoopTest : public RecipeTest {
+ protected:
+  void LoopUntil(Clock::TimePoint until) {
+    for (int turn = 0; turn < 100000; ++turn) {
+      recipe_->OnWake();
+      ++wakes_;
+      if (zk_.DeliverOne()) continue;
+      const Clock::TimePoint now = clock_.Now();
+      const Clock::TimePoint next = recipe_->NextWakeup();
+      if (next <= now) {
+        if (++spins_ > 100) {
+          ADD_FAILURE() << "NextWakeup() stays in the past: the loop spins";
+          return;
+        }
+        continue;
+      }
+      if (now >= until) return;
+      clock_.Advance(std::min(next, until) - now);
+    }
+    ADD_FAILURE() << "too many turns";
+  }
+  void LoopTo(milliseconds since_t0) { LoopUntil(t0_ + since_t0); }
+
+  // Second in line behind "leader"; "high" (priority 10) joins and we yield
+  // at once (no wall clock: its age is unknown). t0_: our delete's answer.
+  void YieldWithNoTimeGoingBy(bool health_gated = false) {
+    MakeParents();
+    leader_ = AddPeer("leader");
+    Make(/*campaign=*/true, health_gated);
+    recipe_->Start();
+    if (health_gated) recipe_->SetHealth(true, "ok");
+    LoopUntil(clock_.Now());
+    ASSERT_TRUE(Snap().own_node.has_value());
+    own_ = OwnPath();
+    high_ = AddPeer("high", 0x78, 10);
+    LoopUntil(clock_.Now());
+    ASSERT_FALSE(zk_.NodeExists(own_)) << "no yield";
+    ASSERT_FALSE(Snap().own_node.has_value());
+    t0_ = clock_.Now();
+    creates_ = zk_.requests("create");
+    EXPECT_EQ(recipe_->NextWakeup(), t0_ + Recipe::kYieldAfterDelete);
+  }
+
+  int wakes_ = 0;
+  int spins_ = 0;
+  int creates_ = 0;
+  Clock::TimePoint t0_;
+  std::string leader_, own_, high_;
+};
+
+TEST_F(RecipeLoopTest, Rejoin_WakesOnceAtTheYieldEndAndNotBefore) {
+  YieldWithNoTimeGoingBy();
+  const int wakes = wakes_;
+  LoopTo(milliseconds(19));
+  EXPECT_EQ(zk_.requests("create"), creates_) << "rejoined before kYieldAfterDelete";
+  LoopTo(milliseconds(20));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1) << "no rejoin at the yield's end";
+  EXPECT_TRUE(Snap().own_node.has_value());
+  EXPECT_LT(wakes_ - wakes, 12) << "wakes in the window";
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_ExpiryInsideTheYieldWindowRejoinsAtItsEndOnTheNewSession) {
+  YieldWithNoTimeGoingBy();
+  LoopTo(milliseconds(5));
+  const int opens = zk_.opens();
+  zk_.Expire();
+  LoopTo(milliseconds(19));
+  EXPECT_EQ(zk_.opens(), opens + 1);
+  EXPECT_EQ(Snap().session.state, "connected");
+  EXPECT_EQ(zk_.requests("create"), creates_) << "the new session joined inside the window";
+  LoopTo(milliseconds(20));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1) << "the timer reset by the expiry was lost";
+  EXPECT_TRUE(Snap().own_node.has_value());
+  LoopTo(milliseconds(2000));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1);
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_DisconnectedOverTheYieldEndRejoinsOnReconnect) {
+  YieldWithNoTimeGoingBy();
+  LoopTo(milliseconds(5));
+  zk_.Disconnect();
+  const int wakes = wakes_;
+  LoopTo(milliseconds(60));
+  EXPECT_EQ(zk_.requests("create"), creates_);
+  EXPECT_LT(wakes_ - wakes, 12) << "wakes while disconnected";
+  zk_.Reconnect();
+  LoopTo(milliseconds(60));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1) << "no rejoin on the reconnect";
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_ReconnectInsideTheYieldWindowStillWaitsForItsEnd) {
+  YieldWithNoTimeGoingBy();
+  LoopTo(milliseconds(5));
+  zk_.Disconnect();
+  LoopTo(milliseconds(10));
+  zk_.Reconnect();
+  LoopTo(milliseconds(19));
+  EXPECT_EQ(zk_.requests("create"), creates_) << "the reconnect joined inside the window";
+  LoopTo(milliseconds(20));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1);
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_AuthFailureInsideTheYieldWindowRejoinsOnTheNextSession) {
+  YieldWithNoTimeGoingBy();
+  LoopTo(milliseconds(5));
+  zk_.FailAuth();
+  LoopTo(milliseconds(10'000));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1);
+  EXPECT_TRUE(Snap().own_node.has_value());
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_UnhealthyInsideTheYieldWindowJoinsOnlyWhenHealthyAgain) {
+  YieldWithNoTimeGoingBy(/*health_gated=*/true);
+  LoopTo(milliseconds(5));
+  recipe_->SetHealth(false, "down");
+  const int wakes = wakes_;
+  LoopTo(milliseconds(500));
+  EXPECT_EQ(zk_.requests("create"), creates_);
+  EXPECT_LT(wakes_ - wakes, 12);
+  recipe_->SetHealth(true, "up");
+  LoopTo(milliseconds(500));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1);
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_HealthFlapInsideTheYieldWindowDoesNotJoinEarly) {
+  YieldWithNoTimeGoingBy(/*health_gated=*/true);
+  LoopTo(milliseconds(5));
+  recipe_->SetHealth(false, "down");
+  LoopTo(milliseconds(10));
+  recipe_->SetHealth(true, "up");
+  LoopTo(milliseconds(19));
+  EXPECT_EQ(zk_.requests("create"), creates_) << "joined inside the window";
+  LoopTo(milliseconds(20));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1) << "no join at the window's end";
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_ShutdownInsideTheYieldWindowClosesAtItsEndWithoutJoining) {
+  YieldWithNoTimeGoingBy();
+  LoopTo(milliseconds(5));
+  bool done = false;
+  recipe_->Shutdown([&] { done = true; });
+  LoopTo(milliseconds(19));
+  EXPECT_FALSE(done);
+  LoopTo(milliseconds(20));
+  EXPECT_TRUE(done);
+  EXPECT_EQ(Snap().session.state, "closed");
+  EXPECT_EQ(recipe_->NextWakeup(), Clock::TimePoint::max());
+  LoopTo(milliseconds(1000));
+  EXPECT_EQ(zk_.requests("create"), creates_);
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_MaintenanceOnAndOffInsideTheYieldWindow) {
+  YieldWithNoTimeGoingBy();
+  LoopTo(milliseconds(5));
+  std::optional<ElectionControl::ResignOutcome> on, off;
+  recipe_->SetMaintenance(true, clock_.WallNow(),
+                          [&](ElectionControl::ResignOutcome o) { on = o; });
+  LoopTo(milliseconds(10));
+  EXPECT_EQ(on, ElectionControl::ResignOutcome::kDone);
+  recipe_->SetMaintenance(false, {}, [&](ElectionControl::ResignOutcome o) { off = o; });
+  LoopTo(milliseconds(19));
+  EXPECT_EQ(zk_.requests("create"), creates_) << "joined inside the window";
+  EXPECT_FALSE(off.has_value());
+  LoopTo(milliseconds(20));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1);
+  EXPECT_EQ(off, ElectionControl::ResignOutcome::kDone);
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_ASecondYieldRightAfterTheRejoinWaitsAgain) {
+  YieldWithNoTimeGoingBy();
+  LoopTo(milliseconds(20));
+  ASSERT_EQ(zk_.requests("create"), creates_ + 1);
+  const std::string second = OwnPath();
+  zk_.ExternalDelete(leader_);  // "high" leads, we are next in line
+  LoopTo(milliseconds(20));
+  AddPeer("higher", 0x79, 20);
+  LoopTo(milliseconds(20));
+  ASSERT_FALSE(zk_.NodeExists(second)) << "no second yield";
+  LoopTo(milliseconds(39));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1) << "second rejoin inside its window";
+  LoopTo(milliseconds(40));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 2);
+  EXPECT_EQ(spins_, 0);
+}
+
+TEST_F(RecipeLoopTest, Rejoin_AnIdleHourAfterAYieldNeverSpins) {
+  // Nothing happens for an hour after the rejoin: the wakes are the pings,
+  // their answers and the liveness deadlines (about 2 a second here).
+  YieldWithNoTimeGoingBy();
+  LoopTo(milliseconds(20));
+  const int wakes = wakes_;
+  LoopTo(milliseconds(3'600'000));
+  EXPECT_EQ(zk_.requests("create"), creates_ + 1);
+  EXPECT_LT(wakes_ - wakes, 3 * 3'600) << "more than 3 wakes a second";
+  EXPECT_EQ(spins_, 0);
 }
 
 }  // namespace
