@@ -169,16 +169,15 @@ def build_longpoll(workdir):
 
 def zkelect_binary(variable="ZKELECT_BIN"):
     """The zkelect under test: $ZKELECT_BIN, or this tree's release build.
-    variable="ZKELECT_BIN_B" names a second binary for an A/B comparison."""
-    if variable != "ZKELECT_BIN":
-        path = os.environ.get(variable, "")
-        if not path or not os.access(path, os.X_OK):
-            raise BenchError("%s must name an executable zkelect binary (it is %r)"
-                             % (variable, path))
-        return path
-    path = os.environ.get(variable, os.path.join(REPO, "build", "release", "zkelect"))
-    if not os.access(path, os.X_OK):
-        raise BenchError("no zkelect binary at %s (build it, or set ZKELECT_BIN)" % path)
+    variable="ZKELECT_BIN_B" names a second binary for an A/B comparison (no
+    default)."""
+    default = ""
+    if variable == "ZKELECT_BIN":
+        default = os.path.join(REPO, "build", "release", "zkelect")
+    path = os.environ.get(variable, default)
+    if not path or not os.access(path, os.X_OK):
+        raise BenchError("no executable zkelect at %r (set %s%s)"
+                         % (path, variable, ", or build it" if default else ""))
     return path
 
 

@@ -371,12 +371,7 @@ void Recipe::OnWake() {
     watched_.clear();  // rule 9 re-arms every watch too, in case one was lost
     Refresh();
     // A priority changed by a reload does not change the listing: read again.
-    // (In line order, not by name: names carry random uuids, and the order
-    // of requests must not depend on them, or the simulator does not replay.)
-    for (const std::string& node : candidates_) {
-      auto rank = ranks_.find(node);
-      if (rank != ranks_.end() && rank->second.pending == 0) ReadRank(node);
-    }
+    ReadRanksSentBefore(Clock::TimePoint::max());
   }
   if (preempt_at_ && now >= *preempt_at_) ConsiderPreemption();
   if (early_yield_at_ && now >= *early_yield_at_) ConsiderYield();
@@ -1049,6 +1044,16 @@ void Recipe::RankPeers() {
   }
 }
 
+// In line order, not by name: names carry random uuids, and the order of
+// requests must not depend on them, or the simulator does not replay.
+void Recipe::ReadRanksSentBefore(Clock::TimePoint before) {
+  for (const std::string& node : candidates_) {
+    auto rank = ranks_.find(node);
+    if (rank == ranks_.end() || rank->second.pending != 0) continue;
+    if (!rank->second.read_sent || *rank->second.read_sent < before) ReadRank(node);
+  }
+}
+
 void Recipe::ReadRank(const std::string& node) {
   ++ranks_.at(node).pending;
   zk_.GetData(PathOf(node), /*watch=*/true,
@@ -1141,16 +1146,10 @@ void Recipe::ConsiderPreemption() {
   }
   // The delay is over. Decide on reads sent since: a node gone, or a
   // priority lowered by a reload, meanwhile counts.
-  bool fresh = true;
-  for (auto& [node, rank] : ranks_) {
-    if (*rank.read_sent < due) fresh = false;
-  }
-  for (const std::string& node : candidates_) {  // (in line order, as in OnWake)
-    auto rank = ranks_.find(node);
-    if (rank != ranks_.end() && *rank->second.read_sent < due && rank->second.pending == 0) {
-      ReadRank(node);
-    }
-  }
+  const bool fresh = std::all_of(ranks_.begin(), ranks_.end(), [due](const auto& entry) {
+    return entry.second.read_sent && *entry.second.read_sent >= due;
+  });
+  ReadRanksSentBefore(due);
   if (!fresh) return;
   LogEvent(spdlog::level::info,
            "preemption: " + peer.id + " (priority " + std::to_string(peer.rank.priority) +

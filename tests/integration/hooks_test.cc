@@ -203,8 +203,8 @@ class HooksTest : public ElectionFixture {
     // handoff waits for the hook, not for a log line), so the hook may begin
     // before the line's timestamp: the two only have to belong together.
     EXPECT_GE(delay, -kStopBeforeLineBoundMs * kNsPerMs)
-        << "stop hook began " << FormatMs(-delay) << " before the daemon logged the role change: "
-        << learned->text << " / " << stop->text;
+        << "stop hook began " << FormatMs(-delay)
+        << " before the daemon logged the role change: " << learned->text << " / " << stop->text;
     EXPECT_LE(delay, kLearnToStopBoundMs * kNsPerMs)
         << "stop hook began " << FormatMs(delay) << " after the daemon learned: " << learned->text
         << " / " << stop->text;
@@ -971,8 +971,7 @@ TEST_F(HooksTest, MaintenanceCorruptStateFileStopsTheStartWithExit2NamingIt) {
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->exit_code, 2) << d.stderr_text();
   const std::string output = d.stderr_text() + d.log_text();
-  EXPECT_NE(output.find("state file " + file + ": not a JSON object"), std::string::npos)
-      << output;
+  EXPECT_NE(output.find("state file " + file + ": not a JSON object"), std::string::npos) << output;
 }
 
 }  // namespace

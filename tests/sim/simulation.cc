@@ -38,9 +38,9 @@ Simulation::Simulation(SimOptions options)
   checker_ = std::make_unique<InvariantChecker>(
       clock_, options_.daemons,
       [this](const std::string& path) { return ensemble_->model().tree().Find(path) != nullptr; });
-  const SimContext context{options_.seed, clock_,     queue_,     random_,
-                           uuids_,        trace_,     *ensemble_, *checker_,
-                           options_.recipe_invariants};
+  const SimContext context{options_.seed, clock_,    queue_,
+                           random_,       uuids_,    trace_,
+                           *ensemble_,    *checker_, options_.recipe_invariants};
   preempt_run_ = random_.Below(2) == 0;
   preempt_delay_ = milliseconds(100 * random_.Between(0, 30));
   elected_at_.assign(static_cast<size_t>(options_.daemons), Clock::TimePoint{});

@@ -348,6 +348,9 @@ class Recipe final : public ZkEventSink {
   bool KeepsRanks() const;
   void RankPeers();
   void ReadRank(const std::string& node);
+  // Reads again, in line order, each ranked node whose last read went out
+  // before `before` and has no read in flight.
+  void ReadRanksSentBefore(Clock::TimePoint before);
   void OnRankData(uint64_t generation, const std::string& node, Clock::TimePoint sent, ZkCode code,
                   RankedRead read);
   // A rank changed: the leader considers preemption, the claim completes,
