@@ -57,8 +57,11 @@ Status ConfigReloader::Reload() {
   return Status::Ok();
 }
 
-void ConfigReloader::Record(const Status& outcome) {
+void ConfigReloader::Count(const Status& outcome) {
   metrics_.config_reloads.Increment({outcome.ok() ? "ok" : "refused"});
+}
+
+void ConfigReloader::Record(const Status& outcome) {
   MutexLock lock(&mu_);
   if (outcome.ok()) ++view_.generation;
   view_.last_reload = ConfigView::Reload{clock_.WallNow(), outcome.ok(), outcome.message()};

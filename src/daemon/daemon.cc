@@ -239,10 +239,15 @@ int Daemon::Run() {
   loop.Start(recipe);
   if (health) health->Start();
 
-  // After a reload, an empty task republishes the snapshot with its outcome.
+  // After a reload, an empty task republishes the snapshot with its outcome
+  // (the loop publishes after every task), and only the task after it counts
+  // the reload: whoever sees zkelect_config_reloads_total move finds that
+  // reload in /status. (Counted first, a client could read the new count and
+  // then the previous reload's outcome: CI's ReloadTest did.)
   const auto reload = [&reloader, &loop] {
-    [[maybe_unused]] const Status outcome = reloader.Reload();  // logged by Reload()
+    const Status outcome = reloader.Reload();  // logged by Reload()
     loop.Post([] {});
+    loop.Post([&reloader, outcome] { reloader.Count(outcome); });
   };
   int signo = kLeftElection;
   while (signo == kLeftElection) {

@@ -182,14 +182,21 @@ class HooksTest : public ElectionFixture {
       return std::nullopt;
     }
     EXPECT_EQ(stop->reason, reason) << stop->text;
+    // The daemon starts the stop hook first and logs the role change right
+    // after (Recipe::StepDown), so the line may not be there yet: wait for it.
     std::optional<RoleChangeLine> learned;
-    for (RoleChangeLine& change : ParseRoleChanges(d.log_text())) {
-      // The log has millisecond timestamps (truncated): allow one ms before.
-      if (change.from == "leader" && change.wall_ns >= after_ns - kNsPerMs) {
-        learned = std::move(change);
-        break;
-      }
-    }
+    WaitUntil(
+        [&] {
+          for (RoleChangeLine& change : ParseRoleChanges(d.log_text())) {
+            // The log has millisecond timestamps (truncated): allow one ms before.
+            if (change.from == "leader" && change.wall_ns >= after_ns - kNsPerMs) {
+              learned = std::move(change);
+              return true;
+            }
+          }
+          return false;
+        },
+        seconds(10));
     if (!learned) {
       ADD_FAILURE() << d.id() << ": no \"role leader -> ...\" line in its log after the fault";
       return stop;

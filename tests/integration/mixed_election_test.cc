@@ -454,10 +454,14 @@ TEST_F(MixedElectionTest, OneLeaderAtEveryInstantWhileCuratorComesAndGoesAndZkel
     ASSERT_EQ(Line(), "low curator-1");
     ASSERT_TRUE(WaitForZkelectLeader("low", kHandoff));
 
-    // low resigns: the Curator peer, next in line, leads; low rejoins behind it.
+    // low resigns: the Curator peer, next in line, leads; low rejoins behind
+    // it. /resign answers once low's node is deleted, and low creates its new
+    // one a moment later (kYieldAfterDelete), so wait for it before high
+    // joins: otherwise high may join first (CI saw "curator-1 high low").
     const HttpReply resigned = HttpPost(low.port(), "/resign", kHandoff);
     ASSERT_EQ(resigned.status, 200) << resigned.Describe();
     ASSERT_TRUE(WaitForCuratorLeader(kHandoff));
+    ASSERT_TRUE(WaitUntil([&] { return Line() == "curator-1 low"; }, kHandoff)) << Line();
 
     // high joins at the back: it does not displace the Curator peer.
     const HttpReply joined = HttpPost(high.port(), "/join", kHandoff);

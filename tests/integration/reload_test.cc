@@ -64,9 +64,12 @@ class ReloadTest : public ElectionFixture {
     return reply.status == 200 ? reply.body : json();
   }
 
-  // Reloads done so far (ok and refused), from /metrics.
+  // Reloads done so far (ok and refused), from /metrics; -1 when /metrics
+  // did not answer.
   static int Reloads(ZkelectProcess& daemon) {
-    const std::string body = HttpGet(daemon.port(), "/metrics").raw_body;
+    const HttpReply reply = HttpGet(daemon.port(), "/metrics");
+    if (reply.status != 200) return -1;
+    const std::string body = reply.raw_body;
     int total = 0;
     for (const char* result : {"ok", "refused"}) {
       const std::string series =
@@ -81,6 +84,7 @@ class ReloadTest : public ElectionFixture {
   // shows it with `result` at `generation`. Returns /status's "config".
   json ReloadAndWait(ZkelectProcess& daemon, const std::string& result, uint64_t generation) {
     const int before = Reloads(daemon);
+    EXPECT_GE(before, 0) << "/metrics did not answer";
     daemon.Signal(SIGHUP);
     json last;
     const bool seen = WaitUntil(
@@ -245,7 +249,11 @@ TEST_F(ReloadTest, AddressChangeReachesAFollowersLeader) {
       << HttpGet(follower.port(), "/leader").raw_body << "\n"
       << follower.LogTail();
   EXPECT_EQ(LeadershipOf(leader), leadership);
-  EXPECT_EQ(Status(leader)["leader"]["address"], "10.0.0.2:9090");
+  // The leader's own view changes when its write is answered, which may come
+  // after the follower's watch fired.
+  EXPECT_TRUE(WaitUntil([&] { return Status(leader)["leader"]["address"] == "10.0.0.2:9090"; },
+                        seconds(30)))
+      << Status(leader).dump();
 }
 
 }  // namespace

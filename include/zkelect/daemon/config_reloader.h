@@ -45,12 +45,20 @@ class ConfigReloader {
 
   // One reload. Refused (a bad value, or a key that needs a restart): one
   // warning line "configuration reload refused: <key> = <value> ...: <what
-  // was expected>" (secrets masked), counted as refused, and that line is
-  // returned as InvalidArgument. Otherwise the changes are applied (none when
-  // nothing changed), the generation grows by one, and one info line names
-  // the keys that changed. The leader-only command (`run -- CMD`) comes from
-  // the command line and is kept.
+  // was expected>" (secrets masked), and that line is returned as
+  // InvalidArgument. Otherwise the changes are applied (none when nothing
+  // changed), the generation grows by one, and one info line names the keys
+  // that changed. The leader-only command (`run -- CMD`) comes from the
+  // command line and is kept. Either way View() shows the outcome at once;
+  // Count() counts it.
   Status Reload() EXCLUDES(mu_);
+
+  // Counts the outcome of a Reload() in zkelect_config_reloads_total{result}.
+  // Apart from Reload() so that the owner can count a reload only once
+  // /status shows it: a client that sees the count move must find that
+  // reload in /status (the daemon counts on the election loop, after the
+  // loop republished its snapshot). Any thread.
+  void Count(const Status& outcome);
 
   // The configuration in force. Owner thread only.
   const Config& running() const { return running_; }
