@@ -458,7 +458,8 @@ TEST_F(HooksTest, InvoluntaryLoss_SessionExpiredWhileFrozen) {
   // A successor started while the old leader was frozen: the documented
   // honest limit (a frozen process cannot stop its application; the epoch
   // fences it). Asserted: it did start, with a higher epoch. Recorded: when.
-  const auto successor = hooks_.Find(true, "start", daemon(other).id(), "", frozen);
+  const auto successor =
+      hooks_.WaitFor(seconds(10), /*begin=*/true, "start", daemon(other).id(), "", frozen);
   ASSERT_TRUE(successor.has_value()) << daemon(other).id() << " did not start during the freeze";
   EXPECT_LT(*JsonInt64(nlohmann::json(first_start->epoch)),
             *JsonInt64(nlohmann::json(successor->epoch)));
