@@ -31,8 +31,8 @@ class CandidateIdsTest : public ElectionFixture {
 
 TEST_F(CandidateIdsTest, StatusOfAFollowerNamesEveryCandidateByIdAndAddress) {
   for (int i = 1; i <= 3; ++i) {
-    ZkelectProcess& d = AddDaemon("node-" + std::to_string(i),
-                                  {"--address=10.0.0." + std::to_string(i) + ":8080"});
+    ZkelectProcess& d =
+        AddDaemon("node-" + std::to_string(i), {"--address=10.0.0." + std::to_string(i) + ":8080"});
     ASSERT_TRUE(d.Start());
     ASSERT_TRUE(WaitReady(d, seconds(10)));
   }
