@@ -22,9 +22,11 @@ the ZooKeeper steps of a handoff on the C client and nothing else) and
 "zkelect-poll" (zkelect without hooks; the successor begins when a parked
 /is-leader long-poll on it answers). The report puts zkelect against the floor.
 On request (--systems), "zkelect-start-only": zkelect with a start hook and
-no stop hook, the floor's counterpart, to show what the stop hook adds; and
-"zkelect-start-only-b", the same with the binary $ZKELECT_BIN_B, to compare
-two builds in the same rounds.
+no stop hook, the floor's counterpart, to show what the stop hook adds;
+"floor-with-stop": the floor whose leader spawns the stamp tool ("stop")
+and waits for it before its delete, zkelect-with-both-hooks' counterpart;
+and "zkelect-start-only-b", the same as zkelect-start-only with the binary
+$ZKELECT_BIN_B, to compare two builds in the same rounds.
 
 A graceful round is quick, a crash round waits out the session timeout: with
 --graceful-rounds above --rounds, the rounds past --rounds are graceful only,
@@ -351,13 +353,28 @@ class FloorSystem(ZkSystem):
     kinds = ("graceful",)
 
     def __init__(self, workdir, session_s, ens, zk, floor, stamp):
-        super().__init__(workdir, session_s, ens, zk, "/bench/floor")
+        super().__init__(workdir, session_s, ens, zk, "/bench/" + self.name)
         self.floor, self.stamp_tool = floor, stamp
+
+    extra = []  # floor.c's arguments after STAMP_TOOL
+    prefix = "f"
 
     def spawn(self, slot):
         argv = [self.floor, self.ens.connect, self.election_path,
-                str(int(self.session_s * 1000)), self.stamps[slot].path, self.stamp_tool]
-        return bl.Proc(argv, os.path.join(self.dir, "f%d.log" % slot))
+                str(int(self.session_s * 1000)), self.stamps[slot].path,
+                self.stamp_tool] + self.extra
+        return bl.Proc(argv, os.path.join(self.dir, "%s%d.log" % (self.prefix, slot)))
+
+
+class FloorWithStopSystem(FloorSystem):
+    """The floor with a stop step: the leader spawns the stamp tool ("stop")
+    and waits for it to exit before it deletes its node, as zkelect's stop
+    hook ends before its delete (design rule 12). The counterpart of zkelect
+    with both hooks, as the floor is of zkelect-start-only."""
+
+    name = "floor-with-stop"
+    extra = ["stop"]
+    prefix = "w"
 
 
 class CuratorSystem(ZkSystem):
@@ -464,19 +481,27 @@ def against_floor(results):
               "floor: listing and own read answered"),
              ("long-poll path: /is-leader answers", "zkelect-poll", "graceful",
               "notified_graceful", "floor: its watch fires")]
+    with_stop = results.get("floor-with-stop")
+    if with_stop and with_stop["graceful"]:
+        # Both with a stop step that ends before the delete (rule 12).
+        pairs.append(("hook path with a stop hook: start hook begins", "zkelect", "graceful",
+                      "graceful", "floor-with-stop: its stamp tool begins", with_stop))
+        pairs.append(("start hook only: start hook begins", "zkelect-start-only", "graceful",
+                      "graceful", "floor: its stamp tool begins"))
     lines = ["", "#### Against the floor (graceful, in this run), ms", "",
              "| path | zkelect p50 | p99 | floor moment | floor p50 | p99 "
              "| zkelect / floor p50 | p99 |", "|---|---|---|---|---|---|---|---|"]
-    for path, system, kind, floor_kind, floor_moment in pairs:
-        if not results.get(system, {}).get(kind) or not floor[floor_kind]:
+    for path, system, kind, floor_kind, floor_moment, *against in pairs:
+        base = against[0] if against else floor
+        if not results.get(system, {}).get(kind) or not base[floor_kind]:
             continue
-        z, f = bl.summary_ms(results[system][kind]), bl.summary_ms(floor[floor_kind])
+        z, f = bl.summary_ms(results[system][kind]), bl.summary_ms(base[floor_kind])
         lines.append("| %s | %.2f | %.2f | %s | %.2f | %.2f | %.2fx | %.2fx |" % (
             path, z["p50"], z["p99"], floor_moment, f["p50"], f["p99"], z["p50"] / f["p50"],
             z["p99"] / f["p99"]))
     f = bl.summary_ms(floor["graceful"])
     peers = [(name, bl.summary_ms(r["graceful"])) for name, r in results.items()
-             if name != "floor" and r["graceful"]]
+             if name != "floor" and r["graceful"]]  # floor-with-stop among them
     lines += ["", "| system | p50 / floor p50 | p99 / floor p99 |", "|---|---|---|"]
     for name, s in peers:
         lines.append("| %s | %.2fx | %.2fx |" % (name, s["p50"] / f["p50"], s["p99"] / f["p99"]))
@@ -500,7 +525,7 @@ def report(results, session_s, hook_cost):
             lines += ["", "| peer | peer p50 / zkelect p50 | peer p99 / zkelect p99 |",
                       "|---|---|---|"]
             for name, s in stats.items():
-                if name not in ("zkelect", "zkelect-poll", "floor"):
+                if name not in ("zkelect", "zkelect-poll", "floor", "floor-with-stop"):
                     lines.append("| %s | %.2fx | %.2fx |" % (name, s["p50"] / z["p50"],
                                                              s["p99"] / z["p99"]))
     lines += against_floor(results)
@@ -582,9 +607,9 @@ def main():
             elif name == "zkelect-poll":
                 systems.append(ZkelectPollSystem(wd, args.session_timeout, ens, zk,
                                                  bl.build_longpoll(wd)))
-            elif name == "floor":
-                systems.append(FloorSystem(wd, args.session_timeout, ens, zk,
-                                           bl.build_floor(wd), stamp))
+            elif name in ("floor", "floor-with-stop"):
+                cls = FloorSystem if name == "floor" else FloorWithStopSystem
+                systems.append(cls(wd, args.session_timeout, ens, zk, bl.build_floor(wd), stamp))
             elif name == "curator":
                 systems.append(CuratorSystem(wd, args.session_timeout, ens, zk))
             elif name == "kazoo":

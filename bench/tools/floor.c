@@ -1,7 +1,7 @@
 // floor: the least a ZooKeeper client can do for a leader handoff; the floor
 // that bench/failover measures zkelect against ("floor" system).
 //
-//   floor CONNECT ELECTION_PATH SESSION_MS STAMP_FILE STAMP_TOOL
+//   floor CONNECT ELECTION_PATH SESSION_MS STAMP_FILE STAMP_TOOL [stop]
 //
 // One participant of the usual recipe (an ephemeral sequential node; each
 // candidate watches its predecessor) on the ZooKeeper C client
@@ -18,6 +18,12 @@
 // one write(2) each. A participant that is not first after a listing
 // watches its new predecessor. Errors end the process (exit 1): the bench
 // restarts it.
+//
+// With "stop" (system "floor-with-stop"), the leader on SIGTERM first
+// posix_spawns STAMP_TOOL STAMP_FILE stop and waits for it to exit, then
+// deletes its node: the least any participant can do that runs a stop step
+// to its end before it lets go (zkelect's design rule 12), the counterpart
+// of zkelect with both hooks.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #define THREADED  // the synchronous calls of libzookeeper_mt
@@ -63,6 +70,18 @@ static void stamp(const char* label, long long ns) {
 }
 
 static void list_and_read(void);
+
+// Spawns STAMP_TOOL STAMP_FILE label; returns its pid.
+static pid_t spawn_stamp(char* label) {
+  char* argv[] = {(char*)stamp_tool, (char*)stamp_file, label, NULL};
+  pid_t pid;
+  int e = posix_spawn(&pid, stamp_tool, NULL, NULL, argv, environ);
+  if (e != 0) {
+    fprintf(stderr, "floor: posix_spawn %s: %s\n", stamp_tool, strerror(e));
+    _exit(1);
+  }
+  return pid;
+}
 
 static void predecessor_watch(zhandle_t* z, int type, int state, const char* path, void* ctx) {
   (void)z, (void)state, (void)path, (void)ctx;
@@ -118,13 +137,7 @@ static void own_read_done(int rc, const char* value, int len, const struct Stat*
   }
   if (predecessor == NULL) {
     stamp("listed", now_ns());
-    char* argv[] = {(char*)stamp_tool, (char*)stamp_file, "start", NULL};
-    pid_t pid;
-    int e = posix_spawn(&pid, stamp_tool, NULL, NULL, argv, environ);
-    if (e != 0) {
-      fprintf(stderr, "floor: posix_spawn %s: %s\n", stamp_tool, strerror(e));
-      _exit(1);
-    }
+    spawn_stamp("start");
     __atomic_store_n(&leading, 1, __ATOMIC_SEQ_CST);
     return;
   }
@@ -150,8 +163,9 @@ static void session_watch(zhandle_t* z, int type, int state, const char* path, v
 }
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: floor CONNECT ELECTION_PATH SESSION_MS STAMP_FILE STAMP_TOOL\n");
+  const int with_stop = argc == 7 && strcmp(argv[6], "stop") == 0;
+  if (argc != 6 && !with_stop) {
+    fprintf(stderr, "usage: floor CONNECT ELECTION_PATH SESSION_MS STAMP_FILE STAMP_TOOL [stop]\n");
     return 2;
   }
   election = argv[2];
@@ -190,6 +204,12 @@ int main(int argc, char** argv) {
   sigwait(&term, &signo);
   if (!__atomic_load_n(&leading, __ATOMIC_SEQ_CST)) {
     fprintf(stderr, "floor: SIGTERM while not leading\n");
+  } else if (with_stop) {
+    signal(SIGCHLD, SIG_DFL);  // to wait for this one (the start stamp is long reaped)
+    pid_t pid = spawn_stamp("stop");
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   rc = zoo_delete(zh, own_path, -1);
   if (rc != ZOK) die("delete own node", rc);
