@@ -87,6 +87,7 @@ class System(abc.ABC):
     name = ""
     graceful_signal = signal.SIGTERM
     kinds = ("graceful", "crash")  # the kinds of round this system takes part in
+    stops_graceful = False  # its old leader stamps "stop" in every graceful round
 
     def __init__(self, workdir, session_s):
         self.workdir = workdir
@@ -166,6 +167,9 @@ class System(abc.ABC):
         self.disarm()
         self.poll_start(None)  # the old leader's stop stamp, if not read yet
         stop = self.marks.get(old, {}).get("stop")
+        if kind == "graceful" and self.stops_graceful and stop is None:
+            # Its stop step failed or was skipped: the round measured something else.
+            raise bl.BenchError("%s: the old leader left no stop stamp" % self.name)
         successor = self.marks.get(slot, {})
         deleted = watch.deleted_ns(timeout=2) if watch else None
         self.leader = slot
@@ -251,6 +255,7 @@ class ZkelectSystem(ZkSystem):
     def __init__(self, workdir, session_s, ens, zk, stamp):
         super().__init__(workdir, session_s, ens, zk, "/bench/" + self.name)
         self.stamp_tool = stamp
+        self.stops_graceful = "stop" in self.hooks
 
     def spawn(self, slot):
         path = self.stamps[slot].path
@@ -375,6 +380,7 @@ class FloorWithStopSystem(FloorSystem):
     name = "floor-with-stop"
     extra = ["stop"]
     prefix = "w"
+    stops_graceful = True
 
 
 class CuratorSystem(ZkSystem):
@@ -469,42 +475,45 @@ def fmt_row(name, s):
 
 def against_floor(results):
     """zkelect's graceful handoff against the floor's, at p50 and p99: the
-    hook path (zkelect's start hook begins vs the floor's spawned stamp) and
-    the long-poll path (the parked /is-leader answer of zkelect-poll vs the
-    moment the floor knows it leads: its listing and own read answered)."""
-    floor = results.get("floor")
-    if not floor or not floor["graceful"]:
-        return []
-    pairs = [("hook path: start hook begins", "zkelect", "graceful", "graceful",
+    hook path (zkelect's start hook begins vs the floor's spawned stamp), the
+    same against floor-with-stop (both with a stop step before the delete)
+    and zkelect-start-only against the floor (both without), and the
+    long-poll path (the parked /is-leader answer of zkelect-poll vs the
+    moment the floor knows it leads: its listing and own read answered).
+    Each row only where both of its systems ran."""
+    floor = results.get("floor") or {}
+    with_stop = results.get("floor-with-stop") or {}
+    pairs = [("hook path: start hook begins", "zkelect", floor, "graceful",
               "floor: its stamp tool begins"),
-             ("long-poll path: /is-leader answers", "zkelect-poll", "graceful", "listed_graceful",
+             ("hook path with a stop hook: start hook begins", "zkelect", with_stop, "graceful",
+              "floor-with-stop: its stamp tool begins"),
+             ("start hook only: start hook begins", "zkelect-start-only", floor, "graceful",
+              "floor: its stamp tool begins"),
+             ("long-poll path: /is-leader answers", "zkelect-poll", floor, "listed_graceful",
               "floor: listing and own read answered"),
-             ("long-poll path: /is-leader answers", "zkelect-poll", "graceful",
-              "notified_graceful", "floor: its watch fires")]
-    with_stop = results.get("floor-with-stop")
-    if with_stop and with_stop["graceful"]:
-        # Both with a stop step that ends before the delete (rule 12).
-        pairs.append(("hook path with a stop hook: start hook begins", "zkelect", "graceful",
-                      "graceful", "floor-with-stop: its stamp tool begins", with_stop))
-        pairs.append(("start hook only: start hook begins", "zkelect-start-only", "graceful",
-                      "graceful", "floor: its stamp tool begins"))
+             ("long-poll path: /is-leader answers", "zkelect-poll", floor, "notified_graceful",
+              "floor: its watch fires")]
+    rows = []
+    for path, system, base, base_kind, base_moment in pairs:
+        if not results.get(system, {}).get("graceful") or not base.get(base_kind):
+            continue
+        z, f = bl.summary_ms(results[system]["graceful"]), bl.summary_ms(base[base_kind])
+        rows.append("| %s | %.2f | %.2f | %s | %.2f | %.2f | %.2fx | %.2fx |" % (
+            path, z["p50"], z["p99"], base_moment, f["p50"], f["p99"], z["p50"] / f["p50"],
+            z["p99"] / f["p99"]))
+    if not rows:
+        return []
     lines = ["", "#### Against the floor (graceful, in this run), ms", "",
              "| path | zkelect p50 | p99 | floor moment | floor p50 | p99 "
-             "| zkelect / floor p50 | p99 |", "|---|---|---|---|---|---|---|---|"]
-    for path, system, kind, floor_kind, floor_moment, *against in pairs:
-        base = against[0] if against else floor
-        if not results.get(system, {}).get(kind) or not base[floor_kind]:
-            continue
-        z, f = bl.summary_ms(results[system][kind]), bl.summary_ms(base[floor_kind])
-        lines.append("| %s | %.2f | %.2f | %s | %.2f | %.2f | %.2fx | %.2fx |" % (
-            path, z["p50"], z["p99"], floor_moment, f["p50"], f["p99"], z["p50"] / f["p50"],
-            z["p99"] / f["p99"]))
-    f = bl.summary_ms(floor["graceful"])
-    peers = [(name, bl.summary_ms(r["graceful"])) for name, r in results.items()
-             if name != "floor" and r["graceful"]]  # floor-with-stop among them
-    lines += ["", "| system | p50 / floor p50 | p99 / floor p99 |", "|---|---|---|"]
-    for name, s in peers:
-        lines.append("| %s | %.2fx | %.2fx |" % (name, s["p50"] / f["p50"], s["p99"] / f["p99"]))
+             "| zkelect / floor p50 | p99 |", "|---|---|---|---|---|---|---|---|"] + rows
+    if floor.get("graceful"):
+        f = bl.summary_ms(floor["graceful"])
+        peers = [(name, bl.summary_ms(r["graceful"])) for name, r in results.items()
+                 if name != "floor" and r["graceful"]]  # floor-with-stop among them
+        lines += ["", "| system | p50 / floor p50 | p99 / floor p99 |", "|---|---|---|"]
+        for name, s in peers:
+            lines.append("| %s | %.2fx | %.2fx |" % (name, s["p50"] / f["p50"],
+                                                     s["p99"] / f["p99"]))
     return lines
 
 
@@ -590,6 +599,7 @@ def main():
     wd = bl.Workdir("failover")
     ens = etcd = zk = None
     systems = []
+    floor = None  # bench/tools/floor.c, built once for both floor systems
     try:
         stamp = bl.build_stamp(wd)
         ens = bl.ZkEnsemble(wd, tick_ms=args.tick_ms)
@@ -608,8 +618,9 @@ def main():
                 systems.append(ZkelectPollSystem(wd, args.session_timeout, ens, zk,
                                                  bl.build_longpoll(wd)))
             elif name in ("floor", "floor-with-stop"):
+                floor = floor or bl.build_floor(wd)
                 cls = FloorSystem if name == "floor" else FloorWithStopSystem
-                systems.append(cls(wd, args.session_timeout, ens, zk, bl.build_floor(wd), stamp))
+                systems.append(cls(wd, args.session_timeout, ens, zk, floor, stamp))
             elif name == "curator":
                 systems.append(CuratorSystem(wd, args.session_timeout, ens, zk))
             elif name == "kazoo":

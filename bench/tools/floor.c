@@ -71,14 +71,14 @@ static void stamp(const char* label, long long ns) {
 
 static void list_and_read(void);
 
-// Spawns STAMP_TOOL STAMP_FILE label; returns its pid.
+// Spawns STAMP_TOOL STAMP_FILE label; returns its pid, or -1 (said on stderr).
 static pid_t spawn_stamp(char* label) {
   char* argv[] = {(char*)stamp_tool, (char*)stamp_file, label, NULL};
   pid_t pid;
   int e = posix_spawn(&pid, stamp_tool, NULL, NULL, argv, environ);
   if (e != 0) {
     fprintf(stderr, "floor: posix_spawn %s: %s\n", stamp_tool, strerror(e));
-    _exit(1);
+    return -1;
   }
   return pid;
 }
@@ -137,7 +137,7 @@ static void own_read_done(int rc, const char* value, int len, const struct Stat*
   }
   if (predecessor == NULL) {
     stamp("listed", now_ns());
-    spawn_stamp("start");
+    if (spawn_stamp("start") < 0) _exit(1);
     __atomic_store_n(&leading, 1, __ATOMIC_SEQ_CST);
     return;
   }
@@ -186,13 +186,22 @@ int main(int argc, char** argv) {
   // As zkelect does: without this the library runs getaddrinfo on every
   // turn of its I/O loop, before each request and after each reply.
   zoo_set_servers_resolution_delay(zh, 30000);
-  int rc;
-  for (int i = 0; (rc = zoo_create(zh, election, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0)) ==
-                  ZCONNECTIONLOSS && i < 200;
-       ++i) {
-    usleep(50000);  // still connecting
+  // The election path and its parents (/bench first, when no other system
+  // created it).
+  int rc = ZOK;
+  char parent[512];
+  snprintf(parent, sizeof parent, "%s", election);
+  for (char* slash = strchr(parent + 1, '/');; slash = strchr(slash + 1, '/')) {
+    if (slash) *slash = '\0';
+    for (int i = 0; (rc = zoo_create(zh, parent, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0)) ==
+                    ZCONNECTIONLOSS && i < 200;
+         ++i) {
+      usleep(50000);  // still connecting
+    }
+    if (rc != ZOK && rc != ZNODEEXISTS) die("create election path", rc);
+    if (!slash) break;
+    *slash = '/';
   }
-  if (rc != ZOK && rc != ZNODEEXISTS) die("create election path", rc);
   char prefix[512];
   snprintf(prefix, sizeof prefix, "%s/n_", election);
   rc = zoo_create(zh, prefix, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL | ZOO_SEQUENCE,
@@ -204,16 +213,27 @@ int main(int argc, char** argv) {
   sigwait(&term, &signo);
   if (!__atomic_load_n(&leading, __ATOMIC_SEQ_CST)) {
     fprintf(stderr, "floor: SIGTERM while not leading\n");
-  } else if (with_stop) {
+  }
+  int failed = 0;
+  if (with_stop) {
     signal(SIGCHLD, SIG_DFL);  // to wait for this one (the start stamp is long reaped)
     pid_t pid = spawn_stamp("stop");
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    int status = 0;
+    if (pid < 0) {
+      failed = 1;  // still let go at once; the bench sees no stop stamp
+    } else {
+      pid_t waited;
+      while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+      }
+      if (waited < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "floor: the stop stamp did not exit 0\n");
+        failed = 1;
+      }
     }
   }
   rc = zoo_delete(zh, own_path, -1);
   if (rc != ZOK) die("delete own node", rc);
   usleep(20000);
   zookeeper_close(zh);
-  return 0;
+  return failed;
 }
