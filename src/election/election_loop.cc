@@ -15,7 +15,11 @@ constexpr std::chrono::milliseconds kMaxSleep{1000};
 constexpr std::chrono::seconds kWedgedAfter{5};
 }  // namespace
 
-ElectionLoop::ElectionLoop(const Clock& clock, StateBoard& board) : clock_(clock), board_(board) {}
+// Responsive from the start: the daemon serves /healthz before it starts
+// the loop, and a heartbeat of 0 made the first probes answer 503 (CI's
+// UnixSocketTest under TSan).
+ElectionLoop::ElectionLoop(const Clock& clock, StateBoard& board)
+    : clock_(clock), board_(board), heartbeat_ns_(clock.Now().time_since_epoch().count()) {}
 
 ElectionLoop::~ElectionLoop() { Stop(); }
 

@@ -10,6 +10,7 @@
 
 #include "support/fake_zk_client.h"
 #include "support/recording_role_listener.h"
+#include "support/simulated_clock.h"
 #include "zkelect/election/recipe.h"
 #include "zkelect/election/snapshot.h"
 #include "zkelect/election/state_board.h"
@@ -56,6 +57,19 @@ TEST(ElectionLoopTest, AfterStepSeesTheSnapshotAlreadyPublished) {
   EXPECT_TRUE(ready_seen) << "the candidate joined";
   EXPECT_GT(steps.load(), 1);
   EXPECT_EQ(unpublished.load(), 0) << "of " << steps.load() << " steps";
+}
+
+// Found by CI (UnixSocketTest.SecondDaemonOnTheSamePathExitsOneAndTheFirst-
+// KeepsItsSocket under TSan): the daemon serves HTTP before it starts the
+// loop, and until the loop's first iteration its heartbeat was 0, so a
+// /healthz in that window answered 503, "wedged", to a daemon just started.
+TEST(ElectionLoopTest, ResponsiveFromConstructionAndWedgedOnlyAfterSilence) {
+  testing::SimulatedClock clock;
+  StateBoard board(Snapshot{}, &clock);
+  ElectionLoop loop(clock, board);
+  EXPECT_TRUE(loop.IsResponsive()) << "a loop not started yet is starting, not wedged";
+  clock.Advance(std::chrono::seconds(6));
+  EXPECT_FALSE(loop.IsResponsive()) << "never started for 6 s: wedged";
 }
 
 }  // namespace
