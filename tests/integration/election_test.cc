@@ -154,7 +154,7 @@ TEST_F(ElectionTest, SigkillOfTheLeaderElectsASuccessorOnlyAfterTheSessionTimeou
   EXPECT_GE(failover_ms, kMinFailoverMs);
   const int64_t after_gone_ms = MillisSince(node_gone.value_or(elected), elected);
   std::cout << "[ measure  ] node gone -> successor /is-leader 200: " << after_gone_ms << " ms\n";
-  EXPECT_LE(after_gone_ms, 3000) << "a successor learned of the expired leader's node late";
+  EXPECT_LE(after_gone_ms, 10000) << "no successor 10 s after the expired leader's node was gone";
   ASSERT_TRUE(WaitForLeader(seconds(2), &leader));
   EXPECT_EQ(Children().size(), 2u);
   monitor.StopNow();

@@ -52,8 +52,8 @@ class ElectionControl {
       std::vector<std::string> nodes,
       std::function<void(const std::string& node, std::optional<std::string> data)> done) = 0;
 
-  // True while the election loop has run within the last few seconds
-  // (liveness for /healthz).
+  // True while the election loop has run (or, before its first iteration,
+  // was created) within the last few seconds (liveness for /healthz).
   virtual bool IsResponsive() const = 0;
 };
 

@@ -81,7 +81,8 @@ class ElectionLoop final : public TaskPoster, public ElectionControl {
   std::function<void(Snapshot*)> decorate_;
   std::function<void(const Snapshot&)> after_step_;
   std::thread thread_;
-  // BootClock nanoseconds of the loop's latest iteration (liveness).
+  // BootClock nanoseconds of the loop's latest iteration, or of its
+  // construction before the first one (liveness).
   std::atomic<int64_t> heartbeat_ns_{0};
 };
 
